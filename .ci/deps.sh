@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Sluice builds, tests and runs with (only those missing).
+# Sourced by ./run.sh, ./test.sh and .ci/run. Needs root (or sudo) when something is missing.
+sluice_packages=(
+  g++ cmake make pkg-config
+  libeigen3-dev libopenblas-dev zlib1g-dev   # kernels, GEMM, gzip'd data
+  nlohmann-json3-dev libcli11-dev            # graph files, example command lines
+  libgtest-dev libbenchmark-dev              # tests, benchmarks
+  dataset-fashion-mnist                      # the default training data
+)
+sluice_install_deps() {
+  local missing=()
+  for p in "${sluice_packages[@]}"; do
+    [[ "$p" == \#* ]] && continue
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    echo "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [[ $(id -u) -ne 0 ]] && sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+}

@@ -1,0 +1,145 @@
+// Trains a 784-128-128-10 MLP with dropout on MNIST-format data (Fashion-MNIST by default)
+// and prints the test accuracy after each epoch. The last line is "test accuracy: 0.XXXX".
+//
+//   mnist_mlp [--data DIR] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
+//             [--seed N] [--threads N]
+#include <sluice/sluice.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <random>
+#include <unistd.h>
+
+using namespace sluice;
+
+namespace {
+
+// u8 images [N, 28, 28] -> f32 [N, 784] in [0, 1]; u8 labels [N] -> one-hot f32 [N, 10].
+Tensor to_features(const Tensor& images) {
+  const int64_t n = images.dim(0), d = images.num_elements() / std::max<int64_t>(n, 1);
+  Tensor x(DType::f32, {n, d});
+  const uint8_t* src = images.data<uint8_t>();
+  float* dst = x.data<float>();
+  for (int64_t i = 0; i < n * d; ++i) dst[i] = src[i] / 255.0f;
+  return x;
+}
+
+Tensor to_one_hot(const Tensor& labels) {
+  const int64_t n = labels.dim(0);
+  Tensor y = Tensor::zeros(DType::f32, {n, 10});
+  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
+  return y;
+}
+
+// Rows `idx[begin, end)` of a [N, d] tensor.
+Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, size_t end) {
+  const int64_t d = t.dim(1);
+  Tensor out(DType::f32, {static_cast<int64_t>(end - begin), d});
+  for (size_t i = begin; i < end; ++i)
+    std::copy_n(t.data<float>() + idx[i] * d, d, out.data<float>() + (i - begin) * d);
+  return out;
+}
+
+void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate, bool tty) {
+  if (!tty && done != total) return;
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * done / std::max<int64_t>(total, 1));
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), '.');
+  std::printf("%sepoch %d/%d [%s] %lld/%lld - loss %.4f - %.0f examples/s", tty ? "\r" : "", epoch,
+              epochs, bar.c_str(), static_cast<long long>(done), static_cast<long long>(total), loss, rate);
+  if (done == total) std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train an MLP on MNIST-format data with Sluice"};
+  std::string data_dir = io::kDefaultFashionMnistDir, optimizer = "adam";
+  int epochs = 10, threads = 0;
+  int64_t batch = 50, seed = 1;
+  double lr = -1;
+  app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
+  app.add_option("--epochs", epochs, "passes over the training set")->capture_default_str();
+  app.add_option("--batch", batch, "examples per step")->capture_default_str();
+  app.add_option("--lr", lr, "learning rate (default: 0.001 for adam, 0.1 for sgd)");
+  app.add_option("--optimizer", optimizer, "sgd or adam")->check(CLI::IsMember({"sgd", "adam"}))
+      ->capture_default_str();
+  app.add_option("--seed", seed, "graph seed (weights, dropout, shuffling)")->capture_default_str();
+  app.add_option("--threads", threads, "intra-op threads (0: one per core)")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  if (lr < 0) lr = optimizer == "adam" ? 0.001 : 0.1;
+
+  try {
+    const io::MnistData data = io::load_mnist(data_dir);
+    const Tensor train_x = to_features(data.train_images), train_y = to_one_hot(data.train_labels);
+    const Tensor test_x = to_features(data.test_images), test_y = to_one_hot(data.test_labels);
+
+    Graph g;
+    g.set_random_seed(seed);
+    Scope root(g);
+    Output img = ops::placeholder(root.named("img"), DType::f32, {-1, 784});
+    Output labels = ops::placeholder(root.named("labels"), DType::f32, {-1, 10});
+    layers::Dense hidden1(128, Activation::relu), hidden2(128, Activation::relu);
+    layers::Dropout drop1(0.5), drop2(0.5);
+    layers::Dense out(10, Activation::softmax);
+    Output preds = out(root, drop2(root, hidden2(root, drop1(root, hidden1(root, img)))));
+    Output loss = ops::mean(root.named("loss"), losses::categorical_crossentropy(root, labels, preds));
+    Output acc = metrics::accuracy(root, labels, preds);
+    std::unique_ptr<optimizers::Optimizer> opt;
+    if (optimizer == "adam") {
+      opt = std::make_unique<optimizers::Adam>(lr);
+    } else {
+      opt = std::make_unique<optimizers::SGD>(lr);
+    }
+    Operation train = opt->minimize(root, loss);
+
+    Session sess(g, SessionOptions{threads});
+    sess.run({}, {}, {ops::global_variables_initializer(root)});
+    std::printf("sluice MLP on %s: %lld train / %lld test images, %s lr %g, batch %lld, %d threads\n",
+                data_dir.c_str(), static_cast<long long>(train_x.dim(0)),
+                static_cast<long long>(test_x.dim(0)), optimizer.c_str(), lr,
+                static_cast<long long>(batch), sess.thread_pool().num_threads());
+    std::printf("GEMM: %s\n", gemm::backend_info().c_str());
+
+    const bool tty = isatty(fileno(stdout));
+    std::vector<int64_t> order(static_cast<size_t>(train_x.dim(0)));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(static_cast<uint64_t>(seed));
+    const Tensor yes(true);
+    double test_acc = 0;
+    for (int epoch = 1; epoch <= epochs; ++epoch) {
+      std::shuffle(order.begin(), order.end(), rng);
+      const auto t0 = std::chrono::steady_clock::now();
+      const size_t steps = (order.size() + batch - 1) / batch;
+      double loss_sum = 0;
+      for (size_t s = 0; s < steps; ++s) {
+        const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
+        auto r = sess.run({{img, gather_rows(train_x, order, b, e)},
+                           {labels, gather_rows(train_y, order, b, e)},
+                           {learning_phase(g), yes}},
+                          {loss}, {train});
+        loss_sum += r[0].scalar<float>();
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (tty && (s % 50 == 49 || s + 1 == steps))
+          progress(epoch, epochs, static_cast<int64_t>(s + 1), static_cast<int64_t>(steps),
+                   loss_sum / (s + 1), e / secs, tty);
+        else if (s + 1 == steps)
+          progress(epoch, epochs, static_cast<int64_t>(steps), static_cast<int64_t>(steps),
+                   loss_sum / steps, e / secs, tty);
+      }
+      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      test_acc = sess.run({{img, test_x}, {labels, test_y}}, {acc})[0].scalar<float>();
+      std::printf("epoch %d: %.2f s, test accuracy %.4f\n", epoch, secs, test_acc);
+    }
+    std::printf("test accuracy: %.4f\n", test_acc);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error (%s): %s\n", error_code_name(e.code()), e.what());
+    return 1;
+  }
+  return 0;
+}

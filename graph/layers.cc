@@ -1,0 +1,146 @@
+#include "layers.h"
+
+#include <algorithm>
+
+#include "../ops/array_ops.h"
+#include "../ops/math_ops.h"
+#include "../ops/nn_ops.h"
+
+namespace sluice {
+
+Output apply_activation(const Scope& scope, const Output& x, Activation act) {
+  switch (act) {
+    case Activation::linear: return x;
+    case Activation::relu: return ops::relu(scope, x);
+    case Activation::sigmoid: return ops::sigmoid(scope, x);
+    case Activation::tanh: return ops::tanh(scope, x);
+    case Activation::softmax: return ops::softmax(scope, x);
+  }
+  throw InvalidArgument("unknown activation");
+}
+
+namespace layers {
+
+// ---- Layer ----
+
+Output Layer::operator()(const Scope& scope, const Output& x) {
+  SLUICE_REQUIRE(x.valid(), InvalidArgument, "layer called on an empty Output");
+  const Graph g = scope.graph();
+  SLUICE_REQUIRE(x.node()->graph == g.data(), InvalidArgument, "Tensor '", x.name(),
+                 "' is not an element of the scope's graph");
+  if (!built_) {
+    const std::string base = scope.prefix() + (name_.empty() ? default_name() : name_);
+    full_name_ = g.unique_name(base);
+    SLUICE_REQUIRE(name_.empty() || full_name_ == base, AlreadyExists, "a layer named '", base,
+                   "' already exists in this graph; layer names must be unique");
+    graph_ = g.data();
+    // Weights live outside the caller's control dependencies (like TensorFlow's variables).
+    build(scope.without_control_dependencies().with_prefix(full_name_), x.shape(), x.dtype());
+    built_ = true;
+  }
+  SLUICE_REQUIRE(graph_ == g.data(), InvalidArgument, "layer '", full_name_,
+                 "' was built in another graph; create one layer object per graph");
+  return call(scope.with_prefix(full_name_), x);
+}
+
+void Layer::build(const Scope&, const Shape&, DType) {}
+
+Output Layer::add_weight(const Scope& scope, const std::string& name, const Shape& shape, DType dtype,
+                         const Initializer& init, bool trainable) {
+  Output v = ops::variable(scope.named(name), shape, dtype, init, trainable);
+  weights_.push_back({v.op(), trainable});
+  return v;
+}
+
+void Layer::add_update(const Operation& op) {
+  updates_.push_back(op);
+  Graph::from_data(graph_).add_to_collection(collections::kUpdateOps, op);
+}
+
+std::vector<Operation> Layer::weights() const {
+  std::vector<Operation> r;
+  for (const auto& w : weights_) r.push_back(w.op);
+  return r;
+}
+
+std::vector<Operation> Layer::trainable_weights() const {
+  std::vector<Operation> r;
+  for (const auto& w : weights_)
+    if (w.trainable) r.push_back(w.op);
+  return r;
+}
+
+std::vector<Operation> Layer::non_trainable_weights() const {
+  std::vector<Operation> r;
+  for (const auto& w : weights_)
+    if (!w.trainable) r.push_back(w.op);
+  return r;
+}
+
+// ---- Dense ----
+
+Dense::Dense(int64_t units, Activation activation, bool use_bias, std::string name,
+             Initializer kernel_initializer, Initializer bias_initializer)
+    : Layer(std::move(name)), units_(units), activation_(activation), use_bias_(use_bias),
+      kernel_init_(std::move(kernel_initializer)), bias_init_(std::move(bias_initializer)) {
+  SLUICE_REQUIRE(units > 0, InvalidArgument, "Dense units must be positive, got ", units);
+}
+
+void Dense::build(const Scope& scope, const Shape& input_shape, DType dtype) {
+  SLUICE_REQUIRE(input_shape.known_rank() && input_shape.rank() >= 1 && input_shape.dim(-1) > 0,
+                 InvalidArgument, "Dense layer '", name(),
+                 "' needs inputs whose last dimension is known, got ", input_shape.to_string());
+  SLUICE_REQUIRE(is_floating(dtype), InvalidArgument, "Dense layer '", name(),
+                 "' needs float inputs, got ", dtype_name(dtype));
+  kernel_ = add_weight(scope, "kernel", Shape{input_shape.dim(-1), units_}, dtype, kernel_init_);
+  if (use_bias_) bias_ = add_weight(scope, "bias", Shape{units_}, dtype, bias_init_);
+}
+
+Output Dense::call(const Scope& scope, const Output& x) {
+  const Shape& s = x.shape();
+  SLUICE_REQUIRE(s.known_rank() && s.rank() >= 1 && s.dim(-1) == kernel_.shape().dim(0),
+                 InvalidArgument, "Dense layer '", name(), "' built for inputs [..,",
+                 kernel_.shape().dim(0), "] called on ", s.to_string());
+  Output y;
+  if (s.rank() == 2) {
+    y = ops::matmul(scope, x, kernel_);
+  } else {
+    // Applied to the last axis: fold the leading dims into one, then unfold.
+    std::vector<int64_t> out = s.dims();
+    out.back() = units_;
+    SLUICE_REQUIRE(std::count(out.begin(), out.end(), -1) <= 1, InvalidArgument, "Dense layer '",
+                   name(), "' on ", s.to_string(), ": at most one unknown dimension is supported");
+    y = ops::matmul(scope, ops::reshape(scope, x, {-1, s.dim(-1)}), kernel_);
+    y = ops::reshape(scope, y, out);
+  }
+  if (use_bias_) y = ops::bias_add(scope, y, bias_);
+  return apply_activation(scope, y, activation_);
+}
+
+// ---- Dropout ----
+
+Dropout::Dropout(double rate, int64_t seed, std::vector<int64_t> noise_shape, std::string name)
+    : Layer(std::move(name)), rate_(rate), seed_(seed), noise_shape_(std::move(noise_shape)) {
+  SLUICE_REQUIRE(rate >= 0.0 && rate < 1.0, InvalidArgument, "dropout rate must be in [0, 1), got ", rate);
+}
+
+Output Dropout::call(const Scope& scope, const Output& x) {
+  return ops::dropout(scope, x, learning_phase(scope.graph()), rate_, seed_, noise_shape_);
+}
+
+// ---- Flatten ----
+
+Output Flatten::call(const Scope& scope, const Output& x) {
+  const Shape& s = x.shape();
+  SLUICE_REQUIRE(s.known_rank() && s.rank() >= 1, InvalidArgument, "Flatten of ", s.to_string());
+  int64_t n = 1;
+  for (int i = 1; i < s.rank(); ++i) {
+    SLUICE_REQUIRE(s.dim(i) >= 0, InvalidArgument, "Flatten layer '", name(),
+                   "' needs every dimension but the first known, got ", s.to_string());
+    n = checked_mul(n, s.dim(i));
+  }
+  return ops::reshape(scope, x, {-1, n});
+}
+
+}  // namespace layers
+}  // namespace sluice

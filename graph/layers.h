@@ -1,0 +1,119 @@
+// Keras-style layers. A layer object owns its weights: it creates them on its first call,
+// named "<scope prefix><layer name>/<weight>" (e.g. "block1/dense/kernel"), and reuses
+// them on every later call, so calling one layer on two inputs shares its weights.
+// Layer names default to the Keras ones made unique in the graph (dense, dense_1, ...).
+//
+//   layers::Dense hidden(128, Activation::relu);
+//   Output h1 = hidden(root, x1);
+//   Output h2 = hidden(root, x2);     // same kernel and bias as h1
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "../ops/state_ops.h"
+#include "scope.h"
+
+namespace sluice {
+
+enum class Activation { linear, relu, sigmoid, tanh, softmax };
+// Applies `act` to x (linear returns x unchanged).
+Output apply_activation(const Scope& scope, const Output& x, Activation act);
+
+namespace layers {
+
+class Layer {
+ public:
+  explicit Layer(std::string name = "") : name_(std::move(name)) {}
+  virtual ~Layer() = default;
+  Layer(const Layer&) = delete;
+  Layer& operator=(const Layer&) = delete;
+
+  // Applies the layer to x, building its weights on the first call.
+  Output operator()(const Scope& scope, const Output& x);
+
+  // The layer's full name ("block1/dense"), set on the first call.
+  const std::string& name() const { return full_name_; }
+  bool built() const { return built_; }
+  std::vector<Operation> weights() const;
+  std::vector<Operation> trainable_weights() const;
+  std::vector<Operation> non_trainable_weights() const;
+  // Ops to run while training (e.g. batch normalization's moving averages).
+  const std::vector<Operation>& updates() const { return updates_; }
+
+ protected:
+  virtual const char* default_name() const = 0;
+  // Creates weights (through add_weight) for an input of this shape and dtype.
+  virtual void build(const Scope& scope, const Shape& input_shape, DType dtype);
+  virtual Output call(const Scope& scope, const Output& x) = 0;
+
+  Output add_weight(const Scope& scope, const std::string& name, const Shape& shape, DType dtype,
+                    const Initializer& init, bool trainable = true);
+  // Records an update op and adds it to the graph's update-ops collection.
+  void add_update(const Operation& op);
+
+ private:
+  struct Weight {
+    Operation op;
+    bool trainable;
+  };
+  std::string name_;
+  std::string full_name_;
+  bool built_ = false;
+  detail::GraphData* graph_ = nullptr;  // the graph of the first call
+  std::vector<Weight> weights_;
+  std::vector<Operation> updates_;
+};
+
+// x [.., in] -> activation(x kernel + bias) [.., units];
+// kernel [in, units] (glorot-uniform), bias [units] (zeros).
+class Dense : public Layer {
+ public:
+  explicit Dense(int64_t units, Activation activation = Activation::linear, bool use_bias = true,
+                 std::string name = "", Initializer kernel_initializer = Initializer::glorot_uniform(),
+                 Initializer bias_initializer = Initializer::zeros());
+  Output kernel() const { return kernel_; }
+  Output bias() const { return bias_; }
+
+ protected:
+  const char* default_name() const override { return "dense"; }
+  void build(const Scope& scope, const Shape& input_shape, DType dtype) override;
+  Output call(const Scope& scope, const Output& x) override;
+
+ private:
+  int64_t units_;
+  Activation activation_;
+  bool use_bias_;
+  Initializer kernel_init_, bias_init_;
+  Output kernel_, bias_;
+};
+
+// Inverted dropout driven by the graph's learning phase: identity unless learning_phase
+// is fed true. noise_shape as ops::dropout (empty: per element).
+class Dropout : public Layer {
+ public:
+  explicit Dropout(double rate, int64_t seed = 0, std::vector<int64_t> noise_shape = {},
+                   std::string name = "");
+
+ protected:
+  const char* default_name() const override { return "dropout"; }
+  Output call(const Scope& scope, const Output& x) override;
+
+ private:
+  double rate_;
+  int64_t seed_;
+  std::vector<int64_t> noise_shape_;
+};
+
+// x [batch, d1, ..., dn] -> [batch, d1*...*dn] (d1..dn must be known).
+class Flatten : public Layer {
+ public:
+  explicit Flatten(std::string name = "") : Layer(std::move(name)) {}
+
+ protected:
+  const char* default_name() const override { return "flatten"; }
+  Output call(const Scope& scope, const Output& x) override;
+};
+
+}  // namespace layers
+}  // namespace sluice

@@ -1,0 +1,159 @@
+#include "idx.h"
+
+#include <zlib.h>
+
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <vector>
+
+namespace sluice::io {
+
+namespace {
+
+// gzip-or-plain reader (gzread passes uncompressed files through unchanged).
+class GzFile {
+ public:
+  explicit GzFile(const std::string& path) : f_(gzopen(path.c_str(), "rb")) {
+    SLUICE_REQUIRE(f_ != nullptr, NotFound, "cannot open '", path, "'");
+  }
+  ~GzFile() {
+    if (f_) gzclose(f_);
+  }
+  GzFile(const GzFile&) = delete;
+  GzFile& operator=(const GzFile&) = delete;
+  // Reads up to n bytes; returns how many were read; throws DataLoss on a decode error.
+  size_t read(void* dst, size_t n, const std::string& path) {
+    size_t done = 0;
+    while (done < n) {
+      const unsigned chunk = static_cast<unsigned>(std::min<size_t>(n - done, 1u << 30));
+      const int got = gzread(f_, static_cast<char*>(dst) + done, chunk);
+      if (got < 0) {
+        int err = 0;
+        const char* msg = gzerror(f_, &err);
+        throw DataLoss("'" + path + "': corrupt compressed data (" + (msg ? msg : "zlib error") + ")");
+      }
+      if (got == 0) break;
+      done += static_cast<size_t>(got);
+    }
+    return done;
+  }
+
+ private:
+  gzFile f_;
+};
+
+uint32_t big_endian32(const unsigned char* p) {
+  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
+}
+
+bool exists(const std::string& path) { return std::ifstream(path).good(); }
+
+}  // namespace
+
+Tensor read_idx(const std::string& path) {
+  GzFile f(path);
+  unsigned char magic[4];
+  SLUICE_REQUIRE(f.read(magic, 4, path) == 4, DataLoss, "'", path, "': too short for an IDX header");
+  SLUICE_REQUIRE(magic[0] == 0 && magic[1] == 0, DataLoss, "'", path,
+                 "': not an IDX file (bad magic number)");
+  const int type = magic[2], rank = magic[3];
+  size_t esize = 0;
+  DType dtype = DType::u8;
+  switch (type) {
+    case 0x08: esize = 1; dtype = DType::u8; break;
+    case 0x09: esize = 1; dtype = DType::i32; break;
+    case 0x0B: esize = 2; dtype = DType::i32; break;
+    case 0x0C: esize = 4; dtype = DType::i32; break;
+    case 0x0D: esize = 4; dtype = DType::f32; break;
+    case 0x0E: esize = 8; dtype = DType::f64; break;
+    default: throw DataLoss(detail::str_cat("'", path, "': unknown IDX element type 0x", std::hex, type));
+  }
+  SLUICE_REQUIRE(rank >= 1 && rank <= Shape::kMaxRank, DataLoss, "'", path, "': IDX rank ", rank,
+                 " is not in [1, ", Shape::kMaxRank, "]");
+  std::vector<unsigned char> dims_raw(4 * static_cast<size_t>(rank));
+  SLUICE_REQUIRE(f.read(dims_raw.data(), dims_raw.size(), path) == dims_raw.size(), DataLoss, "'",
+                 path, "': truncated IDX header");
+  std::vector<int64_t> dims(rank);
+  int64_t count = 1;
+  for (int i = 0; i < rank; ++i) {
+    dims[i] = big_endian32(&dims_raw[4 * i]);
+    try {
+      count = checked_mul(count, dims[i], "IDX element count");
+    } catch (const InvalidArgument& e) {
+      throw DataLoss("'" + path + "': " + e.what());
+    }
+  }
+  // Read in bounded chunks so a header claiming terabytes costs only what the file holds.
+  const uint64_t want = static_cast<uint64_t>(count) * esize;
+  std::vector<unsigned char> raw;
+  constexpr size_t kChunk = size_t{1} << 24;
+  while (raw.size() < want) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(kChunk, want - raw.size()));
+    const size_t old = raw.size();
+    raw.resize(old + n);
+    const size_t got = f.read(raw.data() + old, n, path);
+    raw.resize(old + got);
+    SLUICE_REQUIRE(got == n, DataLoss, "'", path, "': truncated: the header promises ", want,
+                   " bytes of data, the file holds ", raw.size());
+  }
+  unsigned char extra;
+  SLUICE_REQUIRE(f.read(&extra, 1, path) == 0, DataLoss, "'", path,
+                 "': trailing bytes after the data the header describes");
+
+  Tensor t(dtype, Shape(dims));
+  const unsigned char* p = raw.data();
+  for (int64_t i = 0; i < count; ++i, p += esize) {
+    switch (type) {
+      case 0x08: t.data<uint8_t>()[i] = p[0]; break;
+      case 0x09: t.data<int32_t>()[i] = static_cast<int8_t>(p[0]); break;
+      case 0x0B: t.data<int32_t>()[i] = static_cast<int16_t>((p[0] << 8) | p[1]); break;
+      case 0x0C: t.data<int32_t>()[i] = static_cast<int32_t>(big_endian32(p)); break;
+      case 0x0D: {
+        const uint32_t bits = big_endian32(p);
+        std::memcpy(&t.data<float>()[i], &bits, 4);
+        break;
+      }
+      case 0x0E: {
+        const uint64_t bits = (uint64_t{big_endian32(p)} << 32) | big_endian32(p + 4);
+        std::memcpy(&t.data<double>()[i], &bits, 8);
+        break;
+      }
+    }
+  }
+  return t;
+}
+
+MnistData load_mnist(const std::string& dir) {
+  auto find = [&](const std::string& stem) {
+    // stem like "train-images-idx3-ubyte"; also accept "train-images.idx3-ubyte".
+    std::string dotted = stem;
+    const auto dash = dotted.find("-idx");
+    if (dash != std::string::npos) dotted[dash] = '.';
+    for (const std::string& name : {stem + ".gz", stem, dotted + ".gz", dotted}) {
+      const std::string p = dir + "/" + name;
+      if (exists(p)) return p;
+    }
+    throw NotFound("no '" + stem + "[.gz]' in '" + dir + "'");
+  };
+  MnistData d;
+  d.train_images = read_idx(find("train-images-idx3-ubyte"));
+  d.train_labels = read_idx(find("train-labels-idx1-ubyte"));
+  d.test_images = read_idx(find("t10k-images-idx3-ubyte"));
+  d.test_labels = read_idx(find("t10k-labels-idx1-ubyte"));
+  auto check = [&](const Tensor& images, const Tensor& labels, const char* split) {
+    SLUICE_REQUIRE(images.dtype() == DType::u8 && images.rank() == 3 && labels.dtype() == DType::u8 &&
+                       labels.rank() == 1 && images.dim(0) == labels.dim(0),
+                   DataLoss, "'", dir, "': ", split, " images ", images.summary(), " and labels ",
+                   labels.summary(), " do not form an MNIST-style dataset");
+    const uint8_t* l = labels.data<uint8_t>();
+    for (int64_t i = 0; i < labels.num_elements(); ++i)
+      SLUICE_REQUIRE(l[i] < 10, DataLoss, "'", dir, "': ", split, " label ", i, " is ", int(l[i]),
+                     ", not in [0, 10)");
+  };
+  check(d.train_images, d.train_labels, "train");
+  check(d.test_images, d.test_labels, "test");
+  return d;
+}
+
+}  // namespace sluice::io

@@ -1,0 +1,31 @@
+// Readers for MNIST-format IDX files (plain or gzip-compressed, detected by content).
+#pragma once
+
+#include <string>
+
+#include "../runtime/tensor.h"
+
+namespace sluice::io {
+
+// Reads one IDX file. Element types: unsigned byte -> u8; signed byte, short, int -> i32;
+// float -> f32; double -> f64. Shape from the header. Every header field and the data
+// length are validated: bad files raise DataLoss naming the file, never a crash or an
+// allocation larger than the data actually present.
+Tensor read_idx(const std::string& path);
+
+struct MnistData {
+  Tensor train_images;  // u8 [60000, 28, 28]
+  Tensor train_labels;  // u8 [60000]
+  Tensor test_images;   // u8 [10000, 28, 28]
+  Tensor test_labels;   // u8 [10000]
+};
+
+// Loads the four MNIST/Fashion-MNIST files from `dir`: train-images-idx3-ubyte[.gz] and
+// friends (also the "train-images.idx3-ubyte" spelling). Checks that images and labels
+// agree in count and that labels are in [0, 10).
+MnistData load_mnist(const std::string& dir);
+
+// Debian's dataset-fashion-mnist location.
+inline constexpr const char* kDefaultFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+}  // namespace sluice::io

@@ -1,0 +1,87 @@
+// Internal helpers shared by kernels: parallel loops, NumPy broadcasting iteration, and
+// shape-function helpers. Not part of the public API.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "registry.h"
+
+namespace sluice::kernels {
+
+// Elementwise work below this many elements runs on the calling thread: waking workers
+// costs more than it saves.
+constexpr int64_t kElementwiseGrain = 32768;
+
+// Runs f(begin, end) over [0, n), in parallel when n is large enough.
+template <class F>
+void parallel_range(ThreadPool& pool, int64_t n, int64_t grain, F&& f) {
+  if (n <= grain || pool.num_threads() == 1) {
+    if (n > 0) f(int64_t{0}, n);
+    return;
+  }
+  pool.parallel_for(n, grain, f);
+}
+
+// "[1,2,3]".
+std::string ints_to_string(const std::vector<int64_t>& v);
+
+// Like parallel_range for elementwise work on 64-byte aligned buffers: chunk boundaries
+// fall on multiples of 16 elements, so every chunk starts aligned and each element takes
+// the same (vector or scalar) code path whatever the number of threads. Vectorized
+// transcendental functions (exp, tanh) round differently on the two paths.
+template <class F>
+void parallel_aligned(ThreadPool& pool, int64_t n, F&& f) {
+  constexpr int64_t kBlock = 16;
+  const int64_t blocks = (n + kBlock - 1) / kBlock;
+  parallel_range(pool, blocks, kElementwiseGrain / kBlock, [&](int64_t b, int64_t e) {
+    f(b * kBlock, std::min(n, e * kBlock));
+  });
+}
+
+// Strides of a row-major shape (in elements).
+std::vector<int64_t> row_major_strides(const Shape& shape);
+
+// Broadcasting of K inputs against an output shape, collapsed to as few dimensions as
+// possible. The innermost collapsed dimension runs contiguously through the output; each
+// input either walks it (stride 1) or stays put (stride 0).
+template <int K>
+struct BroadcastLoop {
+  int rank = 0;
+  std::array<int64_t, Shape::kMaxRank> dims{};
+  std::array<std::array<int64_t, Shape::kMaxRank>, K> strides{};
+
+  BroadcastLoop(const Shape& out, const std::array<const Shape*, K>& in);
+  int64_t inner() const { return rank ? dims[rank - 1] : 1; }
+  int64_t outer() const;
+  // Offsets of each input at the start of outer row `row`.
+  std::array<int64_t, K> offsets(int64_t row) const;
+  int64_t inner_stride(int k) const { return rank ? strides[k][rank - 1] : 0; }
+};
+
+// Runs f(out_offset, in_offsets, inner_len, inner_strides) over every contiguous output
+// run, rows split across the pool.
+template <int K, class F>
+void for_each_broadcast_row(ThreadPool& pool, const BroadcastLoop<K>& loop, F&& f) {
+  const int64_t inner = loop.inner(), rows = loop.outer();
+  std::array<int64_t, K> st;
+  for (int k = 0; k < K; ++k) st[k] = loop.inner_stride(k);
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(inner, 1));
+  parallel_range(pool, rows, grain, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) f(r * inner, loop.offsets(r), inner, st);
+  });
+}
+
+// ---- shape-function helpers ----
+
+// Output 0 has input 0's dtype and shape.
+void unchanged_shape(ShapeContext& ctx);
+// Requires input i to be one of the float dtypes.
+void require_float(const ShapeContext& ctx, int i);
+// Requires inputs a and b to share a dtype.
+void require_same_dtype(const ShapeContext& ctx, int a, int b);
+
+}  // namespace sluice::kernels

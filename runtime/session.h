@@ -1,0 +1,90 @@
+// Session: runs a Graph. It is bound to one graph, owns that graph's variable values (two
+// sessions on one graph hold separate weights), and is safe to call from many threads at
+// once. run() prunes the graph to what the fetches and targets need, caches the compiled
+// plan per (feeds, fetches, targets), and executes it.
+//
+//   Session sess(g);
+//   sess.run({}, {}, {ops::global_variables_initializer(root)});
+//   auto r = sess.run({{img, batch}}, {preds});            // handles...
+//   auto s = sess.run({{"img:0", batch}}, {"preds:0"});    // ...or names
+#pragma once
+
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "../graph/graph.h"
+#include "tensor.h"
+#include "thread_pool.h"
+
+namespace sluice {
+
+// A tensor named by handle or by "op_name:index" (or "op_name" for index 0).
+class TensorRef {
+ public:
+  TensorRef(const Output& output) : output_(output) {}        // NOLINT
+  TensorRef(const char* name) : name_(name) {}                 // NOLINT
+  TensorRef(std::string name) : name_(std::move(name)) {}      // NOLINT
+  // The Output in `graph`; throws NotFound for an unknown name and InvalidArgument for a
+  // handle of another graph.
+  Output resolve(const Graph& graph) const;
+
+ private:
+  Output output_;
+  std::string name_;
+};
+
+// An operation named by handle (an Output stands for its op) or by name.
+class OpRef {
+ public:
+  OpRef(const Operation& op) : op_(op) {}                      // NOLINT
+  OpRef(const Output& output) : op_(output.op()) {}            // NOLINT
+  OpRef(const char* name) : name_(name) {}                     // NOLINT
+  OpRef(std::string name) : name_(std::move(name)) {}          // NOLINT
+  Operation resolve(const Graph& graph) const;
+
+ private:
+  Operation op_;
+  std::string name_;
+};
+
+using FeedList = std::vector<std::pair<TensorRef, Tensor>>;
+
+struct SessionOptions {
+  // Threads for intra-op parallelism, the calling thread included. 0 shares the
+  // process-wide pool (one thread per core) with every other session that asks for 0.
+  int num_threads = 0;
+};
+
+class Session {
+ public:
+  explicit Session(const Graph& graph, SessionOptions options = {});
+  ~Session();
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  // Feeds `feeds`, runs what `fetches` and `targets` need, returns the fetched values in
+  // order. Errors (all sluice::Error): a needed placeholder not fed; a fed value of the
+  // wrong dtype or shape; an unknown name; an uninitialised variable; a handle of another
+  // graph ("Tensor 'x:0' is not an element of this graph."); any kernel error, prefixed
+  // with the node and op that raised it.
+  std::vector<Tensor> run(const FeedList& feeds, const std::vector<TensorRef>& fetches,
+                          const std::vector<OpRef>& targets = {});
+
+  const Graph& graph() const;
+  ThreadPool& thread_pool() const;
+
+  // Variable values held by this session, by variable op name.
+  bool is_variable_initialized(const std::string& name) const;
+  Tensor variable_value(const std::string& name) const;  // FailedPrecondition if not set
+  // Sets a variable (dtype and shape must match its declaration); marks it initialised.
+  void set_variable_value(const std::string& name, const Tensor& value);
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sluice

@@ -1,0 +1,39 @@
+// Sluice: a small C++ tensor runtime with a dataflow graph. This umbrella header is the
+// whole public API (installed as <sluice/sluice.h>).
+//
+//   Graph g;                              // explicit: there is no default graph
+//   Scope root(g);
+//   Output x = ops::placeholder(root.named("x"), DType::f32, {-1, 784});
+//   layers::Dense dense(10, Activation::softmax);
+//   Output y = dense(root, x);
+//   Session sess(g);                      // owns this graph's variable values
+//   sess.run({}, {}, {ops::global_variables_initializer(root)});
+//   Tensor probs = sess.run({{x, batch}}, {y})[0];
+#pragma once
+
+#include "allocator.h"
+#include "dtype.h"
+#include "error.h"
+#include "session.h"
+#include "shape.h"
+#include "tensor.h"
+#include "thread_pool.h"
+
+#include "../graph/gradients.h"
+#include "../graph/graph.h"
+#include "../graph/layers.h"
+#include "../graph/losses.h"
+#include "../graph/optimizers.h"
+#include "../graph/scope.h"
+
+#include "../ops/array_ops.h"
+#include "../ops/gemm.h"
+#include "../ops/math_ops.h"
+#include "../ops/nn_ops.h"
+#include "../ops/random_ops.h"
+#include "../ops/reduction_ops.h"
+#include "../ops/registry.h"
+#include "../ops/state_ops.h"
+#include "../ops/training_ops.h"
+
+#include "../io/idx.h"
