@@ -81,6 +81,10 @@ OpRegistry& OpRegistry::global() {
     register_state_ops(*r);
     register_random_ops(*r);
     register_training_ops(*r);
+    register_conv_ops(*r);
+    register_pool_ops(*r);
+    register_rnn_ops(*r);
+    register_normalization_ops(*r);
     return r;
   }();
   return *registry;

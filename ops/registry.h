@@ -178,5 +178,9 @@ void register_nn_ops(OpRegistry& r);
 void register_state_ops(OpRegistry& r);
 void register_random_ops(OpRegistry& r);
 void register_training_ops(OpRegistry& r);
+void register_conv_ops(OpRegistry& r);
+void register_pool_ops(OpRegistry& r);
+void register_rnn_ops(OpRegistry& r);
+void register_normalization_ops(OpRegistry& r);
 
 }  // namespace sluice

@@ -72,4 +72,23 @@ GradResult check_gradients(const GradCase& c, uint32_t seed) {
   return result;
 }
 
+namespace {
+std::vector<GradCaseList>& case_lists() {
+  static std::vector<GradCaseList> lists;
+  return lists;
+}
+}  // namespace
+
+bool register_grad_cases(GradCaseList cases) {
+  case_lists().push_back(cases);
+  return true;
+}
+
+std::vector<GradCase> all_grad_cases() {
+  std::vector<GradCase> all;
+  for (GradCaseList list : case_lists())
+    for (GradCase& c : list()) all.push_back(std::move(c));
+  return all;
+}
+
 }  // namespace sluice::testing

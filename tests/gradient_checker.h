@@ -38,4 +38,12 @@ struct GradResult {
 // Runs the check; returns the result (the test asserts on it).
 GradResult check_gradients(const GradCase& c, uint32_t seed = 1234);
 
+// Every op family lists its cases in tests/grad_cases_<family>.cc and registers them with
+//   static const bool registered = testing::register_grad_cases(my_family_cases);
+// All of them are linked into test_gradients, which checks each case and runs the
+// registry-coverage test over the union.
+using GradCaseList = std::vector<GradCase> (*)();
+bool register_grad_cases(GradCaseList cases);
+std::vector<GradCase> all_grad_cases();
+
 }  // namespace sluice::testing
