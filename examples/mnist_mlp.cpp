@@ -17,32 +17,6 @@ using namespace sluice;
 
 namespace {
 
-// u8 images [N, 28, 28] -> f32 [N, 784] in [0, 1]; u8 labels [N] -> one-hot f32 [N, 10].
-Tensor to_features(const Tensor& images) {
-  const int64_t n = images.dim(0), d = images.num_elements() / std::max<int64_t>(n, 1);
-  Tensor x(DType::f32, {n, d});
-  const uint8_t* src = images.data<uint8_t>();
-  float* dst = x.data<float>();
-  for (int64_t i = 0; i < n * d; ++i) dst[i] = src[i] / 255.0f;
-  return x;
-}
-
-Tensor to_one_hot(const Tensor& labels) {
-  const int64_t n = labels.dim(0);
-  Tensor y = Tensor::zeros(DType::f32, {n, 10});
-  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
-  return y;
-}
-
-// Rows `idx[begin, end)` of a [N, d] tensor.
-Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, size_t end) {
-  const int64_t d = t.dim(1);
-  Tensor out(DType::f32, {static_cast<int64_t>(end - begin), d});
-  for (size_t i = begin; i < end; ++i)
-    std::copy_n(t.data<float>() + idx[i] * d, d, out.data<float>() + (i - begin) * d);
-  return out;
-}
-
 void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate, bool tty) {
   if (!tty && done != total) return;
   constexpr int kWidth = 30;
@@ -76,8 +50,10 @@ int main(int argc, char** argv) {
 
   try {
     const io::MnistData data = io::load_mnist(data_dir);
-    const Tensor train_x = to_features(data.train_images), train_y = to_one_hot(data.train_labels);
-    const Tensor test_x = to_features(data.test_images), test_y = to_one_hot(data.test_labels);
+    const Tensor train_x = io::scale_images(data.train_images).reshaped({data.train_images.dim(0), 784});
+    const Tensor test_x = io::scale_images(data.test_images).reshaped({data.test_images.dim(0), 784});
+    const Tensor train_y = io::one_hot_labels(data.train_labels, 10);
+    const Tensor test_y = io::one_hot_labels(data.test_labels, 10);
 
     Graph g;
     g.set_random_seed(seed);
@@ -119,8 +95,8 @@ int main(int argc, char** argv) {
       double loss_sum = 0;
       for (size_t s = 0; s < steps; ++s) {
         const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
-        auto r = sess.run({{img, gather_rows(train_x, order, b, e)},
-                           {labels, gather_rows(train_y, order, b, e)},
+        auto r = sess.run({{img, io::gather_rows(train_x, order, b, e)},
+                           {labels, io::gather_rows(train_y, order, b, e)},
                            {learning_phase(g), yes}},
                           {loss}, {train});
         loss_sum += r[0].scalar<float>();

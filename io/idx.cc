@@ -103,22 +103,26 @@ Tensor read_idx(const std::string& path) {
 
   Tensor t(dtype, Shape(dims));
   const unsigned char* p = raw.data();
-  for (int64_t i = 0; i < count; ++i, p += esize) {
-    switch (type) {
-      case 0x08: t.data<uint8_t>()[i] = p[0]; break;
-      case 0x09: t.data<int32_t>()[i] = static_cast<int8_t>(p[0]); break;
-      case 0x0B: t.data<int32_t>()[i] = static_cast<int16_t>((p[0] << 8) | p[1]); break;
-      case 0x0C: t.data<int32_t>()[i] = static_cast<int32_t>(big_endian32(p)); break;
-      case 0x0D: {
-        const uint32_t bits = big_endian32(p);
-        std::memcpy(&t.data<float>()[i], &bits, 4);
-        break;
-      }
-      case 0x0E: {
-        const uint64_t bits = (uint64_t{big_endian32(p)} << 32) | big_endian32(p + 4);
-        std::memcpy(&t.data<double>()[i], &bits, 8);
-        break;
-      }
+  if (type == 0x08) {
+    std::memcpy(t.raw_data(), p, static_cast<size_t>(count));
+  } else if (type == 0x09 || type == 0x0B || type == 0x0C) {
+    int32_t* out = t.data<int32_t>();
+    for (int64_t i = 0; i < count; ++i, p += esize) {
+      out[i] = type == 0x09   ? static_cast<int8_t>(p[0])
+               : type == 0x0B ? static_cast<int16_t>((p[0] << 8) | p[1])
+                              : static_cast<int32_t>(big_endian32(p));
+    }
+  } else if (type == 0x0D) {
+    float* out = t.data<float>();
+    for (int64_t i = 0; i < count; ++i, p += 4) {
+      const uint32_t bits = big_endian32(p);
+      std::memcpy(&out[i], &bits, 4);
+    }
+  } else {
+    double* out = t.data<double>();
+    for (int64_t i = 0; i < count; ++i, p += 8) {
+      const uint64_t bits = (uint64_t{big_endian32(p)} << 32) | big_endian32(p + 4);
+      std::memcpy(&out[i], &bits, 8);
     }
   }
   return t;
@@ -154,6 +158,45 @@ MnistData load_mnist(const std::string& dir) {
   check(d.train_images, d.train_labels, "train");
   check(d.test_images, d.test_labels, "test");
   return d;
+}
+
+Tensor scale_images(const Tensor& images) {
+  SLUICE_REQUIRE(images.dtype() == DType::u8, InvalidArgument, "scale_images needs uint8 images, got ",
+                 images.summary());
+  Tensor x(DType::f32, images.shape());
+  const uint8_t* src = images.data<uint8_t>();
+  float* dst = x.data<float>();
+  for (int64_t i = 0; i < images.num_elements(); ++i) dst[i] = static_cast<float>(src[i]) * (1.0f / 255.0f);
+  return x;
+}
+
+Tensor one_hot_labels(const Tensor& labels, int64_t depth) {
+  SLUICE_REQUIRE(labels.rank() == 1 && depth > 0, InvalidArgument, "one_hot_labels of ", labels.summary(),
+                 " with depth ", depth);
+  const int64_t n = labels.dim(0);
+  Tensor y = Tensor::zeros(DType::f32, {n, depth});
+  float* p = y.data<float>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t v = static_cast<int64_t>(labels.as_double(i));
+    SLUICE_REQUIRE(v >= 0 && v < depth, OutOfRange, "label ", i, " is ", v, ", not in [0, ", depth, ")");
+    p[i * depth + v] = 1.0f;
+  }
+  return y;
+}
+
+Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& order, size_t begin, size_t end) {
+  SLUICE_REQUIRE(t.rank() >= 1 && begin <= end && end <= order.size(), InvalidArgument,
+                 "gather_rows [", begin, ", ", end, ") of ", order.size(), " from ", t.summary());
+  const int64_t n = t.dim(0);
+  const size_t row = static_cast<size_t>(n ? t.num_elements() / n : 0) * dtype_size(t.dtype());
+  Tensor out(t.dtype(), t.shape().with_dim(0, static_cast<int64_t>(end - begin)));
+  const char* src = static_cast<const char*>(t.raw_data());
+  char* dst = static_cast<char*>(out.raw_data());
+  for (size_t i = begin; i < end; ++i) {
+    SLUICE_REQUIRE(order[i] >= 0 && order[i] < n, OutOfRange, "row ", order[i], " of ", t.summary());
+    std::memcpy(dst + (i - begin) * row, src + order[i] * row, row);
+  }
+  return out;
 }
 
 }  // namespace sluice::io

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "../runtime/tensor.h"
 
@@ -24,6 +25,15 @@ struct MnistData {
 // friends (also the "train-images.idx3-ubyte" spelling). Checks that images and labels
 // agree in count and that labels are in [0, 10).
 MnistData load_mnist(const std::string& dir);
+
+// Helpers for feeding such data (any number of leading dims).
+// u8 images [N, ...] -> f32 [N, ...] scaled to [0, 1].
+Tensor scale_images(const Tensor& images);
+// Integer labels [N] (u8/i32/i64) -> f32 one-hot [N, depth]; a label outside [0, depth)
+// is an OutOfRange error.
+Tensor one_hot_labels(const Tensor& labels, int64_t depth);
+// Rows order[begin .. end) of t (along dim 0), any dtype: a shuffled mini-batch.
+Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& order, size_t begin, size_t end);
 
 // Debian's dataset-fashion-mnist location.
 inline constexpr const char* kDefaultFashionMnistDir = "/usr/share/datasets/fashion-mnist";

@@ -220,15 +220,20 @@ void dropout_kernel(KernelContext& ctx) {
     const philox::Stream stream(ctx.attr_int("seed"), ctx.attr_int("seed2"), ctx.next_run_index());
     const T scale = static_cast<T>(1.0 / (1.0 - rate));
     const float keep_from = static_cast<float>(rate);
-    // Blocks of 4 elements per Philox call; chunk on block boundaries.
-    const int64_t blocks = (n + 3) / 4;
-    parallel_range(ctx.pool(), blocks, kElementwiseGrain / 4, [&](int64_t b, int64_t e) {
-      for (int64_t blk = b; blk < e; ++blk) {
-        const philox::Block r = stream.block(static_cast<uint64_t>(blk));
-        for (int j = 0; j < 4 && blk * 4 + j < n; ++j)
-          mp[blk * 4 + j] = philox::to_float(r[j]) >= keep_from ? scale : T(0);
-      }
-    });
+    // Element i uses word i % 4 of Philox block i / 4; chunks start on 64-block boundaries.
+    constexpr int64_t kBlocks = 64;
+    const int64_t groups = (n + 4 * kBlocks - 1) / (4 * kBlocks);
+    parallel_range(ctx.pool(), groups, std::max<int64_t>(1, kElementwiseGrain / (4 * kBlocks)),
+                   [&](int64_t b, int64_t e) {
+                     uint32_t words[4 * kBlocks];
+                     for (int64_t grp = b; grp < e; ++grp) {
+                       const int64_t first = grp * 4 * kBlocks;
+                       const int64_t count = std::min<int64_t>(4 * kBlocks, n - first);
+                       philox::generate_words(stream, static_cast<uint64_t>(grp * kBlocks), (count + 3) / 4, words);
+                       for (int64_t j = 0; j < count; ++j)
+                         mp[first + j] = philox::to_float(words[j]) >= keep_from ? scale : T(0);
+                     }
+                   });
     Tensor& y = ctx.forward_or_allocate(0, 0, x.shape());
     const T* xp = x.data<T>();
     T* yp = y.data<T>();

@@ -24,8 +24,14 @@ enum class DType : uint8_t {
 const char* dtype_name(DType dtype);
 // Parses the names above; throws InvalidArgument for anything else.
 DType dtype_from_name(const std::string& name);
+[[noreturn]] void throw_no_size(DType dtype);
 // Bytes per element; throws Unimplemented for string.
-size_t dtype_size(DType dtype);
+inline size_t dtype_size(DType dtype) {
+  constexpr size_t kSizes[] = {4, 8, 4, 8, 1, 1};
+  const auto i = static_cast<size_t>(dtype);
+  if (i >= sizeof(kSizes) / sizeof(kSizes[0])) throw_no_size(dtype);
+  return kSizes[i];
+}
 bool is_floating(DType dtype);
 bool is_integer(DType dtype);  // i32, i64, u8
 // True when `value` is one of the defined enumerators (files and fuzzers can hold others).

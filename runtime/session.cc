@@ -73,8 +73,17 @@ struct Session::Impl {
   std::unique_ptr<ThreadPool> own_pool;
   ThreadPool* pool = nullptr;
 
+  // Plans by key: the (node id, output index) of every feed and fetch, and the node id of
+  // every target, in order, with separators.
+  struct KeyHash {
+    size_t operator()(const std::vector<int64_t>& k) const {
+      uint64_t h = 1469598103934665603ull;  // FNV-1a over the words
+      for (int64_t v : k) h = (h ^ static_cast<uint64_t>(v)) * 1099511628211ull;
+      return static_cast<size_t>(h);
+    }
+  };
   std::shared_mutex plans_mu;
-  std::unordered_map<std::string, std::shared_ptr<const Plan>> plans;
+  std::unordered_map<std::vector<int64_t>, std::shared_ptr<const Plan>, KeyHash> plans;
 
   mutable std::mutex state_mu;
   std::unordered_map<const Node*, std::unique_ptr<VariableSlot>> variables;
@@ -108,13 +117,14 @@ struct Session::Impl {
 std::shared_ptr<const Plan> Session::Impl::plan_for(const std::vector<Output>& feeds,
                                                     const std::vector<Output>& fetches,
                                                     const std::vector<Operation>& targets) {
-  std::string key;
-  key.reserve(16 * (feeds.size() + fetches.size() + targets.size()));
-  for (const Output& f : feeds) key += std::to_string(f.node()->id) + ":" + std::to_string(f.index()) + ",";
-  key += "|";
-  for (const Output& f : fetches) key += std::to_string(f.node()->id) + ":" + std::to_string(f.index()) + ",";
-  key += "|";
-  for (const Operation& t : targets) key += std::to_string(t.node()->id) + ",";
+  std::vector<int64_t> key;
+  key.reserve(feeds.size() + fetches.size() + targets.size() + 2);
+  auto word = [](const Output& o) { return int64_t{o.node()->id} << 32 | o.index(); };
+  for (const Output& f : feeds) key.push_back(word(f));
+  key.push_back(-1);
+  for (const Output& f : fetches) key.push_back(word(f));
+  key.push_back(-2);
+  for (const Operation& t : targets) key.push_back(t.node()->id);
   {
     std::shared_lock<std::shared_mutex> lock(plans_mu);
     auto it = plans.find(key);

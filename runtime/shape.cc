@@ -32,22 +32,12 @@ Shape Shape::unknown_rank() {
   return s;
 }
 
-int64_t Shape::dim(int i) const {
+void Shape::throw_bad_dim(int i) const {
   SLUICE_REQUIRE(rank_ >= 0, InvalidArgument, "dim(", i, ") of a shape of unknown rank");
-  const int j = i < 0 ? i + rank_ : i;
-  SLUICE_REQUIRE(j >= 0 && j < rank_, OutOfRange, "dimension index ", i,
-                 " out of range for shape ", to_string());
-  return dims_[j];
+  throw OutOfRange(detail::str_cat("dimension index ", i, " out of range for shape ", to_string()));
 }
 
 std::vector<int64_t> Shape::dims() const { return std::vector<int64_t>(begin(), end()); }
-
-bool Shape::is_fully_defined() const {
-  if (rank_ < 0) return false;
-  for (int i = 0; i < rank_; ++i)
-    if (dims_[i] < 0) return false;
-  return true;
-}
 
 int64_t checked_mul(int64_t a, int64_t b, const char* what) {
   if (a == 0 || b == 0) return 0;
@@ -56,7 +46,7 @@ int64_t checked_mul(int64_t a, int64_t b, const char* what) {
   return a * b;
 }
 
-int64_t Shape::num_elements() const {
+int64_t Shape::num_elements_slow() const {
   SLUICE_REQUIRE(is_fully_defined(), InvalidArgument,
                  "number of elements of a shape that is not fully defined: ", to_string());
   int64_t n = 1;

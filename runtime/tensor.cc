@@ -33,10 +33,11 @@ Tensor::Tensor(DType dtype, const Shape& shape) : dtype_(dtype), shape_(shape) {
   SLUICE_REQUIRE(shape.is_fully_defined(), InvalidArgument,
                  "cannot allocate a tensor of shape ", shape.to_string(),
                  " (not fully defined)");
-  num_elements_ = shape.num_elements();
+  num_elements_ = shape.num_elements();  // <= 2^62
   const size_t elem = dtype_size(dtype);
-  const int64_t bytes = checked_mul(num_elements_, static_cast<int64_t>(elem), "tensor bytes");
-  buffer_ = detail::Buffer::allocate(static_cast<size_t>(bytes));
+  SLUICE_REQUIRE(num_elements_ <= (int64_t{1} << 62) / static_cast<int64_t>(elem), InvalidArgument,
+                 "tensor bytes overflow: ", num_elements_, " elements of ", dtype_name(dtype));
+  buffer_ = detail::Buffer::allocate(static_cast<size_t>(num_elements_) * elem);
 }
 
 Tensor::Tensor(const Tensor& other) noexcept
