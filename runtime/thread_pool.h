@@ -4,6 +4,7 @@
 // chunks happen to be scheduled.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -51,6 +52,8 @@ class ThreadPool {
   std::mutex mu_;
   std::condition_variable cv_;
   std::deque<std::shared_ptr<Job>> queue_;
+  std::atomic<int> queued_{0};  // queue_.size(), readable without the lock
+  int sleeping_ = 0;            // workers blocked on cv_ (guarded by mu_)
   bool stop_ = false;
 };
 
