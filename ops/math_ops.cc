@@ -340,7 +340,9 @@ void matmul_kernel(KernelContext& ctx) {
   SLUICE_REQUIRE(a.rank() == 2 && b.rank() == 2, InvalidArgument,
                  "MatMul needs rank-2 inputs, got ", a.summary(), " and ", b.summary());
   const bool ta = ctx.attr<bool>("transpose_a"), tb = ctx.attr<bool>("transpose_b");
-  const auto [m, k, kb, n] = matmul_dims(a.shape(), b.shape(), ta, tb);
+  // Plain variables (not a structured binding): lambdas below capture them.
+  const auto dims = matmul_dims(a.shape(), b.shape(), ta, tb);
+  const int64_t m = dims[0], k = dims[1], kb = dims[2], n = dims[3];
   SLUICE_REQUIRE(k == kb, InvalidArgument, "Matrix size-incompatible: In[0]: ",
                  a.shape().to_string(), ", In[1]: ", b.shape().to_string());
   Tensor& y = ctx.allocate_output(0, Shape{m, n});

@@ -1,5 +1,6 @@
 #include "allocator.h"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <cstdlib>
@@ -17,7 +18,7 @@ std::atomic<int64_t> g_peak{0};
 std::atomic<int64_t> g_count{0};
 std::atomic<int64_t> g_cached{0};
 
-constexpr size_t kMaxBytes = size_t{1} << 48;        // refuse anything larger up front
+std::atomic<size_t> g_max_bytes{size_t{1} << 48};  // refuse anything larger up front
 constexpr size_t kThreadCacheLimit = size_t{256} << 10;  // blocks up to 256 KiB: per thread
 constexpr size_t kPerClassThread = 16;               // blocks kept per class and thread
 constexpr size_t kPerClassShared = 32;
@@ -81,8 +82,9 @@ SharedCache& shared_cache() {
 }  // namespace
 
 void* allocate_aligned(size_t bytes) {
-  SLUICE_REQUIRE(bytes <= kMaxBytes, ResourceExhausted, "allocation of ", bytes,
-                 " bytes exceeds the 256 TiB limit");
+  const size_t limit = g_max_bytes.load(std::memory_order_relaxed);
+  SLUICE_REQUIRE(bytes <= limit, ResourceExhausted, "allocation of ", bytes,
+                 " bytes exceeds the limit of ", limit, " bytes (set_max_allocation_bytes)");
   size_t rounded = 0;
   const int c = size_class(bytes, &rounded);
   void* p = nullptr;
@@ -136,6 +138,12 @@ void free_aligned(void* ptr, size_t bytes) noexcept {
   }
   std::free(ptr);
 }
+
+void set_max_allocation_bytes(size_t bytes) {
+  g_max_bytes.store(std::min(bytes, size_t{1} << 48), std::memory_order_relaxed);
+}
+
+size_t max_allocation_bytes() { return g_max_bytes.load(std::memory_order_relaxed); }
 
 AllocatorStats allocator_stats() {
   return AllocatorStats{g_in_use.load(), g_peak.load(), g_count.load(), g_cached.load()};

@@ -28,6 +28,12 @@ struct AllocatorStats {
 };
 AllocatorStats allocator_stats();
 
+// The largest single buffer Sluice will allocate (default 2^48 bytes). A server (or a
+// fuzzer) sets it lower so that a request for an absurd shape fails with ResourceExhausted
+// instead of exhausting the machine's memory.
+void set_max_allocation_bytes(size_t bytes);
+size_t max_allocation_bytes();
+
 // Frees every cached block of the shared cache and of the calling thread's cache.
 void release_cached_memory();
 

@@ -169,7 +169,8 @@ std::shared_ptr<const Plan> Session::Impl::compile(const std::vector<Output>& fe
   //    until nothing else is ready, so reads that do not feed an update run before it.
   std::unordered_map<const Node*, int> pending;
   std::unordered_map<const Node*, std::vector<const Node*>> consumers;
-  for (const auto& [n, _] : needed) {
+  for (const auto& entry : needed) {
+    const Node* n = entry.first;  // not a structured binding: the lambda below captures it
     int deps = 0;
     auto add_dep = [&](const Node* src) {
       if (needed.count(src)) {
