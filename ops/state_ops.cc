@@ -118,7 +118,7 @@ void register_state_ops(OpRegistry& r) {
 // ---- Initializer ----
 
 Initializer Initializer::constant(const Tensor& v) {
-  Initializer init{Kind::constant};
+  Initializer init = make(Kind::constant);
   init.value = v;
   return init;
 }

@@ -21,32 +21,42 @@ struct Initializer {
   int64_t seed = 0;
   Tensor value;    // constant(Tensor): the exact initial value
 
-  static Initializer zeros() { return {Kind::zeros}; }
-  static Initializer ones() { return {Kind::ones}; }
-  static Initializer constant(double v) { return {Kind::constant, v}; }
+  static Initializer zeros() { return make(Kind::zeros); }
+  static Initializer ones() { return make(Kind::ones); }
+  static Initializer constant(double v) { return make(Kind::constant, v); }
   static Initializer constant(const Tensor& v);
   // Uniform in +-sqrt(6 / (fan_in + fan_out)) (Keras' default kernel initializer).
-  static Initializer glorot_uniform(int64_t seed = 0) { return {Kind::glorot_uniform, 0, 0, seed}; }
+  static Initializer glorot_uniform(int64_t seed = 0) { return make(Kind::glorot_uniform, 0, 0, seed); }
   // Truncated normal with stddev sqrt(2 / (fan_in + fan_out)).
-  static Initializer glorot_normal(int64_t seed = 0) { return {Kind::glorot_normal, 0, 0, seed}; }
-  static Initializer he_normal(int64_t seed = 0) { return {Kind::he_normal, 0, 0, seed}; }
-  static Initializer he_uniform(int64_t seed = 0) { return {Kind::he_uniform, 0, 0, seed}; }
+  static Initializer glorot_normal(int64_t seed = 0) { return make(Kind::glorot_normal, 0, 0, seed); }
+  static Initializer he_normal(int64_t seed = 0) { return make(Kind::he_normal, 0, 0, seed); }
+  static Initializer he_uniform(int64_t seed = 0) { return make(Kind::he_uniform, 0, 0, seed); }
   static Initializer random_normal(double mean = 0.0, double stddev = 0.05, int64_t seed = 0) {
-    return {Kind::random_normal, mean, stddev, seed};
+    return make(Kind::random_normal, mean, stddev, seed);
   }
   static Initializer random_uniform(double minval = -0.05, double maxval = 0.05, int64_t seed = 0) {
-    return {Kind::random_uniform, minval, maxval, seed};
+    return make(Kind::random_uniform, minval, maxval, seed);
   }
   static Initializer truncated_normal(double mean = 0.0, double stddev = 0.05, int64_t seed = 0) {
-    return {Kind::truncated_normal, mean, stddev, seed};
+    return make(Kind::truncated_normal, mean, stddev, seed);
   }
   // A (semi-)orthogonal matrix over the last dim, times `gain` (Keras' recurrent default).
   static Initializer orthogonal(double gain = 1.0, int64_t seed = 0) {
-    return {Kind::orthogonal, gain, 0, seed};
+    return make(Kind::orthogonal, gain, 0, seed);
   }
 
   // Builds the initial value [shape] of dtype in `scope`.
   Output build(const Scope& scope, const Shape& shape, DType dtype) const;
+
+ private:
+  static Initializer make(Kind kind, double a = 0.0, double b = 0.0, int64_t seed = 0) {
+    Initializer init;
+    init.kind = kind;
+    init.a = a;
+    init.b = b;
+    init.seed = seed;
+    return init;
+  }
 };
 
 namespace ops {
