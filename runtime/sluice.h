@@ -43,4 +43,5 @@
 #include "../ops/state_ops.h"
 #include "../ops/training_ops.h"
 
+#include "../io/checkpoint.h"
 #include "../io/idx.h"
