@@ -45,3 +45,4 @@
 
 #include "../io/checkpoint.h"
 #include "../io/idx.h"
+#include "../io/npz.h"
