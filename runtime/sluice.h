@@ -46,3 +46,4 @@
 #include "../io/checkpoint.h"
 #include "../io/idx.h"
 #include "../io/npz.h"
+#include "../io/saver.h"
