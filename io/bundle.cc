@@ -89,7 +89,7 @@ void save_model(const std::string& dir_in, const Session& session,
   if (::mkdir(tmp.c_str(), 0755) != 0)
     throw FailedPrecondition("save_model: cannot create '" + tmp.string() + "': " + std::strerror(errno));
   try {
-    detail::write_file_atomic((tmp / kBundleGraphFile).string(), graph_text);
+    write_file_atomically((tmp / kBundleGraphFile).string(), graph_text);
     const std::string ckpt = (tmp / kBundleVariablesFile).string();
     if (variables.empty()) {
       write_checkpoint(ckpt, {});

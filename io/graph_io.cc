@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <atomic>
 #include <cerrno>
 #include <cstring>
 #include <unordered_map>
@@ -16,6 +15,7 @@
 #include "../ops/array_ops.h"
 #include "../ops/registry.h"
 #include "../runtime/session.h"
+#include "checkpoint.h"  // write_file_atomically
 
 namespace sluice::io {
 
@@ -444,45 +444,9 @@ std::string read_graph_file_text(const std::string& path) {
 }
 
 void write_graph(const Graph& graph, const std::string& path, const std::map<std::string, Signature>& signatures) {
-  detail::write_file_atomic(path, graph_to_json(graph, signatures));
+  write_file_atomically(path, graph_to_json(graph, signatures));
 }
 
-namespace detail {
-
-void write_file_atomic(const std::string& path, const std::string& bytes) {
-  static std::atomic<uint64_t> counter{0};
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) io_error(errno, "cannot create", tmp);
-  size_t done = 0;
-  int err = 0;
-  while (done < bytes.size()) {
-    const ssize_t w = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      err = errno;
-      break;
-    }
-    done += static_cast<size_t>(w);
-  }
-  if (!err && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && !err) err = errno;
-  if (!err && ::rename(tmp.c_str(), path.c_str()) != 0) err = errno;
-  if (err) {
-    ::unlink(tmp.c_str());
-    io_error(err, "cannot write", path);
-  }
-  // Make the rename itself durable.
-  const auto slash = path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-}
-
-}  // namespace detail
 
 // ---- pruning and freezing ----
 

@@ -95,9 +95,10 @@ GraphDef graph_def_from_json(const std::string& text);
 // graph_def_to_json(graph_to_def(graph, signatures)).
 std::string graph_to_json(const Graph& graph, const std::map<std::string, Signature>& signatures = {});
 
-// Writes graph_to_json(graph, signatures) to `path` atomically: a temporary file next to
-// it, flushed to disk, then renamed over `path` (a crash leaves the old file or the new
-// one, never a mix). Throws NotFound / DataLoss on I/O errors, naming the path.
+// Writes graph_to_json(graph, signatures) to `path` atomically (io::AtomicFile: a
+// temporary file next to it, flushed to disk, then renamed over `path`; a crash leaves the
+// old file or the new one, never a mix). NotFound when the folder does not exist,
+// Internal for other I/O errors, naming the path.
 void write_graph(const Graph& graph, const std::string& path,
                  const std::map<std::string, Signature>& signatures = {});
 
@@ -172,9 +173,6 @@ namespace detail {
 // collections, initializers, learning phase and signatures naming nodes of the def.
 // Throws InvalidArgument naming the node and field.
 void validate_graph_def(const GraphDef& def);
-// Writes `bytes` to `path` through a temporary file in the same folder, fsync'd, renamed
-// into place, and the folder fsync'd. Errors name the path.
-void write_file_atomic(const std::string& path, const std::string& bytes);
 // Splits "name:index" ("name" means index 0 when allow_bare); throws InvalidArgument
 // naming `what`.
 std::pair<std::string, int> parse_tensor_name(const std::string& name, bool allow_bare,
