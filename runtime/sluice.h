@@ -43,4 +43,9 @@
 #include "../ops/state_ops.h"
 #include "../ops/training_ops.h"
 
+#include "../io/bundle.h"
+#include "../io/checkpoint.h"
+#include "../io/graph_io.h"
 #include "../io/idx.h"
+#include "../io/npz.h"
+#include "../io/saver.h"
