@@ -16,6 +16,7 @@
 
 #include "array_ops.h"
 #include "gemm.h"
+#include "gemm_packed.h"
 #include "kernel_util.h"
 
 namespace sluice {
@@ -186,7 +187,12 @@ BlockArray<T> load(const T* p, int64_t n) {
 
 template <class T>
 void store(const BlockArray<T>& a, T* p, int64_t n) {
-  std::copy_n(a.data(), n, p);
+  if (n == kBlock) {
+    Eigen::Map<BlockArray<T>> dst(p);
+    dst = a;
+  } else {
+    std::copy_n(a.data(), n, p);
+  }
 }
 
 // One row of one step, units [u0, u1): z [4U] holds the pre-activations without the bias
@@ -324,6 +330,8 @@ void lstm_forward(KernelContext& ctx, const LstmDims& d) {
   // Input projection of every step at once: gates[B*S, 4U] = x[B*S, F] kernel[F, 4U].
   gemm::gemm<T>(false, false, B * S, G, F, T(1), x, F, kernel, G, T(0), gates, G, &pool);
 
+  // The recurrent kernel multiplies every step: pack it once, by gate.
+  const gemm::PackedMatrix<T> rec_packed(false, U, G, 4, rec, G, &pool);
   const std::vector<Tile> tiles = step_tiles(B, U, pool.num_threads());
   for (int64_t t = 0; t < S; ++t) {
     // Step t of batch row b is row b*S + t of the [B*S, .] buffers; the previous state is
@@ -336,14 +344,10 @@ void lstm_forward(KernelContext& ctx, const LstmDims& d) {
       if (m == 0 || n == 0) return;
       const T* hp = h_prev + tile.b0 * ld_prev;
       T* z = gates + (tile.b0 * S + t) * G;
-      // z[b, gate block q, units u0..u1) += h_prev[b, :] rec[:, q*U + u0 ..]
-      if (n == U) {
-        gemm::gemm<T>(false, false, m, G, U, T(1), hp, ld_prev, rec, G, T(1), z, S * G, &pool);
-      } else {
-        for (int64_t q = 0; q < 4; ++q)
-          gemm::gemm<T>(false, false, m, n, U, T(1), hp, ld_prev, rec + q * U + tile.u0, G, T(1),
-                        z + q * U + tile.u0, S * G, &pool);
-      }
+      // z[b, gate q, units u0..u1) += h_prev[b, :] rec[:, q*U + u0 .. q*U + u1)
+      for (int64_t q = 0; q < 4; ++q)
+        gemm::gemm_packed<T>(m, hp, ld_prev, rec_packed, q, tile.u0, tile.u1, T(1), z + q * U + tile.u0,
+                             S * G);
       for (int64_t b = tile.b0; b < tile.b1; ++b) {
         const int64_t row = b * S + t;
         gates_forward(gates + row * G, bias, c_prev + b * ld_prev, cells + row * U, seq + row * U,
@@ -398,6 +402,12 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   std::copy_n(d_h, B * U, dh_rec);
   std::copy_n(d_c, B * U, dc);
 
+  // dh_rec[b, u0..u1) = dz[b, t+1, :] rec[u0..u1, :]^T at every step: pack rec^T once.
+  const gemm::PackedMatrix<T> rec_t_packed(true, G, U, 1, rec, G, &pool);
+  auto recurrent_grad = [&](const Tile& tile, int64_t step, T* out) {
+    gemm::gemm_packed<T>(tile.b1 - tile.b0, dz + (tile.b0 * S + step) * G, S * G, rec_t_packed, 0,
+                         tile.u0, tile.u1, T(0), out + tile.b0 * U + tile.u0, U);
+  };
   const std::vector<Tile> tiles = step_tiles(B, U, pool.num_threads());
   for (int64_t t = S - 1; t >= 0; --t) {
     const T* c_prev = t == 0 ? c0 : cells + (t - 1) * U;
@@ -405,11 +415,7 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
     run_tiles(pool, tiles, [&](const Tile& tile) {
       const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
       if (m == 0 || n == 0) return;
-      if (t + 1 < S) {
-        // dh_rec[b, u0..u1) = dz[b, t+1, :] rec[u0..u1, :]^T
-        gemm::gemm<T>(false, true, m, n, G, T(1), dz + (tile.b0 * S + t + 1) * G, S * G,
-                      rec + tile.u0 * G, G, T(0), dh_rec + tile.b0 * U + tile.u0, U, &pool);
-      }
+      if (t + 1 < S) recurrent_grad(tile, t + 1, dh_rec);
       for (int64_t b = tile.b0; b < tile.b1; ++b) {
         const int64_t row = b * S + t;
         gates_backward(gates + row * G, cells + row * U, c_prev + b * ld_prev, d_seq + row * U,
@@ -421,7 +427,9 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   if (S == 0) {
     std::copy_n(d_h, B * U, dh0);
   } else {
-    gemm::gemm<T>(false, true, B, U, G, T(1), dz, S * G, rec, G, T(0), dh0, U, &pool);
+    run_tiles(pool, tiles, [&](const Tile& tile) {
+      if (tile.b1 > tile.b0 && tile.u1 > tile.u0) recurrent_grad(tile, 0, dh0);
+    });
   }
   // The weight gradients sum over every step and row at once:
   //   dx = dz kernel^T, dkernel = x^T dz, drec = h_prev^T dz, dbias = sum of dz's rows,
