@@ -12,7 +12,11 @@
 #include <Eigen/Core>
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstring>
+#include <exception>
+#include <mutex>
+#include <thread>
 
 #include "array_ops.h"
 #include "gemm.h"
@@ -284,15 +288,55 @@ std::vector<Tile> step_tiles(int64_t batch, int64_t units, int threads) {
   return tiles;
 }
 
+// Runs f(step, tile) for steps 0..steps-1 in order, the tiles of one step in parallel.
+//
+// Waking a pool thread for every step costs tens of microseconds (more in a VM), as much
+// as a whole step of a mid-sized LSTM. So the pool is entered once: each participant
+// takes tickets (step * tiles + tile) in order from one counter and, before running a
+// tile, waits until every tile of the earlier steps is done. A participant only ever
+// waits for tickets handed out before its own, whose holders are running, so this cannot
+// deadlock, also when the pool runs the participants one after another (nested calls) or
+// a participant starts late: whoever is there does the work.
 template <class F>
-void run_tiles(ThreadPool& pool, const std::vector<Tile>& tiles, F&& f) {
-  if (tiles.size() == 1) {
-    f(tiles[0]);
+void run_steps(ThreadPool& pool, const std::vector<Tile>& tiles, int64_t steps, F&& f) {
+  const int64_t n = static_cast<int64_t>(tiles.size());
+  if (n == 1 || pool.num_threads() == 1) {
+    for (int64_t step = 0; step < steps; ++step)
+      for (const Tile& tile : tiles) f(step, tile);
     return;
   }
-  pool.parallel_for(static_cast<int64_t>(tiles.size()), 1, [&](int64_t b, int64_t e) {
-    for (int64_t k = b; k < e; ++k) f(tiles[static_cast<size_t>(k)]);
+  std::atomic<int64_t> next{0}, done{0};
+  std::atomic<bool> failed{false};
+  std::exception_ptr error;
+  std::mutex error_mu;
+  pool.parallel_chunks(n, 1, [&](int, int64_t, int64_t) {
+    for (;;) {
+      const int64_t ticket = next.fetch_add(1, std::memory_order_relaxed);
+      const int64_t step = ticket / n;
+      if (step >= steps) return;
+      for (int spin = 0; done.load(std::memory_order_acquire) < step * n; ++spin) {
+        if (failed.load(std::memory_order_relaxed)) return;
+        if (spin < 256) {
+#if defined(__x86_64__) || defined(__i386__)
+          __builtin_ia32_pause();
+#endif
+        } else {
+          std::this_thread::yield();
+        }
+      }
+      if (!failed.load(std::memory_order_relaxed)) {
+        try {
+          f(step, tiles[static_cast<size_t>(ticket % n)]);
+        } catch (...) {
+          std::lock_guard<std::mutex> lock(error_mu);
+          if (!error) error = std::current_exception();
+          failed.store(true, std::memory_order_relaxed);
+        }
+      }
+      done.fetch_add(1, std::memory_order_release);
+    }
   });
+  if (error) std::rethrow_exception(error);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -333,28 +377,26 @@ void lstm_forward(KernelContext& ctx, const LstmDims& d) {
   // The recurrent kernel multiplies every step: pack it once, by gate.
   const gemm::PackedMatrix<T> rec_packed(false, U, G, 4, rec, G, &pool);
   const std::vector<Tile> tiles = step_tiles(B, U, pool.num_threads());
-  for (int64_t t = 0; t < S; ++t) {
+  run_steps(pool, tiles, S, [&](int64_t t, const Tile& tile) {
     // Step t of batch row b is row b*S + t of the [B*S, .] buffers; the previous state is
     // h0/c0 (row stride U) at t = 0, else step t-1 of the sequence/cells (row stride S*U).
     const T* h_prev = t == 0 ? h0 : seq + (t - 1) * U;
     const T* c_prev = t == 0 ? c0 : cells + (t - 1) * U;
     const int64_t ld_prev = t == 0 ? U : S * U;
-    run_tiles(pool, tiles, [&](const Tile& tile) {
-      const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
-      if (m == 0 || n == 0) return;
-      const T* hp = h_prev + tile.b0 * ld_prev;
-      T* z = gates + (tile.b0 * S + t) * G;
-      // z[b, gate q, units u0..u1) += h_prev[b, :] rec[:, q*U + u0 .. q*U + u1)
-      for (int64_t q = 0; q < 4; ++q)
-        gemm::gemm_packed<T>(m, hp, ld_prev, rec_packed, q, tile.u0, tile.u1, T(1), z + q * U + tile.u0,
-                             S * G);
-      for (int64_t b = tile.b0; b < tile.b1; ++b) {
-        const int64_t row = b * S + t;
-        gates_forward(gates + row * G, bias, c_prev + b * ld_prev, cells + row * U, seq + row * U,
-                      tile.u0, tile.u1, U);
-      }
-    });
-  }
+    const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
+    if (m == 0 || n == 0) return;
+    const T* hp = h_prev + tile.b0 * ld_prev;
+    T* z = gates + (tile.b0 * S + t) * G;
+    // z[b, gate q, units u0..u1) += h_prev[b, :] rec[:, q*U + u0 .. q*U + u1)
+    for (int64_t q = 0; q < 4; ++q)
+      gemm::gemm_packed<T>(m, hp, ld_prev, rec_packed, q, tile.u0, tile.u1, T(1), z + q * U + tile.u0,
+                           S * G);
+    for (int64_t b = tile.b0; b < tile.b1; ++b) {
+      const int64_t row = b * S + t;
+      gates_forward(gates + row * G, bias, c_prev + b * ld_prev, cells + row * U, seq + row * U, tile.u0,
+                    tile.u1, U);
+    }
+  });
   for (int64_t b = 0; b < B; ++b) {
     std::copy_n(S ? seq + (b * S + S - 1) * U : h0 + b * U, U, h_last + b * U);
     std::copy_n(S ? cells + (b * S + S - 1) * U : c0 + b * U, U, c_last + b * U);
@@ -408,45 +450,49 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
     gemm::gemm_packed<T>(tile.b1 - tile.b0, dz + (tile.b0 * S + step) * G, S * G, rec_t_packed, 0,
                          tile.u0, tile.u1, T(0), out + tile.b0 * U + tile.u0, U);
   };
+  // Steps T-1 .. 0, then one more that only takes dh0 = dz[:, 0, :] rec^T (with no steps
+  // at all, the gradient passes straight through).
   const std::vector<Tile> tiles = step_tiles(B, U, pool.num_threads());
-  for (int64_t t = S - 1; t >= 0; --t) {
+  if (S == 0) std::copy_n(d_h, B * U, dh0);
+  run_steps(pool, tiles, S == 0 ? 0 : S + 1, [&](int64_t i, const Tile& tile) {
+    const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
+    if (m == 0 || n == 0) return;
+    const int64_t t = S - 1 - i;
+    if (t < 0) {
+      recurrent_grad(tile, 0, dh0);
+      return;
+    }
+    if (t + 1 < S) recurrent_grad(tile, t + 1, dh_rec);
     const T* c_prev = t == 0 ? c0 : cells + (t - 1) * U;
     const int64_t ld_prev = t == 0 ? U : S * U;
-    run_tiles(pool, tiles, [&](const Tile& tile) {
-      const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
-      if (m == 0 || n == 0) return;
-      if (t + 1 < S) recurrent_grad(tile, t + 1, dh_rec);
-      for (int64_t b = tile.b0; b < tile.b1; ++b) {
-        const int64_t row = b * S + t;
-        gates_backward(gates + row * G, cells + row * U, c_prev + b * ld_prev, d_seq + row * U,
-                       dh_rec + b * U, dc + b * U, dz + row * G, tile.u0, tile.u1, U);
-      }
-    });
-  }
-  // dh0 = dz[:, 0, :] rec^T (with no steps, the gradient passes straight through).
-  if (S == 0) {
-    std::copy_n(d_h, B * U, dh0);
-  } else {
-    run_tiles(pool, tiles, [&](const Tile& tile) {
-      if (tile.b1 > tile.b0 && tile.u1 > tile.u0) recurrent_grad(tile, 0, dh0);
-    });
-  }
-  // The weight gradients sum over every step and row at once:
-  //   dx = dz kernel^T, dkernel = x^T dz, drec = h_prev^T dz, dbias = sum of dz's rows,
-  // where h_prev [B*S, U] is the sequence shifted one step later, with h0 first.
-  gemm::gemm<T>(false, true, B * S, F, G, T(1), dz, G, kernel, G, T(0), dx, F, &pool);
-  gemm::gemm<T>(true, false, F, G, B * S, T(1), x, F, dz, G, T(0), dkernel, G, &pool);
-  Tensor h_prev_t(dtype_v<T>, Shape{B, S, U});
-  T* h_prev = h_prev_t.data<T>();
-  if (S > 0) {
-    for (int64_t b = 0; b < B; ++b) {
-      std::copy_n(h0 + b * U, U, h_prev + b * S * U);
-      std::copy_n(seq + b * S * U, (S - 1) * U, h_prev + b * S * U + U);
+    for (int64_t b = tile.b0; b < tile.b1; ++b) {
+      const int64_t row = b * S + t;
+      gates_backward(gates + row * G, cells + row * U, c_prev + b * ld_prev, d_seq + row * U, dh_rec + b * U,
+                     dc + b * U, dz + row * G, tile.u0, tile.u1, U);
     }
-  }
-  gemm::gemm<T>(true, false, U, G, B * S, T(1), h_prev, U, dz, G, T(0), drec, G, &pool);
+  });
+  // The weight gradients sum over every step and row at once:
+  //   dx = dz kernel^T, [dkernel; drec] = [x, h_prev]^T dz, dbias = sum of dz's rows,
+  // where h_prev [B*S, U] is the sequence shifted one step later, with h0 first. The two
+  // weight gradients are one GEMM over the rows [x_r, h_prev_r] so dz is packed once.
+  const int64_t rows = B * S, FU = F + U;
+  gemm::gemm<T>(false, true, rows, F, G, T(1), dz, G, kernel, G, T(0), dx, F, &pool);
+  Tensor xh_t(dtype_v<T>, Shape{rows, FU});
+  T* xh = xh_t.data<T>();
+  parallel_range(pool, rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(FU, 1)),
+                 [&](int64_t r0, int64_t r1) {
+                   for (int64_t r = r0; r < r1; ++r) {
+                     const int64_t b = r / S, t = r % S;
+                     std::copy_n(x + r * F, F, xh + r * FU);
+                     std::copy_n(t == 0 ? h0 + b * U : seq + (r - 1) * U, U, xh + r * FU + F);
+                   }
+                 });
+  Tensor dw_t(dtype_v<T>, Shape{FU, G});
+  T* dw = dw_t.data<T>();
+  gemm::gemm<T>(true, false, FU, G, rows, T(1), xh, FU, dz, G, T(0), dw, G, &pool);
+  std::copy_n(dw, F * G, dkernel);
+  std::copy_n(dw + F * G, U * G, drec);
   // Column sums, split by columns so every sum runs over the rows in order.
-  const int64_t rows = B * S;
   parallel_range(pool, G, std::max<int64_t>(64, kElementwiseGrain / std::max<int64_t>(rows, 1)),
                  [&](int64_t j0, int64_t j1) {
                    std::fill(dbias + j0, dbias + j1, T(0));

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 #include <string>
+#include <thread>
 
 namespace sluice {
 namespace {
@@ -236,6 +237,37 @@ TEST(LstmOp, OneAndTwoThreadsAgree) {
   // And the same threads give the same bits every run.
   const std::vector<Tensor> c = two.run(lg.feeds(v), fetches);
   for (size_t i = 0; i < b.size(); ++i) EXPECT_TRUE(c[i].equals(b[i])) << "fetch " << i;
+}
+
+// Several sessions sharing the process-wide pool run split LSTM steps at once: the step
+// scheduler must neither deadlock nor mix up their work.
+TEST(LstmOp, ConcurrentSessionsOnTheSharedPool) {
+  const int64_t B = 64, T = 6, F = 8, U = 64;
+  LstmGraph lg(DType::f32, T, F, U);
+  std::vector<Output> y = lg.fused();
+  std::vector<Output> grads = gradients(lg.root, {ops::sum(lg.root, y[0])}, {lg.in[4]});
+  const LstmValues v(DType::f32, B, T, F, U, 8);
+  const Reference want = reference_lstm(v);
+  Session reference_session(lg.g, SessionOptions{1});
+  const Tensor want_grad = reference_session.run(lg.feeds(v), {grads[0]})[0];
+  std::vector<std::thread> threads;
+  std::vector<int> ok(4, 0);
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      Session sess(lg.g);  // num_threads 0: the shared pool
+      for (int rep = 0; rep < 5; ++rep) {
+        const auto r = sess.run(lg.feeds(v), {y[0], grads[0]});
+        double worst = 0;
+        for (int64_t i = 0; i < r[0].num_elements(); ++i)
+          worst = std::max(worst, std::fabs(r[0].as_double(i) - want.seq[i]));
+        for (int64_t i = 0; i < r[1].num_elements(); ++i)
+          worst = std::max(worst, std::fabs(r[1].as_double(i) - want_grad.as_double(i)) / (1 + std::fabs(want_grad.as_double(i))));
+        ok[k] += worst < 1e-4;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int k = 0; k < 4; ++k) EXPECT_EQ(ok[k], 5) << "thread " << k;
 }
 
 TEST(LstmOp, EmptySequencePassesTheStateThrough) {
