@@ -56,7 +56,7 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
 int main(int argc, char** argv) {
   CLI::App app{"Train an LSTM on MNIST-format data (rows as time steps) with Sluice"};
   std::string data_dir = io::kDefaultFashionMnistDir;
-  int epochs = 3, threads = 0;
+  int epochs = 5, threads = 0;
   int64_t batch = 64, seed = 1, max_steps = 0;
   double lr = 0.001;
   app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
                 static_cast<long long>(test_x.dim(0)), lr, static_cast<long long>(batch),
                 sess.thread_pool().num_threads());
     std::printf("GEMM: %s\n", gemm::backend_info().c_str());
+    std::fflush(stdout);
 
     // Test accuracy in slices (the LSTM keeps every step's gates: [n, 28, 512] floats).
     std::vector<int64_t> test_order(static_cast<size_t>(test_x.dim(0)));
@@ -131,6 +132,7 @@ int main(int argc, char** argv) {
       std::printf("epoch %d: %zu steps, %.2f s (%.2f s per epoch), loss %.4f, test accuracy %.4f\n", epoch, s,
                   secs, secs * static_cast<double>(steps) / static_cast<double>(std::max<size_t>(s, 1)),
                   loss_sum / static_cast<double>(std::max<size_t>(s, 1)), test_acc);
+      std::fflush(stdout);
       if (max_steps != 0 && steps_done >= max_steps) break;
     }
     std::printf("test accuracy: %.4f\n", test_acc);

@@ -20,8 +20,11 @@ namespace sluice::ops {
 // Returns {sequence [B, T, U] (h_1 .. h_T), h_last [B, U], c_last [B, U]}; with T = 0 the
 // sequence is empty and the last states are h0 and c0. float32 or float64, one dtype for
 // all six inputs. Differentiable with respect to every input (full backpropagation through
-// time, by a fused gradient kernel). Runs as one "LSTM" node: the input projection of all
-// steps is one GEMM, each step one [B, U] x [U, 4U] GEMM plus fused gate arithmetic.
+// time, by the fused "LSTMGrad" op). Runs as one "LSTM" node: the input projection of all
+// steps is one GEMM, each step one [B, U] x [U, 4U] product (the recurrent kernel packed
+// once per run) plus fused gate arithmetic. The node has two more outputs that the
+// gradient reads, gates [B, T, 4U] (i, f, c~, o after their activations) and cells
+// [B, T, U] (c_1 .. c_T); differentiating through those two is refused (Unimplemented).
 std::vector<Output> lstm(const Scope& scope, const Output& x, const Output& h0, const Output& c0,
                          const Output& kernel, const Output& recurrent_kernel, const Output& bias);
 
