@@ -30,6 +30,12 @@ void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, bool
                 int64_t ldc, int64_t last_cols) {
   using P = Packet<T>;
   constexpr int L = kLanes<T>;
+  // C (when added to) is usually far from the core (an RNN step reads its slice of a big
+  // pre-activation buffer): start fetching it now, so it is there after the k loop.
+  if (add) {
+    for (int r = 0; r < R; ++r)
+      for (int s = 0; s < S; ++s) __builtin_prefetch(c + r * ldc + s * L, 1);
+  }
   P acc[R][S];
   for (int r = 0; r < R; ++r)
     for (int s = 0; s < S; ++s) acc[r][s] = ei::pset1<P>(T(0));
@@ -100,13 +106,33 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
       const int64_t cols = std::min(L, group_cols_ - first);
       T* dst = out + st * k * L;
       const int64_t col0 = g * group_cols_ + first;  // first column of op(B) in this strip
-      if (trans) {  // column j of op(B) is row j of the stored matrix: read rows in order
-        for (int64_t j = 0; j < L; ++j) {
-          for (int64_t kk = 0; kk < k; ++kk) dst[kk * L + j] = j < cols ? b[(col0 + j) * ldb + kk] : T(0);
+      if (cols < L) std::fill_n(dst, k * L, T(0));  // the group's zero padding
+      if (trans) {
+        // Column j of op(B) is row j of the stored matrix. A full strip is L rows: load L x L
+        // blocks of them as L packets, transpose in registers, store L packed rows.
+        int64_t k0 = 0;
+        if (cols == L) {
+          using P = Packet<T>;
+          for (; k0 + L <= k; k0 += L) {
+            ei::PacketBlock<P, L> block;
+            for (int64_t j = 0; j < L; ++j) block.packet[j] = ei::ploadu<P>(b + (col0 + j) * ldb + k0);
+            ei::ptranspose(block);
+            for (int64_t i = 0; i < L; ++i) ei::pstore(dst + (k0 + i) * L, block.packet[i]);
+          }
+        }
+        for (int64_t j = 0; j < cols; ++j) {
+          const T* src = b + (col0 + j) * ldb;
+          for (int64_t kk = k0; kk < k; ++kk) dst[kk * L + j] = src[kk];
         }
       } else {
         for (int64_t kk = 0; kk < k; ++kk) {
-          for (int64_t j = 0; j < L; ++j) dst[kk * L + j] = j < cols ? b[kk * ldb + col0 + j] : T(0);
+          const T* src = b + kk * ldb + col0;
+          T* d = dst + kk * L;
+          if (cols == L) {
+            for (int64_t j = 0; j < L; ++j) d[j] = src[j];  // one vector move, not a memmove call
+          } else {
+            std::copy_n(src, cols, d);
+          }
         }
       }
     }

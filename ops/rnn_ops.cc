@@ -453,6 +453,10 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   // Steps T-1 .. 0, then one more that only takes dh0 = dz[:, 0, :] rec^T (with no steps
   // at all, the gradient passes straight through).
   const std::vector<Tile> tiles = step_tiles(B, U, pool.num_threads());
+  // dbias sums dz's rows in one fixed order, steps T-1 .. 0 and rows 0 .. B-1 within a
+  // step, whether inside the loop (tiles split by units) or after it (split by rows).
+  const bool bias_in_loop = tiles.size() == 1 || tiles[0].b1 == B;
+  std::fill_n(dbias, G, T(0));
   if (S == 0) std::copy_n(d_h, B * U, dh0);
   run_steps(pool, tiles, S == 0 ? 0 : S + 1, [&](int64_t i, const Tile& tile) {
     const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
@@ -469,10 +473,18 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
       const int64_t row = b * S + t;
       gates_backward(gates + row * G, cells + row * U, c_prev + b * ld_prev, d_seq + row * U, dh_rec + b * U,
                      dc + b * U, dz + row * G, tile.u0, tile.u1, U);
+      // dbias sums dz while it is in cache, when this tile owns its columns for every row.
+      if (bias_in_loop) {
+        for (int64_t q = 0; q < 4; ++q) {
+          const T* zr = dz + row * G + q * U;
+          T* db = dbias + q * U;
+          for (int64_t u = tile.u0; u < tile.u1; ++u) db[u] += zr[u];
+        }
+      }
     }
   });
   // The weight gradients sum over every step and row at once:
-  //   dx = dz kernel^T, [dkernel; drec] = [x, h_prev]^T dz, dbias = sum of dz's rows,
+  //   dx = dz kernel^T, [dkernel; drec] = [x, h_prev]^T dz (dbias is summed above),
   // where h_prev [B*S, U] is the sequence shifted one step later, with h0 first. The two
   // weight gradients are one GEMM over the rows [x_r, h_prev_r] so dz is packed once.
   const int64_t rows = B * S, FU = F + U;
@@ -492,15 +504,17 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   gemm::gemm<T>(true, false, FU, G, rows, T(1), xh, FU, dz, G, T(0), dw, G, &pool);
   std::copy_n(dw, F * G, dkernel);
   std::copy_n(dw + F * G, U * G, drec);
-  // Column sums, split by columns so every sum runs over the rows in order.
-  parallel_range(pool, G, std::max<int64_t>(64, kElementwiseGrain / std::max<int64_t>(rows, 1)),
-                 [&](int64_t j0, int64_t j1) {
-                   std::fill(dbias + j0, dbias + j1, T(0));
-                   for (int64_t r = 0; r < rows; ++r) {
-                     const T* zr = dz + r * G;
-                     for (int64_t j = j0; j < j1; ++j) dbias[j] += zr[j];
-                   }
-                 });
+  if (!bias_in_loop) {
+    parallel_range(pool, G, std::max<int64_t>(64, kElementwiseGrain / std::max<int64_t>(rows, 1)),
+                   [&](int64_t j0, int64_t j1) {
+                     for (int64_t t = S - 1; t >= 0; --t) {
+                       for (int64_t b = 0; b < B; ++b) {
+                         const T* zr = dz + (b * S + t) * G;
+                         for (int64_t j = j0; j < j1; ++j) dbias[j] += zr[j];
+                       }
+                     }
+                   });
+  }
 }
 
 void lstm_grad_kernel(KernelContext& ctx) {
