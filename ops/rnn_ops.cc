@@ -167,6 +167,7 @@ void lstm_grad_shape(ShapeContext& ctx) {
   ctx.add_output(dt, Shape{d.features, g});      // dkernel
   ctx.add_output(dt, Shape{u, g});               // drecurrent_kernel
   ctx.add_output(dt, Shape{g});                  // dbias
+  ctx.add_output(dt, Shape{b, t, g});            // dgates: gradient of the pre-activations
 }
 
 // ---------------------------------------------------------------------------------------
@@ -435,9 +436,11 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   T* dbias = ctx.allocate_output(5, Shape{G}).data<T>();
   ThreadPool& pool = ctx.pool();
 
-  // dz [B*S, 4U]: gradient of the gate pre-activations, row b*S + t as in the forward.
-  Tensor dz_t(dtype_v<T>, Shape{B, S, G});
-  T* dz = dz_t.data<T>();
+  // dz [B*S, 4U]: gradient of the gate pre-activations, row b*S + t as in the forward. It
+  // takes over the gates' buffer when nothing else reads the gates any more: step t reads
+  // each block of gate values before writing the same block of dz, and no step reads a
+  // row of gates that an earlier step turned into dz.
+  T* dz = ctx.forward_or_allocate(6, 6, Shape{B, S, G}).data<T>();
   // dh_rec [B, U]: gradient reaching h_t from step t+1 (from h_last at the last step).
   Tensor dh_rec_t(dtype_v<T>, Shape{B, U});
   T* dh_rec = dh_rec_t.data<T>();
@@ -557,11 +560,12 @@ void register_rnn_ops(OpRegistry& r) {
   r.op("LSTM").input("x").input("h0").input("c0").input("kernel").input("recurrent_kernel")
       .input("bias").output("sequence").output("h").output("c").output("gates").output("cells")
       .shape_fn(lstm_shape).kernel(lstm_kernel).gradient(lstm_grad);
-  // Like TensorFlow's BlockLSTMGrad: no second derivatives.
+  // Like TensorFlow's BlockLSTMGrad: no second derivatives. dgates (the gradient of the
+  // gate pre-activations) reuses the gates' buffer when it can.
   r.op("LSTMGrad").input("x").input("h0").input("c0").input("kernel").input("recurrent_kernel")
       .input("sequence").input("gates").input("cells").input("d_sequence").input("d_h")
       .input("d_c").output("dx").output("dh0").output("dc0").output("dkernel")
-      .output("drecurrent_kernel").output("dbias")
+      .output("drecurrent_kernel").output("dbias").output("dgates")
       .shape_fn(lstm_grad_shape).kernel(lstm_grad_kernel).not_differentiable();
 }
 

@@ -245,6 +245,30 @@ TEST(LstmOp, OneAndTwoThreadsAgree) {
   }
 }
 
+// LSTMGrad writes its pre-activation gradient over the saved gates when nothing else reads
+// them; fetching the gates as well forces a separate buffer. Both must give the same bits,
+// and the fetched gates must be the activations (i, f, o in (0, 1), c~ in (-1, 1)).
+TEST(LstmOp, GradientsDoNotDependOnWhoElseReadsTheGates) {
+  const int64_t B = 3, T = 4, F = 2, U = 5;
+  LstmGraph lg(DType::f64, T, F, U);
+  std::vector<Output> y = lg.fused();
+  std::vector<Output> grads = gradients(lg.root, {ops::sum(lg.root, ops::square(lg.root, y[0]))}, lg.in);
+  std::vector<TensorRef> fetches(grads.begin(), grads.end());
+  const LstmValues v(DType::f64, B, T, F, U, 3);
+  Session sess(lg.g);
+  const std::vector<Tensor> alone = sess.run(lg.feeds(v), fetches);
+  fetches.push_back(y[0].op().output(3));
+  const std::vector<Tensor> with_gates = sess.run(lg.feeds(v), fetches);
+  for (size_t i = 0; i < alone.size(); ++i) EXPECT_TRUE(alone[i].equals(with_gates[i])) << i;
+  const Tensor& gates = with_gates.back();
+  ASSERT_EQ(gates.shape(), (Shape{B, T, 4 * U}));
+  for (int64_t i = 0; i < gates.num_elements(); ++i) {
+    const bool candidate = (i % (4 * U)) / U == 2;
+    EXPECT_GT(gates.as_double(i), candidate ? -1.0 : 0.0);
+    EXPECT_LT(gates.as_double(i), 1.0);
+  }
+}
+
 // Several sessions sharing the process-wide pool run split LSTM steps at once: the step
 // scheduler must neither deadlock nor mix up their work.
 TEST(LstmOp, ConcurrentSessionsOnTheSharedPool) {
