@@ -61,7 +61,9 @@ int main(int argc, char** argv) {
   double lr = 0.001;
   app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
   app.add_option("--epochs", epochs, "passes over the training set")->capture_default_str();
-  app.add_option("--batch", batch, "examples per step")->check(CLI::PositiveNumber)->capture_default_str();
+  app.add_option("--batch", batch, "examples per step")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
   app.add_option("--seed", seed, "graph seed (weights, shuffling)")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads (0: one per core)")->capture_default_str();
@@ -82,17 +84,20 @@ int main(int argc, char** argv) {
     layers::LSTM lstm(128);
     layers::Dense out(10, Activation::softmax);
     Output preds = out(root, lstm(root, img));
-    Output loss = ops::mean(root.named("loss"), losses::categorical_crossentropy(root, labels, preds));
+    Output loss =
+        ops::mean(root.named("loss"), losses::categorical_crossentropy(root, labels, preds));
     Output acc = metrics::accuracy(root, labels, preds);
     optimizers::Adam adam(lr);
     Operation train = adam.minimize(root, loss);
 
     Session sess(g, SessionOptions{threads});
     sess.run({}, {}, {ops::global_variables_initializer(root)});
-    std::printf("sluice LSTM(128) on %s: %lld train / %lld test images, adam lr %g, batch %lld, %d threads\n",
-                data_dir.c_str(), static_cast<long long>(train_x.dim(0)),
-                static_cast<long long>(test_x.dim(0)), lr, static_cast<long long>(batch),
-                sess.thread_pool().num_threads());
+    std::printf(
+        "sluice LSTM(128) on %s: %lld train / %lld test images, adam lr %g, batch %lld, %d "
+        "threads\n",
+        data_dir.c_str(), static_cast<long long>(train_x.dim(0)),
+        static_cast<long long>(test_x.dim(0)), lr, static_cast<long long>(batch),
+        sess.thread_pool().num_threads());
     std::printf("GEMM: %s\n", gemm::backend_info().c_str());
     std::fflush(stdout);
 
@@ -103,8 +108,10 @@ int main(int argc, char** argv) {
       double correct = 0;
       for (size_t b = 0; b < test_order.size(); b += 1000) {
         const size_t e = std::min(test_order.size(), b + 1000);
-        const float a = sess.run({{img, gather(test_x, test_order, b, e)}, {labels, gather(test_y, test_order, b, e)}},
-                                 {acc})[0].scalar<float>();
+        const float a = sess.run({{img, gather(test_x, test_order, b, e)},
+                                  {labels, gather(test_y, test_order, b, e)}},
+                                 {acc})[0]
+                            .scalar<float>();
         correct += a * static_cast<double>(e - b);
       }
       return correct / static_cast<double>(test_order.size());
@@ -123,14 +130,16 @@ int main(int argc, char** argv) {
       size_t s = 0;
       for (; s < steps && (max_steps == 0 || steps_done < max_steps); ++s, ++steps_done) {
         const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
-        auto r = sess.run({{img, gather(train_x, order, b, e)}, {labels, gather(train_y, order, b, e)}},
-                          {loss}, {train});
+        auto r =
+            sess.run({{img, gather(train_x, order, b, e)}, {labels, gather(train_y, order, b, e)}},
+                     {loss}, {train});
         loss_sum += r[0].scalar<float>();
       }
       const double secs = seconds_since(t0);
       test_acc = evaluate();
-      std::printf("epoch %d: %zu steps, %.2f s (%.2f s per epoch), loss %.4f, test accuracy %.4f\n", epoch, s,
-                  secs, secs * static_cast<double>(steps) / static_cast<double>(std::max<size_t>(s, 1)),
+      std::printf("epoch %d: %zu steps, %.2f s (%.2f s per epoch), loss %.4f, test accuracy %.4f\n",
+                  epoch, s, secs,
+                  secs * static_cast<double>(steps) / static_cast<double>(std::max<size_t>(s, 1)),
                   loss_sum / static_cast<double>(std::max<size_t>(s, 1)), test_acc);
       std::fflush(stdout);
       if (max_steps != 0 && steps_done >= max_steps) break;

@@ -12,9 +12,13 @@ namespace sluice::layers {
 LSTM::LSTM(int64_t units, bool return_sequences, bool return_state, std::string name,
            bool unit_forget_bias, Initializer kernel_initializer, Initializer recurrent_initializer,
            Initializer bias_initializer)
-    : Layer(std::move(name)), units_(units), return_sequences_(return_sequences),
-      return_state_(return_state), unit_forget_bias_(unit_forget_bias),
-      kernel_init_(std::move(kernel_initializer)), recurrent_init_(std::move(recurrent_initializer)),
+    : Layer(std::move(name)),
+      units_(units),
+      return_sequences_(return_sequences),
+      return_state_(return_state),
+      unit_forget_bias_(unit_forget_bias),
+      kernel_init_(std::move(kernel_initializer)),
+      recurrent_init_(std::move(recurrent_initializer)),
       bias_init_(std::move(bias_initializer)) {
   SLUICE_REQUIRE(units > 0, InvalidArgument, "LSTM units must be positive, got ", units);
   (void)checked_mul(4, units, "LSTM gate width");
@@ -29,7 +33,8 @@ void LSTM::build(const Scope& scope, const Shape& input_shape, DType dtype) {
                  "' needs float inputs, got ", dtype_name(dtype));
   const int64_t gates = 4 * units_;
   kernel_ = add_weight(scope, "kernel", Shape{input_shape.dim(2), gates}, dtype, kernel_init_);
-  recurrent_kernel_ = add_weight(scope, "recurrent_kernel", Shape{units_, gates}, dtype, recurrent_init_);
+  recurrent_kernel_ =
+      add_weight(scope, "recurrent_kernel", Shape{units_, gates}, dtype, recurrent_init_);
   bias_ = unit_forget_bias_ ? add_unit_forget_bias(scope, dtype)
                             : add_weight(scope, "bias", Shape{gates}, dtype, bias_init_);
 }
@@ -42,8 +47,9 @@ Output LSTM::add_unit_forget_bias(const Scope& scope, DType dtype) {
   const Shape shape{4 * u};
   using Kind = Initializer::Kind;
   const Kind kind = bias_init_.kind;
-  SLUICE_REQUIRE(kind != Kind::constant || !bias_init_.value.valid(), InvalidArgument, "LSTM layer '",
-                 name(), "': a tensor-valued bias initializer cannot be combined with ",
+  SLUICE_REQUIRE(kind != Kind::constant || !bias_init_.value.valid(), InvalidArgument,
+                 "LSTM layer '", name(),
+                 "': a tensor-valued bias initializer cannot be combined with ",
                  "unit_forget_bias (pass unit_forget_bias = false to give the whole bias)");
   if (kind == Kind::zeros || kind == Kind::ones || kind == Kind::constant) {
     const double v = kind == Kind::zeros ? 0.0 : kind == Kind::ones ? 1.0 : bias_init_.a;
@@ -53,11 +59,13 @@ Output LSTM::add_unit_forget_bias(const Scope& scope, DType dtype) {
   }
   const Output bias = add_weight(scope, "bias", shape, dtype, Initializer::zeros());
   Graph g = scope.graph();
-  const Scope s = Scope(g).with_device(scope.device()).sub(bias.op().name()).sub("unit_forget_bias");
-  const Output value = ops::concat(s, {bias_init_.build(s.sub("input_gate"), Shape{u}, dtype),
-                                       ops::fill(s, dtype, Shape{u}, 1.0),
-                                       bias_init_.build(s.sub("cell_output_gates"), Shape{2 * u}, dtype)},
-                                   0);
+  const Scope s =
+      Scope(g).with_device(scope.device()).sub(bias.op().name()).sub("unit_forget_bias");
+  const Output value = ops::concat(
+      s,
+      {bias_init_.build(s.sub("input_gate"), Shape{u}, dtype), ops::fill(s, dtype, Shape{u}, 1.0),
+       bias_init_.build(s.sub("cell_output_gates"), Shape{2 * u}, dtype)},
+      0);
   g.set_variable_initializer(bias.op(), ops::assign(s.named("Assign"), bias, value).op());
   return bias;
 }
@@ -66,11 +74,12 @@ Output LSTM::call(const Scope& scope, const Output& x) {
   const std::vector<Output> state = std::move(initial_state_);
   initial_state_.clear();
   const Shape& s = x.shape();
-  SLUICE_REQUIRE(s.known_rank() && s.rank() == 3 && s.dim(2) == kernel_.shape().dim(0), InvalidArgument,
-                 "LSTM layer '", name(), "' built for inputs [batch, time, ", kernel_.shape().dim(0),
-                 "] called on ", s.to_string());
-  SLUICE_REQUIRE(x.dtype() == kernel_.dtype(), InvalidArgument, "LSTM layer '", name(), "' built for ",
-                 dtype_name(kernel_.dtype()), " inputs called on ", dtype_name(x.dtype()));
+  SLUICE_REQUIRE(s.known_rank() && s.rank() == 3 && s.dim(2) == kernel_.shape().dim(0),
+                 InvalidArgument, "LSTM layer '", name(), "' built for inputs [batch, time, ",
+                 kernel_.shape().dim(0), "] called on ", s.to_string());
+  SLUICE_REQUIRE(x.dtype() == kernel_.dtype(), InvalidArgument, "LSTM layer '", name(),
+                 "' built for ", dtype_name(kernel_.dtype()), " inputs called on ",
+                 dtype_name(x.dtype()));
   Output h0, c0;
   if (state.empty()) {
     // Zeros [B, units] with x's run-time batch size: an empty slice of x summed per row
@@ -83,14 +92,13 @@ Output LSTM::call(const Scope& scope, const Output& x) {
     SLUICE_REQUIRE(state.size() == 2, InvalidArgument, "LSTM layer '", name(),
                    "' needs an initial state of two tensors {h0, c0}, got ", state.size());
     for (size_t i = 0; i < 2; ++i) {
-      SLUICE_REQUIRE(state[i].valid(), InvalidArgument, "LSTM layer '", name(), "': initial_state[", i,
-                     "] is an empty Output");
+      SLUICE_REQUIRE(state[i].valid(), InvalidArgument, "LSTM layer '", name(), "': initial_state[",
+                     i, "] is an empty Output");
       const Shape& st = state[i].shape();
-      SLUICE_REQUIRE(state[i].dtype() == x.dtype() &&
-                         st.compatible_with(Shape{s.dim(0), units_}),
+      SLUICE_REQUIRE(state[i].dtype() == x.dtype() && st.compatible_with(Shape{s.dim(0), units_}),
                      InvalidArgument, "LSTM layer '", name(), "': initial_state[", i, "] must be ",
-                     dtype_name(x.dtype()), " [batch, ", units_, "] for input ", s.to_string(), ", got ",
-                     dtype_name(state[i].dtype()), " ", st.to_string());
+                     dtype_name(x.dtype()), " [batch, ", units_, "] for input ", s.to_string(),
+                     ", got ", dtype_name(state[i].dtype()), " ", st.to_string());
     }
     h0 = state[0];
     c0 = state[1];
@@ -103,8 +111,9 @@ Output LSTM::call(const Scope& scope, const Output& x) {
 
 std::vector<Output> LSTM::call_with_state(const Scope& scope, const Output& x,
                                           const std::vector<Output>& initial_state) {
-  SLUICE_REQUIRE(initial_state.empty() || initial_state.size() == 2, InvalidArgument, "LSTM layer '",
-                 name(), "' needs an initial state of two tensors {h0, c0}, got ", initial_state.size());
+  SLUICE_REQUIRE(initial_state.empty() || initial_state.size() == 2, InvalidArgument,
+                 "LSTM layer '", name(), "' needs an initial state of two tensors {h0, c0}, got ",
+                 initial_state.size());
   initial_state_ = initial_state;
   Output out;
   try {

@@ -92,8 +92,8 @@ template <class T>
 PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, const T* b,
                               int64_t ldb, ThreadPool* pool)
     : k_(k), groups_(groups) {
-  SLUICE_REQUIRE(k >= 0 && n >= 0 && groups > 0 && n % groups == 0, Internal,
-                 "PackedMatrix of [", k, ",", n, "] in ", groups, " groups");
+  SLUICE_REQUIRE(k >= 0 && n >= 0 && groups > 0 && n % groups == 0, Internal, "PackedMatrix of [",
+                 k, ",", n, "] in ", groups, " groups");
   constexpr int64_t L = kLanes<T>;
   group_cols_ = n / groups;
   strips_per_group_ = (group_cols_ + L - 1) / L;
@@ -106,7 +106,7 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
       const int64_t cols = std::min(L, group_cols_ - first);
       T* dst = out + st * k * L;
       const int64_t col0 = g * group_cols_ + first;  // first column of op(B) in this strip
-      if (cols < L) std::fill_n(dst, k * L, T(0));  // the group's zero padding
+      if (cols < L) std::fill_n(dst, k * L, T(0));   // the group's zero padding
       if (trans) {
         // Column j of op(B) is row j of the stored matrix. A full strip is L rows: load L x L
         // blocks of them as L packets, transpose in registers, store L packed rows.
@@ -115,7 +115,8 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
           using P = Packet<T>;
           for (; k0 + L <= k; k0 += L) {
             ei::PacketBlock<P, L> block;
-            for (int64_t j = 0; j < L; ++j) block.packet[j] = ei::ploadu<P>(b + (col0 + j) * ldb + k0);
+            for (int64_t j = 0; j < L; ++j)
+              block.packet[j] = ei::ploadu<P>(b + (col0 + j) * ldb + k0);
             ei::ptranspose(block);
             for (int64_t i = 0; i < L; ++i) ei::pstore(dst + (k0 + i) * L, block.packet[i]);
           }
@@ -145,13 +146,13 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
 }
 
 template <class T>
-void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g, int64_t c0,
-                 int64_t c1, T beta, T* c, int64_t ldc) {
+void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
+                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc) {
   constexpr int64_t L = kLanes<T>;
   SLUICE_REQUIRE(m >= 0 && g >= 0 && g < b.groups() && c0 >= 0 && c0 % L == 0 && c0 <= c1 &&
                      c1 <= b.group_cols() && (beta == T(0) || beta == T(1)),
-                 Internal, "gemm_packed: rows ", m, ", group ", g, " of ", b.groups(), ", columns [", c0,
-                 ",", c1, ") of ", b.group_cols(), ", beta ", beta);
+                 Internal, "gemm_packed: rows ", m, ", group ", g, " of ", b.groups(),
+                 ", columns [", c0, ",", c1, ") of ", b.group_cols(), ", beta ", beta);
   const int64_t k = b.rows();
   const int64_t strips = (c1 - c0 + L - 1) / L;
   if (m == 0 || strips == 0) return;
@@ -172,8 +173,8 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
 
 template class PackedMatrix<float>;
 template class PackedMatrix<double>;
-template void gemm_packed<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&, int64_t,
-                                 int64_t, int64_t, float, float*, int64_t);
+template void gemm_packed<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&,
+                                 int64_t, int64_t, int64_t, float, float*, int64_t);
 template void gemm_packed<double>(int64_t, const double*, int64_t, const PackedMatrix<double>&,
                                   int64_t, int64_t, int64_t, double, double*, int64_t);
 

@@ -50,7 +50,7 @@ class PackedMatrix {
 // c0 must be a multiple of strip_width(), c0 <= c1 <= group_cols(). Single-threaded:
 // callers split rows or column ranges across threads.
 template <class T>
-void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g, int64_t c0,
-                 int64_t c1, T beta, T* c, int64_t ldc);
+void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
+                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc);
 
 }  // namespace sluice::gemm

@@ -35,8 +35,8 @@ using Grads = std::vector<Output>;
 // Shapes
 
 constexpr int kNumLstmInputs = 6;
-constexpr const char* kLstmInputNames[kNumLstmInputs] = {"x", "h0", "c0", "kernel",
-                                                         "recurrent_kernel", "bias"};
+constexpr const char* kLstmInputNames[kNumLstmInputs] = {
+    "x", "h0", "c0", "kernel", "recurrent_kernel", "bias"};
 constexpr int kLstmInputRanks[kNumLstmInputs] = {3, 2, 2, 2, 2, 1};
 
 struct LstmDims {
@@ -71,16 +71,18 @@ LstmDims lstm_dims(const std::array<Shape, kNumLstmInputs>& s) {
     int axis;
     bool gates;  // a 4*units dimension
   };
-  const Source unit_sources[] = {{4, 0, false}, {4, 1, true}, {3, 1, true},
+  const Source unit_sources[] = {{4, 0, false}, {4, 1, true},  {3, 1, true},
                                  {5, 0, true},  {1, 1, false}, {2, 1, false}};
   std::string units_from;
   for (const Source& src : unit_sources) {
     int64_t v = dim(src.input, src.axis);
     if (v < 0) continue;
-    const std::string where = detail::str_cat(kLstmInputNames[src.input], " ", s[src.input].to_string());
+    const std::string where =
+        detail::str_cat(kLstmInputNames[src.input], " ", s[src.input].to_string());
     if (src.gates) {
       SLUICE_REQUIRE(v % 4 == 0, InvalidArgument, "LSTM ", where, ": dimension ", src.axis,
-                     " must be 4*units (gates i, f, c, o), ", v, " is not a multiple of 4 (", all, ")");
+                     " must be 4*units (gates i, f, c, o), ", v, " is not a multiple of 4 (", all,
+                     ")");
       v /= 4;
     }
     if (d.units < 0) {
@@ -88,8 +90,9 @@ LstmDims lstm_dims(const std::array<Shape, kNumLstmInputs>& s) {
       units_from = where;
       continue;
     }
-    SLUICE_REQUIRE(v == d.units, InvalidArgument, "LSTM ", where, " does not match units = ", d.units,
-                   " (from ", units_from, "); expected kernel [features,4*units], recurrent_kernel ",
+    SLUICE_REQUIRE(v == d.units, InvalidArgument, "LSTM ", where,
+                   " does not match units = ", d.units, " (from ", units_from,
+                   "); expected kernel [features,4*units], recurrent_kernel ",
                    "[units,4*units], bias [4*units], h0 and c0 [batch,units] (", all, ")");
   }
   // features: x's last dimension against the kernel's rows.
@@ -97,7 +100,8 @@ LstmDims lstm_dims(const std::array<Shape, kNumLstmInputs>& s) {
   const int64_t kernel_rows = dim(3, 0);
   SLUICE_REQUIRE(d.features < 0 || kernel_rows < 0 || d.features == kernel_rows, InvalidArgument,
                  "LSTM feature size mismatch: x ", s[0].to_string(), " has ", d.features,
-                 " features but kernel ", s[3].to_string(), " has ", kernel_rows, " rows (", all, ")");
+                 " features but kernel ", s[3].to_string(), " has ", kernel_rows, " rows (", all,
+                 ")");
   if (d.features < 0) d.features = kernel_rows;
   // batch: x, h0 and c0.
   for (int i : {0, 1, 2}) {
@@ -120,11 +124,11 @@ std::array<Shape, kNumLstmInputs> lstm_input_shapes(const ShapeContext& ctx, boo
 
 void require_lstm_dtypes(const ShapeContext& ctx, int n, const char* const* names) {
   const DType t = ctx.input_dtype(0);
-  SLUICE_REQUIRE(is_floating(t), InvalidArgument, "LSTM needs float32 or float64 inputs, got x of dtype ",
-                 dtype_name(t));
+  SLUICE_REQUIRE(is_floating(t), InvalidArgument,
+                 "LSTM needs float32 or float64 inputs, got x of dtype ", dtype_name(t));
   for (int i = 1; i < n; ++i)
-    SLUICE_REQUIRE(ctx.input_dtype(i) == t, InvalidArgument, "LSTM input '", names[i], "' has dtype ",
-                   dtype_name(ctx.input_dtype(i)), ", x has ", dtype_name(t));
+    SLUICE_REQUIRE(ctx.input_dtype(i) == t, InvalidArgument, "LSTM input '", names[i],
+                   "' has dtype ", dtype_name(ctx.input_dtype(i)), ", x has ", dtype_name(t));
 }
 
 void lstm_shape(ShapeContext& ctx) {
@@ -143,8 +147,8 @@ void lstm_shape(ShapeContext& ctx) {
 // and cells, then the gradients of sequence, h_last and c_last.
 constexpr int kNumGradInputs = 11;
 constexpr const char* kGradInputNames[kNumGradInputs] = {
-    "x", "h0", "c0", "kernel", "recurrent_kernel", "sequence", "gates", "cells",
-    "d_sequence", "d_h", "d_c"};
+    "x",     "h0",         "c0",  "kernel", "recurrent_kernel", "sequence", "gates",
+    "cells", "d_sequence", "d_h", "d_c"};
 
 // Checks one of the gradient op's extra inputs against the shape the dims imply.
 void require_grad_input(const Shape& actual, const Shape& expected, int i, const std::string& all) {
@@ -159,15 +163,16 @@ void lstm_grad_shape(ShapeContext& ctx) {
   const int64_t b = d.batch, t = d.time, u = d.units, g = u < 0 ? -1 : 4 * u;
   const std::string all = describe_lstm_inputs(s);
   const Shape expected[] = {{b, t, u}, {b, t, g}, {b, t, u}, {b, t, u}, {b, u}, {b, u}};
-  for (int i = 5; i < kNumGradInputs; ++i) require_grad_input(ctx.input_shape(i), expected[i - 5], i, all);
+  for (int i = 5; i < kNumGradInputs; ++i)
+    require_grad_input(ctx.input_shape(i), expected[i - 5], i, all);
   const DType dt = ctx.input_dtype(0);
   ctx.add_output(dt, Shape{b, t, d.features});  // dx
-  ctx.add_output(dt, Shape{b, u});               // dh0
-  ctx.add_output(dt, Shape{b, u});               // dc0
-  ctx.add_output(dt, Shape{d.features, g});      // dkernel
-  ctx.add_output(dt, Shape{u, g});               // drecurrent_kernel
-  ctx.add_output(dt, Shape{g});                  // dbias
-  ctx.add_output(dt, Shape{b, t, g});            // dgates: gradient of the pre-activations
+  ctx.add_output(dt, Shape{b, u});              // dh0
+  ctx.add_output(dt, Shape{b, u});              // dc0
+  ctx.add_output(dt, Shape{d.features, g});     // dkernel
+  ctx.add_output(dt, Shape{u, g});              // drecurrent_kernel
+  ctx.add_output(dt, Shape{g});                 // dbias
+  ctx.add_output(dt, Shape{b, t, g});           // dgates: gradient of the pre-activations
 }
 
 // ---------------------------------------------------------------------------------------
@@ -390,12 +395,12 @@ void lstm_forward(KernelContext& ctx, const LstmDims& d) {
     T* z = gates + (tile.b0 * S + t) * G;
     // z[b, gate q, units u0..u1) += h_prev[b, :] rec[:, q*U + u0 .. q*U + u1)
     for (int64_t q = 0; q < 4; ++q)
-      gemm::gemm_packed<T>(m, hp, ld_prev, rec_packed, q, tile.u0, tile.u1, T(1), z + q * U + tile.u0,
-                           S * G);
+      gemm::gemm_packed<T>(m, hp, ld_prev, rec_packed, q, tile.u0, tile.u1, T(1),
+                           z + q * U + tile.u0, S * G);
     for (int64_t b = tile.b0; b < tile.b1; ++b) {
       const int64_t row = b * S + t;
-      gates_forward(gates + row * G, bias, c_prev + b * ld_prev, cells + row * U, seq + row * U, tile.u0,
-                    tile.u1, U);
+      gates_forward(gates + row * G, bias, c_prev + b * ld_prev, cells + row * U, seq + row * U,
+                    tile.u0, tile.u1, U);
     }
   });
   for (int64_t b = 0; b < B; ++b) {
@@ -474,8 +479,8 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
     const int64_t ld_prev = t == 0 ? U : S * U;
     for (int64_t b = tile.b0; b < tile.b1; ++b) {
       const int64_t row = b * S + t;
-      gates_backward(gates + row * G, cells + row * U, c_prev + b * ld_prev, d_seq + row * U, dh_rec + b * U,
-                     dc + b * U, dz + row * G, tile.u0, tile.u1, U);
+      gates_backward(gates + row * G, cells + row * U, c_prev + b * ld_prev, d_seq + row * U,
+                     dh_rec + b * U, dc + b * U, dz + row * G, tile.u0, tile.u1, U);
       // dbias sums dz while it is in cache, when this tile owns its columns for every row.
       if (bias_in_loop) {
         for (int64_t q = 0; q < 4; ++q) {
@@ -573,8 +578,14 @@ namespace ops {
 
 std::vector<Output> lstm(const Scope& scope, const Output& x, const Output& h0, const Output& c0,
                          const Output& kernel, const Output& recurrent_kernel, const Output& bias) {
-  Operation op = NodeBuilder(scope, "LSTM").input(x).input(h0).input(c0).input(kernel)
-                     .input(recurrent_kernel).input(bias).finish();
+  Operation op = NodeBuilder(scope, "LSTM")
+                     .input(x)
+                     .input(h0)
+                     .input(c0)
+                     .input(kernel)
+                     .input(recurrent_kernel)
+                     .input(bias)
+                     .finish();
   return {op.output(0), op.output(1), op.output(2)};
 }
 

@@ -23,19 +23,22 @@ std::vector<T> random_values(size_t n, uint32_t seed) {
 }
 
 template <class T>
-void check_against_reference(bool trans, int64_t m, int64_t k, int64_t group_cols, int64_t groups, T beta) {
+void check_against_reference(bool trans, int64_t m, int64_t k, int64_t group_cols, int64_t groups,
+                             T beta) {
   const int64_t n = group_cols * groups, pad = 3;
   const int64_t ldb = (trans ? k : n) + pad, lda = k + 2, ldc = group_cols + 5;
   const std::vector<T> a = random_values<T>(static_cast<size_t>(m * lda), 1);
   const std::vector<T> b = random_values<T>(static_cast<size_t>((trans ? n : k) * ldb), 2);
   const gemm::PackedMatrix<T> packed(trans, k, n, groups, b.data(), ldb);
   const int64_t L = gemm::PackedMatrix<T>::strip_width();
-  const std::string what = std::string(sizeof(T) == 4 ? "f32" : "f64") + (trans ? " trans" : "") + " m" +
-                           std::to_string(m) + " k" + std::to_string(k) + " cols" + std::to_string(group_cols) +
-                           " groups" + std::to_string(groups) + " beta" + std::to_string(static_cast<int>(beta));
+  const std::string what = std::string(sizeof(T) == 4 ? "f32" : "f64") + (trans ? " trans" : "") +
+                           " m" + std::to_string(m) + " k" + std::to_string(k) + " cols" +
+                           std::to_string(group_cols) + " groups" + std::to_string(groups) +
+                           " beta" + std::to_string(static_cast<int>(beta));
   for (int64_t g = 0; g < groups; ++g) {
     for (int64_t c0 = 0; c0 <= group_cols; c0 += L) {
-      for (int64_t c1 : {c0, std::min(group_cols, c0 + 1), std::min(group_cols, c0 + L + 3), group_cols}) {
+      for (int64_t c1 :
+           {c0, std::min(group_cols, c0 + 1), std::min(group_cols, c0 + L + 3), group_cols}) {
         if (c1 < c0) continue;
         // C starts as random values (beta 1) or NaN (beta 0: must not be read), with a
         // sentinel column after the range that must stay untouched.
@@ -46,15 +49,18 @@ void check_against_reference(bool trans, int64_t m, int64_t k, int64_t group_col
         const int64_t width = c1 - c0;
         for (int64_t i = 0; i < m; ++i) c[i * ldc + width] = want[i * ldc + width] = sentinel;
         // Reference on the same sub-block: columns g*group_cols + c0 .. of op(B).
-        const T* bsub = trans ? b.data() + (g * group_cols + c0) * ldb : b.data() + g * group_cols + c0;
+        const T* bsub =
+            trans ? b.data() + (g * group_cols + c0) * ldb : b.data() + g * group_cols + c0;
         if (beta == T(0))
           for (int64_t i = 0; i < m; ++i) std::fill_n(want.data() + i * ldc, width, T(0));
-        gemm::gemm_reference<T>(false, trans, m, width, k, T(1), a.data(), lda, bsub, ldb, beta, want.data(), ldc);
+        gemm::gemm_reference<T>(false, trans, m, width, k, T(1), a.data(), lda, bsub, ldb, beta,
+                                want.data(), ldc);
         gemm::gemm_packed<T>(m, a.data(), lda, packed, g, c0, c1, beta, c.data(), ldc);
         double worst = 0;
         for (int64_t i = 0; i < m; ++i) {
           for (int64_t j = 0; j < width; ++j)
-            worst = std::max(worst, std::fabs(static_cast<double>(c[i * ldc + j] - want[i * ldc + j])));
+            worst =
+                std::max(worst, std::fabs(static_cast<double>(c[i * ldc + j] - want[i * ldc + j])));
           EXPECT_EQ(c[i * ldc + width], sentinel) << what << " row " << i;
         }
         EXPECT_LE(worst, sizeof(T) == 4 ? 1e-5 * (k + 1) : 1e-13 * (k + 1))
@@ -100,11 +106,15 @@ TEST(GemmPacked, RejectsMisuse) {
   EXPECT_THROW(gemm::PackedMatrix<float>(false, 16, 8, 3, b.data(), 8), Internal);  // 8 % 3
   const gemm::PackedMatrix<float> packed(false, 16, 8, 2, b.data(), 8);
   std::vector<float> a(16, 1.0f), c(8, 0.0f);
-  EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 2, 0, 4, 0.0f, c.data(), 8), Internal);
-  EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 0, 5, 0.0f, c.data(), 8), Internal);
-  EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 0, 4, 0.5f, c.data(), 8), Internal);
+  EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 2, 0, 4, 0.0f, c.data(), 8),
+               Internal);
+  EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 0, 5, 0.0f, c.data(), 8),
+               Internal);
+  EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 0, 4, 0.5f, c.data(), 8),
+               Internal);
   if (gemm::PackedMatrix<float>::strip_width() > 1)
-    EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 1, 4, 0.0f, c.data(), 8), Internal);
+    EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 1, 4, 0.0f, c.data(), 8),
+                 Internal);
 }
 
 }  // namespace

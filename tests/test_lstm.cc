@@ -13,7 +13,8 @@
 namespace sluice {
 namespace {
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1.0, double hi = 1.0) {
+Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1.0,
+                     double hi = 1.0) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> dist(lo, hi);
   Tensor t(DType::f64, shape);
@@ -59,7 +60,8 @@ Reference reference_lstm(const Tensor& x, const Tensor& h0, const Tensor& c0, co
     for (int64_t t = 0; t < T; ++t) {
       for (int64_t j = 0; j < 4 * U; ++j) {
         double acc = bias.as_double(j);
-        for (int64_t f = 0; f < F; ++f) acc += x.as_double((b * T + t) * F + f) * kernel.as_double(f * 4 * U + j);
+        for (int64_t f = 0; f < F; ++f)
+          acc += x.as_double((b * T + t) * F + f) * kernel.as_double(f * 4 * U + j);
         for (int64_t u = 0; u < U; ++u) acc += h[u] * rec.as_double(u * 4 * U + j);
         z[j] = acc;
       }
@@ -83,7 +85,8 @@ Reference reference_lstm(const LstmValues& v) {
   return reference_lstm(v.x, v.h0, v.c0, v.kernel, v.rec, v.bias);
 }
 
-void expect_close(const Tensor& t, const std::vector<double>& want, double tol, const std::string& what) {
+void expect_close(const Tensor& t, const std::vector<double>& want, double tol,
+                  const std::string& what) {
   ASSERT_EQ(t.num_elements(), static_cast<int64_t>(want.size())) << what;
   double worst = 0;
   for (int64_t i = 0; i < t.num_elements(); ++i)
@@ -109,9 +112,12 @@ struct LstmGraph {
     for (int i = 0; i < 6; ++i) in.push_back(ops::placeholder(root.named(names[i]), dt, shapes[i]));
   }
   FeedList feeds(const LstmValues& v) const {
-    return {{in[0], v.x}, {in[1], v.h0}, {in[2], v.c0}, {in[3], v.kernel}, {in[4], v.rec}, {in[5], v.bias}};
+    return {{in[0], v.x},      {in[1], v.h0},  {in[2], v.c0},
+            {in[3], v.kernel}, {in[4], v.rec}, {in[5], v.bias}};
   }
-  std::vector<Output> fused() { return ops::lstm(root.sub("fused"), in[0], in[1], in[2], in[3], in[4], in[5]); }
+  std::vector<Output> fused() {
+    return ops::lstm(root.sub("fused"), in[0], in[1], in[2], in[3], in[4], in[5]);
+  }
 };
 
 // The same network composed from primitive ops, one time step after another.
@@ -121,7 +127,8 @@ std::vector<Output> composed_lstm(const Scope& s, const std::vector<Output>& in,
   std::vector<Output> hs;
   for (int64_t t = 0; t < steps; ++t) {
     Output xt = ops::reshape(s, ops::slice(s, in[0], {0, t, 0}, {-1, 1, -1}), {-1, f});
-    Output z = ops::bias_add(s, ops::add(s, ops::matmul(s, xt, in[3]), ops::matmul(s, h, in[4])), in[5]);
+    Output z =
+        ops::bias_add(s, ops::add(s, ops::matmul(s, xt, in[3]), ops::matmul(s, h, in[4])), in[5]);
     std::vector<Output> q = ops::split(s, z, 4, 1);
     Output i = ops::sigmoid(s, q[0]), fg = ops::sigmoid(s, q[1]), g = ops::tanh(s, q[2]),
            o = ops::sigmoid(s, q[3]);
@@ -142,7 +149,7 @@ TEST(LstmOp, ForwardMatchesPlainLoopReference) {
   };
   // 20 and 33 units: full 16-unit blocks plus tails; 64x64 with 2 threads splits each
   // step by units, 1024x16 by rows.
-  const Case cases[] = {{2, 3, 4, 5, 1}, {3, 7, 5, 20, 1}, {1, 1, 1, 1, 1}, {4, 5, 3, 33, 2},
+  const Case cases[] = {{2, 3, 4, 5, 1},   {3, 7, 5, 20, 1},    {1, 1, 1, 1, 1}, {4, 5, 3, 33, 2},
                         {64, 4, 8, 64, 2}, {1024, 2, 3, 16, 2}, {5, 6, 7, 40, 2}};
   for (DType dt : {DType::f32, DType::f64}) {
     for (const Case& k : cases) {
@@ -180,14 +187,14 @@ TEST(LstmOp, MatchesComposedNetworkValuesAndGradients) {
   for (DType dt : {DType::f64, DType::f32}) {
     // Gradients arriving through everything, through the sequence only, through h only,
     // through c only.
-    const std::array<bool, 3> uses[] = {{true, true, true}, {true, false, false},
-                                        {false, true, false}, {false, false, true}};
+    const std::array<bool, 3> uses[] = {
+        {true, true, true}, {true, false, false}, {false, true, false}, {false, false, true}};
     for (const auto& use : uses) {
       const std::string what = std::string(dtype_name(dt)) + " use " + std::to_string(use[0]) +
                                std::to_string(use[1]) + std::to_string(use[2]);
       LstmGraph lg(dt, T, F, U);
-      const std::vector<Tensor> w = {random_tensor(dt, {B, T, U}, 11), random_tensor(dt, {B, U}, 12),
-                                     random_tensor(dt, {B, U}, 13)};
+      const std::vector<Tensor> w = {random_tensor(dt, {B, T, U}, 11),
+                                     random_tensor(dt, {B, U}, 12), random_tensor(dt, {B, U}, 13)};
       std::vector<Output> fused = lg.fused();
       std::vector<Output> comp = composed_lstm(lg.root.sub("composed"), lg.in, T);
       Output loss_f = weighted_loss(lg.root, fused, w, use);
@@ -197,8 +204,8 @@ TEST(LstmOp, MatchesComposedNetworkValuesAndGradients) {
       bool has_grad_op = false, has_sigmoid_grad_path = false;
       for (const Operation& op : lg.g.operations()) {
         has_grad_op = has_grad_op || op.type() == "LSTMGrad";
-        has_sigmoid_grad_path = has_sigmoid_grad_path ||
-                                (op.type() == "Sigmoid" && op.name().rfind("fused", 0) == 0);
+        has_sigmoid_grad_path =
+            has_sigmoid_grad_path || (op.type() == "Sigmoid" && op.name().rfind("fused", 0) == 0);
       }
       EXPECT_TRUE(has_grad_op) << what;
       EXPECT_FALSE(has_sigmoid_grad_path) << what;
@@ -213,10 +220,12 @@ TEST(LstmOp, MatchesComposedNetworkValuesAndGradients) {
       }
       const std::vector<Tensor> r = sess.run(lg.feeds(v), fetches);
       const double tol = dt == DType::f32 ? 5e-5 : 1e-12;
-      for (int k = 0; k < 3; ++k) expect_close(r[k], r[k + 3], tol, what + " output " + std::to_string(k));
+      for (int k = 0; k < 3; ++k)
+        expect_close(r[k], r[k + 3], tol, what + " output " + std::to_string(k));
       const char* names[] = {"x", "h0", "c0", "kernel", "recurrent_kernel", "bias"};
       for (int i = 0; i < 6; ++i)
-        expect_close(r[6 + 2 * i], r[7 + 2 * i], dt == DType::f32 ? 2e-4 : 1e-11, what + " d" + names[i]);
+        expect_close(r[6 + 2 * i], r[7 + 2 * i], dt == DType::f32 ? 2e-4 : 1e-11,
+                     what + " d" + names[i]);
     }
   }
 }
@@ -227,7 +236,8 @@ TEST(LstmOp, OneAndTwoThreadsAgree) {
     const int64_t T = 5, F = 8;
     LstmGraph lg(DType::f32, T, F, U);
     std::vector<Output> y = lg.fused();
-    Output loss = ops::add(lg.root, ops::sum(lg.root, ops::square(lg.root, y[0])), ops::sum(lg.root, y[2]));
+    Output loss =
+        ops::add(lg.root, ops::sum(lg.root, ops::square(lg.root, y[0])), ops::sum(lg.root, y[2]));
     std::vector<Output> grads = gradients(lg.root, {loss}, lg.in);
     std::vector<TensorRef> fetches = {y[0], y[1], y[2]};
     for (const Output& g : grads) fetches.push_back(g);
@@ -252,7 +262,8 @@ TEST(LstmOp, GradientsDoNotDependOnWhoElseReadsTheGates) {
   const int64_t B = 3, T = 4, F = 2, U = 5;
   LstmGraph lg(DType::f64, T, F, U);
   std::vector<Output> y = lg.fused();
-  std::vector<Output> grads = gradients(lg.root, {ops::sum(lg.root, ops::square(lg.root, y[0]))}, lg.in);
+  std::vector<Output> grads =
+      gradients(lg.root, {ops::sum(lg.root, ops::square(lg.root, y[0]))}, lg.in);
   std::vector<TensorRef> fetches(grads.begin(), grads.end());
   const LstmValues v(DType::f64, B, T, F, U, 3);
   Session sess(lg.g);
@@ -291,7 +302,8 @@ TEST(LstmOp, ConcurrentSessionsOnTheSharedPool) {
         for (int64_t i = 0; i < r[0].num_elements(); ++i)
           worst = std::max(worst, std::fabs(r[0].as_double(i) - want.seq[i]));
         for (int64_t i = 0; i < r[1].num_elements(); ++i)
-          worst = std::max(worst, std::fabs(r[1].as_double(i) - want_grad.as_double(i)) / (1 + std::fabs(want_grad.as_double(i))));
+          worst = std::max(worst, std::fabs(r[1].as_double(i) - want_grad.as_double(i)) /
+                                      (1 + std::fabs(want_grad.as_double(i))));
         ok[k] += worst < 1e-4;
       }
     });
@@ -303,13 +315,15 @@ TEST(LstmOp, ConcurrentSessionsOnTheSharedPool) {
 TEST(LstmOp, EmptySequencePassesTheStateThrough) {
   LstmGraph lg(DType::f64, 0, 3, 2);
   std::vector<Output> y = lg.fused();
-  const std::vector<Tensor> w = {Tensor::zeros(DType::f64, {2, 0, 2}), random_tensor(DType::f64, {2, 2}, 3),
+  const std::vector<Tensor> w = {Tensor::zeros(DType::f64, {2, 0, 2}),
+                                 random_tensor(DType::f64, {2, 2}, 3),
                                  random_tensor(DType::f64, {2, 2}, 4)};
   Output loss = weighted_loss(lg.root, y, w, {true, true, true});
   std::vector<Output> grads = gradients(lg.root, {loss}, lg.in);
   const LstmValues v(DType::f64, 2, 0, 3, 2);
   Session sess(lg.g);
-  auto r = sess.run(lg.feeds(v), {y[0], y[1], y[2], grads[0], grads[1], grads[2], grads[3], grads[4], grads[5]});
+  auto r = sess.run(lg.feeds(v),
+                    {y[0], y[1], y[2], grads[0], grads[1], grads[2], grads[3], grads[4], grads[5]});
   EXPECT_EQ(r[0].shape(), (Shape{2, 0, 2}));
   EXPECT_TRUE(r[1].equals(v.h0));
   EXPECT_TRUE(r[2].equals(v.c0));
@@ -354,7 +368,8 @@ std::string error_of(F&& f) {
 }
 
 void expect_contains(const std::string& msg, const std::vector<std::string>& parts) {
-  for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  for (const std::string& p : parts)
+    EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
 }
 
 TEST(LstmOp, BadInputsAreTypedErrorsNamingNodeAndShapes) {
@@ -366,20 +381,31 @@ TEST(LstmOp, BadInputsAreTypedErrorsNamingNodeAndShapes) {
          r = ph(f, {5, 20}), b = ph(f, {20});
   EXPECT_NO_THROW(ops::lstm(root, x, h, c, k, r, b));
   // Wrong rank.
-  expect_contains(error_of<InvalidArgument>([&] { ops::lstm(root.named("bad_rank"), ph(f, {2, 4}), h, c, k, r, b); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    ops::lstm(root.named("bad_rank"), ph(f, {2, 4}), h, c, k, r, b);
+                  }),
                   {"bad_rank", "LSTM", "x must have rank 3", "[2,4]"});
   // Features of x against the kernel's rows.
-  expect_contains(error_of<InvalidArgument>([&] { ops::lstm(root.named("bad_f"), ph(f, {2, 3, 7}), h, c, k, r, b); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    ops::lstm(root.named("bad_f"), ph(f, {2, 3, 7}), h, c, k, r, b);
+                  }),
                   {"bad_f", "feature size mismatch", "[2,3,7]", "kernel [4,20]"});
   // Bias of the wrong size; gate width not a multiple of 4.
-  expect_contains(error_of<InvalidArgument>([&] { ops::lstm(root.named("bad_bias"), x, h, c, k, r, ph(f, {16})); }),
+  expect_contains(error_of<InvalidArgument>(
+                      [&] { ops::lstm(root.named("bad_bias"), x, h, c, k, r, ph(f, {16})); }),
                   {"bad_bias", "bias [16]", "units = 5"});
-  expect_contains(error_of<InvalidArgument>([&] { ops::lstm(root.named("bad_k"), x, h, c, ph(f, {4, 18}), r, b); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    ops::lstm(root.named("bad_k"), x, h, c, ph(f, {4, 18}), r, b);
+                  }),
                   {"bad_k", "kernel [4,18]", "multiple of 4"});
   // State of the wrong width or batch.
-  expect_contains(error_of<InvalidArgument>([&] { ops::lstm(root.named("bad_h"), x, ph(f, {2, 6}), c, k, r, b); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    ops::lstm(root.named("bad_h"), x, ph(f, {2, 6}), c, k, r, b);
+                  }),
                   {"bad_h", "h0 [2,6]", "units = 5"});
-  expect_contains(error_of<InvalidArgument>([&] { ops::lstm(root.named("bad_b"), x, ph(f, {3, 5}), c, k, r, b); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    ops::lstm(root.named("bad_b"), x, ph(f, {3, 5}), c, k, r, b);
+                  }),
                   {"bad_b", "batch sizes", "x [2,3,4]", "h0 [3,5]"});
   // Dtypes: integers, and a mix.
   expect_contains(error_of<InvalidArgument>([&] {
@@ -396,8 +422,12 @@ TEST(LstmOp, BadInputsAreTypedErrorsNamingNodeAndShapes) {
   std::vector<Output> y = ops::lstm(root.named("late"), ux, h, c, uk, r, b);
   Session sess(g);
   const std::string msg = error_of<InvalidArgument>([&] {
-    sess.run({{ux, Tensor::zeros(f, {2, 3, 6})}, {uk, Tensor::zeros(f, {4, 20})}, {h, Tensor::zeros(f, {2, 5})},
-              {c, Tensor::zeros(f, {2, 5})}, {r, Tensor::zeros(f, {5, 20})}, {b, Tensor::zeros(f, {20})}},
+    sess.run({{ux, Tensor::zeros(f, {2, 3, 6})},
+              {uk, Tensor::zeros(f, {4, 20})},
+              {h, Tensor::zeros(f, {2, 5})},
+              {c, Tensor::zeros(f, {2, 5})},
+              {r, Tensor::zeros(f, {5, 20})},
+              {b, Tensor::zeros(f, {20})}},
              {y[0]});
   });
   expect_contains(msg, {"late", "feature size mismatch", "[2,3,6]", "[4,20]"});
@@ -407,7 +437,8 @@ TEST(LstmOp, GradientThroughInternalOutputsIsRefused) {
   LstmGraph lg(DType::f64, 2, 2, 2);
   std::vector<Output> y = lg.fused();
   Output gates = y[0].op().output(3);
-  const std::string msg = error_of<Unimplemented>([&] { gradients(lg.root, {ops::sum(lg.root, gates)}, {lg.in[0]}); });
+  const std::string msg =
+      error_of<Unimplemented>([&] { gradients(lg.root, {ops::sum(lg.root, gates)}, {lg.in[0]}); });
   expect_contains(msg, {"fused/LSTM", "internal output 3"});
 }
 
@@ -447,14 +478,15 @@ TEST(LstmLayer, InitialisesLikeKeras) {
   const int64_t F = 5, U = 8;
   Output x = ops::placeholder(root, DType::f32, {-1, 3, F});
   layers::LSTM def(U), no_forget(U, false, false, "", false),
-      random_bias(U, false, false, "", true, Initializer::glorot_uniform(), Initializer::orthogonal(),
-                  Initializer::random_uniform(-0.5, -0.1));
+      random_bias(U, false, false, "", true, Initializer::glorot_uniform(),
+                  Initializer::orthogonal(), Initializer::random_uniform(-0.5, -0.1));
   def(root, x);
   no_forget(root, x);
   random_bias(root, x);
   Session sess(g);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
-  auto r = sess.run({}, {def.kernel(), def.recurrent_kernel(), def.bias(), no_forget.bias(), random_bias.bias()});
+  auto r = sess.run(
+      {}, {def.kernel(), def.recurrent_kernel(), def.bias(), no_forget.bias(), random_bias.bias()});
   // glorot uniform over [F, 4U]
   const double limit = std::sqrt(6.0 / (F + 4 * U));
   for (float v : r[0].to_vector<float>()) EXPECT_LE(std::fabs(v), limit);
@@ -462,7 +494,8 @@ TEST(LstmLayer, InitialisesLikeKeras) {
   for (int64_t i = 0; i < U; ++i)
     for (int64_t j = 0; j < U; ++j) {
       double dot = 0;
-      for (int64_t k = 0; k < 4 * U; ++k) dot += r[1].as_double(i * 4 * U + k) * r[1].as_double(j * 4 * U + k);
+      for (int64_t k = 0; k < 4 * U; ++k)
+        dot += r[1].as_double(i * 4 * U + k) * r[1].as_double(j * 4 * U + k);
       EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-5);
     }
   // unit_forget_bias: [0 x U, 1 x U, 0 x 2U]; without it all zeros.
@@ -477,7 +510,8 @@ TEST(LstmLayer, InitialisesLikeKeras) {
     }
   }
   // A tensor-valued bias cannot be split around the forget gate.
-  layers::LSTM bad(U, false, false, "", true, Initializer::glorot_uniform(), Initializer::orthogonal(),
+  layers::LSTM bad(U, false, false, "", true, Initializer::glorot_uniform(),
+                   Initializer::orthogonal(),
                    Initializer::constant(Tensor::zeros(DType::f32, {4 * U})));
   EXPECT_THROW(bad(root, x), InvalidArgument);
 }
@@ -488,8 +522,8 @@ struct FixedLstm {
   layers::LSTM layer;
   FixedLstm(int64_t u, bool seq, bool state, uint32_t seed, int64_t f = 3)
       : v(DType::f32, 1, 1, f, u, seed),
-        layer(u, seq, state, "", false, Initializer::constant(v.kernel), Initializer::constant(v.rec),
-              Initializer::constant(v.bias)) {}
+        layer(u, seq, state, "", false, Initializer::constant(v.kernel),
+              Initializer::constant(v.rec), Initializer::constant(v.bias)) {}
 };
 
 TEST(LstmLayer, SequencesStatesAndInitialState) {
@@ -513,12 +547,13 @@ TEST(LstmLayer, SequencesStatesAndInitialState) {
 
   Session sess(g);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
-  const Tensor xv = random_tensor(DType::f32, {B, T, F}, 3), hv = random_tensor(DType::f32, {B, U}, 4),
-               cv = random_tensor(DType::f32, {B, U}, 5);
+  const Tensor xv = random_tensor(DType::f32, {B, T, F}, 3),
+               hv = random_tensor(DType::f32, {B, U}, 4), cv = random_tensor(DType::f32, {B, U}, 5);
   auto r = sess.run({{x, xv}, {h0, hv}, {c0, cv}}, {a[0], a[1], a[2], b[0], c[0], c[1], c[2], d});
   const Reference with_state = reference_lstm(xv, hv, cv, full.v.kernel, full.v.rec, full.v.bias);
   const Tensor zeros = Tensor::zeros(DType::f32, {B, U});
-  const Reference from_zero = reference_lstm(xv, zeros, zeros, full.v.kernel, full.v.rec, full.v.bias);
+  const Reference from_zero =
+      reference_lstm(xv, zeros, zeros, full.v.kernel, full.v.rec, full.v.bias);
   expect_close(r[0], with_state.seq, 2e-5, "sequence from the initial state");
   expect_close(r[1], with_state.h, 2e-5, "h from the initial state");
   expect_close(r[2], with_state.c, 2e-5, "c from the initial state");
@@ -533,7 +568,8 @@ TEST(LstmLayer, SequencesStatesAndInitialState) {
   const Tensor x2 = random_tensor(DType::f32, {7, T, F}, 9);
   const Tensor zeros7 = Tensor::zeros(DType::f32, {7, U});
   expect_close(sess.run({{x, x2}}, {b[0]})[0],
-               reference_lstm(x2, zeros7, zeros7, full.v.kernel, full.v.rec, full.v.bias).h, 2e-5, "batch 7");
+               reference_lstm(x2, zeros7, zeros7, full.v.kernel, full.v.rec, full.v.bias).h, 2e-5,
+               "batch 7");
 }
 
 TEST(LstmLayer, CallingTwiceSharesWeightsAndSumsGradients) {
@@ -544,17 +580,20 @@ TEST(LstmLayer, CallingTwiceSharesWeightsAndSumsGradients) {
   FixedLstm shared(6, false, false, 2);
   Output y1 = shared.layer(root, x1), y2 = shared.layer(root, x2);
   EXPECT_EQ(g.trainable_variables().size(), 3u);
-  std::vector<Output> w = {shared.layer.kernel(), shared.layer.recurrent_kernel(), shared.layer.bias()};
+  std::vector<Output> w = {shared.layer.kernel(), shared.layer.recurrent_kernel(),
+                           shared.layer.bias()};
   Output s1 = ops::sum(root, y1), s2 = ops::sum(root, ops::square(root, y2));
   std::vector<Output> both = gradients(root, {ops::add(root, s1, s2)}, w);
   std::vector<Output> g1 = gradients(root, {s1}, w), g2 = gradients(root, {s2}, w);
   Session sess(g);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
-  const FeedList feeds = {{x1, random_tensor(DType::f32, {2, 4, 3}, 1)}, {x2, random_tensor(DType::f32, {5, 4, 3}, 2)}};
+  const FeedList feeds = {{x1, random_tensor(DType::f32, {2, 4, 3}, 1)},
+                          {x2, random_tensor(DType::f32, {5, 4, 3}, 2)}};
   for (int i = 0; i < 3; ++i) {
     auto r = sess.run(feeds, {both[i], g1[i], g2[i]});
     std::vector<double> sum(static_cast<size_t>(r[1].num_elements()));
-    for (int64_t j = 0; j < r[1].num_elements(); ++j) sum[j] = r[1].as_double(j) + r[2].as_double(j);
+    for (int64_t j = 0; j < r[1].num_elements(); ++j)
+      sum[j] = r[1].as_double(j) + r[2].as_double(j);
     expect_close(r[0], sum, 1e-5, "weight " + std::to_string(i));
   }
 }
@@ -564,20 +603,28 @@ TEST(LstmLayer, BadInputsAreTypedErrors) {
   Scope root(g);
   EXPECT_THROW(layers::LSTM(0), InvalidArgument);
   layers::LSTM a(4);
-  expect_contains(error_of<InvalidArgument>([&] { a(root, ops::placeholder(root, DType::f32, {-1, 3})); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    a(root, ops::placeholder(root, DType::f32, {-1, 3}));
+                  }),
                   {"lstm", "[batch, time, features]", "[?,3]"});
   layers::LSTM b(4);
   EXPECT_THROW(b(root, ops::placeholder(root, DType::f32, {-1, 3, -1})), InvalidArgument);
   layers::LSTM c(4);
-  expect_contains(error_of<InvalidArgument>([&] { c(root, ops::placeholder(root, DType::i32, {-1, 3, 2})); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    c(root, ops::placeholder(root, DType::i32, {-1, 3, 2}));
+                  }),
                   {"float", "int32"});
   layers::LSTM d(4, false, false, "dl");
   Output x = ops::placeholder(root, DType::f32, {-1, 3, 2});
   d(root, x);
-  expect_contains(error_of<InvalidArgument>([&] { d(root, ops::placeholder(root, DType::f32, {-1, 3, 5})); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    d(root, ops::placeholder(root, DType::f32, {-1, 3, 5}));
+                  }),
                   {"dl", "[?,3,5]"});
   Output h_bad = ops::placeholder(root, DType::f32, {-1, 3});
-  expect_contains(error_of<InvalidArgument>([&] { d.call_with_state(root, x, {h_bad, h_bad}); }),
+  expect_contains(error_of<InvalidArgument>([&] {
+                    d.call_with_state(root, x, {h_bad, h_bad});
+                  }),
                   {"dl", "initial_state[0]", "[?,3]"});
   EXPECT_THROW(d.call_with_state(root, x, {h_bad}), InvalidArgument);
   // The failed calls leave no state behind: a plain call still works.
