@@ -29,19 +29,19 @@ template <class T, int R, int S>
 void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, bool add, T* c,
                 int64_t ldc, int64_t last_cols) {
   using P = Packet<T>;
-  constexpr int L = kLanes<T>;
+  constexpr int lanes = kLanes<T>;
   // C (when added to) is usually far from the core (an RNN step reads its slice of a big
   // pre-activation buffer): start fetching it now, so it is there after the k loop.
   if (add) {
     for (int r = 0; r < R; ++r)
-      for (int s = 0; s < S; ++s) __builtin_prefetch(c + r * ldc + s * L, 1);
+      for (int s = 0; s < S; ++s) __builtin_prefetch(c + r * ldc + s * lanes, 1);
   }
   P acc[R][S];
   for (int r = 0; r < R; ++r)
     for (int s = 0; s < S; ++s) acc[r][s] = ei::pset1<P>(T(0));
   for (int64_t kk = 0; kk < k; ++kk) {
     P b[S];
-    for (int s = 0; s < S; ++s) b[s] = ei::pload<P>(strips[s] + kk * L);
+    for (int s = 0; s < S; ++s) b[s] = ei::pload<P>(strips[s] + kk * lanes);
     for (int r = 0; r < R; ++r) {
       const P av = ei::pset1<P>(a[r * lda + kk]);
       for (int s = 0; s < S; ++s) acc[r][s] = ei::pmadd(av, b[s], acc[r][s]);
@@ -49,12 +49,12 @@ void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, bool
   }
   for (int r = 0; r < R; ++r) {
     for (int s = 0; s < S; ++s) {
-      T* cp = c + r * ldc + s * L;
-      const int64_t n = s == S - 1 ? last_cols : L;
-      if (n == L) {
+      T* cp = c + r * ldc + s * lanes;
+      const int64_t n = s == S - 1 ? last_cols : lanes;
+      if (n == lanes) {
         ei::pstoreu(cp, add ? ei::padd(ei::ploadu<P>(cp), acc[r][s]) : acc[r][s]);
       } else {
-        alignas(64) T tmp[L];
+        alignas(64) T tmp[lanes];
         ei::pstore(tmp, acc[r][s]);
         for (int64_t j = 0; j < n; ++j) cp[j] = add ? cp[j] + tmp[j] : tmp[j];
       }
@@ -94,43 +94,44 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
     : k_(k), groups_(groups) {
   SLUICE_REQUIRE(k >= 0 && n >= 0 && groups > 0 && n % groups == 0, Internal, "PackedMatrix of [",
                  k, ",", n, "] in ", groups, " groups");
-  constexpr int64_t L = kLanes<T>;
+  constexpr int64_t lanes = kLanes<T>;
   group_cols_ = n / groups;
-  strips_per_group_ = (group_cols_ + L - 1) / L;
+  strips_per_group_ = (group_cols_ + lanes - 1) / lanes;
   const int64_t strips = groups * strips_per_group_;
-  data_ = Tensor(dtype_v<T>, Shape{checked_mul(checked_mul(strips, k), L)});
+  data_ = Tensor(dtype_v<T>, Shape{checked_mul(checked_mul(strips, k), lanes)});
   T* out = data_.data<T>();
   auto pack = [&](int64_t s0, int64_t s1) {
     for (int64_t st = s0; st < s1; ++st) {
-      const int64_t g = st / strips_per_group_, first = (st % strips_per_group_) * L;
-      const int64_t cols = std::min(L, group_cols_ - first);
-      T* dst = out + st * k * L;
-      const int64_t col0 = g * group_cols_ + first;  // first column of op(B) in this strip
-      if (cols < L) std::fill_n(dst, k * L, T(0));   // the group's zero padding
+      const int64_t g = st / strips_per_group_, first = (st % strips_per_group_) * lanes;
+      const int64_t cols = std::min(lanes, group_cols_ - first);
+      T* dst = out + st * k * lanes;
+      const int64_t col0 = g * group_cols_ + first;         // first column of op(B) in this strip
+      if (cols < lanes) std::fill_n(dst, k * lanes, T(0));  // the group's zero padding
       if (trans) {
-        // Column j of op(B) is row j of the stored matrix. A full strip is L rows: load L x L
-        // blocks of them as L packets, transpose in registers, store L packed rows.
+        // Column j of op(B) is row j of the stored matrix. A full strip is lanes rows: load lanes x
+        // lanes blocks of them as lanes packets, transpose in registers, store lanes packed rows.
         int64_t k0 = 0;
-        if (cols == L) {
+        if (cols == lanes) {
           using P = Packet<T>;
-          for (; k0 + L <= k; k0 += L) {
-            ei::PacketBlock<P, L> block;
-            for (int64_t j = 0; j < L; ++j)
+          for (; k0 + lanes <= k; k0 += lanes) {
+            ei::PacketBlock<P, lanes> block;
+            for (int64_t j = 0; j < lanes; ++j)
               block.packet[j] = ei::ploadu<P>(b + (col0 + j) * ldb + k0);
             ei::ptranspose(block);
-            for (int64_t i = 0; i < L; ++i) ei::pstore(dst + (k0 + i) * L, block.packet[i]);
+            for (int64_t i = 0; i < lanes; ++i) ei::pstore(dst + (k0 + i) * lanes, block.packet[i]);
           }
         }
         for (int64_t j = 0; j < cols; ++j) {
           const T* src = b + (col0 + j) * ldb;
-          for (int64_t kk = k0; kk < k; ++kk) dst[kk * L + j] = src[kk];
+          for (int64_t kk = k0; kk < k; ++kk) dst[kk * lanes + j] = src[kk];
         }
       } else {
         for (int64_t kk = 0; kk < k; ++kk) {
           const T* src = b + kk * ldb + col0;
-          T* d = dst + kk * L;
-          if (cols == L) {
-            for (int64_t j = 0; j < L; ++j) d[j] = src[j];  // one vector move, not a memmove call
+          T* d = dst + kk * lanes;
+          if (cols == lanes) {
+            for (int64_t j = 0; j < lanes; ++j)
+              d[j] = src[j];  // one vector move, not a memmove call
           } else {
             std::copy_n(src, cols, d);
           }
@@ -138,8 +139,8 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
       }
     }
   };
-  if (pool && pool->num_threads() > 1 && strips * k * L > 65536) {
-    pool->parallel_for(strips, std::max<int64_t>(1, 65536 / std::max<int64_t>(k * L, 1)), pack);
+  if (pool && pool->num_threads() > 1 && strips * k * lanes > 65536) {
+    pool->parallel_for(strips, std::max<int64_t>(1, 65536 / std::max<int64_t>(k * lanes, 1)), pack);
   } else {
     pack(0, strips);
   }
@@ -148,25 +149,25 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
                  int64_t c0, int64_t c1, T beta, T* c, int64_t ldc) {
-  constexpr int64_t L = kLanes<T>;
-  SLUICE_REQUIRE(m >= 0 && g >= 0 && g < b.groups() && c0 >= 0 && c0 % L == 0 && c0 <= c1 &&
+  constexpr int64_t lanes = kLanes<T>;
+  SLUICE_REQUIRE(m >= 0 && g >= 0 && g < b.groups() && c0 >= 0 && c0 % lanes == 0 && c0 <= c1 &&
                      c1 <= b.group_cols() && (beta == T(0) || beta == T(1)),
                  Internal, "gemm_packed: rows ", m, ", group ", g, " of ", b.groups(),
                  ", columns [", c0, ",", c1, ") of ", b.group_cols(), ", beta ", beta);
   const int64_t k = b.rows();
-  const int64_t strips = (c1 - c0 + L - 1) / L;
+  const int64_t strips = (c1 - c0 + lanes - 1) / lanes;
   if (m == 0 || strips == 0) return;
   // Rows in near-equal tiles of at most kRows (32 rows: 6,6,5,5,5,5 rather than 6 x 5 + 2).
   const int64_t row_tiles = (m + kRows - 1) / kRows;
   for (int64_t s0 = 0; s0 < strips; s0 += kStrips) {
     const int64_t ns = std::min<int64_t>(kStrips, strips - s0);
     const T* ptrs[kStrips];
-    for (int64_t s = 0; s < ns; ++s) ptrs[s] = b.strip(g, c0 / L + s0 + s);
-    const int64_t last_cols = std::min(L, c1 - (c0 + (s0 + ns - 1) * L));
+    for (int64_t s = 0; s < ns; ++s) ptrs[s] = b.strip(g, c0 / lanes + s0 + s);
+    const int64_t last_cols = std::min(lanes, c1 - (c0 + (s0 + ns - 1) * lanes));
     for (int64_t t = 0; t < row_tiles; ++t) {
       const int64_t r0 = m * t / row_tiles, r1 = m * (t + 1) / row_tiles;
-      tile_fn<T>(r1 - r0, ns)(k, a + r0 * lda, lda, ptrs, beta != T(0), c + r0 * ldc + s0 * L, ldc,
-                              last_cols);
+      tile_fn<T>(r1 - r0, ns)(k, a + r0 * lda, lda, ptrs, beta != T(0), c + r0 * ldc + s0 * lanes,
+                              ldc, last_cols);
     }
   }
 }

@@ -363,49 +363,55 @@ LstmDims runtime_dims(const KernelContext& ctx, bool with_bias) {
 
 template <class T>
 void lstm_forward(KernelContext& ctx, const LstmDims& d) {
-  const int64_t B = d.batch, S = d.time, F = d.features, U = d.units, G = 4 * U;
+  const int64_t batch = d.batch, steps = d.time, feat = d.features, units = d.units,
+                width = 4 * units;
   const T* x = ctx.input(0).data<T>();
   const T* h0 = ctx.input(1).data<T>();
   const T* c0 = ctx.input(2).data<T>();
   const T* kernel = ctx.input(3).data<T>();
   const T* rec = ctx.input(4).data<T>();
   const T* bias = ctx.input(5).data<T>();
-  T* seq = ctx.allocate_output(0, Shape{B, S, U}).data<T>();
-  T* h_last = ctx.allocate_output(1, Shape{B, U}).data<T>();
-  T* c_last = ctx.allocate_output(2, Shape{B, U}).data<T>();
-  T* gates = ctx.allocate_output(3, Shape{B, S, G}).data<T>();
-  T* cells = ctx.allocate_output(4, Shape{B, S, U}).data<T>();
+  T* seq = ctx.allocate_output(0, Shape{batch, steps, units}).data<T>();
+  T* h_last = ctx.allocate_output(1, Shape{batch, units}).data<T>();
+  T* c_last = ctx.allocate_output(2, Shape{batch, units}).data<T>();
+  T* gates = ctx.allocate_output(3, Shape{batch, steps, width}).data<T>();
+  T* cells = ctx.allocate_output(4, Shape{batch, steps, units}).data<T>();
   ThreadPool& pool = ctx.pool();
 
-  // Input projection of every step at once: gates[B*S, 4U] = x[B*S, F] kernel[F, 4U].
-  gemm::gemm<T>(false, false, B * S, G, F, T(1), x, F, kernel, G, T(0), gates, G, &pool);
+  // Input projection of every step at once: gates[batch*steps, 4U] = x[batch*steps, feat]
+  // kernel[feat, 4U].
+  gemm::gemm<T>(false, false, batch * steps, width, feat, T(1), x, feat, kernel, width, T(0), gates,
+                width, &pool);
 
   // The recurrent kernel multiplies every step: pack it once, by gate.
-  const gemm::PackedMatrix<T> rec_packed(false, U, G, 4, rec, G, &pool);
-  const std::vector<Tile> tiles = step_tiles(B, U, pool.num_threads());
-  run_steps(pool, tiles, S, [&](int64_t t, const Tile& tile) {
-    // Step t of batch row b is row b*S + t of the [B*S, .] buffers; the previous state is
-    // h0/c0 (row stride U) at t = 0, else step t-1 of the sequence/cells (row stride S*U).
-    const T* h_prev = t == 0 ? h0 : seq + (t - 1) * U;
-    const T* c_prev = t == 0 ? c0 : cells + (t - 1) * U;
-    const int64_t ld_prev = t == 0 ? U : S * U;
+  const gemm::PackedMatrix<T> rec_packed(false, units, width, 4, rec, width, &pool);
+  const std::vector<Tile> tiles = step_tiles(batch, units, pool.num_threads());
+  run_steps(pool, tiles, steps, [&](int64_t t, const Tile& tile) {
+    // Step t of batch row b is row b*steps + t of the [batch*steps, .] buffers; the previous state
+    // is h0/c0 (row stride units) at t = 0, else step t-1 of the sequence/cells (row stride
+    // steps*units).
+    const T* h_prev = t == 0 ? h0 : seq + (t - 1) * units;
+    const T* c_prev = t == 0 ? c0 : cells + (t - 1) * units;
+    const int64_t ld_prev = t == 0 ? units : steps * units;
     const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
     if (m == 0 || n == 0) return;
     const T* hp = h_prev + tile.b0 * ld_prev;
-    T* z = gates + (tile.b0 * S + t) * G;
-    // z[b, gate q, units u0..u1) += h_prev[b, :] rec[:, q*U + u0 .. q*U + u1)
+    T* z = gates + (tile.b0 * steps + t) * width;
+    // z[b, gate q, units u0..u1) += h_prev[b, :] rec[:, q*units + u0 .. q*units + u1)
     for (int64_t q = 0; q < 4; ++q)
       gemm::gemm_packed<T>(m, hp, ld_prev, rec_packed, q, tile.u0, tile.u1, T(1),
-                           z + q * U + tile.u0, S * G);
+                           z + q * units + tile.u0, steps * width);
     for (int64_t b = tile.b0; b < tile.b1; ++b) {
-      const int64_t row = b * S + t;
-      gates_forward(gates + row * G, bias, c_prev + b * ld_prev, cells + row * U, seq + row * U,
-                    tile.u0, tile.u1, U);
+      const int64_t row = b * steps + t;
+      gates_forward(gates + row * width, bias, c_prev + b * ld_prev, cells + row * units,
+                    seq + row * units, tile.u0, tile.u1, units);
     }
   });
-  for (int64_t b = 0; b < B; ++b) {
-    std::copy_n(S ? seq + (b * S + S - 1) * U : h0 + b * U, U, h_last + b * U);
-    std::copy_n(S ? cells + (b * S + S - 1) * U : c0 + b * U, U, c_last + b * U);
+  for (int64_t b = 0; b < batch; ++b) {
+    std::copy_n(steps ? seq + (b * steps + steps - 1) * units : h0 + b * units, units,
+                h_last + b * units);
+    std::copy_n(steps ? cells + (b * steps + steps - 1) * units : c0 + b * units, units,
+                c_last + b * units);
   }
 }
 
@@ -421,7 +427,8 @@ void lstm_kernel(KernelContext& ctx) {
 
 template <class T>
 void lstm_backward(KernelContext& ctx, const LstmDims& d) {
-  const int64_t B = d.batch, S = d.time, F = d.features, U = d.units, G = 4 * U;
+  const int64_t batch = d.batch, steps = d.time, feat = d.features, units = d.units,
+                width = 4 * units;
   const T* x = ctx.input(0).data<T>();
   const T* h0 = ctx.input(1).data<T>();
   const T* c0 = ctx.input(2).data<T>();
@@ -433,59 +440,61 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   const T* d_seq = ctx.input(8).data<T>();
   const T* d_h = ctx.input(9).data<T>();
   const T* d_c = ctx.input(10).data<T>();
-  T* dx = ctx.allocate_output(0, Shape{B, S, F}).data<T>();
-  T* dh0 = ctx.allocate_output(1, Shape{B, U}).data<T>();
-  T* dc = ctx.allocate_output(2, Shape{B, U}).data<T>();  // running dc; ends as dc0
-  T* dkernel = ctx.allocate_output(3, Shape{F, G}).data<T>();
-  T* drec = ctx.allocate_output(4, Shape{U, G}).data<T>();
-  T* dbias = ctx.allocate_output(5, Shape{G}).data<T>();
+  T* dx = ctx.allocate_output(0, Shape{batch, steps, feat}).data<T>();
+  T* dh0 = ctx.allocate_output(1, Shape{batch, units}).data<T>();
+  T* dc = ctx.allocate_output(2, Shape{batch, units}).data<T>();  // running dc; ends as dc0
+  T* dkernel = ctx.allocate_output(3, Shape{feat, width}).data<T>();
+  T* drec = ctx.allocate_output(4, Shape{units, width}).data<T>();
+  T* dbias = ctx.allocate_output(5, Shape{width}).data<T>();
   ThreadPool& pool = ctx.pool();
 
-  // dz [B*S, 4U]: gradient of the gate pre-activations, row b*S + t as in the forward. It
-  // takes over the gates' buffer when nothing else reads the gates any more: step t reads
-  // each block of gate values before writing the same block of dz, and no step reads a
-  // row of gates that an earlier step turned into dz.
-  T* dz = ctx.forward_or_allocate(6, 6, Shape{B, S, G}).data<T>();
-  // dh_rec [B, U]: gradient reaching h_t from step t+1 (from h_last at the last step).
-  Tensor dh_rec_t(dtype_v<T>, Shape{B, U});
+  // dz [batch*steps, 4U]: gradient of the gate pre-activations, row b*steps + t as in the forward.
+  // It takes over the gates' buffer when nothing else reads the gates any more: step t reads each
+  // block of gate values before writing the same block of dz, and no step reads a row of gates that
+  // an earlier step turned into dz.
+  T* dz = ctx.forward_or_allocate(6, 6, Shape{batch, steps, width}).data<T>();
+  // dh_rec [batch, units]: gradient reaching h_t from step t+1 (from h_last at the last step).
+  Tensor dh_rec_t(dtype_v<T>, Shape{batch, units});
   T* dh_rec = dh_rec_t.data<T>();
-  std::copy_n(d_h, B * U, dh_rec);
-  std::copy_n(d_c, B * U, dc);
+  std::copy_n(d_h, batch * units, dh_rec);
+  std::copy_n(d_c, batch * units, dc);
 
   // dh_rec[b, u0..u1) = dz[b, t+1, :] rec[u0..u1, :]^T at every step: pack rec^T once.
-  const gemm::PackedMatrix<T> rec_t_packed(true, G, U, 1, rec, G, &pool);
+  const gemm::PackedMatrix<T> rec_t_packed(true, width, units, 1, rec, width, &pool);
   auto recurrent_grad = [&](const Tile& tile, int64_t step, T* out) {
-    gemm::gemm_packed<T>(tile.b1 - tile.b0, dz + (tile.b0 * S + step) * G, S * G, rec_t_packed, 0,
-                         tile.u0, tile.u1, T(0), out + tile.b0 * U + tile.u0, U);
+    gemm::gemm_packed<T>(tile.b1 - tile.b0, dz + (tile.b0 * steps + step) * width, steps * width,
+                         rec_t_packed, 0, tile.u0, tile.u1, T(0), out + tile.b0 * units + tile.u0,
+                         units);
   };
   // Steps T-1 .. 0, then one more that only takes dh0 = dz[:, 0, :] rec^T (with no steps
   // at all, the gradient passes straight through).
-  const std::vector<Tile> tiles = step_tiles(B, U, pool.num_threads());
-  // dbias sums dz's rows in one fixed order, steps T-1 .. 0 and rows 0 .. B-1 within a
+  const std::vector<Tile> tiles = step_tiles(batch, units, pool.num_threads());
+  // dbias sums dz's rows in one fixed order, steps T-1 .. 0 and rows 0 .. batch-1 within a
   // step, whether inside the loop (tiles split by units) or after it (split by rows).
-  const bool bias_in_loop = tiles.size() == 1 || tiles[0].b1 == B;
-  std::fill_n(dbias, G, T(0));
-  if (S == 0) std::copy_n(d_h, B * U, dh0);
-  run_steps(pool, tiles, S == 0 ? 0 : S + 1, [&](int64_t i, const Tile& tile) {
+  const bool bias_in_loop = tiles.size() == 1 || tiles[0].b1 == batch;
+  std::fill_n(dbias, width, T(0));
+  if (steps == 0) std::copy_n(d_h, batch * units, dh0);
+  run_steps(pool, tiles, steps == 0 ? 0 : steps + 1, [&](int64_t i, const Tile& tile) {
     const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
     if (m == 0 || n == 0) return;
-    const int64_t t = S - 1 - i;
+    const int64_t t = steps - 1 - i;
     if (t < 0) {
       recurrent_grad(tile, 0, dh0);
       return;
     }
-    if (t + 1 < S) recurrent_grad(tile, t + 1, dh_rec);
-    const T* c_prev = t == 0 ? c0 : cells + (t - 1) * U;
-    const int64_t ld_prev = t == 0 ? U : S * U;
+    if (t + 1 < steps) recurrent_grad(tile, t + 1, dh_rec);
+    const T* c_prev = t == 0 ? c0 : cells + (t - 1) * units;
+    const int64_t ld_prev = t == 0 ? units : steps * units;
     for (int64_t b = tile.b0; b < tile.b1; ++b) {
-      const int64_t row = b * S + t;
-      gates_backward(gates + row * G, cells + row * U, c_prev + b * ld_prev, d_seq + row * U,
-                     dh_rec + b * U, dc + b * U, dz + row * G, tile.u0, tile.u1, U);
+      const int64_t row = b * steps + t;
+      gates_backward(gates + row * width, cells + row * units, c_prev + b * ld_prev,
+                     d_seq + row * units, dh_rec + b * units, dc + b * units, dz + row * width,
+                     tile.u0, tile.u1, units);
       // dbias sums dz while it is in cache, when this tile owns its columns for every row.
       if (bias_in_loop) {
         for (int64_t q = 0; q < 4; ++q) {
-          const T* zr = dz + row * G + q * U;
-          T* db = dbias + q * U;
+          const T* zr = dz + row * width + q * units;
+          T* db = dbias + q * units;
           for (int64_t u = tile.u0; u < tile.u1; ++u) db[u] += zr[u];
         }
       }
@@ -493,31 +502,36 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   });
   // The weight gradients sum over every step and row at once:
   //   dx = dz kernel^T, [dkernel; drec] = [x, h_prev]^T dz (dbias is summed above),
-  // where h_prev [B*S, U] is the sequence shifted one step later, with h0 first. The two
-  // weight gradients are one GEMM over the rows [x_r, h_prev_r] so dz is packed once.
-  const int64_t rows = B * S, FU = F + U;
-  gemm::gemm<T>(false, true, rows, F, G, T(1), dz, G, kernel, G, T(0), dx, F, &pool);
-  Tensor xh_t(dtype_v<T>, Shape{rows, FU});
+  // where h_prev [batch*steps, units] is the sequence shifted one step later, with h0 first. The
+  // two weight gradients are one GEMM over the rows [x_r, h_prev_r] so dz is packed once.
+  const int64_t rows = batch * steps, xh_width = feat + units;
+  gemm::gemm<T>(false, true, rows, feat, width, T(1), dz, width, kernel, width, T(0), dx, feat,
+                &pool);
+  Tensor xh_t(dtype_v<T>, Shape{rows, xh_width});
   T* xh = xh_t.data<T>();
-  parallel_range(pool, rows, std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(FU, 1)),
+  parallel_range(pool, rows,
+                 std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(xh_width, 1)),
                  [&](int64_t r0, int64_t r1) {
                    for (int64_t r = r0; r < r1; ++r) {
-                     const int64_t b = r / S, t = r % S;
-                     std::copy_n(x + r * F, F, xh + r * FU);
-                     std::copy_n(t == 0 ? h0 + b * U : seq + (r - 1) * U, U, xh + r * FU + F);
+                     const int64_t b = r / steps, t = r % steps;
+                     std::copy_n(x + r * feat, feat, xh + r * xh_width);
+                     std::copy_n(t == 0 ? h0 + b * units : seq + (r - 1) * units, units,
+                                 xh + r * xh_width + feat);
                    }
                  });
-  Tensor dw_t(dtype_v<T>, Shape{FU, G});
+  Tensor dw_t(dtype_v<T>, Shape{xh_width, width});
   T* dw = dw_t.data<T>();
-  gemm::gemm<T>(true, false, FU, G, rows, T(1), xh, FU, dz, G, T(0), dw, G, &pool);
-  std::copy_n(dw, F * G, dkernel);
-  std::copy_n(dw + F * G, U * G, drec);
+  gemm::gemm<T>(true, false, xh_width, width, rows, T(1), xh, xh_width, dz, width, T(0), dw, width,
+                &pool);
+  std::copy_n(dw, feat * width, dkernel);
+  std::copy_n(dw + feat * width, units * width, drec);
   if (!bias_in_loop) {
-    parallel_range(pool, G, std::max<int64_t>(64, kElementwiseGrain / std::max<int64_t>(rows, 1)),
+    parallel_range(pool, width,
+                   std::max<int64_t>(64, kElementwiseGrain / std::max<int64_t>(rows, 1)),
                    [&](int64_t j0, int64_t j1) {
-                     for (int64_t t = S - 1; t >= 0; --t) {
-                       for (int64_t b = 0; b < B; ++b) {
-                         const T* zr = dz + (b * S + t) * G;
+                     for (int64_t t = steps - 1; t >= 0; --t) {
+                       for (int64_t b = 0; b < batch; ++b) {
+                         const T* zr = dz + (b * steps + t) * width;
                          for (int64_t j = j0; j < j1; ++j) dbias[j] += zr[j];
                        }
                      }
@@ -527,8 +541,10 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
 
 void lstm_grad_kernel(KernelContext& ctx) {
   const LstmDims d = runtime_dims(ctx, false);
-  const int64_t B = d.batch, S = d.time, U = d.units;
-  const Shape expected[] = {{B, S, U}, {B, S, 4 * U}, {B, S, U}, {B, S, U}, {B, U}, {B, U}};
+  const int64_t batch = d.batch, steps = d.time, units = d.units;
+  const Shape expected[] = {{batch, steps, units}, {batch, steps, 4 * units},
+                            {batch, steps, units}, {batch, steps, units},
+                            {batch, units},        {batch, units}};
   for (int i = 5; i < kNumGradInputs; ++i)
     SLUICE_REQUIRE(ctx.input(i).shape() == expected[i - 5], InvalidArgument, "LSTMGrad ",
                    kGradInputNames[i], " ", ctx.input(i).shape().to_string(), " must be ",
