@@ -1,0 +1,182 @@
+#include "gemm_packed.h"
+
+#include <Eigen/Core>
+#include <algorithm>
+#include <array>
+#include <utility>
+
+#include "../runtime/error.h"
+
+namespace sluice::gemm {
+
+namespace {
+
+namespace ei = Eigen::internal;
+template <class T>
+using Packet = typename ei::packet_traits<T>::type;
+template <class T>
+constexpr int kLanes = ei::unpacket_traits<Packet<T>>::size;
+
+// A micro-tile is kRows rows x kStrips strips of C held in registers: kRows * kStrips
+// accumulators, kStrips strip loads and one broadcast must fit in the register file
+// (32 vector registers with AVX-512, 16 with AVX2 or SSE).
+constexpr int kRows = EIGEN_ARCH_DEFAULT_NUMBER_OF_REGISTERS >= 32 ? 6 : 2;
+constexpr int kStrips = 4;
+
+// C[R, S strips] (+)= A[R, k] B[k, S strips]. strips[s] points at packed strip s; c at the
+// tile's first element; the last strip writes only last_cols (<= lanes) columns.
+template <class T, int R, int S>
+void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, bool add, T* c,
+                int64_t ldc, int64_t last_cols) {
+  using P = Packet<T>;
+  constexpr int lanes = kLanes<T>;
+  // C (when added to) is usually far from the core (an RNN step reads its slice of a big
+  // pre-activation buffer): start fetching it now, so it is there after the k loop.
+  if (add) {
+    for (int r = 0; r < R; ++r)
+      for (int s = 0; s < S; ++s) __builtin_prefetch(c + r * ldc + s * lanes, 1);
+  }
+  P acc[R][S];
+  for (int r = 0; r < R; ++r)
+    for (int s = 0; s < S; ++s) acc[r][s] = ei::pset1<P>(T(0));
+  for (int64_t kk = 0; kk < k; ++kk) {
+    P b[S];
+    for (int s = 0; s < S; ++s) b[s] = ei::pload<P>(strips[s] + kk * lanes);
+    for (int r = 0; r < R; ++r) {
+      const P av = ei::pset1<P>(a[r * lda + kk]);
+      for (int s = 0; s < S; ++s) acc[r][s] = ei::pmadd(av, b[s], acc[r][s]);
+    }
+  }
+  for (int r = 0; r < R; ++r) {
+    for (int s = 0; s < S; ++s) {
+      T* cp = c + r * ldc + s * lanes;
+      const int64_t n = s == S - 1 ? last_cols : lanes;
+      if (n == lanes) {
+        ei::pstoreu(cp, add ? ei::padd(ei::ploadu<P>(cp), acc[r][s]) : acc[r][s]);
+      } else {
+        alignas(64) T tmp[lanes];
+        ei::pstore(tmp, acc[r][s]);
+        for (int64_t j = 0; j < n; ++j) cp[j] = add ? cp[j] + tmp[j] : tmp[j];
+      }
+    }
+  }
+}
+
+template <class T>
+using TileFn = void (*)(int64_t, const T*, int64_t, const T* const*, bool, T*, int64_t, int64_t);
+
+// tile_fn<T>(r, s): micro_tile<T, r, s> for r in [1, kRows], s in [1, kStrips].
+template <class T, int R, int... S>
+constexpr std::array<TileFn<T>, sizeof...(S)> row_of_tiles(std::integer_sequence<int, S...>) {
+  return {&micro_tile<T, R, S + 1>...};
+}
+template <class T, int... R>
+constexpr auto tile_table(std::integer_sequence<int, R...>) {
+  return std::array<std::array<TileFn<T>, kStrips>, sizeof...(R)>{
+      row_of_tiles<T, R + 1>(std::make_integer_sequence<int, kStrips>())...};
+}
+template <class T>
+TileFn<T> tile_fn(int64_t rows, int64_t strips) {
+  static constexpr auto table = tile_table<T>(std::make_integer_sequence<int, kRows>());
+  return table[rows - 1][strips - 1];
+}
+
+}  // namespace
+
+template <class T>
+int64_t PackedMatrix<T>::strip_width() {
+  return kLanes<T>;
+}
+
+template <class T>
+PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, const T* b,
+                              int64_t ldb, ThreadPool* pool)
+    : k_(k), groups_(groups) {
+  SLUICE_REQUIRE(k >= 0 && n >= 0 && groups > 0 && n % groups == 0, Internal, "PackedMatrix of [",
+                 k, ",", n, "] in ", groups, " groups");
+  constexpr int64_t lanes = kLanes<T>;
+  group_cols_ = n / groups;
+  strips_per_group_ = (group_cols_ + lanes - 1) / lanes;
+  const int64_t strips = groups * strips_per_group_;
+  data_ = Tensor(dtype_v<T>, Shape{checked_mul(checked_mul(strips, k), lanes)});
+  T* out = data_.data<T>();
+  auto pack = [&](int64_t s0, int64_t s1) {
+    for (int64_t st = s0; st < s1; ++st) {
+      const int64_t g = st / strips_per_group_, first = (st % strips_per_group_) * lanes;
+      const int64_t cols = std::min(lanes, group_cols_ - first);
+      T* dst = out + st * k * lanes;
+      const int64_t col0 = g * group_cols_ + first;         // first column of op(B) in this strip
+      if (cols < lanes) std::fill_n(dst, k * lanes, T(0));  // the group's zero padding
+      if (trans) {
+        // Column j of op(B) is row j of the stored matrix. A full strip is lanes rows: load lanes x
+        // lanes blocks of them as lanes packets, transpose in registers, store lanes packed rows.
+        int64_t k0 = 0;
+        if (cols == lanes) {
+          using P = Packet<T>;
+          for (; k0 + lanes <= k; k0 += lanes) {
+            ei::PacketBlock<P, lanes> block;
+            for (int64_t j = 0; j < lanes; ++j)
+              block.packet[j] = ei::ploadu<P>(b + (col0 + j) * ldb + k0);
+            ei::ptranspose(block);
+            for (int64_t i = 0; i < lanes; ++i) ei::pstore(dst + (k0 + i) * lanes, block.packet[i]);
+          }
+        }
+        for (int64_t j = 0; j < cols; ++j) {
+          const T* src = b + (col0 + j) * ldb;
+          for (int64_t kk = k0; kk < k; ++kk) dst[kk * lanes + j] = src[kk];
+        }
+      } else {
+        for (int64_t kk = 0; kk < k; ++kk) {
+          const T* src = b + kk * ldb + col0;
+          T* d = dst + kk * lanes;
+          if (cols == lanes) {
+            for (int64_t j = 0; j < lanes; ++j)
+              d[j] = src[j];  // one vector move, not a memmove call
+          } else {
+            std::copy_n(src, cols, d);
+          }
+        }
+      }
+    }
+  };
+  if (pool && pool->num_threads() > 1 && strips * k * lanes > 65536) {
+    pool->parallel_for(strips, std::max<int64_t>(1, 65536 / std::max<int64_t>(k * lanes, 1)), pack);
+  } else {
+    pack(0, strips);
+  }
+}
+
+template <class T>
+void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
+                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc) {
+  constexpr int64_t lanes = kLanes<T>;
+  SLUICE_REQUIRE(m >= 0 && g >= 0 && g < b.groups() && c0 >= 0 && c0 % lanes == 0 && c0 <= c1 &&
+                     c1 <= b.group_cols() && (beta == T(0) || beta == T(1)),
+                 Internal, "gemm_packed: rows ", m, ", group ", g, " of ", b.groups(),
+                 ", columns [", c0, ",", c1, ") of ", b.group_cols(), ", beta ", beta);
+  const int64_t k = b.rows();
+  const int64_t strips = (c1 - c0 + lanes - 1) / lanes;
+  if (m == 0 || strips == 0) return;
+  // Rows in near-equal tiles of at most kRows (32 rows: 6,6,5,5,5,5 rather than 6 x 5 + 2).
+  const int64_t row_tiles = (m + kRows - 1) / kRows;
+  for (int64_t s0 = 0; s0 < strips; s0 += kStrips) {
+    const int64_t ns = std::min<int64_t>(kStrips, strips - s0);
+    const T* ptrs[kStrips];
+    for (int64_t s = 0; s < ns; ++s) ptrs[s] = b.strip(g, c0 / lanes + s0 + s);
+    const int64_t last_cols = std::min(lanes, c1 - (c0 + (s0 + ns - 1) * lanes));
+    for (int64_t t = 0; t < row_tiles; ++t) {
+      const int64_t r0 = m * t / row_tiles, r1 = m * (t + 1) / row_tiles;
+      tile_fn<T>(r1 - r0, ns)(k, a + r0 * lda, lda, ptrs, beta != T(0), c + r0 * ldc + s0 * lanes,
+                              ldc, last_cols);
+    }
+  }
+}
+
+template class PackedMatrix<float>;
+template class PackedMatrix<double>;
+template void gemm_packed<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&,
+                                 int64_t, int64_t, int64_t, float, float*, int64_t);
+template void gemm_packed<double>(int64_t, const double*, int64_t, const PackedMatrix<double>&,
+                                  int64_t, int64_t, int64_t, double, double*, int64_t);
+
+}  // namespace sluice::gemm

@@ -1,0 +1,56 @@
+// GEMM with a right-hand operand packed once and reused for many products: the recurrent
+// kernel of an RNN multiplies a small [batch, units] state at every time step. A BLAS call
+// repacks its operands every time, which for such shapes (batch 32, 256 x 1024 weights)
+// costs about as much as the arithmetic; packing once per sequence removes that.
+// Part of the GEMM module (ops/gemm.h holds the general entry point); internal, not in
+// the umbrella header.
+//
+// Every element of C is one dot product accumulated in order over k with fused
+// multiply-adds, whatever the row and column ranges of the call, so splitting a product
+// across threads never changes its bits.
+#pragma once
+
+#include <cstdint>
+
+#include "../runtime/tensor.h"
+#include "../runtime/thread_pool.h"
+
+namespace sluice::gemm {
+
+// op(B) [k, n] packed into strips of strip_width() columns (one SIMD register of T), each
+// strip stored k x strip_width() contiguous. The columns are cut into `groups` equal
+// groups (e.g. the four gates of an LSTM) and each group is padded with zero columns to
+// whole strips, so a column range inside one group starts on a strip boundary whenever its
+// first column is a multiple of strip_width().
+template <class T>
+class PackedMatrix {
+ public:
+  PackedMatrix() = default;
+  // B is stored [k, n] (ldb >= n), or [n, k] when trans (ldb >= k); n % groups == 0.
+  // Packing is split across `pool` (may be null) by strips.
+  PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, const T* b, int64_t ldb,
+               ThreadPool* pool = nullptr);
+
+  static int64_t strip_width();
+  int64_t rows() const { return k_; }
+  int64_t group_cols() const { return group_cols_; }
+  int64_t groups() const { return groups_; }
+  // Strip s of group g: [k, strip_width()].
+  const T* strip(int64_t g, int64_t s) const {
+    return data_.data<T>() + (g * strips_per_group_ + s) * k_ * strip_width();
+  }
+
+ private:
+  int64_t k_ = 0, group_cols_ = 0, groups_ = 0, strips_per_group_ = 0;
+  Tensor data_;  // 64-byte aligned, counted by the allocator like any tensor
+};
+
+// C[m, c1-c0] = A[m, k] op(B)[:, columns c0..c1 of group g] + beta C, for beta 0 or 1
+// (with beta 0, C is not read). A is row-major (lda >= k); C's row i starts at c + i*ldc.
+// c0 must be a multiple of strip_width(), c0 <= c1 <= group_cols(). Single-threaded:
+// callers split rows or column ranges across threads.
+template <class T>
+void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
+                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc);
+
+}  // namespace sluice::gemm
