@@ -111,9 +111,9 @@ void bias_relu(T* y, int64_t rows, int64_t f, const T* bias, bool relu) {
 }  // namespace
 
 Blocks::Blocks(int64_t rows, int64_t row_elements, int64_t elements_per_block) : m(rows) {
-  int64_t per_block = std::max<int64_t>(16, elements_per_block / std::max<int64_t>(row_elements, 1));
+  per_block = std::max<int64_t>(16, elements_per_block / std::max<int64_t>(row_elements, 1));
   per_block = std::min(per_block, std::max<int64_t>(64, (m + 15) / 16));
-  count = m == 0 ? 0 : (m + per_block - 1) / per_block;
+  count = (m + per_block - 1) / per_block;
 }
 
 int64_t partial_sum_groups(int64_t blocks, int64_t elements) {

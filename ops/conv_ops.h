@@ -9,9 +9,12 @@
 //                 is split with the smaller half on top (PT = total / 2), the extra row at
 //                 the bottom; likewise for columns.
 //
-// The kernels lower convolutions to GEMMs (ops/gemm.h) over blocks of output pixels
-// (im2col, skipped for 1x1 stride-1 filters), split across the session's thread pool in
-// blocks that depend only on the sizes, so results do not depend on the number of threads.
+// The kernels (ops/conv_lowering.h) lower convolutions to GEMMs (ops/gemm.h) over blocks of
+// output pixels: im2col in general (a plain view for 1x1 stride-1 filters), Winograd
+// F(2x2, 3x3) for 3x3 stride-1 filters with >= 16 channels in and out, and a direct
+// register-blocked loop for inputs with <= 4 channels. Blocks are split across the
+// session's thread pool; they depend only on the sizes, so results do not depend on the
+// number of threads.
 #pragma once
 
 #include <cstdint>

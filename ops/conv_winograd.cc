@@ -26,8 +26,8 @@ namespace sluice::conv {
 
 namespace {
 
-// A block's transformed tiles (16 x tiles x (C + F) values) take about 1 MiB of float32.
-constexpr int64_t kBlockElements = int64_t{1} << 18;
+// A block's transformed tiles (16 x tiles x (C + F) values) take about 512 KiB of float32.
+constexpr int64_t kBlockElements = int64_t{1} << 17;
 // Thinner GEMMs than this are not worth the transforms.
 constexpr int64_t kMinChannels = 16;
 
@@ -35,6 +35,11 @@ template <class T>
 std::unique_ptr<T[]> workspace(int64_t elements) {
   return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
 }
+
+// The 16 matrices [tiles, C] of a block lie `stride` elements apart: a little more than
+// their size, so that the 16 rows a transform writes (or reads) at once are not a multiple
+// of 4 KiB apart, which would map them all to the same L1 cache set.
+inline int64_t matrix_stride(int64_t tiles, int64_t channels) { return tiles * channels + 16; }
 
 // Tiles of 2x2 outputs over the batch, flattened over (n, tile row, tile col).
 struct Tiles {
@@ -78,7 +83,7 @@ inline void store_lane(const Lane<T>& v, int64_t cl, T* dst) {
 template <class T>
 void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int64_t t0, int64_t count, T* v) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t C = g.c, xi_stride = count * C;
+  const int64_t C = g.c, xi_stride = matrix_stride(count, C);
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, y, xo;
     tiles.locate(t0 + t, n, y, xo);
@@ -117,7 +122,7 @@ template <class T>
 void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int64_t t0, int64_t count,
                       const T* bias, bool relu, T* y) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t F = g.f, xi_stride = count * F;
+  const int64_t F = g.f, xi_stride = matrix_stride(count, F);
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, oy, ox;
     tiles.locate(t0 + t, n, oy, ox);
@@ -152,7 +157,7 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
 template <class T>
 void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, int64_t t0, int64_t count, T* w) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t F = g.f, xi_stride = count * F;
+  const int64_t F = g.f, xi_stride = matrix_stride(count, F);
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, oy, ox;
     tiles.locate(t0 + t, n, oy, ox);
@@ -246,13 +251,14 @@ void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const 
   auto u = workspace<T>(16 * C * F);
   filter_transform(g, filter, u.get());
   kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
-    auto v = workspace<T>(16 * blocks.max_rows() * C), m = workspace<T>(16 * blocks.max_rows() * F);
+    auto v = workspace<T>(16 * matrix_stride(blocks.max_rows(), C));
+    auto m = workspace<T>(16 * matrix_stride(blocks.max_rows(), F));
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
       input_transform(g, tiles, x, t0, count, v.get());
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
-        gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * count * C, C, u.get() + xi * C * F, F,
-                      T(0), m.get() + xi * count * F, F, nullptr);
+        gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * matrix_stride(count, C), C,
+                      u.get() + xi * C * F, F, T(0), m.get() + xi * matrix_stride(count, F), F, nullptr);
       output_transform(g, tiles, m.get(), t0, count, bias, relu, y);
     }
   });
@@ -273,7 +279,8 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
   const int64_t groups = partial_sum_groups(blocks.count, acc_size);
   auto acc = workspace<T>(groups * acc_size);
   kernels::parallel_range(pool, groups, 1, [&](int64_t g0, int64_t g1) {
-    auto v = workspace<T>(16 * blocks.max_rows() * C), w = workspace<T>(16 * blocks.max_rows() * F);
+    auto v = workspace<T>(16 * matrix_stride(blocks.max_rows(), C));
+    auto w = workspace<T>(16 * matrix_stride(blocks.max_rows(), F));
     for (int64_t grp = g0; grp < g1; ++grp) {
       T* a = acc.get() + grp * acc_size;
       const int64_t b_begin = blocks.count * grp / groups, b_end = blocks.count * (grp + 1) / groups;
@@ -282,8 +289,9 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
         input_transform(g, tiles, x, t0, count, v.get());
         gradient_transform(g, tiles, dy, t0, count, w.get());
         for (int xi = 0; xi < 16; ++xi)  // a[xi] [C, F] (+)= v[xi]^T [C, count] x w[xi] [count, F]
-          gemm::gemm<T>(true, false, C, F, count, T(1), v.get() + xi * count * C, C, w.get() + xi * count * F,
-                        F, b == b_begin ? T(0) : T(1), a + xi * C * F, F, nullptr);
+          gemm::gemm<T>(true, false, C, F, count, T(1), v.get() + xi * matrix_stride(count, C), C,
+                        w.get() + xi * matrix_stride(count, F), F, b == b_begin ? T(0) : T(1), a + xi * C * F, F,
+                        nullptr);
       }
     }
   });

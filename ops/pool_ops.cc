@@ -140,22 +140,28 @@ void max_pool_kernel(KernelContext& ctx) {
   });
 }
 
-// Calls f(o, in) for every output element o (flat) of image n and the flat index `in` of
-// the first largest input element of its window. `best`/`arg` are [c] scratch rows.
+// Calls f(o, in) for every output element o (flat) of output row (n, y) and the flat index
+// `in` of the first largest input element of its window (a later element replaces the
+// best only when strictly larger). `best`/`arg` are [c] scratch rows.
 template <class T, class F>
 void for_each_argmax(const PoolGeometry& g, const T* x, int64_t n, int64_t y, T* best, int64_t* arg, F&& f) {
+  const int64_t C = g.c;  // a local: stores through arg could alias g.c
   for (int64_t xo = 0; xo < g.ow; ++xo) {
     int64_t y0, y1, x0, x1;
     g.window(y, xo, y0, y1, x0, x1);
-    bool first = true;
+    const int64_t first = ((n * g.h + y0) * g.w + x0) * C;
+    for (int64_t ch = 0; ch < C; ++ch) best[ch] = x[first + ch], arg[ch] = first + ch;
     for (int64_t iy = y0; iy < y1; ++iy)
-      for (int64_t ix = x0; ix < x1; ++ix, first = false) {
-        const int64_t base = ((n * g.h + iy) * g.w + ix) * g.c;
-        for (int64_t ch = 0; ch < g.c; ++ch)
-          if (first || x[base + ch] > best[ch]) best[ch] = x[base + ch], arg[ch] = base + ch;
+      for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ++ix) {
+        const int64_t base = ((n * g.h + iy) * g.w + ix) * C;
+        for (int64_t ch = 0; ch < C; ++ch) {  // branch-free, so it vectorizes
+          const bool larger = x[base + ch] > best[ch];
+          best[ch] = larger ? x[base + ch] : best[ch];
+          arg[ch] = larger ? base + ch : arg[ch];
+        }
       }
-    const int64_t out = ((n * g.oh + y) * g.ow + xo) * g.c;
-    for (int64_t ch = 0; ch < g.c; ++ch) f(out + ch, arg[ch]);
+    const int64_t out = ((n * g.oh + y) * g.ow + xo) * C;
+    for (int64_t ch = 0; ch < C; ++ch) f(out + ch, arg[ch]);
   }
 }
 

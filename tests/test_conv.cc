@@ -344,26 +344,32 @@ TEST(ConvPaths, BackpropFilterPathsAgree) {
 }
 
 TEST(ConvThreads, ResultsDoNotDependOnTheNumberOfThreads) {
-  // Large enough for many blocks and several partial filter-gradient sums.
-  const Tensor xv = random_tensor(DType::f32, {6, 24, 20, 8}, 21);
-  const Tensor wv = random_tensor(DType::f32, {3, 3, 8, 16}, 22);
-  auto run = [&](int threads, bool strided) {
-    Graph g;
-    Scope s(g);
-    Output x = ops::placeholder(s, DType::f32, {-1, 24, 20, 8});
-    Output w = ops::constant(s, wv);
-    const Ints st = strided ? Ints{2, 2} : Ints{1, 1};
-    Output y = ops::conv2d(s, x, w, st, Padding::same);
-    Output p = ops::max_pool(s, y, {3, 3}, {2, 2}, Padding::same);
-    Output a = ops::avg_pool(s, y, {3, 3}, {1, 1}, Padding::same);
-    Output loss = ops::add(s, ops::sum(s, ops::square(s, p)), ops::sum(s, ops::square(s, a)));
-    auto grads = gradients(s, {loss}, {x, w});
-    Session sess(g, SessionOptions{threads});
-    return sess.run({{x, xv}}, {y, p, a, grads[0], grads[1]});
+  // Each configuration is large enough for many blocks and several partial filter-gradient
+  // sums; together they take every code path (direct, im2col, Winograd, rotated, col2im).
+  struct Config {
+    Shape x, w;
+    Ints strides;
   };
-  for (bool strided : {false, true}) {
-    auto one = run(1, strided), four = run(4, strided);
-    for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(one[i].equals(four[i])) << "output " << i << " strided " << strided;
+  for (const Config& c : {Config{{6, 24, 20, 8}, {3, 3, 8, 16}, {1, 1}}, Config{{6, 24, 20, 8}, {3, 3, 8, 16}, {2, 2}},
+                          Config{{4, 20, 18, 16}, {3, 3, 16, 24}, {1, 1}}, Config{{8, 28, 28, 1}, {3, 3, 1, 32}, {1, 1}}}) {
+    const Tensor xv = random_tensor(DType::f32, c.x, 21);
+    const Tensor wv = random_tensor(DType::f32, c.w, 22);
+    auto run = [&](int threads) {
+      Graph g;
+      Scope s(g);
+      Output x = ops::placeholder(s, DType::f32, {-1, c.x.dim(1), c.x.dim(2), c.x.dim(3)});
+      Output w = ops::constant(s, wv);
+      Output y = ops::conv2d(s, x, w, c.strides, Padding::same);
+      Output p = ops::max_pool(s, y, {3, 3}, {2, 2}, Padding::same);
+      Output a = ops::avg_pool(s, y, {3, 3}, {1, 1}, Padding::same);
+      Output loss = ops::add(s, ops::sum(s, ops::square(s, p)), ops::sum(s, ops::square(s, a)));
+      auto grads = gradients(s, {loss}, {x, w});
+      Session sess(g, SessionOptions{threads});
+      return sess.run({{x, xv}}, {y, p, a, grads[0], grads[1]});
+    };
+    auto one = run(1), four = run(4);
+    for (size_t i = 0; i < one.size(); ++i)
+      EXPECT_TRUE(one[i].equals(four[i])) << "output " << i << " for input " << c.x << ", filter " << c.w;
   }
 }
 
