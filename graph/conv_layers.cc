@@ -32,6 +32,10 @@ Conv2D::Conv2D(int64_t filters, std::vector<int64_t> kernel_size, std::vector<in
   require_pair(kernel_size_, "Conv2D", "kernel_size");
   require_pair(strides_, "Conv2D", "strides");
   require_pair(dilation_rate_, "Conv2D", "dilation_rate");
+  // As Keras (the op itself accepts both).
+  SLUICE_REQUIRE((strides_[0] == 1 && strides_[1] == 1) || (dilation_rate_[0] == 1 && dilation_rate_[1] == 1),
+                 InvalidArgument, "Conv2D: strides > 1 ", ints_to_string(strides_),
+                 " are not supported together with dilation_rate > 1 ", ints_to_string(dilation_rate_));
 }
 
 void Conv2D::build(const Scope& scope, const Shape& input_shape, DType dtype) {

@@ -16,7 +16,8 @@
 namespace sluice::layers {
 
 // x [N,H,W,C] -> activation(conv2d(x, kernel) + bias) [N,OH,OW,filters] (ops/conv_ops.h
-// for the output size). kernel_size, strides and dilation_rate have two positive entries.
+// for the output size). kernel_size, strides and dilation_rate have two positive entries;
+// as in Keras, strides > 1 and dilation_rate > 1 do not go together (ops::conv2d allows it).
 // With a bias and a linear or relu activation, one fused kernel does all three.
 class Conv2D : public Layer {
  public:

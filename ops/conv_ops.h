@@ -45,7 +45,8 @@ WindowDim window_dim(int64_t in, int64_t size, int64_t stride, int64_t dilation,
 namespace ops {
 
 // input [N,H,W,C], filter [KH,KW,C,F] -> [N,OH,OW,F] (float32/float64).
-// strides {SH,SW} and dilations {DH,DW} must have two positive entries each.
+// strides {SH,SW} and dilations {DH,DW} must have two positive entries each. Strides and
+// dilations > 1 may be combined (the formula above; Keras' Conv2D layer refuses that).
 Output conv2d(const Scope& scope, const Output& input, const Output& filter,
               std::vector<int64_t> strides = {1, 1}, Padding padding = Padding::valid,
               std::vector<int64_t> dilations = {1, 1});

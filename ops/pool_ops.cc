@@ -108,7 +108,9 @@ void require_shape(const Tensor& t, const Shape& want, const char* what, const T
 template <class F>
 void for_each_output_row(ThreadPool& pool, const PoolGeometry& g, F&& f) {
   const int64_t rows = g.n * g.oh;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(g.ow * g.c * g.kh * g.kw, 1));
+  // Work per row: every output element reads its window, clipped to the image.
+  const int64_t row_cost = g.ow * g.c * std::min(g.kh, g.h) * std::min(g.kw, g.w);
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(row_cost, 1));
   parallel_range(pool, rows, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) f(r / g.oh, r % g.oh);
   });

@@ -748,6 +748,8 @@ TEST(ConvLayerErrors, ConstructorsAndBuild) {
   expect_contains(error_of([] { layers::Conv2D(8, {3, 3}, {1, 0}); }), {"strides"});
   expect_contains(error_of([] { layers::Conv2D(8, {3, 3}, {1, 1}, Padding::same, Activation::relu, true, "", {1, 2, 3}); }),
                   {"dilation_rate"});
+  expect_contains(error_of([] { layers::Conv2D(8, {3, 3}, {2, 2}, Padding::same, Activation::relu, true, "", {2, 2}); }),
+                  {"strides > 1 [2,2]", "dilation_rate > 1 [2,2]"});
   expect_contains(error_of([] { layers::MaxPooling2D({2, 2, 2}); }), {"MaxPooling2D", "pool_size"});
   expect_contains(error_of([] { layers::AveragePooling2D({2, 2}, {0, 1}); }), {"AveragePooling2D", "strides"});
   Graph g;
