@@ -9,6 +9,7 @@
 //   mnist_cnn [--data DIR] [--epochs N] [--steps N] [--batch N] [--lr X] [--seed N]
 //             [--threads N]
 #include <sluice/sluice.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -16,7 +17,6 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
-#include <unistd.h>
 
 using namespace sluice;
 
@@ -50,13 +50,15 @@ Tensor gather(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, si
   return out;
 }
 
-void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate, bool tty) {
+void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate,
+              bool tty) {
   constexpr int kWidth = 30;
   const int filled = static_cast<int>(kWidth * done / std::max<int64_t>(total, 1));
   std::string bar(static_cast<size_t>(filled), '=');
   if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), '.');
   std::printf("%sepoch %d/%d [%s] %lld/%lld - loss %.4f - %.0f examples/s", tty ? "\r" : "", epoch,
-              epochs, bar.c_str(), static_cast<long long>(done), static_cast<long long>(total), loss, rate);
+              epochs, bar.c_str(), static_cast<long long>(done), static_cast<long long>(total),
+              loss, rate);
   if (!tty || done == total) std::printf("\n");
   std::fflush(stdout);
 }
@@ -70,11 +72,15 @@ int main(int argc, char** argv) {
   int64_t batch = 64, seed = 1, max_steps = 0;
   double lr = 0.001;
   app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
-  app.add_option("--epochs", epochs, "passes over the training set")->capture_default_str()
+  app.add_option("--epochs", epochs, "passes over the training set")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--steps", max_steps, "stop after this many training steps (0: no limit)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  app.add_option("--batch", batch, "examples per step")->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch", batch, "examples per step")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
   app.add_option("--seed", seed, "graph seed (weights, dropout, shuffling)")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads (0: one per core)")->capture_default_str();
@@ -97,19 +103,21 @@ int main(int argc, char** argv) {
     layers::Flatten flatten;
     layers::Dense hidden(128, Activation::relu);
     layers::Dense out(10, Activation::softmax);
-    Output h = pool(root, conv2(root, conv1(root, img)));                    // [?, 12, 12, 64]
+    Output h = pool(root, conv2(root, conv1(root, img)));  // [?, 12, 12, 64]
     Output preds = out(root, drop2(root, hidden(root, flatten(root, drop1(root, h)))));
-    Output loss = ops::mean(root.named("loss"), losses::categorical_crossentropy(root, labels, preds));
+    Output loss =
+        ops::mean(root.named("loss"), losses::categorical_crossentropy(root, labels, preds));
     Output acc = metrics::accuracy(root, labels, preds);
     optimizers::Adam adam(lr);
     Operation train = adam.minimize(root, loss);
 
     Session sess(g, SessionOptions{threads});
     sess.run({}, {}, {ops::global_variables_initializer(root)});
-    std::printf("sluice CNN on %s: %lld train / %lld test images, adam lr %g, batch %lld, %d threads\n",
-                data_dir.c_str(), static_cast<long long>(train_x.dim(0)),
-                static_cast<long long>(test_x.dim(0)), lr, static_cast<long long>(batch),
-                sess.thread_pool().num_threads());
+    std::printf(
+        "sluice CNN on %s: %lld train / %lld test images, adam lr %g, batch %lld, %d threads\n",
+        data_dir.c_str(), static_cast<long long>(train_x.dim(0)),
+        static_cast<long long>(test_x.dim(0)), lr, static_cast<long long>(batch),
+        sess.thread_pool().num_threads());
     std::printf("GEMM: %s\n", gemm::backend_info().c_str());
 
     // Test accuracy in slices (the whole test set at once would need ~1.5 GB of activations).
@@ -121,7 +129,8 @@ int main(int argc, char** argv) {
       double correct = 0;
       for (int64_t b = 0; b < n; b += kSlice) {
         const size_t e = static_cast<size_t>(std::min(n, b + kSlice));
-        const Tensor a = sess.run({{img, gather(test_x, all, b, e)}, {labels, gather(test_y, all, b, e)}}, {acc})[0];
+        const Tensor a = sess.run(
+            {{img, gather(test_x, all, b, e)}, {labels, gather(test_y, all, b, e)}}, {acc})[0];
         correct += a.scalar<float>() * static_cast<double>(e - b);
       }
       return correct / static_cast<double>(n);
@@ -142,22 +151,25 @@ int main(int argc, char** argv) {
       size_t s = 0;
       for (; s < steps && (max_steps == 0 || total_steps < max_steps); ++s, ++total_steps) {
         const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
-        auto r = sess.run({{img, gather(train_x, order, b, e)}, {labels, gather(train_y, order, b, e)},
+        auto r = sess.run({{img, gather(train_x, order, b, e)},
+                           {labels, gather(train_y, order, b, e)},
                            {learning_phase(g), yes}},
                           {loss}, {train});
         loss_sum += r[0].scalar<float>();
         if (tty && s % 20 == 19) {
-          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          progress(epoch, epochs, static_cast<int64_t>(s + 1), static_cast<int64_t>(steps), loss_sum / (s + 1),
-                   e / secs, tty);
+          const double secs =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          progress(epoch, epochs, static_cast<int64_t>(s + 1), static_cast<int64_t>(steps),
+                   loss_sum / (s + 1), e / secs, tty);
         }
       }
-      const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      progress(epoch, epochs, static_cast<int64_t>(s), static_cast<int64_t>(steps), loss_sum / std::max<size_t>(s, 1),
-               std::min(order.size(), s * batch) / secs, tty);
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress(epoch, epochs, static_cast<int64_t>(s), static_cast<int64_t>(steps),
+               loss_sum / std::max<size_t>(s, 1), std::min(order.size(), s * batch) / secs, tty);
       test_acc = test_accuracy();
-      std::printf("epoch %d: %.2f s (%zu steps, %.1f ms/step), test accuracy %.4f\n", epoch, secs, s,
-                  1e3 * secs / std::max<size_t>(s, 1), test_acc);
+      std::printf("epoch %d: %.2f s (%zu steps, %.1f ms/step), test accuracy %.4f\n", epoch, secs,
+                  s, 1e3 * secs / std::max<size_t>(s, 1), test_acc);
     }
     std::printf("test accuracy: %.4f\n", test_acc);
   } catch (const Error& e) {

@@ -63,8 +63,9 @@ class MaxPooling2D : public Layer {
 // x [N,H,W,C] -> [N,OH,OW,C]: the mean of each window's non-padding elements.
 class AveragePooling2D : public Layer {
  public:
-  explicit AveragePooling2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
-                            Padding padding = Padding::valid, std::string name = "");
+  explicit AveragePooling2D(std::vector<int64_t> pool_size = {2, 2},
+                            std::vector<int64_t> strides = {}, Padding padding = Padding::valid,
+                            std::string name = "");
 
  protected:
   const char* default_name() const override { return "average_pooling2d"; }

@@ -80,7 +80,8 @@ template <class T>
 void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool);
 // Any geometry: the sum over blocks of patches^T x dy.
 template <class T>
-void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool);
+void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw,
+                            ThreadPool& pool);
 // Where winograd_applies: the same sum in the Winograd domain (conv_winograd.cc).
 template <class T>
 void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T* dw,
@@ -92,7 +93,9 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
 struct Blocks {
   int64_t m = 0, per_block = 1, count = 0;
   Blocks(int64_t rows, int64_t row_elements, int64_t elements_per_block);
-  int64_t begin(int64_t b) const { return std::min(m, b * per_block); }  // rows [begin(b), begin(b+1))
+  int64_t begin(int64_t b) const {
+    return std::min(m, b * per_block);
+  }  // rows [begin(b), begin(b+1))
   int64_t max_rows() const { return std::min(m, per_block); }
 };
 

@@ -53,22 +53,25 @@ Output conv2d(const Scope& scope, const Output& input, const Output& filter,
 
 // conv2d(input, filter) + bias [F], then relu when `relu`, in one kernel: the bias and
 // activation are applied while each block of the output is still in cache.
-Output fused_conv2d(const Scope& scope, const Output& input, const Output& filter, const Output& bias,
-                    std::vector<int64_t> strides = {1, 1}, Padding padding = Padding::valid,
-                    std::vector<int64_t> dilations = {1, 1}, bool relu = false);
+Output fused_conv2d(const Scope& scope, const Output& input, const Output& filter,
+                    const Output& bias, std::vector<int64_t> strides = {1, 1},
+                    Padding padding = Padding::valid, std::vector<int64_t> dilations = {1, 1},
+                    bool relu = false);
 
 // The gradient of conv2d with respect to its input: out_backprop [N,OH,OW,F], filter
 // [KH,KW,C,F] -> [N,H,W,C], the shape of `input_like` (only its shape is read; TensorFlow
 // passes input_sizes instead). Also the transposed convolution.
 Output conv2d_backprop_input(const Scope& scope, const Output& input_like, const Output& filter,
                              const Output& out_backprop, std::vector<int64_t> strides = {1, 1},
-                             Padding padding = Padding::valid, std::vector<int64_t> dilations = {1, 1});
+                             Padding padding = Padding::valid,
+                             std::vector<int64_t> dilations = {1, 1});
 
 // The gradient of conv2d with respect to its filter: input [N,H,W,C], out_backprop
 // [N,OH,OW,F] -> [KH,KW,C,F], the shape of `filter_like` (only its shape is read).
 Output conv2d_backprop_filter(const Scope& scope, const Output& input, const Output& filter_like,
                               const Output& out_backprop, std::vector<int64_t> strides = {1, 1},
-                              Padding padding = Padding::valid, std::vector<int64_t> dilations = {1, 1});
+                              Padding padding = Padding::valid,
+                              std::vector<int64_t> dilations = {1, 1});
 
 }  // namespace ops
 }  // namespace sluice

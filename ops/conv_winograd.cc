@@ -81,7 +81,8 @@ inline void store_lane(const Lane<T>& v, int64_t cl, T* dst) {
 // v[xi][t][c] for tiles [t0, t0 + count): V = B^T d B of each 4x4 input tile (zeros
 // outside the image).
 template <class T>
-void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int64_t t0, int64_t count, T* v) {
+void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int64_t t0,
+                     int64_t count, T* v) {
   constexpr int64_t L = kLanes<T>;
   const int64_t C = g.c, xi_stride = matrix_stride(count, C);
   for (int64_t t = 0; t < count; ++t) {
@@ -119,8 +120,8 @@ void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int6
 // Output tiles [t0, t0 + count) from m[xi][t][f]: Y = A^T m A, plus bias, then relu; only
 // the outputs inside [oh, ow] are written.
 template <class T>
-void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int64_t t0, int64_t count,
-                      const T* bias, bool relu, T* y) {
+void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int64_t t0,
+                      int64_t count, const T* bias, bool relu, T* y) {
   constexpr int64_t L = kLanes<T>;
   const int64_t F = g.f, xi_stride = matrix_stride(count, F);
   for (int64_t t = 0; t < count; ++t) {
@@ -129,14 +130,18 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
     T* dst[4];
     for (int a = 0; a < 2; ++a)
       for (int b = 0; b < 2; ++b)
-        dst[2 * a + b] = oy + a < g.oh && ox + b < g.ow ? y + ((n * g.oh + oy + a) * g.ow + ox + b) * F : nullptr;
+        dst[2 * a + b] = oy + a < g.oh && ox + b < g.ow
+                             ? y + ((n * g.oh + oy + a) * g.ow + ox + b) * F
+                             : nullptr;
     for (int64_t f0 = 0; f0 < F; f0 += L) {
       const int64_t fl = std::min(L, F - f0);
       const T* src = m + t * F + f0;
       Lane<T> s[8];
       for (int b = 0; b < 4; ++b) {  // s = A^T m (2x4)
-        const Lane<T> m0 = load_lane(src + b * xi_stride, fl), m1 = load_lane(src + (4 + b) * xi_stride, fl);
-        const Lane<T> m2 = load_lane(src + (8 + b) * xi_stride, fl), m3 = load_lane(src + (12 + b) * xi_stride, fl);
+        const Lane<T> m0 = load_lane(src + b * xi_stride, fl),
+                      m1 = load_lane(src + (4 + b) * xi_stride, fl);
+        const Lane<T> m2 = load_lane(src + (8 + b) * xi_stride, fl),
+                      m3 = load_lane(src + (12 + b) * xi_stride, fl);
         s[b] = m0 + m1 + m2;
         s[4 + b] = m1 - m2 - m3;
       }
@@ -155,7 +160,8 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
 
 // w[xi][t][f] = A dY A^T of each 2x2 tile of dy (zeros past [oh, ow]).
 template <class T>
-void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, int64_t t0, int64_t count, T* w) {
+void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, int64_t t0,
+                        int64_t count, T* w) {
   constexpr int64_t L = kLanes<T>;
   const int64_t F = g.f, xi_stride = matrix_stride(count, F);
   for (int64_t t = 0; t < count; ++t) {
@@ -164,13 +170,16 @@ void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, 
     const T* src[4];
     for (int a = 0; a < 2; ++a)
       for (int b = 0; b < 2; ++b)
-        src[2 * a + b] = oy + a < g.oh && ox + b < g.ow ? dy + ((n * g.oh + oy + a) * g.ow + ox + b) * F : nullptr;
+        src[2 * a + b] = oy + a < g.oh && ox + b < g.ow
+                             ? dy + ((n * g.oh + oy + a) * g.ow + ox + b) * F
+                             : nullptr;
     for (int64_t f0 = 0; f0 < F; f0 += L) {
       const int64_t fl = std::min(L, F - f0);
       Lane<T> d[4];
       for (int k = 0; k < 4; ++k) d[k] = load_lane(src[k] ? src[k] + f0 : nullptr, fl);
       // Rows of A dY (4x2): d0, d0 + d1, d0 - d1, -d1 (d0, d1: the tile's two rows) ...
-      const Lane<T> r[8] = {d[0], d[1], d[0] + d[2], d[1] + d[3], d[0] - d[2], d[1] - d[3], -d[2], -d[3]};
+      const Lane<T> r[8] = {d[0],        d[1],        d[0] + d[2], d[1] + d[3],
+                            d[0] - d[2], d[1] - d[3], -d[2],       -d[3]};
       // ... then each row [u0, u1] times A^T gives [u0, u0 + u1, u0 - u1, -u1].
       T* dst = w + t * F + f0;
       for (int a = 0; a < 4; ++a) {
@@ -244,7 +253,8 @@ bool winograd_applies(const ConvGeometry& g) {
 template <class T>
 void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
                       T* y, ThreadPool& pool) {
-  SLUICE_REQUIRE(winograd_applies(g), Internal, "forward_winograd on a geometry it does not apply to");
+  SLUICE_REQUIRE(winograd_applies(g), Internal,
+                 "forward_winograd on a geometry it does not apply to");
   const int64_t C = g.c, F = g.f;
   const Tiles tiles(g);
   const Blocks blocks(tiles.count, 16 * (C + F), kBlockElements);
@@ -258,15 +268,18 @@ void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const 
       input_transform(g, tiles, x, t0, count, v.get());
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
         gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * matrix_stride(count, C), C,
-                      u.get() + xi * C * F, F, T(0), m.get() + xi * matrix_stride(count, F), F, nullptr);
+                      u.get() + xi * C * F, F, T(0), m.get() + xi * matrix_stride(count, F), F,
+                      nullptr);
       output_transform(g, tiles, m.get(), t0, count, bias, relu, y);
     }
   });
 }
 
 template <class T>
-void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool) {
-  SLUICE_REQUIRE(winograd_applies(g), Internal, "backprop_filter_winograd on a geometry it does not apply to");
+void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T* dw,
+                              ThreadPool& pool) {
+  SLUICE_REQUIRE(winograd_applies(g), Internal,
+                 "backprop_filter_winograd on a geometry it does not apply to");
   const int64_t C = g.c, F = g.f, acc_size = 16 * C * F;
   const Tiles tiles(g);
   const Blocks blocks(tiles.count, 16 * (C + F), kBlockElements);
@@ -283,15 +296,16 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
     auto w = workspace<T>(16 * matrix_stride(blocks.max_rows(), F));
     for (int64_t grp = g0; grp < g1; ++grp) {
       T* a = acc.get() + grp * acc_size;
-      const int64_t b_begin = blocks.count * grp / groups, b_end = blocks.count * (grp + 1) / groups;
+      const int64_t b_begin = blocks.count * grp / groups,
+                    b_end = blocks.count * (grp + 1) / groups;
       for (int64_t b = b_begin; b < b_end; ++b) {
         const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
         input_transform(g, tiles, x, t0, count, v.get());
         gradient_transform(g, tiles, dy, t0, count, w.get());
         for (int xi = 0; xi < 16; ++xi)  // a[xi] [C, F] (+)= v[xi]^T [C, count] x w[xi] [count, F]
           gemm::gemm<T>(true, false, C, F, count, T(1), v.get() + xi * matrix_stride(count, C), C,
-                        w.get() + xi * matrix_stride(count, F), F, b == b_begin ? T(0) : T(1), a + xi * C * F, F,
-                        nullptr);
+                        w.get() + xi * matrix_stride(count, F), F, b == b_begin ? T(0) : T(1),
+                        a + xi * C * F, F, nullptr);
       }
     }
   });
@@ -305,13 +319,13 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
   filter_gradient_transform(g, sum, dw);
 }
 
-template void forward_winograd<float>(const ConvGeometry&, const float*, const float*, const float*, bool,
-                                      float*, ThreadPool&);
-template void forward_winograd<double>(const ConvGeometry&, const double*, const double*, const double*, bool,
-                                       double*, ThreadPool&);
-template void backprop_filter_winograd<float>(const ConvGeometry&, const float*, const float*, float*,
-                                              ThreadPool&);
-template void backprop_filter_winograd<double>(const ConvGeometry&, const double*, const double*, double*,
-                                               ThreadPool&);
+template void forward_winograd<float>(const ConvGeometry&, const float*, const float*, const float*,
+                                      bool, float*, ThreadPool&);
+template void forward_winograd<double>(const ConvGeometry&, const double*, const double*,
+                                       const double*, bool, double*, ThreadPool&);
+template void backprop_filter_winograd<float>(const ConvGeometry&, const float*, const float*,
+                                              float*, ThreadPool&);
+template void backprop_filter_winograd<double>(const ConvGeometry&, const double*, const double*,
+                                               double*, ThreadPool&);
 
 }  // namespace sluice::conv
