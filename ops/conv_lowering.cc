@@ -194,13 +194,14 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
 }
 
 // All outputs of the P pixels xo .. xo+P-1 (P > 1 only in the interior), in chunks of 4,
-// 2 and 1 vectors, each with as many pixels at a time as keep kDirectAccumulators.
+// 2 and 1 vectors, each with as many pixels at a time as keep kDirectAccumulators (at most
+// P; P is a power of two).
 template <int64_t P, class T>
 void direct_run(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
                 int64_t n, int64_t y, int64_t xo, bool interior, T* out) {
   constexpr int64_t V = kVector<T>, A = kDirectAccumulators<T>;
-  constexpr int64_t P4 = P > 1 ? A / (4 * V) : 1, P2 = P > 1 ? A / (2 * V) : 1,
-                    P1 = P > 1 ? A / V : 1;
+  constexpr int64_t P4 = std::min(P, A / (4 * V)), P2 = std::min(P, A / (2 * V)),
+                    P1 = std::min(P, A / V);
   static_assert(P % P4 == 0 && P % P2 == 0 && P % P1 == 0, "pixel counts must divide P");
   int64_t f0 = 0;
   for (; f0 + 4 * V <= g.f; f0 += 4 * V)
@@ -235,6 +236,7 @@ void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T*
   const int64_t last = g.w - 1 - (g.kw - 1) * g.dw + g.pad_left;  // largest interior xo * sw
   const int64_t x_hi = last < 0 ? x_lo : std::max(x_lo, std::min(g.ow, last / g.sw + 1));
   constexpr int64_t kStep = kDirectAccumulators<T> / kVector<T>;  // interior pixels per step
+  static_assert(kStep >= 8, "the interior runs below assume steps of at least 8 pixels");
   const int64_t rows = g.n * g.oh;
   const int64_t grain =
       std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(g.ow * g.f, 1));
@@ -247,6 +249,15 @@ void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T*
         direct_run<1>(g, x, filter, bias, relu, n, yo, xo, false, out_row + xo * g.f);
       for (; xo + kStep <= x_hi; xo += kStep)
         direct_run<kStep>(g, x, filter, bias, relu, n, yo, xo, true, out_row + xo * g.f);
+      // The rest of the interior in runs of 4 and 2 (only the borders go one by one).
+      if (xo + 4 <= x_hi) {
+        direct_run<4>(g, x, filter, bias, relu, n, yo, xo, true, out_row + xo * g.f);
+        xo += 4;
+      }
+      if (xo + 2 <= x_hi) {
+        direct_run<2>(g, x, filter, bias, relu, n, yo, xo, true, out_row + xo * g.f);
+        xo += 2;
+      }
       for (; xo < g.ow; ++xo)
         direct_run<1>(g, x, filter, bias, relu, n, yo, xo, xo < x_hi, out_row + xo * g.f);
     }

@@ -297,6 +297,7 @@ TEST(ConvPaths, ForwardPathsAgree) {
       {"direct_one_channel", 3, 12, 11, 1, 3, 3, 32, 1, 1, 1, 1, true},
       {"direct_rgb_wide", 2, 9, 8, 3, 5, 5, 117, 2, 2, 1, 1, true},
       {"direct_dilated_narrow", 2, 10, 9, 2, 3, 3, 7, 1, 2, 2, 1, false},
+      {"direct_interior_runs_8_4_2", 2, 5, 16, 2, 3, 3, 40, 1, 1, 1, 1, true},
       {"im2col_5x5_s2", 2, 13, 12, 8, 5, 5, 8, 2, 2, 1, 1, true},
   };
   for (const ConvCase& k : cases)
