@@ -36,10 +36,12 @@ std::unique_ptr<T[]> workspace(int64_t elements) {
   return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
 }
 
-// The 16 matrices [tiles, C] of a block lie `stride` elements apart: a little more than
-// their size, so that the 16 rows a transform writes (or reads) at once are not a multiple
-// of 4 KiB apart, which would map them all to the same L1 cache set.
-inline int64_t matrix_stride(int64_t tiles, int64_t channels) { return tiles * channels + 16; }
+// A block's 16 Winograd-domain matrices [tiles, channels] are stored interleaved by tile:
+// tile t holds row t of all 16, one after the other, so each transform reads or writes one
+// contiguous run per tile, and the GEMMs see the matrices with a leading dimension of
+// tile_stride. The 16 extra elements keep that stride off multiples of 4 KiB (rows 4 KiB
+// apart share L1 cache sets).
+inline int64_t tile_stride(int64_t channels) { return 16 * channels + 16; }
 
 // Tiles of 2x2 outputs over the batch, flattened over (n, tile row, tile col).
 struct Tiles {
@@ -78,13 +80,13 @@ inline void store_lane(const Lane<T>& v, int64_t cl, T* dst) {
   }
 }
 
-// v[xi][t][c] for tiles [t0, t0 + count): V = B^T d B of each 4x4 input tile (zeros
+// v[t][xi][c] for tiles [t0, t0 + count): V = B^T d B of each 4x4 input tile (zeros
 // outside the image).
 template <class T>
 void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int64_t t0,
                      int64_t count, T* v) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t C = g.c, xi_stride = matrix_stride(count, C);
+  const int64_t C = g.c, xi_stride = C;
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, y, xo;
     tiles.locate(t0 + t, n, y, xo);
@@ -105,7 +107,7 @@ void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int6
         r[8 + b] = d[8 + b] - d[4 + b];
         r[12 + b] = d[4 + b] - d[12 + b];
       }
-      T* dst = v + t * C + c0;
+      T* dst = v + t * tile_stride(C) + c0;
       for (int a = 0; a < 4; ++a) {  // V = r B
         const Lane<T>* ra = r + 4 * a;
         store_lane<T>(ra[0] - ra[2], cl, dst + (4 * a) * xi_stride);
@@ -117,13 +119,13 @@ void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int6
   }
 }
 
-// Output tiles [t0, t0 + count) from m[xi][t][f]: Y = A^T m A, plus bias, then relu; only
+// Output tiles [t0, t0 + count) from m[t][xi][f]: Y = A^T m A, plus bias, then relu; only
 // the outputs inside [oh, ow] are written.
 template <class T>
 void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int64_t t0,
                       int64_t count, const T* bias, bool relu, T* y) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t F = g.f, xi_stride = matrix_stride(count, F);
+  const int64_t F = g.f, xi_stride = F;
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, oy, ox;
     tiles.locate(t0 + t, n, oy, ox);
@@ -135,7 +137,7 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
                              : nullptr;
     for (int64_t f0 = 0; f0 < F; f0 += L) {
       const int64_t fl = std::min(L, F - f0);
-      const T* src = m + t * F + f0;
+      const T* src = m + t * tile_stride(F) + f0;
       Lane<T> s[8];
       for (int b = 0; b < 4; ++b) {  // s = A^T m (2x4)
         const Lane<T> m0 = load_lane(src + b * xi_stride, fl),
@@ -158,12 +160,12 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
   }
 }
 
-// w[xi][t][f] = A dY A^T of each 2x2 tile of dy (zeros past [oh, ow]).
+// w[t][xi][f] = A dY A^T of each 2x2 tile of dy (zeros past [oh, ow]).
 template <class T>
 void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, int64_t t0,
                         int64_t count, T* w) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t F = g.f, xi_stride = matrix_stride(count, F);
+  const int64_t F = g.f, xi_stride = F;
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, oy, ox;
     tiles.locate(t0 + t, n, oy, ox);
@@ -181,7 +183,7 @@ void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, 
       const Lane<T> r[8] = {d[0],        d[1],        d[0] + d[2], d[1] + d[3],
                             d[0] - d[2], d[1] - d[3], -d[2],       -d[3]};
       // ... then each row [u0, u1] times A^T gives [u0, u0 + u1, u0 - u1, -u1].
-      T* dst = w + t * F + f0;
+      T* dst = w + t * tile_stride(F) + f0;
       for (int a = 0; a < 4; ++a) {
         const Lane<T>& u0 = r[2 * a];
         const Lane<T>& u1 = r[2 * a + 1];
@@ -261,15 +263,14 @@ void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const 
   auto u = workspace<T>(16 * C * F);
   filter_transform(g, filter, u.get());
   kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
-    auto v = workspace<T>(16 * matrix_stride(blocks.max_rows(), C));
-    auto m = workspace<T>(16 * matrix_stride(blocks.max_rows(), F));
+    auto v = workspace<T>(blocks.max_rows() * tile_stride(C));
+    auto m = workspace<T>(blocks.max_rows() * tile_stride(F));
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
       input_transform(g, tiles, x, t0, count, v.get());
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
-        gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * matrix_stride(count, C), C,
-                      u.get() + xi * C * F, F, T(0), m.get() + xi * matrix_stride(count, F), F,
-                      nullptr);
+        gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * C, tile_stride(C),
+                      u.get() + xi * C * F, F, T(0), m.get() + xi * F, tile_stride(F), nullptr);
       output_transform(g, tiles, m.get(), t0, count, bias, relu, y);
     }
   });
@@ -292,8 +293,8 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
   const int64_t groups = partial_sum_groups(blocks.count, acc_size);
   auto acc = workspace<T>(groups * acc_size);
   kernels::parallel_range(pool, groups, 1, [&](int64_t g0, int64_t g1) {
-    auto v = workspace<T>(16 * matrix_stride(blocks.max_rows(), C));
-    auto w = workspace<T>(16 * matrix_stride(blocks.max_rows(), F));
+    auto v = workspace<T>(blocks.max_rows() * tile_stride(C));
+    auto w = workspace<T>(blocks.max_rows() * tile_stride(F));
     for (int64_t grp = g0; grp < g1; ++grp) {
       T* a = acc.get() + grp * acc_size;
       const int64_t b_begin = blocks.count * grp / groups,
@@ -303,8 +304,8 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
         input_transform(g, tiles, x, t0, count, v.get());
         gradient_transform(g, tiles, dy, t0, count, w.get());
         for (int xi = 0; xi < 16; ++xi)  // a[xi] [C, F] (+)= v[xi]^T [C, count] x w[xi] [count, F]
-          gemm::gemm<T>(true, false, C, F, count, T(1), v.get() + xi * matrix_stride(count, C), C,
-                        w.get() + xi * matrix_stride(count, F), F, b == b_begin ? T(0) : T(1),
+          gemm::gemm<T>(true, false, C, F, count, T(1), v.get() + xi * C, tile_stride(C),
+                        w.get() + xi * F, tile_stride(F), b == b_begin ? T(0) : T(1),
                         a + xi * C * F, F, nullptr);
       }
     }
