@@ -26,12 +26,9 @@ using Grads = std::vector<Output>;
 
 // ---- blocked per-channel reductions ----
 
-// Elements per block of a per-channel reduction (~128 KB of float32: the block is still in
-// L2 when a tiled kernel walks it once per channel tile).
+// Elements per block of rows (128 KB of float32): enough work per block to amortise its
+// partial sums, small enough to split a batch across threads.
 constexpr int64_t kBlockElements = 32768;
-// Channels per register tile: 16 doubles of sums (and 16 of sums of squares) stay in
-// registers while a tile walks the rows of a block.
-constexpr int64_t kTile = 16;
 
 int64_t block_rows_for(int64_t c) {
   // At least 16 rows, so the partial sums stay small next to the data for large C.
@@ -66,78 +63,41 @@ void blocked_rows(ThreadPool& pool, int64_t rows, int64_t c, F&& f) {
   const int64_t block_rows = block_rows_for(c);
   const int64_t blocks = (rows + block_rows - 1) / block_rows;
   parallel_range(pool, blocks, 1, [&](int64_t b, int64_t e) {
-    f(b * block_rows, std::min(rows, e * block_rows));
+    // Last block first: right after a reduction pass over the same rows, the most recently
+    // read blocks are the ones still in cache.
+    for (int64_t blk = e - 1; blk >= b; --blk) f(blk * block_rows, std::min(rows, (blk + 1) * block_rows));
   });
 }
 
 // Sums over rows [r0, r1) of d = x - shift and d * d, per channel, into s [c] and q [c].
 // Subtracting a per-channel shift (the first row) keeps the one-pass variance accurate when
 // |mean| >> std: the sums are of values of the size of the spread, not of the mean.
+// The inner loop runs along a row (contiguous channels) and vectorizes; s and q stay in L1.
 template <class T>
-void moments_block(const T* x, int64_t r0, int64_t r1, int64_t c, const double* shift, double* s,
-                   double* q) {
-  int64_t j0 = 0;
-  // Register tiles of kTile channels: the accumulators stay in registers across the rows.
-  for (; j0 + kTile <= c; j0 += kTile) {
-    double ts[kTile] = {}, tq[kTile] = {}, sh[kTile];
-    for (int64_t j = 0; j < kTile; ++j) sh[j] = shift[j0 + j];
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * c + j0;
-      for (int64_t j = 0; j < kTile; ++j) {
-        const double d = static_cast<double>(xr[j]) - sh[j];
-        ts[j] += d;
-        tq[j] += d * d;
-      }
-    }
-    for (int64_t j = 0; j < kTile; ++j) {
-      s[j0 + j] += ts[j];
-      q[j0 + j] += tq[j];
-    }
-  }
-  // The remaining channels (all of them when c < kTile), accumulated in memory.
-  if (j0 < c) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* xr = x + r * c;
-      for (int64_t j = j0; j < c; ++j) {
-        const double d = static_cast<double>(xr[j]) - shift[j];
-        s[j] += d;
-        q[j] += d * d;
-      }
+void moments_block(const T* __restrict x, int64_t r0, int64_t r1, int64_t c,
+                   const double* __restrict shift, double* __restrict s, double* __restrict q) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* xr = x + r * c;
+    for (int64_t j = 0; j < c; ++j) {
+      const double d = static_cast<double>(xr[j]) - shift[j];
+      s[j] += d;
+      q[j] += d * d;
     }
   }
 }
 
 // Sums over rows [r0, r1) of dy and dy * (x - mean), per channel, into s [c] and q [c].
 template <class T>
-void grad_sums_block(const T* dy, const T* x, int64_t r0, int64_t r1, int64_t c, const double* mean,
-                     double* s, double* q) {
-  int64_t j0 = 0;
-  for (; j0 + kTile <= c; j0 += kTile) {
-    double ts[kTile] = {}, tq[kTile] = {}, m[kTile];
-    for (int64_t j = 0; j < kTile; ++j) m[j] = mean[j0 + j];
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* gr = dy + r * c + j0;
-      const T* xr = x + r * c + j0;
-      for (int64_t j = 0; j < kTile; ++j) {
-        const double g = static_cast<double>(gr[j]);
-        ts[j] += g;
-        tq[j] += g * (static_cast<double>(xr[j]) - m[j]);
-      }
-    }
-    for (int64_t j = 0; j < kTile; ++j) {
-      s[j0 + j] += ts[j];
-      q[j0 + j] += tq[j];
-    }
-  }
-  if (j0 < c) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const T* gr = dy + r * c;
-      const T* xr = x + r * c;
-      for (int64_t j = j0; j < c; ++j) {
-        const double g = static_cast<double>(gr[j]);
-        s[j] += g;
-        q[j] += g * (static_cast<double>(xr[j]) - mean[j]);
-      }
+void grad_sums_block(const T* __restrict dy, const T* __restrict x, int64_t r0, int64_t r1,
+                     int64_t c, const double* __restrict mean, double* __restrict s,
+                     double* __restrict q) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const T* gr = dy + r * c;
+    const T* xr = x + r * c;
+    for (int64_t j = 0; j < c; ++j) {
+      const double g = static_cast<double>(gr[j]);
+      s[j] += g;
+      q[j] += g * (static_cast<double>(xr[j]) - mean[j]);
     }
   }
 }
