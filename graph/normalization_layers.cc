@@ -15,13 +15,19 @@ namespace {
 constexpr double kFusedMinEpsilon = 1.001e-5;
 
 // Keras takes its fused path for float32 NHWC/NDHWC input: rank 4 or 5, channels last.
-bool keras_fused_path(int rank, DType dtype) { return (rank == 4 || rank == 5) && dtype == DType::f32; }
+bool keras_fused_path(int rank, DType dtype) {
+  return (rank == 4 || rank == 5) && dtype == DType::f32;
+}
 
 }  // namespace
 
 BatchNormalization::BatchNormalization(int64_t axis, double momentum, double epsilon, bool center,
                                        bool scale, std::string name)
-    : Layer(std::move(name)), axis_(axis), momentum_(momentum), epsilon_(epsilon), center_(center),
+    : Layer(std::move(name)),
+      axis_(axis),
+      momentum_(momentum),
+      epsilon_(epsilon),
+      center_(center),
       scale_(scale) {
   SLUICE_REQUIRE(std::isfinite(momentum) && momentum >= 0 && momentum <= 1, InvalidArgument,
                  "BatchNormalization momentum must be in [0, 1], got ", momentum);
@@ -37,7 +43,8 @@ void BatchNormalization::build(const Scope& scope, const Shape& input_shape, DTy
                  "' needs float inputs, got ", dtype_name(dtype));
   const int rank = input_shape.rank();
   SLUICE_REQUIRE(axis_ >= -rank && axis_ < rank, InvalidArgument, "BatchNormalization layer '",
-                 name(), "': axis ", axis_, " is out of range for inputs ", input_shape.to_string());
+                 name(), "': axis ", axis_, " is out of range for inputs ",
+                 input_shape.to_string());
   SLUICE_REQUIRE(axis_ == -1 || axis_ == rank - 1, Unimplemented, "BatchNormalization layer '",
                  name(), "': only the last axis (-1, channels last) is supported, got axis ", axis_,
                  " for inputs ", input_shape.to_string());
@@ -63,8 +70,10 @@ Output BatchNormalization::call(const Scope& scope, const Output& x) {
   const DType dt = x.dtype();
   const bool fused = keras_fused_path(s.rank(), dt);
   const Output training = learning_phase(scope.graph());
-  const Output gamma = scale_ ? gamma_ : ops::constant(scope.named("gamma_const"), Tensor::ones(dt, param));
-  const Output beta = center_ ? beta_ : ops::constant(scope.named("beta_const"), Tensor::zeros(dt, param));
+  const Output gamma =
+      scale_ ? gamma_ : ops::constant(scope.named("gamma_const"), Tensor::ones(dt, param));
+  const Output beta =
+      center_ ? beta_ : ops::constant(scope.named("beta_const"), Tensor::zeros(dt, param));
   const ops::FusedBatchNormOutputs bn = ops::fused_batch_norm(
       scope.named("FusedBatchNorm"), x, gamma, beta, moving_mean_, moving_variance_, training,
       fused ? std::max(epsilon_, kFusedMinEpsilon) : epsilon_, /*bessel_correction=*/fused);
@@ -79,7 +88,8 @@ Output BatchNormalization::call(const Scope& scope, const Output& x) {
                                    ops::constant(scope, Tensor::filled(dt, Shape{}, decay_value)),
                                    ops::constant(scope, Tensor::zeros(dt, Shape{})));
   auto moving_average = [&](const Output& var, const Output& value) {
-    const Scope us = scope.with_prefix(scope.graph().unique_name(scope.prefix() + "AssignMovingAvg"));
+    const Scope us =
+        scope.with_prefix(scope.graph().unique_name(scope.prefix() + "AssignMovingAvg"));
     const Output delta = ops::mul(us, ops::sub(us, var, value), decay);
     return ops::assign_sub(us.named("AssignSub"), var, delta).op();
   };

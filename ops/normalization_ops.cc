@@ -39,7 +39,8 @@ int64_t block_rows_for(int64_t c) {
 // points to k * c zeroed doubles of that block, then adds the partials in block order into
 // out [k * c].
 template <class Acc>
-void blocked_channel_sums(ThreadPool& pool, int64_t rows, int64_t c, int k, double* out, Acc&& acc) {
+void blocked_channel_sums(ThreadPool& pool, int64_t rows, int64_t c, int k, double* out,
+                          Acc&& acc) {
   const int64_t width = k * c;
   std::fill(out, out + width, 0.0);
   if (rows == 0 || c == 0) return;
@@ -65,7 +66,8 @@ void blocked_rows(ThreadPool& pool, int64_t rows, int64_t c, F&& f) {
   parallel_range(pool, blocks, 1, [&](int64_t b, int64_t e) {
     // Last block first: right after a reduction pass over the same rows, the most recently
     // read blocks are the ones still in cache.
-    for (int64_t blk = e - 1; blk >= b; --blk) f(blk * block_rows, std::min(rows, (blk + 1) * block_rows));
+    for (int64_t blk = e - 1; blk >= b; --blk)
+      f(blk * block_rows, std::min(rows, (blk + 1) * block_rows));
   });
 }
 
@@ -128,9 +130,9 @@ int64_t check_channel_params(const ShapeContext& ctx, int x_index, int first, in
     SLUICE_REQUIRE(!p.known_rank() || p.rank() == 1, InvalidArgument, names[i - first],
                    " must be a vector [C], got ", p.to_string(), " for x ", x.to_string());
     if (p.known_rank() && p.dim(0) >= 0) {
-      SLUICE_REQUIRE(c < 0 || p.dim(0) == c, InvalidArgument, names[i - first], " ",
-                     p.to_string(), " must have one element per channel (the last dimension of x ",
-                     x.to_string(), ")");
+      SLUICE_REQUIRE(c < 0 || p.dim(0) == c, InvalidArgument, names[i - first], " ", p.to_string(),
+                     " must have one element per channel (the last dimension of x ", x.to_string(),
+                     ")");
       c = p.dim(0);
     }
   }
@@ -155,8 +157,8 @@ void fused_batch_norm_shape(ShapeContext& ctx) {
 
 // Run-time checks shared by both kernels: x (input 0) has rank >= 2 and inputs `params` are
 // [C] vectors; the training flag (input `flag`) is a bool scalar. Returns C.
-int64_t check_kernel_inputs(const KernelContext& ctx, int x_index, std::initializer_list<int> params,
-                            int flag) {
+int64_t check_kernel_inputs(const KernelContext& ctx, int x_index,
+                            std::initializer_list<int> params, int flag) {
   const Tensor& x = ctx.input(x_index);
   SLUICE_REQUIRE(x.rank() >= 2, InvalidArgument, "x must have rank >= 2 with channels last, got ",
                  x.summary());
@@ -195,9 +197,10 @@ void fused_batch_norm_typed(KernelContext& ctx) {
       const T* xp = x.data<T>();
       std::vector<double> shift(xp, xp + c);  // the first row
       std::vector<double> sums(2 * c);
-      blocked_channel_sums(ctx.pool(), rows, c, 2, sums.data(), [&](int64_t r0, int64_t r1, double* p) {
-        moments_block(xp, r0, r1, c, shift.data(), p, p + c);
-      });
+      blocked_channel_sums(ctx.pool(), rows, c, 2, sums.data(),
+                           [&](int64_t r0, int64_t r1, double* p) {
+                             moments_block(xp, r0, r1, c, shift.data(), p, p + c);
+                           });
       const double inv_n = 1.0 / static_cast<double>(rows);
       for (int64_t j = 0; j < c; ++j) {
         const double m = sums[j] * inv_n;  // mean of the shifted values
@@ -206,7 +209,9 @@ void fused_batch_norm_typed(KernelContext& ctx) {
       }
     }
     const bool bessel = ctx.attr<bool>("bessel_correction");
-    const double adjust = bessel ? static_cast<double>(rows) / static_cast<double>(std::max<int64_t>(rows - 1, 1)) : 1.0;
+    const double adjust =
+        bessel ? static_cast<double>(rows) / static_cast<double>(std::max<int64_t>(rows - 1, 1))
+               : 1.0;
     for (int64_t j = 0; j < c; ++j) {
       bm.data<T>()[j] = static_cast<T>(mean[j]);
       bv.data<T>()[j] = static_cast<T>(var[j] * adjust);
@@ -251,8 +256,9 @@ void fused_batch_norm_typed(KernelContext& ctx) {
 
 void fused_batch_norm_kernel(KernelContext& ctx) {
   check_kernel_inputs(ctx, 0, {1, 2, 3, 4}, 5);
-  dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "FusedBatchNorm",
-                               [&](auto tag) { fused_batch_norm_typed<typename decltype(tag)::type>(ctx); });
+  dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "FusedBatchNorm", [&](auto tag) {
+    fused_batch_norm_typed<typename decltype(tag)::type>(ctx);
+  });
 }
 
 // ---- FusedBatchNormGrad ----
@@ -328,23 +334,32 @@ void fused_batch_norm_grad_typed(KernelContext& ctx) {
 
 void fused_batch_norm_grad_kernel(KernelContext& ctx) {
   check_kernel_inputs(ctx, 1, {2, 3, 4}, 5);
-  SLUICE_REQUIRE(ctx.input(0).shape() == ctx.input(1).shape() && ctx.input(0).dtype() == ctx.input(1).dtype(),
-                 InvalidArgument, "dy ", ctx.input(0).summary(), " and x ", ctx.input(1).summary(),
-                 " must have the same dtype and shape");
-  dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "FusedBatchNormGrad",
-                               [&](auto tag) { fused_batch_norm_grad_typed<typename decltype(tag)::type>(ctx); });
+  SLUICE_REQUIRE(
+      ctx.input(0).shape() == ctx.input(1).shape() && ctx.input(0).dtype() == ctx.input(1).dtype(),
+      InvalidArgument, "dy ", ctx.input(0).summary(), " and x ", ctx.input(1).summary(),
+      " must have the same dtype and shape");
+  dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "FusedBatchNormGrad", [&](auto tag) {
+    fused_batch_norm_grad_typed<typename decltype(tag)::type>(ctx);
+  });
 }
 
 // True when g is the zeros autodiff put in for output j of op (no gradient flows there).
 bool is_zero_filler(const Output& g, const Operation& op, int j) {
-  return g.op().type() == "ZerosLike" && g.op().num_inputs() == 1 && g.op().input(0) == op.output(j);
+  return g.op().type() == "ZerosLike" && g.op().num_inputs() == 1 &&
+         g.op().input(0) == op.output(j);
 }
 
 Grads fused_batch_norm_grad(const Scope& s, const Operation& op, const Grads& g) {
   const Output x = op.input(0), scale = op.input(1), training = op.input(5);
   const Output m = op.output(3), inv = op.output(4);
-  Operation gr = NodeBuilder(s, "FusedBatchNormGrad").input(g[0]).input(x).input(scale).input(m)
-                     .input(inv).input(training).finish();
+  Operation gr = NodeBuilder(s, "FusedBatchNormGrad")
+                     .input(g[0])
+                     .input(x)
+                     .input(scale)
+                     .input(m)
+                     .input(inv)
+                     .input(training)
+                     .finish();
   Output dx = gr.output(0);
   const Output dscale = gr.output(1), doffset = gr.output(2);
   const Output zeros = ops::zeros_like(s, scale);
@@ -361,8 +376,8 @@ Grads fused_batch_norm_grad(const Scope& s, const Operation& op, const Grads& g)
                          !is_zero_filler(g[3], op, 3) || !is_zero_filler(g[4], op, 4);
   if (any_stats) {
     const Output g_mean = ops::add(s, g[1], g[3]);
-    const Output g_inv = ops::mul(s, g[4], ops::mul(s, ops::mul(s, inv, ops::square(s, inv)),
-                                                    ops::scalar_like(s, x, -0.5)));
+    const Output g_inv = ops::mul(
+        s, g[4], ops::mul(s, ops::mul(s, inv, ops::square(s, inv)), ops::scalar_like(s, x, -0.5)));
     // Elements per channel, and the Bessel factor n / max(n - 1, 1) of batch_variance.
     const Output n = ops::div(s, ops::cast(s, ops::size(s, x), x.dtype()),
                               ops::cast(s, ops::size(s, scale), x.dtype()));
@@ -372,31 +387,41 @@ Grads fused_batch_norm_grad(const Scope& s, const Operation& op, const Grads& g)
     // Training: mean = sum(x) / n, v = sum((x - mean)^2) / n; dx += g_m / n + 2 g_v (x - m) / n.
     const Output g_var_train = ops::add(s, ops::mul(s, g[2], bessel), g_inv);
     const Output gm_t = ops::select(s, training, ops::div(s, g_mean, n), zeros);
-    const Output gv_t = ops::select(s, training, ops::div(s, ops::mul(s, g_var_train, ops::scalar_like(s, x, 2.0)), n), zeros);
+    const Output gv_t = ops::select(
+        s, training, ops::div(s, ops::mul(s, g_var_train, ops::scalar_like(s, x, 2.0)), n), zeros);
     dx = ops::add(s, dx, ops::add(s, ops::mul(s, ops::sub(s, x, m), gv_t), gm_t));
     dmean = ops::add(s, dmean, g_mean);
     dvar = ops::add(s, dvar, ops::add(s, g[2], g_inv));
   }
-  return {dx, dscale, doffset, ops::select(s, training, zeros, dmean),
-          ops::select(s, training, zeros, dvar), Output()};
+  return {dx,
+          dscale,
+          doffset,
+          ops::select(s, training, zeros, dmean),
+          ops::select(s, training, zeros, dvar),
+          Output()};
 }
 
 }  // namespace
 
+// clang-format off
 void register_normalization_ops(OpRegistry& r) {
-  r.op("FusedBatchNorm").input("x").input("scale").input("offset").input("mean").input("variance")
-      .input("training")
+  r.op("FusedBatchNorm")
+      .input("x").input("scale").input("offset").input("mean").input("variance").input("training")
       .output("y").output("batch_mean").output("batch_variance").output("reserve_mean")
       .output("reserve_inv_std")
       .attr("epsilon", 1e-3).attr("bessel_correction", true)
-      .shape_fn(fused_batch_norm_shape).kernel(fused_batch_norm_kernel).gradient(fused_batch_norm_grad);
-  // Like TensorFlow's FusedBatchNormGrad here: second derivatives of batch norm are not
-  // supported (autodiff stops at this op).
-  r.op("FusedBatchNormGrad").input("y_backprop").input("x").input("scale").input("reserve_mean")
+      .shape_fn(fused_batch_norm_shape).kernel(fused_batch_norm_kernel)
+      .gradient(fused_batch_norm_grad);
+  // As TensorFlow's FusedBatchNormGrad is here: second derivatives of batch normalization
+  // are not supported (autodiff stops at this op).
+  r.op("FusedBatchNormGrad")
+      .input("y_backprop").input("x").input("scale").input("reserve_mean")
       .input("reserve_inv_std").input("training")
       .output("x_backprop").output("scale_backprop").output("offset_backprop")
-      .shape_fn(fused_batch_norm_grad_shape).kernel(fused_batch_norm_grad_kernel).not_differentiable();
+      .shape_fn(fused_batch_norm_grad_shape).kernel(fused_batch_norm_grad_kernel)
+      .not_differentiable();
 }
+// clang-format on
 
 namespace ops {
 
@@ -404,9 +429,16 @@ FusedBatchNormOutputs fused_batch_norm(const Scope& scope, const Output& x, cons
                                        const Output& offset, const Output& mean,
                                        const Output& variance, const Output& training,
                                        double epsilon, bool bessel_correction) {
-  Operation op = NodeBuilder(scope, "FusedBatchNorm").input(x).input(scale).input(offset).input(mean)
-                     .input(variance).input(training).attr("epsilon", epsilon)
-                     .attr("bessel_correction", bessel_correction).finish();
+  Operation op = NodeBuilder(scope, "FusedBatchNorm")
+                     .input(x)
+                     .input(scale)
+                     .input(offset)
+                     .input(mean)
+                     .input(variance)
+                     .input(training)
+                     .attr("epsilon", epsilon)
+                     .attr("bessel_correction", bessel_correction)
+                     .finish();
   return {op.output(0), op.output(1), op.output(2), op.output(3), op.output(4), op};
 }
 

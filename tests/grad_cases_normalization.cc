@@ -22,12 +22,15 @@ std::vector<GradCase> normalization_cases() {
     const std::string phase = training ? "training" : "inference";
     // [N,C] with few channels (untiled path), and NHWC with 17 channels (a 16-channel
     // register tile plus a remainder channel).
-    cases.push_back({"fused_batch_norm_nc_" + phase, {{5, 3}, {3}, {3}, {3}, {3}},
+    cases.push_back({"fused_batch_norm_nc_" + phase,
+                     {{5, 3}, {3}, {3}, {3}, {3}},
                      [training](const Scope& s, const X& x) { return bn(s, x, training).y; }});
-    cases.push_back({"fused_batch_norm_nhwc_" + phase, {{2, 2, 2, 17}, {17}, {17}, {17}, {17}},
+    cases.push_back({"fused_batch_norm_nhwc_" + phase,
+                     {{2, 2, 2, 17}, {17}, {17}, {17}, {17}},
                      [training](const Scope& s, const X& x) { return bn(s, x, training).y; }});
     // Every output used: the statistics outputs carry gradient too.
-    cases.push_back({"fused_batch_norm_statistics_" + phase, {{4, 2, 3}, {3}, {3}, {3}, {3}},
+    cases.push_back({"fused_batch_norm_statistics_" + phase,
+                     {{4, 2, 3}, {3}, {3}, {3}, {3}},
                      [training](const Scope& s, const X& x) {
                        const auto r = bn(s, x, training);
                        Output stats = ops::add_n(s, {ops::mul(s, r.batch_mean, r.batch_variance),
@@ -36,7 +39,8 @@ std::vector<GradCase> normalization_cases() {
                        return ops::add(s, r.y, stats);
                      }});
   }
-  cases.push_back({"fused_batch_norm_statistics_biased", {{3, 4}, {4}, {4}, {4}, {4}},
+  cases.push_back({"fused_batch_norm_statistics_biased",
+                   {{3, 4}, {4}, {4}, {4}, {4}},
                    [](const Scope& s, const X& x) {
                      const auto r = bn(s, x, true, false);
                      return ops::add(s, r.y, ops::square(s, r.batch_variance));

@@ -117,7 +117,9 @@ TEST_P(FusedBatchNormOp, ForwardAndBackwardMatchNaiveReferenceInBothPhases) {
   const double eps = 1e-3;
   const DType dt = p.dtype;
   // Values as the graph sees them (rounded to dt), so the reference starts from the same data.
-  auto rounded = [&](const Vec& v) { return values(make(v, Shape{static_cast<int64_t>(v.size())}, dt)); };
+  auto rounded = [&](const Vec& v) {
+    return values(make(v, Shape{static_cast<int64_t>(v.size())}, dt));
+  };
   const Vec x = rounded(random_vec(n, p.center - 2, p.center + 3, 1));
   const Vec gamma = rounded(random_vec(c, 0.5, 2.0, 2)), beta = rounded(random_vec(c, -1, 1, 3));
   const Vec mmean = rounded(random_vec(c, p.center - 1, p.center + 1, 4));
@@ -166,13 +168,13 @@ TEST_P(FusedBatchNormOp, ForwardAndBackwardMatchNaiveReferenceInBothPhases) {
 
 INSTANTIATE_TEST_SUITE_P(
     Shapes, FusedBatchNormOp,
-    ::testing::Values(OpCase{{7, 5}, DType::f32, 0},            // [N,C], untiled channels
+    ::testing::Values(OpCase{{7, 5}, DType::f32, 0},  // [N,C], untiled channels
                       OpCase{{7, 5}, DType::f64, 0},
-                      OpCase{{3, 4, 5, 32}, DType::f32, 0},      // NHWC, two channel tiles
-                      OpCase{{2, 6, 7, 37}, DType::f64, 0},      // tiles + remainder
+                      OpCase{{3, 4, 5, 32}, DType::f32, 0},  // NHWC, two channel tiles
+                      OpCase{{2, 6, 7, 37}, DType::f64, 0},  // tiles + remainder
                       OpCase{{2, 9, 9, 37}, DType::f32, 0},
-                      OpCase{{4, 16, 16, 64}, DType::f32, 0},    // several row blocks
-                      OpCase{{2, 2, 3, 1000}, DType::f32, 0},    // few rows, wide C
+                      OpCase{{4, 16, 16, 64}, DType::f32, 0},     // several row blocks
+                      OpCase{{2, 2, 3, 1000}, DType::f32, 0},     // few rows, wide C
                       OpCase{{8, 12, 12, 16}, DType::f32, 1000},  // |mean| >> std
                       OpCase{{50, 3}, DType::f64, -1e6}));
 
@@ -186,13 +188,16 @@ TEST(FusedBatchNormOp, ResultsDoNotDependOnTheThreadCount) {
     Output xp = ops::placeholder(root, DType::f32, shape);
     Output ones = ops::constant(root, Tensor::ones(DType::f32, {48}));
     Output zeros = ops::constant(root, Tensor::zeros(DType::f32, {48}));
-    auto bn = ops::fused_batch_norm(root, xp, ones, zeros, zeros, ones, ops::constant(root, Tensor(true)));
+    auto bn = ops::fused_batch_norm(root, xp, ones, zeros, zeros, ones,
+                                    ops::constant(root, Tensor(true)));
     Output dx = gradients(root, {ops::sum(root, ops::square(root, bn.y))}, {xp})[0];
     Session sess(g, SessionOptions{threads});
-    results.push_back(sess.run({{xp, make(x, shape, DType::f32)}}, {bn.y, bn.batch_mean, bn.batch_variance, dx}));
+    results.push_back(
+        sess.run({{xp, make(x, shape, DType::f32)}}, {bn.y, bn.batch_mean, bn.batch_variance, dx}));
   }
   for (size_t t = 1; t < results.size(); ++t)
-    for (size_t i = 0; i < results[0].size(); ++i) EXPECT_TRUE(results[t][i].equals(results[0][i])) << t << " " << i;
+    for (size_t i = 0; i < results[0].size(); ++i)
+      EXPECT_TRUE(results[t][i].equals(results[0][i])) << t << " " << i;
 }
 
 TEST(FusedBatchNormOp, EmptyBatchGivesNaNStatisticsAndAnEmptyOutput) {
@@ -200,9 +205,11 @@ TEST(FusedBatchNormOp, EmptyBatchGivesNaNStatisticsAndAnEmptyOutput) {
   Scope root(g);
   Output xp = ops::placeholder(root, DType::f32, {-1, 3});
   Output ones = ops::constant(root, Tensor::ones(DType::f32, {3}));
-  auto bn = ops::fused_batch_norm(root, xp, ones, ones, ones, ones, ops::constant(root, Tensor(true)));
+  auto bn =
+      ops::fused_batch_norm(root, xp, ones, ones, ones, ones, ops::constant(root, Tensor(true)));
   Session sess(g);
-  auto r = sess.run({{xp, Tensor::zeros(DType::f32, {0, 3})}}, {bn.y, bn.batch_mean, bn.batch_variance});
+  auto r =
+      sess.run({{xp, Tensor::zeros(DType::f32, {0, 3})}}, {bn.y, bn.batch_mean, bn.batch_variance});
   EXPECT_EQ(r[0].shape(), (Shape{0, 3}));
   EXPECT_TRUE(std::isnan(r[1].as_double(0)));
   EXPECT_TRUE(std::isnan(r[2].as_double(2)));
@@ -211,7 +218,9 @@ TEST(FusedBatchNormOp, EmptyBatchGivesNaNStatisticsAndAnEmptyOutput) {
 TEST(FusedBatchNormOp, BadInputIsATypedErrorNamingNodeAndShapes) {
   Graph g;
   Scope root(g);
-  auto vec = [&](int64_t n, DType dt = DType::f32) { return ops::constant(root, Tensor::ones(dt, {n})); };
+  auto vec = [&](int64_t n, DType dt = DType::f32) {
+    return ops::constant(root, Tensor::ones(dt, {n}));
+  };
   Output t = ops::constant(root, Tensor(true));
   Output x4 = ops::placeholder(root.named("x4"), DType::f32, {-1, 4, 4, 8});
   auto expect_error = [](auto&& f, const std::vector<std::string>& parts) {
@@ -224,37 +233,74 @@ TEST(FusedBatchNormOp, BadInputIsATypedErrorNamingNodeAndShapes) {
     }
   };
   // Rank.
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_rank1"), ops::placeholder(root, DType::f32, {8}), vec(8), vec(8), vec(8), vec(8), t); },
-               {"bn_rank1", "FusedBatchNorm", "rank >= 2", "[8]"});
+  expect_error(
+      [&] {
+        ops::fused_batch_norm(root.named("bn_rank1"), ops::placeholder(root, DType::f32, {8}),
+                              vec(8), vec(8), vec(8), vec(8), t);
+      },
+      {"bn_rank1", "FusedBatchNorm", "rank >= 2", "[8]"});
   // Parameter shapes vs channels.
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_gamma"), x4, vec(7), vec(8), vec(8), vec(8), t); },
-               {"bn_gamma", "scale", "[7]", "[?,4,4,8]"});
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_beta"), x4, vec(8), vec(9), vec(8), vec(8), t); },
-               {"bn_beta", "offset", "[9]"});
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_mean"), x4, vec(8), vec(8), ops::constant(root, Tensor::ones(DType::f32, {2, 8})), vec(8), t); },
-               {"bn_mean", "mean", "[2,8]"});
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_var"), x4, vec(8), vec(8), vec(8), vec(3), t); },
-               {"bn_var", "variance", "[3]"});
+  expect_error(
+      [&] { ops::fused_batch_norm(root.named("bn_gamma"), x4, vec(7), vec(8), vec(8), vec(8), t); },
+      {"bn_gamma", "scale", "[7]", "[?,4,4,8]"});
+  expect_error(
+      [&] { ops::fused_batch_norm(root.named("bn_beta"), x4, vec(8), vec(9), vec(8), vec(8), t); },
+      {"bn_beta", "offset", "[9]"});
+  expect_error(
+      [&] {
+        ops::fused_batch_norm(root.named("bn_mean"), x4, vec(8), vec(8),
+                              ops::constant(root, Tensor::ones(DType::f32, {2, 8})), vec(8), t);
+      },
+      {"bn_mean", "mean", "[2,8]"});
+  expect_error(
+      [&] { ops::fused_batch_norm(root.named("bn_var"), x4, vec(8), vec(8), vec(8), vec(3), t); },
+      {"bn_var", "variance", "[3]"});
   // Dtypes.
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_int"), ops::placeholder(root, DType::i32, {2, 8}), vec(8, DType::i32), vec(8, DType::i32), vec(8, DType::i32), vec(8, DType::i32), t); },
-               {"bn_int", "int32"});
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_mixed"), x4, vec(8, DType::f64), vec(8), vec(8), vec(8), t); },
-               {"bn_mixed", "float64", "float32"});
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_flag"), x4, vec(8), vec(8), vec(8), vec(8), ops::constant(root, Tensor(1.0f))); },
-               {"bn_flag", "bool"});
-  expect_error([&] { ops::fused_batch_norm(root.named("bn_eps"), x4, vec(8), vec(8), vec(8), vec(8), t, -1.0); },
-               {"bn_eps", "epsilon"});
+  expect_error(
+      [&] {
+        ops::fused_batch_norm(root.named("bn_int"), ops::placeholder(root, DType::i32, {2, 8}),
+                              vec(8, DType::i32), vec(8, DType::i32), vec(8, DType::i32),
+                              vec(8, DType::i32), t);
+      },
+      {"bn_int", "int32"});
+  expect_error(
+      [&] {
+        ops::fused_batch_norm(root.named("bn_mixed"), x4, vec(8, DType::f64), vec(8), vec(8),
+                              vec(8), t);
+      },
+      {"bn_mixed", "float64", "float32"});
+  expect_error(
+      [&] {
+        ops::fused_batch_norm(root.named("bn_flag"), x4, vec(8), vec(8), vec(8), vec(8),
+                              ops::constant(root, Tensor(1.0f)));
+      },
+      {"bn_flag", "bool"});
+  expect_error(
+      [&] {
+        ops::fused_batch_norm(root.named("bn_eps"), x4, vec(8), vec(8), vec(8), vec(8), t, -1.0);
+      },
+      {"bn_eps", "epsilon"});
 
   // Shapes known only at run time: the kernel re-validates and the executor names the node.
   Output xu = ops::placeholder(root.named("xu"), DType::f32, Shape::unknown_rank());
   Output gu = ops::placeholder(root.named("gu"), DType::f32, {-1});
   auto bn = ops::fused_batch_norm(root.named("bn_runtime"), xu, gu, vec(8), vec(8), vec(8), t);
   Session sess(g);
-  expect_error([&] { sess.run({{xu, Tensor::ones(DType::f32, {2, 8})}, {gu, Tensor::ones(DType::f32, {5})}}, {bn.y}); },
-               {"bn_runtime", "[5]", "[2,8]"});
-  expect_error([&] { sess.run({{xu, Tensor::ones(DType::f32, {8})}, {gu, Tensor::ones(DType::f32, {8})}}, {bn.y}); },
-               {"bn_runtime", "rank >= 2", "[8]"});
-  EXPECT_EQ(sess.run({{xu, Tensor::ones(DType::f32, {2, 8})}, {gu, Tensor::ones(DType::f32, {8})}}, {bn.y})[0].shape(),
+  expect_error(
+      [&] {
+        sess.run({{xu, Tensor::ones(DType::f32, {2, 8})}, {gu, Tensor::ones(DType::f32, {5})}},
+                 {bn.y});
+      },
+      {"bn_runtime", "[5]", "[2,8]"});
+  expect_error(
+      [&] {
+        sess.run({{xu, Tensor::ones(DType::f32, {8})}, {gu, Tensor::ones(DType::f32, {8})}},
+                 {bn.y});
+      },
+      {"bn_runtime", "rank >= 2", "[8]"});
+  EXPECT_EQ(sess.run({{xu, Tensor::ones(DType::f32, {2, 8})}, {gu, Tensor::ones(DType::f32, {8})}},
+                     {bn.y})[0]
+                .shape(),
             (Shape{2, 8}));
 }
 
@@ -284,10 +330,14 @@ TEST(BatchNormLayer, WeightsNamesInitialValuesAndErrors) {
   EXPECT_EQ(g.update_ops("block1").size(), 2u);
   Session sess(g);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
-  EXPECT_EQ(sess.variable_value("block1/batch_normalization/gamma").to_vector<float>(), (std::vector<float>{1, 1, 1}));
-  EXPECT_EQ(sess.variable_value("block1/batch_normalization/beta").to_vector<float>(), (std::vector<float>{0, 0, 0}));
-  EXPECT_EQ(sess.variable_value("plain/moving_mean").to_vector<float>(), (std::vector<float>{0, 0, 0}));
-  EXPECT_EQ(sess.variable_value("plain/moving_variance").to_vector<float>(), (std::vector<float>{1, 1, 1}));
+  EXPECT_EQ(sess.variable_value("block1/batch_normalization/gamma").to_vector<float>(),
+            (std::vector<float>{1, 1, 1}));
+  EXPECT_EQ(sess.variable_value("block1/batch_normalization/beta").to_vector<float>(),
+            (std::vector<float>{0, 0, 0}));
+  EXPECT_EQ(sess.variable_value("plain/moving_mean").to_vector<float>(),
+            (std::vector<float>{0, 0, 0}));
+  EXPECT_EQ(sess.variable_value("plain/moving_variance").to_vector<float>(),
+            (std::vector<float>{1, 1, 1}));
 
   layers::BatchNormalization axis1(1);
   EXPECT_THROW(axis1(root, x), Unimplemented);
@@ -295,7 +345,8 @@ TEST(BatchNormLayer, WeightsNamesInitialValuesAndErrors) {
   EXPECT_THROW(unknown_c(root, ops::placeholder(root, DType::f32, {-1, -1})), InvalidArgument);
   EXPECT_THROW(ints(root, ops::placeholder(root, DType::i32, {-1, 3})), InvalidArgument);
   EXPECT_THROW(rank1(root, ops::placeholder(root, DType::f32, {3})), InvalidArgument);
-  EXPECT_THROW(bn(root, ops::placeholder(root, DType::f32, {-1, 5})), InvalidArgument);  // built for 3 channels
+  EXPECT_THROW(bn(root, ops::placeholder(root, DType::f32, {-1, 5})),
+               InvalidArgument);  // built for 3 channels
   EXPECT_THROW(layers::BatchNormalization(-1, 1.5), InvalidArgument);
 }
 
@@ -332,7 +383,8 @@ TEST(BatchNormLayer, LearningPhaseSwitchesOneGraphAndDefaultsToInference) {
     sess.set_variable_value(f.var("moving_mean"), make(mm, {c}, DType::f32));
     sess.set_variable_value(f.var("moving_variance"), make(mv, {c}, DType::f32));
     const Vec y_default = values(sess.run({{f.x, xt}}, {f.y})[0]);
-    const Vec y_false = values(sess.run({{f.x, xt}, {learning_phase(f.g), Tensor(false)}}, {f.y})[0]);
+    const Vec y_false =
+        values(sess.run({{f.x, xt}, {learning_phase(f.g), Tensor(false)}}, {f.y})[0]);
     const Vec y_true = values(sess.run({{f.x, xt}, {learning_phase(f.g), Tensor(true)}}, {f.y})[0]);
     const RefStats st = ref_moments(x, c);
     EXPECT_LT(max_rel_err(y_default, ref_normalize(x, c, ones, zeros, mm, mv, 1e-3)), 2e-6);
@@ -355,8 +407,9 @@ TEST(BatchNormLayer, MovingAveragesChangeOnlyWhenUpdateOpsRunInTraining) {
     DType dt;
     bool bessel;  // Keras' fused path: float32, rank 4 or 5
   };
-  for (const Case& k : {Case{{2, 3, 4, 6}, DType::f32, true}, Case{{9, 6}, DType::f32, false},
-                        Case{{2, 3, 4, 6}, DType::f64, false}, Case{{2, 2, 2, 3, 6}, DType::f32, true}}) {
+  for (const Case& k :
+       {Case{{2, 3, 4, 6}, DType::f32, true}, Case{{9, 6}, DType::f32, false},
+        Case{{2, 3, 4, 6}, DType::f64, false}, Case{{2, 2, 2, 3, 6}, DType::f32, true}}) {
     SCOPED_TRACE(k.shape.to_string() + dtype_name(k.dt));
     LayerFixture f(k.shape, k.dt, 0.8);
     Session sess(f.g);
@@ -375,7 +428,8 @@ TEST(BatchNormLayer, MovingAveragesChangeOnlyWhenUpdateOpsRunInTraining) {
     EXPECT_EQ(var_now(), ones);
     // The update ops in an inference run (default, then fed false): no-ops.
     sess.run({{f.x, xt}}, {}, {f.bn.updates()[0], f.bn.updates()[1]});
-    sess.run({{f.x, xt}, {learning_phase(f.g), off}}, {f.y}, {f.bn.updates()[0], f.bn.updates()[1]});
+    sess.run({{f.x, xt}, {learning_phase(f.g), off}}, {f.y},
+             {f.bn.updates()[0], f.bn.updates()[1]});
     EXPECT_EQ(mean_now(), zeros);
     EXPECT_EQ(var_now(), ones);
     // The update ops in a training run: the momentum formula with this run's statistics.
@@ -396,7 +450,8 @@ TEST(BatchNormLayer, MovingAveragesChangeOnlyWhenUpdateOpsRunInTraining) {
     EXPECT_GT(max_rel_err(var_now(), moved(ones, other, 0.8)), 100 * tol);
     // Again with other data: moves from the new values; then an inference run changes nothing.
     const Vec x2 = random_vec(x.size(), 0, 2, 22);
-    sess.run({{f.x, make(x2, k.shape, k.dt)}, {learning_phase(f.g), on}}, {}, {f.bn.updates()[0], f.bn.updates()[1]});
+    sess.run({{f.x, make(x2, k.shape, k.dt)}, {learning_phase(f.g), on}}, {},
+             {f.bn.updates()[0], f.bn.updates()[1]});
     const RefStats st2 = ref_moments(x2, c);
     Vec batch_var2 = st2.var;
     if (k.bessel)
@@ -436,7 +491,8 @@ TEST(BatchNormLayer, MinimizeRunsTheUpdateOpsUnlessDisabled) {
     Operation train = sgd.minimize(f.root, f.loss);
     Session sess(f.g);
     sess.run({}, {}, {ops::global_variables_initializer(f.root)});
-    const FeedList feeds{{f.x, make(xv, {32, 3}, DType::f32)}, {f.t, make(tv, {32, 1}, DType::f32)},
+    const FeedList feeds{{f.x, make(xv, {32, 3}, DType::f32)},
+                         {f.t, make(tv, {32, 1}, DType::f32)},
                          {learning_phase(f.g), Tensor(true)}};
     const Vec mm0 = values(sess.variable_value(f.bn.name() + "/moving_mean"));
     const float loss0 = sess.run(feeds, {f.loss})[0].scalar<float>();
@@ -484,7 +540,8 @@ TEST(BatchNormLayer, DropoutAndBatchNormSwitchOnTheOneFlag) {
   Output y = bn(root, dropped);
   Session sess(g);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
-  const Tensor xt = make(random_vec(static_cast<size_t>(shape.num_elements()), 1, 3, 41), shape, DType::f32);
+  const Tensor xt =
+      make(random_vec(static_cast<size_t>(shape.num_elements()), 1, 3, 41), shape, DType::f32);
   const Vec xv = values(xt);
   const Vec ones(8, 1.0), zeros(8, 0.0);
 
@@ -508,7 +565,8 @@ TEST(BatchNormLayer, DropoutAndBatchNormSwitchOnTheOneFlag) {
   EXPECT_GT(zeroed, static_cast<int64_t>(d.size()) / 4);
   EXPECT_LT(zeroed, static_cast<int64_t>(d.size()) * 3 / 4);
   const RefStats st = ref_moments(d, 8);
-  EXPECT_LT(max_rel_err(values(r[1]), ref_normalize(d, 8, ones, zeros, st.mean, st.var, 1e-3)), 2e-6);
+  EXPECT_LT(max_rel_err(values(r[1]), ref_normalize(d, 8, ones, zeros, st.mean, st.var, 1e-3)),
+            2e-6);
 }
 
 TEST(BatchNormLayer, EpsilonAndMomentumFollowKeras) {
