@@ -1,0 +1,393 @@
+#include "conv_lowering.h"
+
+#include <algorithm>
+#include <memory>
+
+#include "gemm.h"
+#include "kernel_util.h"
+
+namespace sluice::conv {
+
+namespace {
+
+// A block's patch matrix holds about this many elements (512 KiB of float32), so it stays
+// in the L2 cache between im2col and the GEMM that reads it.
+constexpr int64_t kBlockElements = int64_t{1} << 17;
+// Inputs with at most this many channels take the direct path (see forward_direct).
+constexpr int64_t kDirectMaxChannels = 4;
+
+template <class T>
+std::unique_ptr<T[]> workspace(int64_t elements) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
+}
+
+// Short copies (a few channels) are common: a plain loop beats a call to memcpy.
+template <class T>
+inline void copy_short(const T* src, int64_t n, T* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+template <class T>
+inline void zero_short(int64_t n, T* dst) {
+  for (int64_t i = 0; i < n; ++i) dst[i] = T(0);
+}
+
+// Gathers the patches of output pixels [r0, r1) (flattened over n, y, x) into col
+// [r1-r0, kh*kw*c]: row r holds input[n, y*sh-pad_top+i*dh, x*sw-pad_left+j*dw, :] for
+// (i, j) in row-major order, zeros outside the image. That is the order of the filter's
+// [kh*kw*c, f] view, so col x filter is the convolution.
+template <class T>
+void im2col(const ConvGeometry& g, const T* x, int64_t r0, int64_t r1, T* col) {
+  const int64_t k = g.patch(), row_len = g.kw * g.c, image_stride = g.h * g.w * g.c;
+  int64_t n = r0 / (g.oh * g.ow), y = (r0 / g.ow) % g.oh, xo = r0 % g.ow;
+  for (int64_t r = r0; r < r1; ++r) {
+    T* dst = col + (r - r0) * k;
+    const T* img = x + n * image_stride;
+    const int64_t iy0 = y * g.sh - g.pad_top, ix0 = xo * g.sw - g.pad_left;
+    // When the whole window row is inside the image and undilated, it is one contiguous run.
+    const bool run = g.dw == 1 && ix0 >= 0 && ix0 + g.kw <= g.w;
+    for (int64_t i = 0; i < g.kh; ++i, dst += row_len) {
+      const int64_t iy = iy0 + i * g.dh;
+      if (iy < 0 || iy >= g.h) {
+        zero_short(row_len, dst);
+        continue;
+      }
+      const T* src_row = img + iy * g.w * g.c;
+      if (run) {
+        copy_short(src_row + ix0 * g.c, row_len, dst);
+        continue;
+      }
+      for (int64_t j = 0; j < g.kw; ++j) {
+        const int64_t ix = ix0 + j * g.dw;
+        if (ix >= 0 && ix < g.w) {
+          copy_short(src_row + ix * g.c, g.c, dst + j * g.c);
+        } else {
+          zero_short(g.c, dst + j * g.c);
+        }
+      }
+    }
+    if (++xo == g.ow) {
+      xo = 0;
+      if (++y == g.oh) {
+        y = 0;
+        ++n;
+      }
+    }
+  }
+}
+
+// The adjoint of im2col for the pixels [p0, p1) of one image: adds each patch row of col
+// back onto the input positions it was gathered from (img is that image, [h,w,c]).
+template <class T>
+void col2im_add(const ConvGeometry& g, const T* col, int64_t p0, int64_t p1, T* img) {
+  const int64_t k = g.patch();
+  for (int64_t p = p0; p < p1; ++p) {
+    const T* src = col + (p - p0) * k;
+    const int64_t iy0 = (p / g.ow) * g.sh - g.pad_top, ix0 = (p % g.ow) * g.sw - g.pad_left;
+    for (int64_t i = 0; i < g.kh; ++i) {
+      const int64_t iy = iy0 + i * g.dh;
+      for (int64_t j = 0; j < g.kw; ++j, src += g.c) {
+        const int64_t ix = ix0 + j * g.dw;
+        if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
+        T* dst = img + (iy * g.w + ix) * g.c;
+        for (int64_t ch = 0; ch < g.c; ++ch) dst[ch] += src[ch];
+      }
+    }
+  }
+}
+
+// y rows += bias, then relu: applied to a block right after its GEMM, while it is in cache.
+template <class T>
+void bias_relu(T* y, int64_t rows, int64_t f, const T* bias, bool relu) {
+  if (!bias && !relu) return;
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = y + r * f;
+    if (bias)
+      for (int64_t j = 0; j < f; ++j) row[j] += bias[j];
+    if (relu)
+      for (int64_t j = 0; j < f; ++j) row[j] = row[j] > T(0) ? row[j] : T(0);
+  }
+}
+
+}  // namespace
+
+Blocks::Blocks(int64_t rows, int64_t row_elements, int64_t elements_per_block) : m(rows) {
+  int64_t per_block = std::max<int64_t>(16, elements_per_block / std::max<int64_t>(row_elements, 1));
+  per_block = std::min(per_block, std::max<int64_t>(64, (m + 15) / 16));
+  count = m == 0 ? 0 : (m + per_block - 1) / per_block;
+}
+
+int64_t partial_sum_groups(int64_t blocks, int64_t elements) {
+  // At most 16 partial sums, and at most 16M elements of them in all.
+  constexpr int64_t kMaxGroups = 16, kMaxElements = int64_t{1} << 24;
+  return std::max<int64_t>(1, std::min({blocks, kMaxGroups, kMaxElements / std::max<int64_t>(elements, 1)}));
+}
+
+template <class T>
+void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
+                    T* y, ThreadPool& pool) {
+  const int64_t k = g.patch(), f = g.f;
+  const Blocks blocks(g.out_pixels(), k, kBlockElements);
+  if (f == 0) return;
+  const bool pointwise = g.pointwise();
+  kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
+    std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(blocks.max_rows() * k);
+    for (int64_t b = b0; b < b1; ++b) {
+      const int64_t r0 = blocks.begin(b), rows = blocks.begin(b + 1) - r0;
+      const T* patches = x + r0 * k;
+      if (!pointwise) {
+        im2col(g, x, r0, r0 + rows, col.get());
+        patches = col.get();
+      }
+      gemm::gemm<T>(false, false, rows, f, k, T(1), patches, k, filter, f, T(0), y + r0 * f, f, nullptr);
+      bias_relu(y + r0 * f, rows, f, bias, relu);
+    }
+  });
+}
+
+namespace {
+
+// The direct path computes outputs [f0, f0 + W) of P adjacent output pixels at a time, with
+// the P x W accumulators in registers (P * W = kDirectAccumulators): each filter value
+// loaded serves P pixels. W and P are compile-time constants for that reason.
+template <class T>
+constexpr int64_t kVector = 64 / sizeof(T);  // elements per 512-bit vector
+template <class T>
+constexpr int64_t kDirectAccumulators = 8 * kVector<T>;
+
+// Output pixels xo .. xo+P-1 of output row (n, y), outputs [f0, f0 + W): bias plus every
+// filter tap inside the image, then relu. `interior`: every tap column of these pixels is
+// inside the image, so only rows are checked. W == 0 means the run-time width `width`
+// (< kVector, the remainder), with P == 1.
+template <int64_t W, int64_t P, class T>
+inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
+                          int64_t n, int64_t y, int64_t xo, int64_t f0, int64_t width, bool interior, T* out) {
+  constexpr int64_t kWidth = W > 0 ? W : kVector<T>;
+  const int64_t fw = W > 0 ? W : width;
+  T acc[P][kWidth];
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t f = 0; f < fw; ++f) acc[p][f] = bias ? bias[f0 + f] : T(0);
+  const int64_t pixel_step = g.sw * g.c;
+  for (int64_t i = 0; i < g.kh; ++i) {
+    const int64_t iy = y * g.sh - g.pad_top + i * g.dh;
+    if (iy < 0 || iy >= g.h) continue;
+    const T* row = x + (n * g.h + iy) * g.w * g.c;
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const int64_t ix = xo * g.sw - g.pad_left + j * g.dw;
+      if (!interior && (ix < 0 || ix >= g.w)) continue;  // P == 1 here
+      const T* px = row + ix * g.c;
+      const T* pw = filter + (i * g.kw + j) * g.c * g.f + f0;
+      for (int64_t ch = 0; ch < g.c; ++ch) {
+        const T* pwc = pw + ch * g.f;
+        for (int64_t p = 0; p < P; ++p) {
+          const T v = px[p * pixel_step + ch];
+          for (int64_t f = 0; f < fw; ++f) acc[p][f] += v * pwc[f];
+        }
+      }
+    }
+  }
+  for (int64_t p = 0; p < P; ++p)
+    for (int64_t f = 0; f < fw; ++f) out[p * g.f + f] = relu && !(acc[p][f] > T(0)) ? T(0) : acc[p][f];
+}
+
+// All outputs of the P pixels xo .. xo+P-1 (P > 1 only in the interior), in chunks of 4,
+// 2 and 1 vectors, each with as many pixels at a time as keep kDirectAccumulators.
+template <int64_t P, class T>
+void direct_run(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu, int64_t n,
+                int64_t y, int64_t xo, bool interior, T* out) {
+  constexpr int64_t V = kVector<T>, A = kDirectAccumulators<T>;
+  constexpr int64_t P4 = P > 1 ? A / (4 * V) : 1, P2 = P > 1 ? A / (2 * V) : 1, P1 = P > 1 ? A / V : 1;
+  static_assert(P % P4 == 0 && P % P2 == 0 && P % P1 == 0, "pixel counts must divide P");
+  int64_t f0 = 0;
+  for (; f0 + 4 * V <= g.f; f0 += 4 * V)
+    for (int64_t p = 0; p < P; p += P4)
+      direct_pixels<4 * V, P4>(g, x, filter, bias, relu, n, y, xo + p, f0, 0, interior, out + p * g.f + f0);
+  if (f0 + 2 * V <= g.f) {
+    for (int64_t p = 0; p < P; p += P2)
+      direct_pixels<2 * V, P2>(g, x, filter, bias, relu, n, y, xo + p, f0, 0, interior, out + p * g.f + f0);
+    f0 += 2 * V;
+  }
+  if (f0 + V <= g.f) {
+    for (int64_t p = 0; p < P; p += P1)
+      direct_pixels<V, P1>(g, x, filter, bias, relu, n, y, xo + p, f0, 0, interior, out + p * g.f + f0);
+    f0 += V;
+  }
+  if (f0 < g.f)
+    for (int64_t p = 0; p < P; ++p)
+      direct_pixels<0, 1>(g, x, filter, bias, relu, n, y, xo + p, f0, g.f - f0, interior, out + p * g.f + f0);
+}
+
+}  // namespace
+
+template <class T>
+void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
+                    T* y, ThreadPool& pool) {
+  // Interior output columns [x_lo, x_hi): all their filter taps fall inside the image.
+  const int64_t x_lo = std::min(g.ow, (g.pad_left + g.sw - 1) / g.sw);
+  const int64_t last = g.w - 1 - (g.kw - 1) * g.dw + g.pad_left;  // largest interior xo * sw
+  const int64_t x_hi = last < 0 ? x_lo : std::max(x_lo, std::min(g.ow, last / g.sw + 1));
+  constexpr int64_t kStep = kDirectAccumulators<T> / kVector<T>;  // interior pixels per step
+  const int64_t rows = g.n * g.oh;
+  const int64_t grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(g.ow * g.f, 1));
+  kernels::parallel_range(pool, rows, grain, [&](int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t n = r / g.oh, yo = r % g.oh;
+      T* out_row = y + r * g.ow * g.f;
+      int64_t xo = 0;
+      for (; xo < x_lo; ++xo) direct_run<1>(g, x, filter, bias, relu, n, yo, xo, false, out_row + xo * g.f);
+      for (; xo + kStep <= x_hi; xo += kStep)
+        direct_run<kStep>(g, x, filter, bias, relu, n, yo, xo, true, out_row + xo * g.f);
+      for (; xo < g.ow; ++xo) direct_run<1>(g, x, filter, bias, relu, n, yo, xo, xo < x_hi, out_row + xo * g.f);
+    }
+  });
+}
+
+template <class T>
+void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu, T* y,
+             ThreadPool& pool) {
+  if (winograd_applies(g)) {
+    forward_winograd(g, x, filter, bias, relu, y, pool);
+  } else if (g.c <= kDirectMaxChannels) {
+    forward_direct(g, x, filter, bias, relu, y, pool);
+  } else {
+    forward_im2col(g, x, filter, bias, relu, y, pool);
+  }
+}
+
+template <class T>
+void backprop_input_col2im(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
+                           ThreadPool& pool) {
+  const int64_t pixels = g.oh * g.ow, k = g.patch(), image = g.h * g.w * g.c;
+  const Blocks blocks(pixels, k, kBlockElements);
+  // One image per task: the scatter-adds of one image's blocks overlap, those of two
+  // images never do.
+  kernels::parallel_range(pool, g.n, 1, [&](int64_t n0, int64_t n1) {
+    std::unique_ptr<T[]> col = workspace<T>(blocks.max_rows() * k);
+    for (int64_t n = n0; n < n1; ++n) {
+      T* img = dx + n * image;
+      std::fill_n(img, image, T(0));
+      for (int64_t b = 0; b < blocks.count; ++b) {
+        const int64_t p0 = blocks.begin(b), rows = blocks.begin(b + 1) - p0;
+        // col [rows, k] = dy rows [rows, f] x filter^T [f, k]
+        gemm::gemm<T>(false, true, rows, k, g.f, T(1), dy + (n * pixels + p0) * g.f, g.f, filter, g.f,
+                      T(0), col.get(), k, nullptr);
+        col2im_add(g, col.get(), p0, p0 + rows, img);
+      }
+    }
+  });
+}
+
+namespace {
+
+// The stride-1 input gradient as a forward convolution of dy (see backprop_input_rotated).
+ConvGeometry rotated_geometry(const ConvGeometry& g) {
+  ConvGeometry t;
+  t.n = g.n, t.h = g.oh, t.w = g.ow, t.c = g.f;
+  t.kh = g.kh, t.kw = g.kw, t.f = g.c;
+  t.dh = g.dh, t.dw = g.dw;
+  t.oh = g.h, t.ow = g.w;
+  t.pad_top = (g.kh - 1) * g.dh - g.pad_top, t.pad_left = (g.kw - 1) * g.dw - g.pad_left;
+  return t;
+}
+
+}  // namespace
+
+template <class T>
+void backprop_input_rotated(const ConvGeometry& g, const T* filter, const T* dy, T* dx, ThreadPool& pool) {
+  SLUICE_REQUIRE(g.sh == 1 && g.sw == 1, Internal, "backprop_input_rotated needs stride 1");
+  // dx[n, a, b, c] = sum_{i,j,f} dy[n, a + pad_top - i*dh, b + pad_left - j*dw, f] w[i, j, c, f]:
+  // with i' = kh-1-i this is a stride-1 convolution of dy whose top padding is
+  // (kh-1)*dh - pad_top, with the filter w'[i', j', f, c] = w[kh-1-i', kw-1-j', c, f].
+  auto rotated = workspace<T>(g.kh * g.kw * g.c * g.f);
+  for (int64_t i = 0; i < g.kh; ++i)
+    for (int64_t j = 0; j < g.kw; ++j) {
+      const T* src = filter + ((g.kh - 1 - i) * g.kw + (g.kw - 1 - j)) * g.c * g.f;
+      T* dst = rotated.get() + (i * g.kw + j) * g.f * g.c;
+      for (int64_t c = 0; c < g.c; ++c)
+        for (int64_t f = 0; f < g.f; ++f) dst[f * g.c + c] = src[c * g.f + f];
+    }
+  forward(rotated_geometry(g), dy, rotated.get(), static_cast<const T*>(nullptr), false, dx, pool);
+}
+
+template <class T>
+void backprop_input(const ConvGeometry& g, const T* filter, const T* dy, T* dx, ThreadPool& pool) {
+  // The rotated forward convolution reads patches of kh*kw*f values per input pixel, col2im
+  // writes patches of kh*kw*c values per output pixel: take it when it is no wider, or
+  // when it can use Winograd.
+  const bool stride1 = g.sh == 1 && g.sw == 1;
+  if (stride1 && (g.f <= g.c || winograd_applies(rotated_geometry(g)))) {
+    backprop_input_rotated(g, filter, dy, dx, pool);
+  } else {
+    backprop_input_col2im(g, filter, dy, dx, pool);
+  }
+}
+
+template <class T>
+void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool) {
+  const int64_t k = g.patch(), f = g.f, kf = k * f;
+  if (kf == 0) return;
+  const Blocks blocks(g.out_pixels(), k, kBlockElements);
+  if (blocks.count == 0) {
+    std::fill_n(dw, kf, T(0));
+    return;
+  }
+  // Consecutive blocks form groups, each summed into its own [k, f] buffer (group 0 into
+  // dw); the buffers are then added in group order.
+  const int64_t groups = partial_sum_groups(blocks.count, kf);
+  auto partials = workspace<T>((groups - 1) * kf);
+  const bool pointwise = g.pointwise();
+  kernels::parallel_range(pool, groups, 1, [&](int64_t g0, int64_t g1) {
+    std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(blocks.max_rows() * k);
+    for (int64_t grp = g0; grp < g1; ++grp) {
+      T* acc = grp == 0 ? dw : partials.get() + (grp - 1) * kf;
+      const int64_t b_begin = blocks.count * grp / groups, b_end = blocks.count * (grp + 1) / groups;
+      for (int64_t b = b_begin; b < b_end; ++b) {
+        const int64_t r0 = blocks.begin(b), rows = blocks.begin(b + 1) - r0;
+        const T* patches = x + r0 * k;
+        if (!pointwise) {
+          im2col(g, x, r0, r0 + rows, col.get());
+          patches = col.get();
+        }
+        // acc [k, f] (+)= patches^T [k, rows] x dy rows [rows, f]
+        gemm::gemm<T>(true, false, k, f, rows, T(1), patches, k, dy + r0 * f, f,
+                      b == b_begin ? T(0) : T(1), acc, f, nullptr);
+      }
+    }
+  });
+  if (groups == 1) return;
+  kernels::parallel_range(pool, kf, kernels::kElementwiseGrain, [&](int64_t i0, int64_t i1) {
+    for (int64_t grp = 1; grp < groups; ++grp) {
+      const T* p = partials.get() + (grp - 1) * kf;
+      for (int64_t i = i0; i < i1; ++i) dw[i] += p[i];
+    }
+  });
+}
+
+template <class T>
+void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool) {
+  if (winograd_applies(g)) {
+    backprop_filter_winograd(g, x, dy, dw, pool);
+  } else {
+    backprop_filter_im2col(g, x, dy, dw, pool);
+  }
+}
+
+#define SLUICE_INSTANTIATE(T)                                                                    \
+  template void forward<T>(const ConvGeometry&, const T*, const T*, const T*, bool, T*,          \
+                           ThreadPool&);                                                         \
+  template void forward_im2col<T>(const ConvGeometry&, const T*, const T*, const T*, bool, T*,   \
+                                  ThreadPool&);                                                  \
+  template void forward_direct<T>(const ConvGeometry&, const T*, const T*, const T*, bool, T*,   \
+                                  ThreadPool&);                                                  \
+  template void backprop_input_rotated<T>(const ConvGeometry&, const T*, const T*, T*,           \
+                                          ThreadPool&);                                          \
+  template void backprop_filter_im2col<T>(const ConvGeometry&, const T*, const T*, T*,           \
+                                          ThreadPool&);                                          \
+  template void backprop_input<T>(const ConvGeometry&, const T*, const T*, T*, ThreadPool&);     \
+  template void backprop_input_col2im<T>(const ConvGeometry&, const T*, const T*, T*,            \
+                                         ThreadPool&);                                           \
+  template void backprop_filter<T>(const ConvGeometry&, const T*, const T*, T*, ThreadPool&);
+SLUICE_INSTANTIATE(float)
+SLUICE_INSTANTIATE(double)
+#undef SLUICE_INSTANTIATE
+
+}  // namespace sluice::conv

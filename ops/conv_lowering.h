@@ -1,0 +1,101 @@
+// Lowering of 2-D convolutions (NHWC input, HWIO filter) to GEMMs. Internal to the conv
+// ops; the tests call the individual code paths to compare them with each other.
+//
+// The output pixels (n, y, x) of the whole batch, flattened, are cut into blocks whose
+// size depends only on the geometry. For each block, im2col gathers the input patches into
+// a [rows, KH*KW*C] matrix that stays in cache, and one GEMM with the filter viewed as
+// [KH*KW*C, F] gives the block's [rows, F] outputs. Blocks run in parallel; each is computed
+// the same way whichever thread runs it, so results do not depend on the number of threads.
+#pragma once
+
+#include <cstdint>
+
+#include "../runtime/thread_pool.h"
+
+namespace sluice::conv {
+
+// One convolution: input [n,h,w,c], filter [kh,kw,c,f], output [n,oh,ow,f]. Output row y
+// reads input rows y*sh - pad_top + i*dh for filter rows i in [0, kh) (likewise columns);
+// rows outside [0, h) read zeros, whatever the padding mode that led to pad_top and oh.
+struct ConvGeometry {
+  int64_t n = 0, h = 0, w = 0, c = 0;
+  int64_t kh = 0, kw = 0, f = 0;
+  int64_t sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t oh = 0, ow = 0;
+  int64_t pad_top = 0, pad_left = 0;
+
+  int64_t patch() const { return kh * kw * c; }  // K of the GEMMs
+  int64_t out_pixels() const { return n * oh * ow; }
+  // A 1x1 filter at stride 1 without padding: the patches are the input rows themselves.
+  bool pointwise() const {
+    return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pad_top == 0 && pad_left == 0 && oh == h &&
+           ow == w;
+  }
+};
+
+// Each operation has a dispatcher that picks the fastest path for the geometry, and the
+// paths themselves (the tests compare them with each other where several apply).
+
+// ---- forward: y [n,oh,ow,f] = conv(x, filter), plus bias [f] when not null, then max(., 0)
+// when relu ----
+template <class T>
+void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu, T* y,
+             ThreadPool& pool);
+// Any geometry: im2col + GEMM per block (a view of x instead of im2col when pointwise).
+template <class T>
+void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
+                    T* y, ThreadPool& pool);
+// Any geometry, meant for few input channels (an image's first layer), where im2col would
+// copy every input value KH*KW times to feed GEMMs with a tiny K: each output pixel
+// accumulates its outputs in registers, straight from the input.
+template <class T>
+void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
+                    T* y, ThreadPool& pool);
+// 3x3 filters at stride 1, undilated (winograd_applies): Winograd F(2x2, 3x3), which needs
+// 16 multiplications per 2x2 output tile instead of 36 (conv_winograd.cc).
+bool winograd_applies(const ConvGeometry& g);
+template <class T>
+void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
+                      T* y, ThreadPool& pool);
+
+// ---- input gradient: dx [n,h,w,c] of conv(x, filter), given dy [n,oh,ow,f] ----
+template <class T>
+void backprop_input(const ConvGeometry& g, const T* filter, const T* dy, T* dx, ThreadPool& pool);
+// Any geometry: per image, GEMM dy x filter^T to patches, then scatter-add the patches
+// into dx (col2im).
+template <class T>
+void backprop_input_col2im(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
+                           ThreadPool& pool);
+// Stride 1 only: dx is the forward convolution of dy with the filter rotated by 180 degrees
+// and its channel axes swapped (so it takes forward's fast paths, Winograd included).
+template <class T>
+void backprop_input_rotated(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
+                            ThreadPool& pool);
+
+// ---- filter gradient: dw [kh,kw,c,f] of conv(x, filter), given dy [n,oh,ow,f] ----
+// Sums over blocks of pixels go into a number of partial sums fixed by the sizes, added in
+// order at the end, so the result does not depend on the number of threads.
+template <class T>
+void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool);
+// Any geometry: the sum over blocks of patches^T x dy.
+template <class T>
+void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool);
+// Where winograd_applies: the same sum in the Winograd domain (conv_winograd.cc).
+template <class T>
+void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T* dw,
+                              ThreadPool& pool);
+
+// Blocks of `m` rows for per-block work whose scratch holds about `elements_per_block`
+// elements when each row takes `row_elements` (at least 16 rows a block, and at least 16
+// blocks when each keeps 64 rows, so every thread gets work). Depends only on the sizes.
+struct Blocks {
+  int64_t m = 0, count = 0;
+  Blocks(int64_t rows, int64_t row_elements, int64_t elements_per_block);
+  int64_t begin(int64_t b) const { return m * b / count; }  // rows [begin(b), begin(b+1))
+  int64_t max_rows() const { return count == 0 ? 0 : (m + count - 1) / count; }
+};
+
+// Number of partial sums for reductions over `blocks` blocks into `elements` outputs.
+int64_t partial_sum_groups(int64_t blocks, int64_t elements);
+
+}  // namespace sluice::conv
