@@ -1,7 +1,7 @@
-// Trains the small CNN of mnist_cnn with batch normalization after each convolution
-// (conv without bias or activation -> BatchNormalization -> relu) on MNIST-format data
-// (Fashion-MNIST by default); prints the seconds and test accuracy of each epoch. The last
-// line is "test accuracy: 0.XXXX".
+// Trains the small Keras-example CNN (the W7 benchmark model) with batch normalization after
+// each convolution (conv without bias or activation -> BatchNormalization -> relu) on
+// MNIST-format data (Fashion-MNIST by default); prints the seconds and test accuracy of each
+// epoch. The last line is "test accuracy: 0.XXXX".
 //
 //   conv32 3x3 - bn - relu - conv64 3x3 - bn - relu - maxpool 2 - dropout 0.25 - flatten -
 //   dense128 relu - dropout 0.5 - dense10 softmax; Adam 1e-3, batch 64.
@@ -13,7 +13,8 @@
 // mean and variance of one channel are printed before and after each epoch.
 //
 //   batchnorm_cnn [--data DIR] [--epochs N] [--batch N] [--lr X] [--optimizer sgd|adam]
-//                 [--seed N] [--threads N] [--train-images N]
+//                 [--seed N] [--threads N] [--train-images N] [--test-images N]
+//                 [--bn-momentum X]
 #include <sluice/sluice.h>
 
 #include <CLI/CLI.hpp>
@@ -71,7 +72,7 @@ void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, d
 int main(int argc, char** argv) {
   CLI::App app{"Train a CNN with batch normalization on MNIST-format data with Sluice"};
   std::string data_dir = io::kDefaultFashionMnistDir, optimizer = "adam";
-  int epochs = 2, threads = 0;
+  int epochs = 3, threads = 0;
   int64_t batch = 64, seed = 1, train_images = 0, test_images = 0;
   double lr = -1, momentum = 0.99;
   app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
