@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "ops/normalization_kernels.h"
+
 namespace sluice {
 namespace {
 
@@ -198,6 +200,38 @@ TEST(FusedBatchNormOp, ResultsDoNotDependOnTheThreadCount) {
   for (size_t t = 1; t < results.size(); ++t)
     for (size_t i = 0; i < results[0].size(); ++i)
       EXPECT_TRUE(results[t][i].equals(results[0][i])) << t << " " << i;
+}
+
+// The normalisation pass with streaming stores (used for outputs past the cache-size
+// threshold) against the plain loop, where the layout allows streaming and where it does not.
+template <class T>
+void compare_streaming(int64_t rows, int64_t c) {
+  const DType dt = dtype_v<T>;
+  const Tensor x = make(random_vec(static_cast<size_t>(rows * c), -3, 3, 51), {rows, c}, dt);
+  const Tensor m = make(random_vec(c, -1, 1, 52), {c}, dt),
+               a = make(random_vec(c, 0.5, 2, 53), {c}, dt);
+  const Tensor o = make(random_vec(c, -1, 1, 54), {c}, dt);
+  Tensor plain(dt, {rows, c}), streamed(dt, {rows, c});
+  kernels::batch_norm_rows(x.data<T>(), plain.data<T>(), 0, rows, c, m.data<T>(), a.data<T>(),
+                           o.data<T>(), false);
+  kernels::batch_norm_rows(x.data<T>(), streamed.data<T>(), 0, rows, c, m.data<T>(), a.data<T>(),
+                           o.data<T>(), true);
+  const Vec p = values(plain), q = values(streamed);
+  Vec ref(p.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < c; ++j)
+      ref[r * c + j] = (x.as_double(r * c + j) - m.as_double(j)) * a.as_double(j) + o.as_double(j);
+  const double tol = dt == DType::f32 ? 1e-6 : 1e-15;
+  EXPECT_LT(max_rel_err(q, p), tol) << rows << "x" << c;
+  EXPECT_LT(max_rel_err(p, ref), tol) << rows << "x" << c;
+}
+
+TEST(FusedBatchNormOp, StreamingStoresMatchThePlainLoop) {
+  compare_streaming<float>(37, 48);   // 3 vectors of 16 per row
+  compare_streaming<float>(37, 20);   // not a whole number of vectors: plain stores
+  compare_streaming<double>(29, 24);  // 3 vectors of 8 per row
+  compare_streaming<double>(29, 5);
+  EXPECT_GE(kernels::streaming_store_threshold_bytes(), 0);
 }
 
 TEST(FusedBatchNormOp, EmptyBatchGivesNaNStatisticsAndAnEmptyOutput) {
