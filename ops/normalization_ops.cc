@@ -1,9 +1,10 @@
 // Normalization ops: declaration, shape function, CPU kernel and gradient of each.
 //
 // FusedBatchNorm views x as [rows, C] (channels last). Both kernels are memory-bound: a
-// reduction pass over x (per-channel sums in double) and an elementwise pass. The rows are
-// cut into blocks whose size depends only on C; each block's partial sums go to their own
-// slot and are added up in block order, so results do not depend on the thread count.
+// reduction pass over x (per-channel sums, shifted, in two levels ending in double) and an
+// elementwise pass. The rows are cut into blocks whose size depends only on C; each block's
+// partial sums go to their own slot and are added up in block order, so results do not
+// depend on the thread count.
 #include "normalization_ops.h"
 
 #include <unistd.h>

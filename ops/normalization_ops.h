@@ -24,7 +24,7 @@ struct FusedBatchNormOutputs {
 //
 // `training` is a bool scalar read at run time (usually learning_phase(graph)):
 //   true:  m, v are the batch mean and the biased batch variance over all axes but the
-//          last, computed in one pass in double precision; batch_mean = m and
+//          last, computed in one pass (shifted sums, accumulated in double); batch_mean = m and
 //          batch_variance = v * n / (n - 1) when bessel_correction (n = elements per channel,
 //          n / max(n - 1, 1) as TensorFlow), else v. An empty x gives NaN statistics.
 //   false: m = mean, v = variance (the moving statistics); batch_mean = mean and
