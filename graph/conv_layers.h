@@ -16,7 +16,8 @@
 namespace sluice::layers {
 
 // x [N,H,W,C] -> activation(conv2d(x, kernel) + bias) [N,OH,OW,filters] (ops/conv_ops.h
-// for the output size). kernel_size, strides and dilation_rate have two positive entries.
+// for the output size). kernel_size, strides and dilation_rate have two positive entries;
+// as in Keras, strides > 1 and dilation_rate > 1 do not go together (ops::conv2d allows it).
 // With a bias and a linear or relu activation, one fused kernel does all three.
 class Conv2D : public Layer {
  public:
@@ -62,8 +63,9 @@ class MaxPooling2D : public Layer {
 // x [N,H,W,C] -> [N,OH,OW,C]: the mean of each window's non-padding elements.
 class AveragePooling2D : public Layer {
  public:
-  explicit AveragePooling2D(std::vector<int64_t> pool_size = {2, 2}, std::vector<int64_t> strides = {},
-                            Padding padding = Padding::valid, std::string name = "");
+  explicit AveragePooling2D(std::vector<int64_t> pool_size = {2, 2},
+                            std::vector<int64_t> strides = {}, Padding padding = Padding::valid,
+                            std::string name = "");
 
  protected:
   const char* default_name() const override { return "average_pooling2d"; }

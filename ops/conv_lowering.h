@@ -8,6 +8,7 @@
 // the same way whichever thread runs it, so results do not depend on the number of threads.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 
 #include "../runtime/thread_pool.h"
@@ -79,7 +80,8 @@ template <class T>
 void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool);
 // Any geometry: the sum over blocks of patches^T x dy.
 template <class T>
-void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool);
+void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw,
+                            ThreadPool& pool);
 // Where winograd_applies: the same sum in the Winograd domain (conv_winograd.cc).
 template <class T>
 void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T* dw,
@@ -89,10 +91,12 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
 // elements when each row takes `row_elements` (at least 16 rows a block, and at least 16
 // blocks when each keeps 64 rows, so every thread gets work). Depends only on the sizes.
 struct Blocks {
-  int64_t m = 0, count = 0;
+  int64_t m = 0, per_block = 1, count = 0;
   Blocks(int64_t rows, int64_t row_elements, int64_t elements_per_block);
-  int64_t begin(int64_t b) const { return m * b / count; }  // rows [begin(b), begin(b+1))
-  int64_t max_rows() const { return count == 0 ? 0 : (m + count - 1) / count; }
+  int64_t begin(int64_t b) const {
+    return std::min(m, b * per_block);
+  }  // rows [begin(b), begin(b+1))
+  int64_t max_rows() const { return std::min(m, per_block); }
 };
 
 // Number of partial sums for reductions over `blocks` blocks into `elements` outputs.

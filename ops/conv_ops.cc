@@ -25,7 +25,8 @@ Padding padding_from_name(const std::string& name) {
 WindowDim window_dim(int64_t in, int64_t size, int64_t stride, int64_t dilation, Padding padding,
                      const char* what) {
   SLUICE_REQUIRE(stride > 0, InvalidArgument, what, ": stride must be positive, got ", stride);
-  SLUICE_REQUIRE(dilation > 0, InvalidArgument, what, ": dilation must be positive, got ", dilation);
+  SLUICE_REQUIRE(dilation > 0, InvalidArgument, what, ": dilation must be positive, got ",
+                 dilation);
   SLUICE_REQUIRE(size > 0, InvalidArgument, what, ": window size must be positive, got ", size);
   if (in < 0) return {-1, 0};
   const int64_t effective = checked_mul(size - 1, dilation, "dilated window size") + 1;
@@ -87,7 +88,8 @@ ConvGeometry make_geometry(const Shape& input, const Shape& filter, const ConvAt
   SLUICE_REQUIRE(in[3] < 0 || fl[2] < 0 || in[3] == fl[2], InvalidArgument,
                  "input depth must equal the filter's in_channels (dim 2): ", shapes);
   for (int i = 0; i < 2; ++i)
-    SLUICE_REQUIRE(fl[i] != 0, InvalidArgument, "filter height and width must be positive: ", shapes);
+    SLUICE_REQUIRE(fl[i] != 0, InvalidArgument,
+                   "filter height and width must be positive: ", shapes);
   ConvGeometry g;
   g.n = in[0], g.h = in[1], g.w = in[2], g.c = in[3] >= 0 ? in[3] : fl[2];
   g.kh = fl[0], g.kw = fl[1], g.f = fl[3];
@@ -106,13 +108,15 @@ ConvGeometry make_geometry(const Shape& input, const Shape& filter, const ConvAt
 Shape output_shape(const ConvGeometry& g) { return Shape{g.n, g.oh, g.ow, g.f}; }
 
 // Requires dy to have the conv output's shape [N,OH,OW,F] (where known).
-void check_out_backprop(const ConvGeometry& g, const Shape& dy, const Shape& input, const Shape& filter) {
+void check_out_backprop(const ConvGeometry& g, const Shape& dy, const Shape& input,
+                        const Shape& filter) {
   const auto d = dims4(dy, "out_backprop", "[N,OH,OW,F]");
   const int64_t want[4] = {g.n, g.oh, g.ow, g.f};
   for (int i = 0; i < 4; ++i)
     SLUICE_REQUIRE(d[i] < 0 || want[i] < 0 || d[i] == want[i], InvalidArgument, "out_backprop ",
                    dy.to_string(), " does not match the convolution of input ", input.to_string(),
-                   " and filter ", filter.to_string(), ", which gives ", output_shape(g).to_string());
+                   " and filter ", filter.to_string(), ", which gives ",
+                   output_shape(g).to_string());
 }
 
 void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> inputs) {
@@ -126,13 +130,15 @@ void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> in
 
 void conv2d_shape(ShapeContext& ctx) {
   require_float_inputs(ctx, {0, 1});
-  const ConvGeometry g = make_geometry(ctx.input_shape(0), ctx.input_shape(1), read_attrs(ctx.node()));
+  const ConvGeometry g =
+      make_geometry(ctx.input_shape(0), ctx.input_shape(1), read_attrs(ctx.node()));
   ctx.add_output(ctx.input_dtype(0), output_shape(g));
 }
 
 void fused_conv2d_shape(ShapeContext& ctx) {
   require_float_inputs(ctx, {0, 1, 2});
-  const ConvGeometry g = make_geometry(ctx.input_shape(0), ctx.input_shape(1), read_attrs(ctx.node()));
+  const ConvGeometry g =
+      make_geometry(ctx.input_shape(0), ctx.input_shape(1), read_attrs(ctx.node()));
   const Shape& b = ctx.input_shape(2);
   SLUICE_REQUIRE(!b.known_rank() || (b.rank() == 1 && (b.dim(0) < 0 || g.f < 0 || b.dim(0) == g.f)),
                  InvalidArgument, "bias must be [F] = [", g.f, "] for filter ",
@@ -176,8 +182,9 @@ void conv2d_kernel(KernelContext& ctx) {
   const ConvGeometry g = runtime_geometry(ctx, x.shape(), filter.shape());
   const bool fused = ctx.num_inputs() == 3;
   const Tensor* bias = fused ? &ctx.input(2) : nullptr;
-  SLUICE_REQUIRE(x.dtype() == filter.dtype() && (!bias || bias->dtype() == x.dtype()), InvalidArgument,
-                 "input, filter (and bias) must share a dtype, got ", x.summary(), ", ", filter.summary());
+  SLUICE_REQUIRE(x.dtype() == filter.dtype() && (!bias || bias->dtype() == x.dtype()),
+                 InvalidArgument, "input, filter (and bias) must share a dtype, got ", x.summary(),
+                 ", ", filter.summary());
   SLUICE_REQUIRE(!bias || (bias->rank() == 1 && bias->dim(0) == g.f), InvalidArgument,
                  "bias must be [F] = [", g.f, "], got ", bias->summary());
   const bool relu = fused && ctx.attr<bool>("relu");
@@ -195,8 +202,8 @@ void backprop_input_kernel(KernelContext& ctx) {
   const ConvGeometry g = runtime_geometry(ctx, ctx.input(0).shape(), filter.shape());
   SLUICE_REQUIRE(dy.shape() == output_shape(g) && dy.dtype() == filter.dtype(), InvalidArgument,
                  "out_backprop ", dy.summary(), " does not match the convolution of input ",
-                 ctx.input(0).shape().to_string(), " and filter ", filter.summary(), ", which gives ",
-                 output_shape(g).to_string());
+                 ctx.input(0).shape().to_string(), " and filter ", filter.summary(),
+                 ", which gives ", output_shape(g).to_string());
   dispatch<SLUICE_FLOAT_TYPES>(filter.dtype(), "Conv2DBackpropInput", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& dx = ctx.allocate_output(0, Shape{g.n, g.h, g.w, g.c});
@@ -243,9 +250,10 @@ Grads fused_conv2d_grad(const Scope& s, const Operation& op, const Grads& g) {
   // d/dz relu(z) = 1 where y > 0; z = conv(x, w) + b: dx, dw as conv2d, db = sum of dz over N, H, W
   const ConvArgs a = args_of(op);
   const Output x = op.input(0), w = op.input(1);
-  const Output dz = op.node()->attr<bool>("relu")
-                        ? NodeBuilder(s, "ReluGrad").input(g[0]).input(op.output(0)).finish().output(0)
-                        : g[0];
+  const Output dz =
+      op.node()->attr<bool>("relu")
+          ? NodeBuilder(s, "ReluGrad").input(g[0]).input(op.output(0)).finish().output(0)
+          : g[0];
   return {ops::conv2d_backprop_input(s, x, w, dz, a.strides, a.padding, a.dilations),
           ops::conv2d_backprop_filter(s, x, w, dz, a.strides, a.padding, a.dilations),
           ops::sum(s, dz, {0, 1, 2})};
@@ -268,7 +276,8 @@ Grads backprop_filter_grad(const Scope& s, const Operation& op, const Grads& g) 
 }
 
 NodeBuilder& conv_attrs(NodeBuilder& b, Ints strides, Padding padding, Ints dilations) {
-  return b.attr("strides", std::move(strides)).attr("padding", padding_name(padding))
+  return b.attr("strides", std::move(strides))
+      .attr("padding", padding_name(padding))
       .attr("dilations", std::move(dilations));
 }
 
@@ -276,26 +285,56 @@ NodeBuilder& conv_attrs(NodeBuilder& b, Ints strides, Padding padding, Ints dila
 
 void register_conv_ops(OpRegistry& r) {
   const Ints ones{1, 1};
-  r.op("Conv2D").input("input").input("filter").output("output")
-      .attr("strides", ones).attr("padding", "VALID").attr("dilations", ones)
-      .shape_fn(conv2d_shape).kernel(conv2d_kernel).gradient(conv2d_grad);
-  r.op("FusedConv2D").input("input").input("filter").input("bias").output("output")
-      .attr("strides", ones).attr("padding", "VALID").attr("dilations", ones).attr("relu", false)
-      .shape_fn(fused_conv2d_shape).kernel(conv2d_kernel).gradient(fused_conv2d_grad);
-  r.op("Conv2DBackpropInput").input("input_like").input("filter").input("out_backprop")
+  r.op("Conv2D")
+      .input("input")
+      .input("filter")
       .output("output")
-      .attr("strides", ones).attr("padding", "VALID").attr("dilations", ones)
-      .shape_fn(backprop_input_shape).kernel(backprop_input_kernel).gradient(backprop_input_grad);
-  r.op("Conv2DBackpropFilter").input("input").input("filter_like").input("out_backprop")
+      .attr("strides", ones)
+      .attr("padding", "VALID")
+      .attr("dilations", ones)
+      .shape_fn(conv2d_shape)
+      .kernel(conv2d_kernel)
+      .gradient(conv2d_grad);
+  r.op("FusedConv2D")
+      .input("input")
+      .input("filter")
+      .input("bias")
       .output("output")
-      .attr("strides", ones).attr("padding", "VALID").attr("dilations", ones)
-      .shape_fn(backprop_filter_shape).kernel(backprop_filter_kernel).gradient(backprop_filter_grad);
+      .attr("strides", ones)
+      .attr("padding", "VALID")
+      .attr("dilations", ones)
+      .attr("relu", false)
+      .shape_fn(fused_conv2d_shape)
+      .kernel(conv2d_kernel)
+      .gradient(fused_conv2d_grad);
+  r.op("Conv2DBackpropInput")
+      .input("input_like")
+      .input("filter")
+      .input("out_backprop")
+      .output("output")
+      .attr("strides", ones)
+      .attr("padding", "VALID")
+      .attr("dilations", ones)
+      .shape_fn(backprop_input_shape)
+      .kernel(backprop_input_kernel)
+      .gradient(backprop_input_grad);
+  r.op("Conv2DBackpropFilter")
+      .input("input")
+      .input("filter_like")
+      .input("out_backprop")
+      .output("output")
+      .attr("strides", ones)
+      .attr("padding", "VALID")
+      .attr("dilations", ones)
+      .shape_fn(backprop_filter_shape)
+      .kernel(backprop_filter_kernel)
+      .gradient(backprop_filter_grad);
 }
 
 namespace ops {
 
-Output conv2d(const Scope& s, const Output& input, const Output& filter, std::vector<int64_t> strides,
-              Padding padding, std::vector<int64_t> dilations) {
+Output conv2d(const Scope& s, const Output& input, const Output& filter,
+              std::vector<int64_t> strides, Padding padding, std::vector<int64_t> dilations) {
   NodeBuilder b(s, "Conv2D");
   b.input(input).input(filter);
   return conv_attrs(b, std::move(strides), padding, std::move(dilations)).finish().output(0);
@@ -310,16 +349,16 @@ Output fused_conv2d(const Scope& s, const Output& input, const Output& filter, c
 }
 
 Output conv2d_backprop_input(const Scope& s, const Output& input_like, const Output& filter,
-                             const Output& out_backprop, std::vector<int64_t> strides, Padding padding,
-                             std::vector<int64_t> dilations) {
+                             const Output& out_backprop, std::vector<int64_t> strides,
+                             Padding padding, std::vector<int64_t> dilations) {
   NodeBuilder b(s, "Conv2DBackpropInput");
   b.input(input_like).input(filter).input(out_backprop);
   return conv_attrs(b, std::move(strides), padding, std::move(dilations)).finish().output(0);
 }
 
 Output conv2d_backprop_filter(const Scope& s, const Output& input, const Output& filter_like,
-                              const Output& out_backprop, std::vector<int64_t> strides, Padding padding,
-                              std::vector<int64_t> dilations) {
+                              const Output& out_backprop, std::vector<int64_t> strides,
+                              Padding padding, std::vector<int64_t> dilations) {
   NodeBuilder b(s, "Conv2DBackpropFilter");
   b.input(input).input(filter_like).input(out_backprop);
   return conv_attrs(b, std::move(strides), padding, std::move(dilations)).finish().output(0);

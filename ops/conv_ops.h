@@ -9,9 +9,12 @@
 //                 is split with the smaller half on top (PT = total / 2), the extra row at
 //                 the bottom; likewise for columns.
 //
-// The kernels lower convolutions to GEMMs (ops/gemm.h) over blocks of output pixels
-// (im2col, skipped for 1x1 stride-1 filters), split across the session's thread pool in
-// blocks that depend only on the sizes, so results do not depend on the number of threads.
+// The kernels (ops/conv_lowering.h) lower convolutions to GEMMs (ops/gemm.h) over blocks of
+// output pixels: im2col in general (a plain view for 1x1 stride-1 filters), Winograd
+// F(2x2, 3x3) for 3x3 stride-1 filters with >= 16 channels in and out, and a direct
+// register-blocked loop for inputs with <= 4 channels. Blocks are split across the
+// session's thread pool; they depend only on the sizes, so results do not depend on the
+// number of threads.
 #pragma once
 
 #include <cstdint>
@@ -42,29 +45,33 @@ WindowDim window_dim(int64_t in, int64_t size, int64_t stride, int64_t dilation,
 namespace ops {
 
 // input [N,H,W,C], filter [KH,KW,C,F] -> [N,OH,OW,F] (float32/float64).
-// strides {SH,SW} and dilations {DH,DW} must have two positive entries each.
+// strides {SH,SW} and dilations {DH,DW} must have two positive entries each. Strides and
+// dilations > 1 may be combined (the formula above; Keras' Conv2D layer refuses that).
 Output conv2d(const Scope& scope, const Output& input, const Output& filter,
               std::vector<int64_t> strides = {1, 1}, Padding padding = Padding::valid,
               std::vector<int64_t> dilations = {1, 1});
 
 // conv2d(input, filter) + bias [F], then relu when `relu`, in one kernel: the bias and
 // activation are applied while each block of the output is still in cache.
-Output fused_conv2d(const Scope& scope, const Output& input, const Output& filter, const Output& bias,
-                    std::vector<int64_t> strides = {1, 1}, Padding padding = Padding::valid,
-                    std::vector<int64_t> dilations = {1, 1}, bool relu = false);
+Output fused_conv2d(const Scope& scope, const Output& input, const Output& filter,
+                    const Output& bias, std::vector<int64_t> strides = {1, 1},
+                    Padding padding = Padding::valid, std::vector<int64_t> dilations = {1, 1},
+                    bool relu = false);
 
 // The gradient of conv2d with respect to its input: out_backprop [N,OH,OW,F], filter
 // [KH,KW,C,F] -> [N,H,W,C], the shape of `input_like` (only its shape is read; TensorFlow
 // passes input_sizes instead). Also the transposed convolution.
 Output conv2d_backprop_input(const Scope& scope, const Output& input_like, const Output& filter,
                              const Output& out_backprop, std::vector<int64_t> strides = {1, 1},
-                             Padding padding = Padding::valid, std::vector<int64_t> dilations = {1, 1});
+                             Padding padding = Padding::valid,
+                             std::vector<int64_t> dilations = {1, 1});
 
 // The gradient of conv2d with respect to its filter: input [N,H,W,C], out_backprop
 // [N,OH,OW,F] -> [KH,KW,C,F], the shape of `filter_like` (only its shape is read).
 Output conv2d_backprop_filter(const Scope& scope, const Output& input, const Output& filter_like,
                               const Output& out_backprop, std::vector<int64_t> strides = {1, 1},
-                              Padding padding = Padding::valid, std::vector<int64_t> dilations = {1, 1});
+                              Padding padding = Padding::valid,
+                              std::vector<int64_t> dilations = {1, 1});
 
 }  // namespace ops
 }  // namespace sluice

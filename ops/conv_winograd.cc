@@ -26,8 +26,8 @@ namespace sluice::conv {
 
 namespace {
 
-// A block's transformed tiles (16 x tiles x (C + F) values) take about 1 MiB of float32.
-constexpr int64_t kBlockElements = int64_t{1} << 18;
+// A block's transformed tiles (16 x tiles x (C + F) values) take about 512 KiB of float32.
+constexpr int64_t kBlockElements = int64_t{1} << 17;
 // Thinner GEMMs than this are not worth the transforms.
 constexpr int64_t kMinChannels = 16;
 
@@ -35,6 +35,13 @@ template <class T>
 std::unique_ptr<T[]> workspace(int64_t elements) {
   return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
 }
+
+// A block's 16 Winograd-domain matrices [tiles, channels] are stored interleaved by tile:
+// tile t holds row t of all 16, one after the other, so each transform reads or writes one
+// contiguous run per tile, and the GEMMs see the matrices with a leading dimension of
+// tile_stride. The 16 extra elements keep that stride off multiples of 4 KiB (rows 4 KiB
+// apart share L1 cache sets).
+inline int64_t tile_stride(int64_t channels) { return 16 * channels + 16; }
 
 // Tiles of 2x2 outputs over the batch, flattened over (n, tile row, tile col).
 struct Tiles {
@@ -73,12 +80,13 @@ inline void store_lane(const Lane<T>& v, int64_t cl, T* dst) {
   }
 }
 
-// v[xi][t][c] for tiles [t0, t0 + count): V = B^T d B of each 4x4 input tile (zeros
+// v[t][xi][c] for tiles [t0, t0 + count): V = B^T d B of each 4x4 input tile (zeros
 // outside the image).
 template <class T>
-void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int64_t t0, int64_t count, T* v) {
+void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int64_t t0,
+                     int64_t count, T* v) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t C = g.c, xi_stride = count * C;
+  const int64_t C = g.c, xi_stride = C;
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, y, xo;
     tiles.locate(t0 + t, n, y, xo);
@@ -99,7 +107,7 @@ void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int6
         r[8 + b] = d[8 + b] - d[4 + b];
         r[12 + b] = d[4 + b] - d[12 + b];
       }
-      T* dst = v + t * C + c0;
+      T* dst = v + t * tile_stride(C) + c0;
       for (int a = 0; a < 4; ++a) {  // V = r B
         const Lane<T>* ra = r + 4 * a;
         store_lane<T>(ra[0] - ra[2], cl, dst + (4 * a) * xi_stride);
@@ -111,27 +119,31 @@ void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int6
   }
 }
 
-// Output tiles [t0, t0 + count) from m[xi][t][f]: Y = A^T m A, plus bias, then relu; only
+// Output tiles [t0, t0 + count) from m[t][xi][f]: Y = A^T m A, plus bias, then relu; only
 // the outputs inside [oh, ow] are written.
 template <class T>
-void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int64_t t0, int64_t count,
-                      const T* bias, bool relu, T* y) {
+void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int64_t t0,
+                      int64_t count, const T* bias, bool relu, T* y) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t F = g.f, xi_stride = count * F;
+  const int64_t F = g.f, xi_stride = F;
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, oy, ox;
     tiles.locate(t0 + t, n, oy, ox);
     T* dst[4];
     for (int a = 0; a < 2; ++a)
       for (int b = 0; b < 2; ++b)
-        dst[2 * a + b] = oy + a < g.oh && ox + b < g.ow ? y + ((n * g.oh + oy + a) * g.ow + ox + b) * F : nullptr;
+        dst[2 * a + b] = oy + a < g.oh && ox + b < g.ow
+                             ? y + ((n * g.oh + oy + a) * g.ow + ox + b) * F
+                             : nullptr;
     for (int64_t f0 = 0; f0 < F; f0 += L) {
       const int64_t fl = std::min(L, F - f0);
-      const T* src = m + t * F + f0;
+      const T* src = m + t * tile_stride(F) + f0;
       Lane<T> s[8];
       for (int b = 0; b < 4; ++b) {  // s = A^T m (2x4)
-        const Lane<T> m0 = load_lane(src + b * xi_stride, fl), m1 = load_lane(src + (4 + b) * xi_stride, fl);
-        const Lane<T> m2 = load_lane(src + (8 + b) * xi_stride, fl), m3 = load_lane(src + (12 + b) * xi_stride, fl);
+        const Lane<T> m0 = load_lane(src + b * xi_stride, fl),
+                      m1 = load_lane(src + (4 + b) * xi_stride, fl);
+        const Lane<T> m2 = load_lane(src + (8 + b) * xi_stride, fl),
+                      m3 = load_lane(src + (12 + b) * xi_stride, fl);
         s[b] = m0 + m1 + m2;
         s[4 + b] = m1 - m2 - m3;
       }
@@ -140,7 +152,7 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
         const Lane<T>* sa = s + 4 * a;
         Lane<T> out[2] = {sa[0] + sa[1] + sa[2] + b0, sa[1] - sa[2] - sa[3] + b0};
         for (int b = 0; b < 2; ++b) {
-          if (relu) out[b] = out[b].max(T(0));
+          if (relu) out[b] = (out[b] > T(0)).select(out[b], T(0));
           if (dst[2 * a + b]) store_lane(out[b], fl, dst[2 * a + b] + f0);
         }
       }
@@ -148,26 +160,30 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
   }
 }
 
-// w[xi][t][f] = A dY A^T of each 2x2 tile of dy (zeros past [oh, ow]).
+// w[t][xi][f] = A dY A^T of each 2x2 tile of dy (zeros past [oh, ow]).
 template <class T>
-void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, int64_t t0, int64_t count, T* w) {
+void gradient_transform(const ConvGeometry& g, const Tiles& tiles, const T* dy, int64_t t0,
+                        int64_t count, T* w) {
   constexpr int64_t L = kLanes<T>;
-  const int64_t F = g.f, xi_stride = count * F;
+  const int64_t F = g.f, xi_stride = F;
   for (int64_t t = 0; t < count; ++t) {
     int64_t n, oy, ox;
     tiles.locate(t0 + t, n, oy, ox);
     const T* src[4];
     for (int a = 0; a < 2; ++a)
       for (int b = 0; b < 2; ++b)
-        src[2 * a + b] = oy + a < g.oh && ox + b < g.ow ? dy + ((n * g.oh + oy + a) * g.ow + ox + b) * F : nullptr;
+        src[2 * a + b] = oy + a < g.oh && ox + b < g.ow
+                             ? dy + ((n * g.oh + oy + a) * g.ow + ox + b) * F
+                             : nullptr;
     for (int64_t f0 = 0; f0 < F; f0 += L) {
       const int64_t fl = std::min(L, F - f0);
       Lane<T> d[4];
       for (int k = 0; k < 4; ++k) d[k] = load_lane(src[k] ? src[k] + f0 : nullptr, fl);
       // Rows of A dY (4x2): d0, d0 + d1, d0 - d1, -d1 (d0, d1: the tile's two rows) ...
-      const Lane<T> r[8] = {d[0], d[1], d[0] + d[2], d[1] + d[3], d[0] - d[2], d[1] - d[3], -d[2], -d[3]};
+      const Lane<T> r[8] = {d[0],        d[1],        d[0] + d[2], d[1] + d[3],
+                            d[0] - d[2], d[1] - d[3], -d[2],       -d[3]};
       // ... then each row [u0, u1] times A^T gives [u0, u0 + u1, u0 - u1, -u1].
-      T* dst = w + t * F + f0;
+      T* dst = w + t * tile_stride(F) + f0;
       for (int a = 0; a < 4; ++a) {
         const Lane<T>& u0 = r[2 * a];
         const Lane<T>& u1 = r[2 * a + 1];
@@ -239,28 +255,32 @@ bool winograd_applies(const ConvGeometry& g) {
 template <class T>
 void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
                       T* y, ThreadPool& pool) {
-  SLUICE_REQUIRE(winograd_applies(g), Internal, "forward_winograd on a geometry it does not apply to");
+  SLUICE_REQUIRE(winograd_applies(g), Internal,
+                 "forward_winograd on a geometry it does not apply to");
   const int64_t C = g.c, F = g.f;
   const Tiles tiles(g);
   const Blocks blocks(tiles.count, 16 * (C + F), kBlockElements);
   auto u = workspace<T>(16 * C * F);
   filter_transform(g, filter, u.get());
   kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
-    auto v = workspace<T>(16 * blocks.max_rows() * C), m = workspace<T>(16 * blocks.max_rows() * F);
+    auto v = workspace<T>(blocks.max_rows() * tile_stride(C));
+    auto m = workspace<T>(blocks.max_rows() * tile_stride(F));
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
       input_transform(g, tiles, x, t0, count, v.get());
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
-        gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * count * C, C, u.get() + xi * C * F, F,
-                      T(0), m.get() + xi * count * F, F, nullptr);
+        gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * C, tile_stride(C),
+                      u.get() + xi * C * F, F, T(0), m.get() + xi * F, tile_stride(F), nullptr);
       output_transform(g, tiles, m.get(), t0, count, bias, relu, y);
     }
   });
 }
 
 template <class T>
-void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool) {
-  SLUICE_REQUIRE(winograd_applies(g), Internal, "backprop_filter_winograd on a geometry it does not apply to");
+void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T* dw,
+                              ThreadPool& pool) {
+  SLUICE_REQUIRE(winograd_applies(g), Internal,
+                 "backprop_filter_winograd on a geometry it does not apply to");
   const int64_t C = g.c, F = g.f, acc_size = 16 * C * F;
   const Tiles tiles(g);
   const Blocks blocks(tiles.count, 16 * (C + F), kBlockElements);
@@ -273,17 +293,20 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
   const int64_t groups = partial_sum_groups(blocks.count, acc_size);
   auto acc = workspace<T>(groups * acc_size);
   kernels::parallel_range(pool, groups, 1, [&](int64_t g0, int64_t g1) {
-    auto v = workspace<T>(16 * blocks.max_rows() * C), w = workspace<T>(16 * blocks.max_rows() * F);
+    auto v = workspace<T>(blocks.max_rows() * tile_stride(C));
+    auto w = workspace<T>(blocks.max_rows() * tile_stride(F));
     for (int64_t grp = g0; grp < g1; ++grp) {
       T* a = acc.get() + grp * acc_size;
-      const int64_t b_begin = blocks.count * grp / groups, b_end = blocks.count * (grp + 1) / groups;
+      const int64_t b_begin = blocks.count * grp / groups,
+                    b_end = blocks.count * (grp + 1) / groups;
       for (int64_t b = b_begin; b < b_end; ++b) {
         const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
         input_transform(g, tiles, x, t0, count, v.get());
         gradient_transform(g, tiles, dy, t0, count, w.get());
         for (int xi = 0; xi < 16; ++xi)  // a[xi] [C, F] (+)= v[xi]^T [C, count] x w[xi] [count, F]
-          gemm::gemm<T>(true, false, C, F, count, T(1), v.get() + xi * count * C, C, w.get() + xi * count * F,
-                        F, b == b_begin ? T(0) : T(1), a + xi * C * F, F, nullptr);
+          gemm::gemm<T>(true, false, C, F, count, T(1), v.get() + xi * C, tile_stride(C),
+                        w.get() + xi * F, tile_stride(F), b == b_begin ? T(0) : T(1),
+                        a + xi * C * F, F, nullptr);
       }
     }
   });
@@ -297,13 +320,13 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
   filter_gradient_transform(g, sum, dw);
 }
 
-template void forward_winograd<float>(const ConvGeometry&, const float*, const float*, const float*, bool,
-                                      float*, ThreadPool&);
-template void forward_winograd<double>(const ConvGeometry&, const double*, const double*, const double*, bool,
-                                       double*, ThreadPool&);
-template void backprop_filter_winograd<float>(const ConvGeometry&, const float*, const float*, float*,
-                                              ThreadPool&);
-template void backprop_filter_winograd<double>(const ConvGeometry&, const double*, const double*, double*,
-                                               ThreadPool&);
+template void forward_winograd<float>(const ConvGeometry&, const float*, const float*, const float*,
+                                      bool, float*, ThreadPool&);
+template void forward_winograd<double>(const ConvGeometry&, const double*, const double*,
+                                       const double*, bool, double*, ThreadPool&);
+template void backprop_filter_winograd<float>(const ConvGeometry&, const float*, const float*,
+                                              float*, ThreadPool&);
+template void backprop_filter_winograd<double>(const ConvGeometry&, const double*, const double*,
+                                               double*, ThreadPool&);
 
 }  // namespace sluice::conv

@@ -46,15 +46,18 @@ PoolGeometry make_geometry(const Node& node, const Shape& x) {
                  ints_to_string(ks));
   SLUICE_REQUIRE(st.size() == 2, InvalidArgument, "strides must have 2 entries {SH,SW}, got ",
                  ints_to_string(st));
-  SLUICE_REQUIRE(ks[0] > 0 && ks[1] > 0, InvalidArgument, "ksize must be positive, got ", ints_to_string(ks));
+  SLUICE_REQUIRE(ks[0] > 0 && ks[1] > 0, InvalidArgument, "ksize must be positive, got ",
+                 ints_to_string(ks));
   SLUICE_REQUIRE(st[0] > 0 && st[1] > 0, InvalidArgument, "strides must be positive, got ",
                  ints_to_string(st));
   const Padding padding = padding_from_name(node.attr<std::string>("padding"));
-  SLUICE_REQUIRE(!x.known_rank() || x.rank() == 4, InvalidArgument, "input must be 4-D [N,H,W,C], got ",
-                 x.to_string());
+  SLUICE_REQUIRE(!x.known_rank() || x.rank() == 4, InvalidArgument,
+                 "input must be 4-D [N,H,W,C], got ", x.to_string());
   PoolGeometry g;
-  if (x.known_rank()) g.n = x.dim(0), g.h = x.dim(1), g.w = x.dim(2), g.c = x.dim(3);
-  else g.n = g.h = g.w = g.c = -1;
+  if (x.known_rank())
+    g.n = x.dim(0), g.h = x.dim(1), g.w = x.dim(2), g.c = x.dim(3);
+  else
+    g.n = g.h = g.w = g.c = -1;
   g.kh = ks[0], g.kw = ks[1], g.sh = st[0], g.sw = st[1];
   try {
     const WindowDim rows = window_dim(g.h, g.kh, g.sh, 1, padding, "rows");
@@ -77,7 +80,8 @@ void pool_shape(ShapeContext& ctx) {
 // (x, dy) -> x's shape; dy must have the pooled shape. MaxPoolGrad and AvgPoolGrad.
 void pool_grad_shape(ShapeContext& ctx) {
   require_float(ctx, 1);
-  if (ctx.node().op_type() == "MaxPoolGrad") require_same_dtype(ctx, 0, 1);  // AvgPoolGrad reads only x's shape
+  if (ctx.node().op_type() == "MaxPoolGrad")
+    require_same_dtype(ctx, 0, 1);  // AvgPoolGrad reads only x's shape
   const PoolGeometry g = make_geometry(ctx.node(), ctx.input_shape(0));
   const Shape& dy = ctx.input_shape(1);
   SLUICE_REQUIRE(dy.compatible_with(output_shape(g)), InvalidArgument, "gradient ", dy.to_string(),
@@ -90,8 +94,9 @@ void pool_grad_shape(ShapeContext& ctx) {
 void pool_grad_grad_shape(ShapeContext& ctx) {
   require_float(ctx, 0);
   require_same_dtype(ctx, 0, 1);
-  SLUICE_REQUIRE(ctx.input_shape(1).compatible_with(ctx.input_shape(0)), InvalidArgument, "gradient ",
-                 ctx.input_shape(1).to_string(), " does not match the input ", ctx.input_shape(0).to_string());
+  SLUICE_REQUIRE(ctx.input_shape(1).compatible_with(ctx.input_shape(0)), InvalidArgument,
+                 "gradient ", ctx.input_shape(1).to_string(), " does not match the input ",
+                 ctx.input_shape(0).to_string());
   ctx.add_output(ctx.input_dtype(0), output_shape(make_geometry(ctx.node(), ctx.input_shape(0))));
 }
 
@@ -100,15 +105,17 @@ PoolGeometry runtime_geometry(const KernelContext& ctx, const Shape& x) {
   return make_geometry(ctx.node(), x);
 }
 void require_shape(const Tensor& t, const Shape& want, const char* what, const Tensor& x) {
-  SLUICE_REQUIRE(t.shape() == want, InvalidArgument, what, " ", t.summary(), " must be ", want.to_string(),
-                 " for input ", x.summary());
+  SLUICE_REQUIRE(t.shape() == want, InvalidArgument, what, " ", t.summary(), " must be ",
+                 want.to_string(), " for input ", x.summary());
 }
 
 // Runs f(n, y) for every output row, rows split across the pool.
 template <class F>
 void for_each_output_row(ThreadPool& pool, const PoolGeometry& g, F&& f) {
   const int64_t rows = g.n * g.oh;
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(g.ow * g.c * g.kh * g.kw, 1));
+  // Work per row: every output element reads its window, clipped to the image.
+  const int64_t row_cost = g.ow * g.c * std::min(g.kh, g.h) * std::min(g.kw, g.w);
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(row_cost, 1));
   parallel_range(pool, rows, grain, [&](int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; ++r) f(r / g.oh, r % g.oh);
   });
@@ -140,22 +147,29 @@ void max_pool_kernel(KernelContext& ctx) {
   });
 }
 
-// Calls f(o, in) for every output element o (flat) of image n and the flat index `in` of
-// the first largest input element of its window. `best`/`arg` are [c] scratch rows.
+// Calls f(o, in) for every output element o (flat) of output row (n, y) and the flat index
+// `in` of the first largest input element of its window (a later element replaces the
+// best only when strictly larger). `best`/`arg` are [c] scratch rows.
 template <class T, class F>
-void for_each_argmax(const PoolGeometry& g, const T* x, int64_t n, int64_t y, T* best, int64_t* arg, F&& f) {
+void for_each_argmax(const PoolGeometry& g, const T* x, int64_t n, int64_t y, T* best, int64_t* arg,
+                     F&& f) {
+  const int64_t C = g.c;  // a local: stores through arg could alias g.c
   for (int64_t xo = 0; xo < g.ow; ++xo) {
     int64_t y0, y1, x0, x1;
     g.window(y, xo, y0, y1, x0, x1);
-    bool first = true;
+    const int64_t first = ((n * g.h + y0) * g.w + x0) * C;
+    for (int64_t ch = 0; ch < C; ++ch) best[ch] = x[first + ch], arg[ch] = first + ch;
     for (int64_t iy = y0; iy < y1; ++iy)
-      for (int64_t ix = x0; ix < x1; ++ix, first = false) {
-        const int64_t base = ((n * g.h + iy) * g.w + ix) * g.c;
-        for (int64_t ch = 0; ch < g.c; ++ch)
-          if (first || x[base + ch] > best[ch]) best[ch] = x[base + ch], arg[ch] = base + ch;
+      for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ++ix) {
+        const int64_t base = ((n * g.h + iy) * g.w + ix) * C;
+        for (int64_t ch = 0; ch < C; ++ch) {  // branch-free, so it vectorizes
+          const bool larger = x[base + ch] > best[ch];
+          best[ch] = larger ? x[base + ch] : best[ch];
+          arg[ch] = larger ? base + ch : arg[ch];
+        }
       }
-    const int64_t out = ((n * g.oh + y) * g.ow + xo) * g.c;
-    for (int64_t ch = 0; ch < g.c; ++ch) f(out + ch, arg[ch]);
+    const int64_t out = ((n * g.oh + y) * g.ow + xo) * C;
+    for (int64_t ch = 0; ch < C; ++ch) f(out + ch, arg[ch]);
   }
 }
 
@@ -179,7 +193,8 @@ void max_pool_grad_kernel(KernelContext& ctx) {
       std::vector<int64_t> arg(static_cast<size_t>(g.c));
       for (int64_t n = n0; n < n1; ++n)
         for (int64_t y = 0; y < g.oh; ++y)
-          for_each_argmax(g, xp, n, y, best.data(), arg.data(), [&](int64_t o, int64_t in) { dp[in] += gp[o]; });
+          for_each_argmax(g, xp, n, y, best.data(), arg.data(),
+                          [&](int64_t o, int64_t in) { dp[in] += gp[o]; });
     });
   });
 }
@@ -199,7 +214,8 @@ void max_pool_grad_grad_kernel(KernelContext& ctx) {
     for_each_output_row(ctx.pool(), g, [&](int64_t n, int64_t y) {
       std::vector<T> best(static_cast<size_t>(g.c));
       std::vector<int64_t> arg(static_cast<size_t>(g.c));
-      for_each_argmax(g, xp, n, y, best.data(), arg.data(), [&](int64_t o, int64_t in) { op[o] = gp[in]; });
+      for_each_argmax(g, xp, n, y, best.data(), arg.data(),
+                      [&](int64_t o, int64_t in) { op[o] = gp[in]; });
     });
   });
 }
@@ -213,11 +229,16 @@ Output pool_node(const Scope& s, const char* type, const Output& a, const Output
   NodeBuilder nb(s, type);
   nb.input(a);
   if (b.valid()) nb.input(b);
-  return nb.attr("ksize", std::move(ksize)).attr("strides", std::move(strides))
-      .attr("padding", padding_name(padding)).finish().output(0);
+  return nb.attr("ksize", std::move(ksize))
+      .attr("strides", std::move(strides))
+      .attr("padding", padding_name(padding))
+      .finish()
+      .output(0);
 }
-Output like_op(const Scope& s, const char* type, const Operation& op, const Output& a, const Output& b) {
-  return pool_node(s, type, a, b, attr_ints(op, "ksize"), attr_ints(op, "strides"), attr_padding(op));
+Output like_op(const Scope& s, const char* type, const Operation& op, const Output& a,
+               const Output& b) {
+  return pool_node(s, type, a, b, attr_ints(op, "ksize"), attr_ints(op, "strides"),
+                   attr_padding(op));
 }
 
 Grads max_pool_grad(const Scope& s, const Operation& op, const Grads& g) {
@@ -309,26 +330,36 @@ void register_pool_ops(OpRegistry& r) {
     return b;
   };
   pool_attrs(r.op("MaxPool").input("input").output("output"))
-      .shape_fn(pool_shape).kernel(max_pool_kernel).gradient(max_pool_grad);
+      .shape_fn(pool_shape)
+      .kernel(max_pool_kernel)
+      .gradient(max_pool_grad);
   pool_attrs(r.op("MaxPoolGrad").input("orig_input").input("grad").output("output"))
-      .shape_fn(pool_grad_shape).kernel(max_pool_grad_kernel).gradient(max_pool_grad_grad);
+      .shape_fn(pool_grad_shape)
+      .kernel(max_pool_grad_kernel)
+      .gradient(max_pool_grad_grad);
   pool_attrs(r.op("MaxPoolGradGrad").input("orig_input").input("grad").output("output"))
-      .shape_fn(pool_grad_grad_shape).kernel(max_pool_grad_grad_kernel).gradient(max_pool_grad_grad_grad);
+      .shape_fn(pool_grad_grad_shape)
+      .kernel(max_pool_grad_grad_kernel)
+      .gradient(max_pool_grad_grad_grad);
   pool_attrs(r.op("AvgPool").input("value").output("output"))
-      .shape_fn(pool_shape).kernel(avg_pool_kernel).gradient(avg_pool_grad);
+      .shape_fn(pool_shape)
+      .kernel(avg_pool_kernel)
+      .gradient(avg_pool_grad);
   pool_attrs(r.op("AvgPoolGrad").input("orig_input_like").input("grad").output("output"))
-      .shape_fn(pool_grad_shape).kernel(avg_pool_grad_kernel).gradient(avg_pool_grad_grad);
+      .shape_fn(pool_grad_shape)
+      .kernel(avg_pool_grad_kernel)
+      .gradient(avg_pool_grad_grad);
 }
 
 namespace ops {
 
-Output max_pool(const Scope& s, const Output& x, std::vector<int64_t> ksize, std::vector<int64_t> strides,
-                Padding padding) {
+Output max_pool(const Scope& s, const Output& x, std::vector<int64_t> ksize,
+                std::vector<int64_t> strides, Padding padding) {
   return pool_node(s, "MaxPool", x, Output(), std::move(ksize), std::move(strides), padding);
 }
 
-Output avg_pool(const Scope& s, const Output& x, std::vector<int64_t> ksize, std::vector<int64_t> strides,
-                Padding padding) {
+Output avg_pool(const Scope& s, const Output& x, std::vector<int64_t> ksize,
+                std::vector<int64_t> strides, Padding padding) {
   return pool_node(s, "AvgPool", x, Output(), std::move(ksize), std::move(strides), padding);
 }
 

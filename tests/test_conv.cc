@@ -37,7 +37,8 @@ struct ConvCase {
 
 std::ostream& operator<<(std::ostream& os, const ConvCase& c) { return os << c.name; }
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1, double hi = 1) {
+Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1,
+                     double hi = 1) {
   std::mt19937 rng(seed);
   std::uniform_real_distribution<double> dist(lo, hi);
   Tensor t(dtype, shape);
@@ -58,7 +59,8 @@ int64_t at4(int64_t a, int64_t b, int64_t c, int64_t d, int64_t B, int64_t C, in
 
 // y[n, oy, ox, f] = sum over the window; accumulates in double.
 std::vector<double> naive_conv(const ConvCase& k, const Tensor& x, const Tensor& w) {
-  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same), rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
+  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same),
+               rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
   std::vector<double> y(static_cast<size_t>(k.n * ry.out * rx.out * k.f), 0.0);
   for (int64_t n = 0; n < k.n; ++n)
     for (int64_t oy = 0; oy < ry.out; ++oy)
@@ -70,7 +72,8 @@ std::vector<double> naive_conv(const ConvCase& k, const Tensor& x, const Tensor&
               const int64_t iy = oy * k.sh - ry.pad + i * k.dh, ix = ox * k.sw - rx.pad + j * k.dw;
               if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
               for (int64_t c = 0; c < k.c; ++c)
-                acc += x.as_double(at4(n, iy, ix, c, k.h, k.w, k.c)) * w.as_double(at4(i, j, c, f, k.kw, k.c, k.f));
+                acc += x.as_double(at4(n, iy, ix, c, k.h, k.w, k.c)) *
+                       w.as_double(at4(i, j, c, f, k.kw, k.c, k.f));
             }
           y[static_cast<size_t>(at4(n, oy, ox, f, ry.out, rx.out, k.f))] = acc;
         }
@@ -80,7 +83,8 @@ std::vector<double> naive_conv(const ConvCase& k, const Tensor& x, const Tensor&
 // The gradients of sum(y * dy) with respect to x and w, by scattering every product.
 void naive_conv_grads(const ConvCase& k, const Tensor& x, const Tensor& w, const Tensor& dy,
                       std::vector<double>& dx, std::vector<double>& dw) {
-  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same), rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
+  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same),
+               rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
   dx.assign(static_cast<size_t>(x.num_elements()), 0.0);
   dw.assign(static_cast<size_t>(w.num_elements()), 0.0);
   for (int64_t n = 0; n < k.n; ++n)
@@ -93,7 +97,8 @@ void naive_conv_grads(const ConvCase& k, const Tensor& x, const Tensor& w, const
               const int64_t iy = oy * k.sh - ry.pad + i * k.dh, ix = ox * k.sw - rx.pad + j * k.dw;
               if (iy < 0 || iy >= k.h || ix < 0 || ix >= k.w) continue;
               for (int64_t c = 0; c < k.c; ++c) {
-                const int64_t xi = at4(n, iy, ix, c, k.h, k.w, k.c), wi = at4(i, j, c, f, k.kw, k.c, k.f);
+                const int64_t xi = at4(n, iy, ix, c, k.h, k.w, k.c),
+                              wi = at4(i, j, c, f, k.kw, k.c, k.f);
                 dx[static_cast<size_t>(xi)] += g * w.as_double(wi);
                 dw[static_cast<size_t>(wi)] += g * x.as_double(xi);
               }
@@ -101,7 +106,8 @@ void naive_conv_grads(const ConvCase& k, const Tensor& x, const Tensor& w, const
         }
 }
 
-void expect_near_all(const Tensor& got, const std::vector<double>& want, double tol, const std::string& what) {
+void expect_near_all(const Tensor& got, const std::vector<double>& want, double tol,
+                     const std::string& what) {
   ASSERT_EQ(got.num_elements(), static_cast<int64_t>(want.size())) << what;
   double worst = 0;
   int64_t worst_i = 0;
@@ -110,8 +116,8 @@ void expect_near_all(const Tensor& got, const std::vector<double>& want, double 
                        std::max(1.0, std::fabs(want[static_cast<size_t>(i)]));
     if (err > worst) worst = err, worst_i = i;
   }
-  EXPECT_LT(worst, tol) << what << ": element " << worst_i << " is " << got.as_double(worst_i) << ", want "
-                        << want[static_cast<size_t>(worst_i)];
+  EXPECT_LT(worst, tol) << what << ": element " << worst_i << " is " << got.as_double(worst_i)
+                        << ", want " << want[static_cast<size_t>(worst_i)];
 }
 
 Padding pad_of(const ConvCase& k) { return k.same ? Padding::same : Padding::valid; }
@@ -126,7 +132,8 @@ void check_conv_case(const ConvCase& k, DType dtype, int threads) {
   const Tensor xv = random_tensor(dtype, {k.n, k.h, k.w, k.c}, 1);
   const Tensor wv = random_tensor(dtype, {k.kh, k.kw, k.c, k.f}, 2);
   const Tensor bv = random_tensor(dtype, {k.f}, 3);
-  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same), rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
+  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same),
+               rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
   const Tensor dyv = random_tensor(dtype, {k.n, ry.out, rx.out, k.f}, 4);
 
   Graph g;
@@ -180,7 +187,8 @@ INSTANTIATE_TEST_SUITE_P(
                       ConvCase{"pointwise", 3, 5, 4, 6, 1, 1, 7, 1, 1, 1, 1, true},
                       ConvCase{"pointwise_strided", 2, 5, 6, 3, 1, 1, 4, 2, 2, 1, 1, false},
                       ConvCase{"kernel_covers_input", 2, 3, 4, 2, 3, 4, 5, 1, 1, 1, 1, false},
-                      ConvCase{"kernel_wider_than_input_same", 2, 2, 3, 2, 5, 5, 3, 1, 1, 1, 1, true},
+                      ConvCase{"kernel_wider_than_input_same", 2, 2, 3, 2, 5, 5, 3, 1, 1, 1, 1,
+                               true},
                       ConvCase{"one_channel_many_blocks", 4, 28, 28, 1, 3, 3, 8, 1, 1, 1, 1, true},
                       ConvCase{"wide_same_odd", 2, 9, 7, 16, 3, 3, 17, 1, 1, 1, 1, true},
                       ConvCase{"wide_valid_even", 2, 10, 8, 20, 3, 3, 16, 1, 1, 1, 1, false},
@@ -193,7 +201,8 @@ TEST(Conv2D, HandComputedSamePaddingPutsTheExtraRowAtTheBottom) {
   // bottom and right, so out[i][j] = x[i][j] + x[i][j+1] + x[i+1][j] + x[i+1][j+1].
   Graph g;
   Scope s(g);
-  Output x = ops::constant(s, Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 3, 3, 1}));
+  Output x = ops::constant(
+      s, Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 3, 3, 1}));
   Output w = ops::constant(s, Tensor::ones(DType::f32, {2, 2, 1, 1}));
   Output same = ops::conv2d(s, x, w, {1, 1}, Padding::same);
   Output same2 = ops::conv2d(s, x, w, {2, 2}, Padding::same);
@@ -216,9 +225,10 @@ TEST(Conv2D, OutputSizesFollowTensorFlow) {
     Padding p;
     int64_t out, pad;
   };
-  for (const Row& r : {Row{28, 3, 1, 1, V, 26, 0}, Row{28, 3, 1, 1, S, 28, 1}, Row{7, 3, 2, 1, S, 4, 1},
-                       Row{8, 3, 2, 1, S, 4, 0}, Row{8, 3, 2, 1, V, 3, 0}, Row{9, 3, 1, 2, V, 5, 0},
-                       Row{9, 3, 1, 2, S, 9, 2}, Row{5, 4, 1, 1, S, 5, 1}, Row{0, 3, 1, 1, S, 0, 1}}) {
+  for (const Row& r :
+       {Row{28, 3, 1, 1, V, 26, 0}, Row{28, 3, 1, 1, S, 28, 1}, Row{7, 3, 2, 1, S, 4, 1},
+        Row{8, 3, 2, 1, S, 4, 0}, Row{8, 3, 2, 1, V, 3, 0}, Row{9, 3, 1, 2, V, 5, 0},
+        Row{9, 3, 1, 2, S, 9, 2}, Row{5, 4, 1, 1, S, 5, 1}, Row{0, 3, 1, 1, S, 0, 1}}) {
     const WindowDim d = window_dim(r.in, r.k, r.s, r.d, r.p);
     EXPECT_EQ(d.out, r.out) << r.in << " " << r.k << " " << r.s << " " << r.d;
     EXPECT_EQ(d.pad_before, r.pad) << r.in << " " << r.k << " " << r.s << " " << r.d;
@@ -243,7 +253,8 @@ TEST(Conv2D, ZeroBatchGivesEmptyResults) {
 // Code paths against each other, and threads against one thread.
 
 conv::ConvGeometry geometry_of(const ConvCase& k) {
-  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same), rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
+  const RefDim ry = ref_dim(k.h, k.kh, k.sh, k.dh, k.same),
+               rx = ref_dim(k.w, k.kw, k.sw, k.dw, k.same);
   conv::ConvGeometry g;
   g.n = k.n, g.h = k.h, g.w = k.w, g.c = k.c, g.kh = k.kh, g.kw = k.kw, g.f = k.f;
   g.sh = k.sh, g.sw = k.sw, g.dh = k.dh, g.dw = k.dw;
@@ -267,8 +278,8 @@ void forward_paths_case(const ConvCase& k, bool relu) {
     Tensor out = Tensor::filled(dtype, ref.shape(), 12345);
     fn(g, x.data<T>(), w.data<T>(), bias.data<T>(), relu, out.data<T>(), pool);
     for (int64_t i = 0; i < out.num_elements(); ++i)
-      ASSERT_NEAR(out.as_double(i), ref.as_double(i), tol) << k.name << " " << path << " " << dtype_name(dtype)
-                                                           << " element " << i;
+      ASSERT_NEAR(out.as_double(i), ref.as_double(i), tol)
+          << k.name << " " << path << " " << dtype_name(dtype) << " element " << i;
   };
   compare("dispatch", conv::forward<T>);
   compare("direct", conv::forward_direct<T>);
@@ -286,6 +297,7 @@ TEST(ConvPaths, ForwardPathsAgree) {
       {"direct_one_channel", 3, 12, 11, 1, 3, 3, 32, 1, 1, 1, 1, true},
       {"direct_rgb_wide", 2, 9, 8, 3, 5, 5, 117, 2, 2, 1, 1, true},
       {"direct_dilated_narrow", 2, 10, 9, 2, 3, 3, 7, 1, 2, 2, 1, false},
+      {"direct_interior_runs_8_4_2", 2, 5, 16, 2, 3, 3, 40, 1, 1, 1, 1, true},
       {"im2col_5x5_s2", 2, 13, 12, 8, 5, 5, 8, 2, 2, 1, 1, true},
   };
   for (const ConvCase& k : cases)
@@ -299,17 +311,21 @@ TEST(ConvPaths, BackpropInputPathsAgree) {
   // At stride 1 the input gradient can run as a forward convolution with the rotated
   // filter (then Winograd where it applies); col2im handles any stride.
   ThreadPool pool(2);
-  for (const ConvCase& k : {ConvCase{"same", 2, 9, 8, 5, 3, 3, 6, 1, 1, 1, 1, true},
-                            ConvCase{"valid_even_kernel", 2, 8, 9, 3, 2, 4, 5, 1, 1, 1, 1, false},
-                            ConvCase{"dilated", 2, 10, 9, 4, 3, 3, 3, 1, 1, 2, 3, true},
-                            ConvCase{"winograd_same", 2, 9, 10, 16, 3, 3, 20, 1, 1, 1, 1, true},
-                            ConvCase{"winograd_valid", 2, 9, 10, 18, 3, 3, 16, 1, 1, 1, 1, false}}) {
+  for (const ConvCase& k :
+       {ConvCase{"same", 2, 9, 8, 5, 3, 3, 6, 1, 1, 1, 1, true},
+        ConvCase{"valid_even_kernel", 2, 8, 9, 3, 2, 4, 5, 1, 1, 1, 1, false},
+        ConvCase{"dilated", 2, 10, 9, 4, 3, 3, 3, 1, 1, 2, 3, true},
+        ConvCase{"winograd_same", 2, 9, 10, 16, 3, 3, 20, 1, 1, 1, 1, true},
+        ConvCase{"winograd_valid", 2, 9, 10, 18, 3, 3, 16, 1, 1, 1, 1, false}}) {
     const conv::ConvGeometry g = geometry_of(k);
     const Tensor w = random_tensor(DType::f64, {k.kh, k.kw, k.c, k.f}, 7);
     const Tensor dy = random_tensor(DType::f64, {k.n, g.oh, g.ow, k.f}, 8);
-    Tensor a(DType::f64, {k.n, k.h, k.w, k.c}), b(DType::f64, {k.n, k.h, k.w, k.c}), c(DType::f64, {k.n, k.h, k.w, k.c});
-    conv::backprop_input_rotated<double>(g, w.data<double>(), dy.data<double>(), a.data<double>(), pool);
-    conv::backprop_input_col2im<double>(g, w.data<double>(), dy.data<double>(), b.data<double>(), pool);
+    Tensor a(DType::f64, {k.n, k.h, k.w, k.c}), b(DType::f64, {k.n, k.h, k.w, k.c}),
+        c(DType::f64, {k.n, k.h, k.w, k.c});
+    conv::backprop_input_rotated<double>(g, w.data<double>(), dy.data<double>(), a.data<double>(),
+                                         pool);
+    conv::backprop_input_col2im<double>(g, w.data<double>(), dy.data<double>(), b.data<double>(),
+                                        pool);
     conv::backprop_input<double>(g, w.data<double>(), dy.data<double>(), c.data<double>(), pool);
     for (int64_t i = 0; i < a.num_elements(); ++i) {
       ASSERT_NEAR(a.data<double>()[i], b.data<double>()[i], 1e-12) << k.name << " element " << i;
@@ -320,8 +336,9 @@ TEST(ConvPaths, BackpropInputPathsAgree) {
 
 TEST(ConvPaths, BackpropFilterPathsAgree) {
   ThreadPool pool(2);
-  for (const ConvCase& k : {ConvCase{"winograd_same", 2, 9, 10, 16, 3, 3, 16, 1, 1, 1, 1, true},
-                            ConvCase{"winograd_valid_many_tiles", 3, 31, 26, 16, 3, 3, 24, 1, 1, 1, 1, false}}) {
+  for (const ConvCase& k :
+       {ConvCase{"winograd_same", 2, 9, 10, 16, 3, 3, 16, 1, 1, 1, 1, true},
+        ConvCase{"winograd_valid_many_tiles", 3, 31, 26, 16, 3, 3, 24, 1, 1, 1, 1, false}}) {
     const conv::ConvGeometry g = geometry_of(k);
     ASSERT_TRUE(conv::winograd_applies(g));
     for (DType dtype : {DType::f64, DType::f32}) {
@@ -329,11 +346,15 @@ TEST(ConvPaths, BackpropFilterPathsAgree) {
       const Tensor dy = random_tensor(dtype, {k.n, g.oh, g.ow, k.f}, 13);
       Tensor a(dtype, {3, 3, k.c, k.f}), b(dtype, {3, 3, k.c, k.f});
       if (dtype == DType::f64) {
-        conv::backprop_filter_winograd<double>(g, x.data<double>(), dy.data<double>(), a.data<double>(), pool);
-        conv::backprop_filter_im2col<double>(g, x.data<double>(), dy.data<double>(), b.data<double>(), pool);
+        conv::backprop_filter_winograd<double>(g, x.data<double>(), dy.data<double>(),
+                                               a.data<double>(), pool);
+        conv::backprop_filter_im2col<double>(g, x.data<double>(), dy.data<double>(),
+                                             b.data<double>(), pool);
       } else {
-        conv::backprop_filter_winograd<float>(g, x.data<float>(), dy.data<float>(), a.data<float>(), pool);
-        conv::backprop_filter_im2col<float>(g, x.data<float>(), dy.data<float>(), b.data<float>(), pool);
+        conv::backprop_filter_winograd<float>(g, x.data<float>(), dy.data<float>(), a.data<float>(),
+                                              pool);
+        conv::backprop_filter_im2col<float>(g, x.data<float>(), dy.data<float>(), b.data<float>(),
+                                            pool);
       }
       const double tol = dtype == DType::f32 ? 1e-3 : 1e-10;  // sums of thousands of products
       for (int64_t i = 0; i < a.num_elements(); ++i)
@@ -344,26 +365,35 @@ TEST(ConvPaths, BackpropFilterPathsAgree) {
 }
 
 TEST(ConvThreads, ResultsDoNotDependOnTheNumberOfThreads) {
-  // Large enough for many blocks and several partial filter-gradient sums.
-  const Tensor xv = random_tensor(DType::f32, {6, 24, 20, 8}, 21);
-  const Tensor wv = random_tensor(DType::f32, {3, 3, 8, 16}, 22);
-  auto run = [&](int threads, bool strided) {
-    Graph g;
-    Scope s(g);
-    Output x = ops::placeholder(s, DType::f32, {-1, 24, 20, 8});
-    Output w = ops::constant(s, wv);
-    const Ints st = strided ? Ints{2, 2} : Ints{1, 1};
-    Output y = ops::conv2d(s, x, w, st, Padding::same);
-    Output p = ops::max_pool(s, y, {3, 3}, {2, 2}, Padding::same);
-    Output a = ops::avg_pool(s, y, {3, 3}, {1, 1}, Padding::same);
-    Output loss = ops::add(s, ops::sum(s, ops::square(s, p)), ops::sum(s, ops::square(s, a)));
-    auto grads = gradients(s, {loss}, {x, w});
-    Session sess(g, SessionOptions{threads});
-    return sess.run({{x, xv}}, {y, p, a, grads[0], grads[1]});
+  // Each configuration is large enough for many blocks and several partial filter-gradient
+  // sums; together they take every code path (direct, im2col, Winograd, rotated, col2im).
+  struct Config {
+    Shape x, w;
+    Ints strides;
   };
-  for (bool strided : {false, true}) {
-    auto one = run(1, strided), four = run(4, strided);
-    for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(one[i].equals(four[i])) << "output " << i << " strided " << strided;
+  for (const Config& c : {Config{{6, 24, 20, 8}, {3, 3, 8, 16}, {1, 1}},
+                          Config{{6, 24, 20, 8}, {3, 3, 8, 16}, {2, 2}},
+                          Config{{4, 20, 18, 16}, {3, 3, 16, 24}, {1, 1}},
+                          Config{{8, 28, 28, 1}, {3, 3, 1, 32}, {1, 1}}}) {
+    const Tensor xv = random_tensor(DType::f32, c.x, 21);
+    const Tensor wv = random_tensor(DType::f32, c.w, 22);
+    auto run = [&](int threads) {
+      Graph g;
+      Scope s(g);
+      Output x = ops::placeholder(s, DType::f32, {-1, c.x.dim(1), c.x.dim(2), c.x.dim(3)});
+      Output w = ops::constant(s, wv);
+      Output y = ops::conv2d(s, x, w, c.strides, Padding::same);
+      Output p = ops::max_pool(s, y, {3, 3}, {2, 2}, Padding::same);
+      Output a = ops::avg_pool(s, y, {3, 3}, {1, 1}, Padding::same);
+      Output loss = ops::add(s, ops::sum(s, ops::square(s, p)), ops::sum(s, ops::square(s, a)));
+      auto grads = gradients(s, {loss}, {x, w});
+      Session sess(g, SessionOptions{threads});
+      return sess.run({{x, xv}}, {y, p, a, grads[0], grads[1]});
+    };
+    auto one = run(1), four = run(4);
+    for (size_t i = 0; i < one.size(); ++i)
+      EXPECT_TRUE(one[i].equals(four[i]))
+          << "output " << i << " for input " << c.x << ", filter " << c.w;
   }
 }
 
@@ -414,7 +444,8 @@ void naive_pool(const PoolCase& p, const Tensor& x, const Tensor& dy, std::vecto
           yavg[static_cast<size_t>(o)] = sum / static_cast<double>(count);
           dxmax[static_cast<size_t>(best_i)] += dy.as_double(o);
           for_window(p, oy, ox, [&](int64_t iy, int64_t ix) {
-            dxavg[static_cast<size_t>(at4(n, iy, ix, c, p.h, p.w, p.c))] += dy.as_double(o) / static_cast<double>(count);
+            dxavg[static_cast<size_t>(at4(n, iy, ix, c, p.h, p.w, p.c))] +=
+                dy.as_double(o) / static_cast<double>(count);
           });
         }
 }
@@ -467,7 +498,8 @@ TEST(Pool, HandComputedSameAverageCountsOnlyRealElements) {
   // hold 2 or 1 real elements and average over those only (TensorFlow).
   Graph g;
   Scope s(g);
-  Output x = ops::constant(s, Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 3, 3, 1}));
+  Output x = ops::constant(
+      s, Tensor::from_vector(std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 3, 3, 1}));
   Output av = ops::avg_pool(s, x, {2, 2}, {2, 2}, Padding::same);
   Output mx = ops::max_pool(s, x, {2, 2}, {2, 2}, Padding::same);
   Output gav = ops::global_avg_pool(s, x);
@@ -568,27 +600,31 @@ TEST(ConvLayers, LayerMatchesTheOpsItStandsFor) {
   Graph g;
   Scope root(g);
   Output x = ops::placeholder(root, DType::f64, {-1, 9, 8, 3});
-  layers::Conv2D relu(4, {3, 2}, {2, 1}, Padding::same, Activation::relu, true, "",
-                      {1, 1}, Initializer::glorot_uniform(3), Initializer::random_uniform(-1, 1, 4));
+  layers::Conv2D relu(4, {3, 2}, {2, 1}, Padding::same, Activation::relu, true, "", {1, 1},
+                      Initializer::glorot_uniform(3), Initializer::random_uniform(-1, 1, 4));
   layers::Conv2D tanh(5, {2, 3}, {1, 1}, Padding::valid, Activation::tanh, true, "", {2, 2},
                       Initializer::glorot_uniform(5), Initializer::random_uniform(-1, 1, 6));
   Output a = relu(root, x), b = tanh(root, x);
-  Output a_ref = ops::relu(root, ops::bias_add(root, ops::conv2d(root, x, relu.kernel(), {2, 1}, Padding::same),
-                                               relu.bias()));
-  Output b_ref = ops::tanh(root, ops::bias_add(root, ops::conv2d(root, x, tanh.kernel(), {1, 1}, Padding::valid,
-                                                                 {2, 2}), tanh.bias()));
+  Output a_ref = ops::relu(
+      root,
+      ops::bias_add(root, ops::conv2d(root, x, relu.kernel(), {2, 1}, Padding::same), relu.bias()));
+  Output b_ref = ops::tanh(
+      root, ops::bias_add(root, ops::conv2d(root, x, tanh.kernel(), {1, 1}, Padding::valid, {2, 2}),
+                          tanh.bias()));
   EXPECT_EQ(a.op().type(), "FusedConv2D");
   Session sess(g);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
   auto r = sess.run({{x, xv}}, {a, a_ref, b, b_ref});
   for (int i : {0, 2}) {
     ASSERT_EQ(r[i].shape(), r[i + 1].shape());
-    for (int64_t j = 0; j < r[i].num_elements(); ++j) EXPECT_NEAR(r[i].as_double(j), r[i + 1].as_double(j), 1e-12);
+    for (int64_t j = 0; j < r[i].num_elements(); ++j)
+      EXPECT_NEAR(r[i].as_double(j), r[i + 1].as_double(j), 1e-12);
   }
 }
 
 TEST(ConvLayers, CallingTwiceSharesWeightsAndSumsGradients) {
-  const Tensor x1v = random_tensor(DType::f64, {2, 6, 6, 2}, 61), x2v = random_tensor(DType::f64, {3, 5, 7, 2}, 62);
+  const Tensor x1v = random_tensor(DType::f64, {2, 6, 6, 2}, 61),
+               x2v = random_tensor(DType::f64, {3, 5, 7, 2}, 62);
   Graph g;
   Scope root(g);
   Output x1 = ops::placeholder(root, DType::f64, {-1, -1, -1, 2});
@@ -628,7 +664,8 @@ std::string error_of(const std::function<void()>& f) {
 }
 
 void expect_contains(const std::string& msg, std::initializer_list<const char*> parts) {
-  for (const char* p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
+  for (const char* p : parts)
+    EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
 }
 
 TEST(ConvErrors, BuildTimeShapeAndAttrErrors) {
@@ -639,47 +676,63 @@ TEST(ConvErrors, BuildTimeShapeAndAttrErrors) {
   auto conv = [&](Output in, Output f, Ints st, Padding p, Ints dl) {
     return [=, &s] { ops::conv2d(s.named("myconv"), in, f, st, p, dl); };
   };
-  expect_contains(error_of(conv(ops::placeholder(s, DType::f32, {5, 5, 3}), w, {1, 1}, Padding::same, {1, 1})),
-                  {"'myconv' (Conv2D)", "input must be 4-D", "[5,5,3]"});
-  expect_contains(error_of(conv(x, ops::placeholder(s, DType::f32, {3, 3, 3}), {1, 1}, Padding::same, {1, 1})),
-                  {"'myconv", "filter must be 4-D", "[3,3,3]"});
-  expect_contains(error_of(conv(x, ops::placeholder(s, DType::f32, {3, 3, 2, 4}), {1, 1}, Padding::same, {1, 1})),
+  expect_contains(
+      error_of(conv(ops::placeholder(s, DType::f32, {5, 5, 3}), w, {1, 1}, Padding::same, {1, 1})),
+      {"'myconv' (Conv2D)", "input must be 4-D", "[5,5,3]"});
+  expect_contains(
+      error_of(conv(x, ops::placeholder(s, DType::f32, {3, 3, 3}), {1, 1}, Padding::same, {1, 1})),
+      {"'myconv", "filter must be 4-D", "[3,3,3]"});
+  expect_contains(error_of(conv(x, ops::placeholder(s, DType::f32, {3, 3, 2, 4}), {1, 1},
+                                Padding::same, {1, 1})),
                   {"'myconv", "in_channels", "input [2,5,5,3]", "filter [3,3,2,4]"});
-  expect_contains(error_of(conv(x, ops::placeholder(s, DType::f32, {7, 3, 3, 4}), {1, 1}, Padding::valid, {1, 1})),
+  expect_contains(error_of(conv(x, ops::placeholder(s, DType::f32, {7, 3, 3, 4}), {1, 1},
+                                Padding::valid, {1, 1})),
                   {"'myconv", "rows", "empty", "input [2,5,5,3]", "filter [7,3,3,4]"});
   expect_contains(error_of(conv(x, w, {1, 1}, Padding::valid, {3, 1})),  // dilated 3x3 spans 7 rows
                   {"'myconv", "effective window size 7", "[2,5,5,3]"});
-  expect_contains(error_of(conv(x, w, {0, 1}, Padding::same, {1, 1})), {"'myconv", "strides must be positive", "[0,1]"});
-  expect_contains(error_of(conv(x, w, {1, -2}, Padding::same, {1, 1})), {"strides must be positive"});
-  expect_contains(error_of(conv(x, w, {1, 1}, Padding::same, {0, 1})), {"dilations must be positive"});
-  expect_contains(error_of(conv(x, w, {1, 1, 1, 1}, Padding::same, {1, 1})), {"strides must have 2 entries", "[1,1,1,1]"});
-  expect_contains(error_of(conv(x, w, {1}, Padding::same, {1, 1})), {"strides must have 2 entries"});
-  expect_contains(error_of(conv(x, w, {1, 1}, Padding::same, {1, 1, 1})), {"dilations must have 2 entries"});
-  expect_contains(error_of(conv(ops::placeholder(s, DType::i32, {2, 5, 5, 3}), ops::placeholder(s, DType::i32, {3, 3, 3, 4}),
-                                {1, 1}, Padding::same, {1, 1})),
-                  {"'myconv", "float32 or float64", "int32"});
-  expect_contains(error_of(conv(x, ops::placeholder(s, DType::f64, {3, 3, 3, 4}), {1, 1}, Padding::same, {1, 1})),
+  expect_contains(error_of(conv(x, w, {0, 1}, Padding::same, {1, 1})),
+                  {"'myconv", "strides must be positive", "[0,1]"});
+  expect_contains(error_of(conv(x, w, {1, -2}, Padding::same, {1, 1})),
+                  {"strides must be positive"});
+  expect_contains(error_of(conv(x, w, {1, 1}, Padding::same, {0, 1})),
+                  {"dilations must be positive"});
+  expect_contains(error_of(conv(x, w, {1, 1, 1, 1}, Padding::same, {1, 1})),
+                  {"strides must have 2 entries", "[1,1,1,1]"});
+  expect_contains(error_of(conv(x, w, {1}, Padding::same, {1, 1})),
+                  {"strides must have 2 entries"});
+  expect_contains(error_of(conv(x, w, {1, 1}, Padding::same, {1, 1, 1})),
+                  {"dilations must have 2 entries"});
+  expect_contains(
+      error_of(conv(ops::placeholder(s, DType::i32, {2, 5, 5, 3}),
+                    ops::placeholder(s, DType::i32, {3, 3, 3, 4}), {1, 1}, Padding::same, {1, 1})),
+      {"'myconv", "float32 or float64", "int32"});
+  expect_contains(error_of(conv(x, ops::placeholder(s, DType::f64, {3, 3, 3, 4}), {1, 1},
+                                Padding::same, {1, 1})),
                   {"'myconv", "same dtype", "float32", "float64"});
   expect_contains(error_of([&] {
-                    ops::fused_conv2d(s.named("fc"), x, w, ops::placeholder(s, DType::f32, {5}), {1, 1}, Padding::same);
+                    ops::fused_conv2d(s.named("fc"), x, w, ops::placeholder(s, DType::f32, {5}),
+                                      {1, 1}, Padding::same);
                   }),
                   {"'fc' (FusedConv2D)", "bias must be [F] = [4]", "[5]"});
   // Backprop ops check out_backprop against the convolution they invert.
   expect_contains(error_of([&] {
-                    ops::conv2d_backprop_input(s.named("bi"), x, w, ops::placeholder(s, DType::f32, {2, 5, 4, 4}),
+                    ops::conv2d_backprop_input(s.named("bi"), x, w,
+                                               ops::placeholder(s, DType::f32, {2, 5, 4, 4}),
                                                {1, 1}, Padding::same);
                   }),
                   {"'bi' (Conv2DBackpropInput)", "out_backprop [2,5,4,4]", "gives [2,5,5,4]"});
   expect_contains(error_of([&] {
-                    ops::conv2d_backprop_filter(s.named("bf"), x, w, ops::placeholder(s, DType::f32, {2, 3, 3, 5}),
+                    ops::conv2d_backprop_filter(s.named("bf"), x, w,
+                                                ops::placeholder(s, DType::f32, {2, 3, 3, 5}),
                                                 {1, 1}, Padding::valid);
                   }),
                   {"'bf' (Conv2DBackpropFilter)", "out_backprop [2,3,3,5]", "gives [2,3,3,4]"});
   // Imported graphs never went through the builders: an unknown padding name is an error.
-  expect_contains(error_of([&] {
-                    NodeBuilder(s.named("raw"), "Conv2D").input(x).input(w).attr("padding", "FULL").finish();
-                  }),
-                  {"'raw' (Conv2D)", "padding must be \"SAME\" or \"VALID\"", "FULL"});
+  expect_contains(
+      error_of([&] {
+        NodeBuilder(s.named("raw"), "Conv2D").input(x).input(w).attr("padding", "FULL").finish();
+      }),
+      {"'raw' (Conv2D)", "padding must be \"SAME\" or \"VALID\"", "FULL"});
 }
 
 TEST(ConvErrors, RunTimeErrorsWithUnknownDims) {
@@ -692,13 +745,21 @@ TEST(ConvErrors, RunTimeErrorsWithUnknownDims) {
   EXPECT_EQ(y.shape(), (Shape{-1, -1, -1, 4}));
   auto grads = gradients(s, {ops::sum(s, y)}, {x, w});
   Session sess(g);
-  expect_contains(error_of([&] { sess.run({{x, Tensor::zeros(DType::f32, {1, 5, 5, 3})}}, {y}); }),
+  expect_contains(error_of([&] {
+                    sess.run({{x, Tensor::zeros(DType::f32, {1, 5, 5, 3})}}, {y});
+                  }),
                   {"'conv' (Conv2D)", "in_channels", "input [1,5,5,3]", "filter [3,3,2,4]"});
-  expect_contains(error_of([&] { sess.run({{x, Tensor::zeros(DType::f32, {1, 2, 5, 2})}}, {y}); }),
+  expect_contains(error_of([&] {
+                    sess.run({{x, Tensor::zeros(DType::f32, {1, 2, 5, 2})}}, {y});
+                  }),
                   {"'conv' (Conv2D)", "rows", "empty", "input [1,2,5,2]"});
-  expect_contains(error_of([&] { sess.run({{x, Tensor::zeros(DType::f32, {1, 5, 2, 2})}}, {grads[0]}); }),
+  expect_contains(error_of([&] {
+                    sess.run({{x, Tensor::zeros(DType::f32, {1, 5, 2, 2})}}, {grads[0]});
+                  }),
                   {"(Conv2D", "cols", "input [1,5,2,2]"});
-  expect_contains(error_of([&] { sess.run({{x, Tensor::zeros(DType::f32, {1, 2, 2, 2})}}, {p}); }),
+  expect_contains(error_of([&] {
+                    sess.run({{x, Tensor::zeros(DType::f32, {1, 2, 2, 2})}}, {p});
+                  }),
                   {"'pool' (MaxPool)", "rows", "input [1,2,2,2]"});
   // Valid feeds run.
   auto r = sess.run({{x, Tensor::zeros(DType::f32, {2, 5, 6, 2})}}, {y, grads[0], grads[1], p});
@@ -712,25 +773,41 @@ TEST(PoolErrors, BuildTimeErrors) {
   Graph g;
   Scope s(g);
   Output x = ops::placeholder(s, DType::f32, {2, 5, 5, 3});
-  auto mp = [&](Output in, Ints k, Ints st, Padding p) { return [=, &s] { ops::max_pool(s.named("mp"), in, k, st, p); }; };
-  expect_contains(error_of(mp(ops::placeholder(s, DType::f32, {5, 5, 3}), {2, 2}, {2, 2}, Padding::valid)),
-                  {"'mp' (MaxPool)", "4-D", "[5,5,3]"});
-  expect_contains(error_of(mp(x, {2}, {2, 2}, Padding::valid)), {"'mp", "ksize must have 2 entries", "[2]"});
-  expect_contains(error_of(mp(x, {2, 2}, {1, 2, 2, 1}, Padding::valid)), {"strides must have 2 entries"});
+  auto mp = [&](Output in, Ints k, Ints st, Padding p) {
+    return [=, &s] { ops::max_pool(s.named("mp"), in, k, st, p); };
+  };
+  expect_contains(
+      error_of(mp(ops::placeholder(s, DType::f32, {5, 5, 3}), {2, 2}, {2, 2}, Padding::valid)),
+      {"'mp' (MaxPool)", "4-D", "[5,5,3]"});
+  expect_contains(error_of(mp(x, {2}, {2, 2}, Padding::valid)),
+                  {"'mp", "ksize must have 2 entries", "[2]"});
+  expect_contains(error_of(mp(x, {2, 2}, {1, 2, 2, 1}, Padding::valid)),
+                  {"strides must have 2 entries"});
   expect_contains(error_of(mp(x, {0, 2}, {2, 2}, Padding::valid)), {"ksize must be positive"});
   expect_contains(error_of(mp(x, {2, 2}, {2, -1}, Padding::valid)), {"strides must be positive"});
-  expect_contains(error_of(mp(x, {6, 2}, {1, 1}, Padding::valid)), {"'mp", "rows", "empty", "input [2,5,5,3]"});
-  expect_contains(error_of(mp(ops::placeholder(s, DType::i64, {2, 5, 5, 3}), {2, 2}, {2, 2}, Padding::valid)),
-                  {"'mp", "int64"});
-  expect_contains(error_of([&] { ops::avg_pool(s.named("ap"), x, {2, 2}, {0, 0}, Padding::same); }),
+  expect_contains(error_of(mp(x, {6, 2}, {1, 1}, Padding::valid)),
+                  {"'mp", "rows", "empty", "input [2,5,5,3]"});
+  expect_contains(
+      error_of(mp(ops::placeholder(s, DType::i64, {2, 5, 5, 3}), {2, 2}, {2, 2}, Padding::valid)),
+      {"'mp", "int64"});
+  expect_contains(error_of([&] {
+                    ops::avg_pool(s.named("ap"), x, {2, 2}, {0, 0}, Padding::same);
+                  }),
                   {"'ap' (AvgPool)", "strides must be positive"});
-  expect_contains(error_of([&] { ops::global_avg_pool(s, ops::placeholder(s.named("flat"), DType::f32, {2, 5})); }),
+  expect_contains(error_of([&] {
+                    ops::global_avg_pool(s, ops::placeholder(s.named("flat"), DType::f32, {2, 5}));
+                  }),
                   {"'flat:0'", "4-D", "[2,5]"});
-  expect_contains(error_of([&] { ops::global_avg_pool(s, ops::placeholder(s.named("ints"), DType::i32, {2, 5, 5, 1})); }),
-                  {"'ints:0'", "int32"});
+  expect_contains(
+      error_of([&] {
+        ops::global_avg_pool(s, ops::placeholder(s.named("ints"), DType::i32, {2, 5, 5, 1}));
+      }),
+      {"'ints:0'", "int32"});
   // Gradient ops check the gradient's shape.
   expect_contains(error_of([&] {
-                    NodeBuilder(s.named("mpg"), "MaxPoolGrad").input(x).input(ops::placeholder(s, DType::f32, {2, 3, 3, 3}))
+                    NodeBuilder(s.named("mpg"), "MaxPoolGrad")
+                        .input(x)
+                        .input(ops::placeholder(s, DType::f32, {2, 3, 3, 3}))
                         .finish();
                   }),
                   {"'mpg' (MaxPoolGrad)", "[2,3,3,3]", "pooled shape [2,2,2,3]"});
@@ -738,26 +815,46 @@ TEST(PoolErrors, BuildTimeErrors) {
 
 TEST(ConvLayerErrors, ConstructorsAndBuild) {
   EXPECT_THROW(layers::Conv2D(0, {3, 3}), InvalidArgument);
-  expect_contains(error_of([] { layers::Conv2D(8, {3}); }), {"Conv2D", "kernel_size must have 2 positive entries", "[3]"});
+  expect_contains(error_of([] { layers::Conv2D(8, {3}); }),
+                  {"Conv2D", "kernel_size must have 2 positive entries", "[3]"});
   expect_contains(error_of([] { layers::Conv2D(8, {3, 3}, {1, 0}); }), {"strides"});
-  expect_contains(error_of([] { layers::Conv2D(8, {3, 3}, {1, 1}, Padding::same, Activation::relu, true, "", {1, 2, 3}); }),
-                  {"dilation_rate"});
+  expect_contains(
+      error_of([] {
+        layers::Conv2D(8, {3, 3}, {1, 1}, Padding::same, Activation::relu, true, "", {1, 2, 3});
+      }),
+      {"dilation_rate"});
+  expect_contains(
+      error_of([] {
+        layers::Conv2D(8, {3, 3}, {2, 2}, Padding::same, Activation::relu, true, "", {2, 2});
+      }),
+      {"strides > 1 [2,2]", "dilation_rate > 1 [2,2]"});
   expect_contains(error_of([] { layers::MaxPooling2D({2, 2, 2}); }), {"MaxPooling2D", "pool_size"});
-  expect_contains(error_of([] { layers::AveragePooling2D({2, 2}, {0, 1}); }), {"AveragePooling2D", "strides"});
+  expect_contains(error_of([] {
+                    layers::AveragePooling2D({2, 2}, {0, 1});
+                  }),
+                  {"AveragePooling2D", "strides"});
   Graph g;
   Scope root(g);
   layers::Conv2D conv(8, {3, 3});
-  expect_contains(error_of([&] { conv(root, ops::placeholder(root, DType::f32, {-1, 28, 28})); }),
+  expect_contains(error_of([&] {
+                    conv(root, ops::placeholder(root, DType::f32, {-1, 28, 28}));
+                  }),
                   {"Conv2D layer 'conv2d'", "4-D", "[?,28,28]"});
   layers::Conv2D conv2(8, {3, 3});
-  expect_contains(error_of([&] { conv2(root, ops::placeholder(root, DType::f32, {-1, 28, 28, -1})); }),
+  expect_contains(error_of([&] {
+                    conv2(root, ops::placeholder(root, DType::f32, {-1, 28, 28, -1}));
+                  }),
                   {"known C", "[?,28,28,?]"});
   layers::Conv2D conv3(8, {3, 3});
   conv3(root, ops::placeholder(root, DType::f32, {-1, 28, 28, 1}));
-  expect_contains(error_of([&] { conv3(root, ops::placeholder(root, DType::f32, {-1, 28, 28, 3})); }),
+  expect_contains(error_of([&] {
+                    conv3(root, ops::placeholder(root, DType::f32, {-1, 28, 28, 3}));
+                  }),
                   {"built for inputs [N,H,W,1]", "[?,28,28,3]"});
   layers::Conv2D conv4(8, {3, 3});
-  expect_contains(error_of([&] { conv4(root, ops::placeholder(root, DType::i32, {-1, 28, 28, 1})); }),
+  expect_contains(error_of([&] {
+                    conv4(root, ops::placeholder(root, DType::i32, {-1, 28, 28, 1}));
+                  }),
                   {"float inputs", "int32"});
 }
 
