@@ -188,9 +188,11 @@ template void batch_norm_rows<double>(const double*, double*, int64_t, int64_t, 
 
 int64_t streaming_store_threshold_bytes() {
   static const int64_t threshold = [] {
+#ifdef _SC_LEVEL3_CACHE_SIZE  // glibc
     const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    if (l3 <= 0) return int64_t{0};
-    return static_cast<int64_t>(l3) / 4 * 3 / ThreadPool::hardware_threads();
+    if (l3 > 0) return static_cast<int64_t>(l3) / 4 * 3 / ThreadPool::hardware_threads();
+#endif
+    return int64_t{0};
   }();
   return threshold;
 }
