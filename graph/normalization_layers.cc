@@ -1,1 +1,101 @@
 #include "normalization_layers.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../ops/array_ops.h"
+#include "../ops/math_ops.h"
+#include "../ops/normalization_ops.h"
+
+namespace sluice::layers {
+
+namespace {
+
+// Keras' fused path (tf.nn.fused_batch_norm) raises epsilon to this (a cuDNN requirement).
+constexpr double kFusedMinEpsilon = 1.001e-5;
+
+// Keras takes its fused path for float32 NHWC/NDHWC input: rank 4 or 5, channels last.
+bool keras_fused_path(int rank, DType dtype) {
+  return (rank == 4 || rank == 5) && dtype == DType::f32;
+}
+
+}  // namespace
+
+BatchNormalization::BatchNormalization(int64_t axis, double momentum, double epsilon, bool center,
+                                       bool scale, std::string name)
+    : Layer(std::move(name)),
+      axis_(axis),
+      momentum_(momentum),
+      epsilon_(epsilon),
+      center_(center),
+      scale_(scale) {
+  SLUICE_REQUIRE(std::isfinite(momentum) && momentum >= 0 && momentum <= 1, InvalidArgument,
+                 "BatchNormalization momentum must be in [0, 1], got ", momentum);
+  SLUICE_REQUIRE(std::isfinite(epsilon) && epsilon >= 0, InvalidArgument,
+                 "BatchNormalization epsilon must be finite and >= 0, got ", epsilon);
+}
+
+void BatchNormalization::build(const Scope& scope, const Shape& input_shape, DType dtype) {
+  SLUICE_REQUIRE(input_shape.known_rank() && input_shape.rank() >= 2, InvalidArgument,
+                 "BatchNormalization layer '", name(), "' needs inputs of known rank >= 2, got ",
+                 input_shape.to_string());
+  SLUICE_REQUIRE(is_floating(dtype), InvalidArgument, "BatchNormalization layer '", name(),
+                 "' needs float inputs, got ", dtype_name(dtype));
+  const int rank = input_shape.rank();
+  SLUICE_REQUIRE(axis_ >= -rank && axis_ < rank, InvalidArgument, "BatchNormalization layer '",
+                 name(), "': axis ", axis_, " is out of range for inputs ",
+                 input_shape.to_string());
+  SLUICE_REQUIRE(axis_ == -1 || axis_ == rank - 1, Unimplemented, "BatchNormalization layer '",
+                 name(), "': only the last axis (-1, channels last) is supported, got axis ", axis_,
+                 " for inputs ", input_shape.to_string());
+  const int64_t c = input_shape.dim(-1);
+  SLUICE_REQUIRE(c > 0, InvalidArgument, "BatchNormalization layer '", name(),
+                 "' needs inputs whose last (channel) dimension is known, got ",
+                 input_shape.to_string());
+  const Shape param{c};
+  if (scale_) gamma_ = add_weight(scope, "gamma", param, dtype, Initializer::ones());
+  if (center_) beta_ = add_weight(scope, "beta", param, dtype, Initializer::zeros());
+  moving_mean_ = add_weight(scope, "moving_mean", param, dtype, Initializer::zeros(), false);
+  moving_variance_ = add_weight(scope, "moving_variance", param, dtype, Initializer::ones(), false);
+}
+
+Output BatchNormalization::call(const Scope& scope, const Output& x) {
+  const Shape& s = x.shape();
+  const Shape& param = moving_mean_.shape();
+  SLUICE_REQUIRE(s.known_rank() && s.rank() >= 2 && s.dim(-1) == param.dim(0) &&
+                     x.dtype() == moving_mean_.dtype(),
+                 InvalidArgument, "BatchNormalization layer '", name(), "' built for ",
+                 dtype_name(moving_mean_.dtype()), " inputs [..,", param.dim(0), "] called on ",
+                 dtype_name(x.dtype()), s.to_string());
+  const DType dt = x.dtype();
+  const bool fused = keras_fused_path(s.rank(), dt);
+  const Output training = learning_phase(scope.graph());
+  const Output gamma =
+      scale_ ? gamma_ : ops::constant(scope.named("gamma_const"), Tensor::ones(dt, param));
+  const Output beta =
+      center_ ? beta_ : ops::constant(scope.named("beta_const"), Tensor::zeros(dt, param));
+  const ops::FusedBatchNormOutputs bn = ops::fused_batch_norm(
+      scope.named("FusedBatchNorm"), x, gamma, beta, moving_mean_, moving_variance_, training,
+      fused ? std::max(epsilon_, kFusedMinEpsilon) : epsilon_, /*bessel_correction=*/fused);
+
+  // Keras: decay = 1 - momentum in training, 1 - 1 = 0 in inference, both computed in the
+  // variable's dtype (so float32 gets 1 - float(0.99)). In inference the op passes the
+  // moving statistics through, so the update subtracts exactly (v - v) * 0 = 0.
+  const double decay_value = dt == DType::f32
+                                 ? static_cast<double>(1.0f - static_cast<float>(momentum_))
+                                 : 1.0 - momentum_;
+  const Output decay = ops::select(scope.named("decay"), training,
+                                   ops::constant(scope, Tensor::filled(dt, Shape{}, decay_value)),
+                                   ops::constant(scope, Tensor::zeros(dt, Shape{})));
+  auto moving_average = [&](const Output& var, const Output& value) {
+    const Scope us =
+        scope.with_prefix(scope.graph().unique_name(scope.prefix() + "AssignMovingAvg"));
+    const Output delta = ops::mul(us, ops::sub(us, var, value), decay);
+    return ops::assign_sub(us.named("AssignSub"), var, delta).op();
+  };
+  add_update(moving_average(moving_mean_, bn.batch_mean));
+  add_update(moving_average(moving_variance_, bn.batch_variance));
+  return bn.y;
+}
+
+}  // namespace sluice::layers

@@ -1,6 +1,69 @@
-// normalization layers (issue 3).
+// Normalization layers.
+//
+// BatchNormalization follows tf.keras: it reads the graph's learning phase
+// (learning_phase(graph), false unless fed true) at run time, so one graph serves both:
+//   learning phase true:  normalise with the batch statistics;
+//   learning phase false: normalise with the moving statistics (the default).
+// The moving statistics change only through the layer's update ops (updates(), also in
+// the graph's update-ops collection), and only in runs where the learning phase is true:
+//   moving = moving - (moving - batch_stat) * (1 - momentum)
+//          (= moving * momentum + batch_stat * (1 - momentum)), with the batch statistics of
+// the same run; in inference runs the update ops leave them unchanged.
+//
+// Who runs the update ops:
+//   * optimizer.minimize(...) (and apply_gradients) runs every op in the update-ops
+//     collection that exists when it is called, so the obvious loop keeps them current:
+//       Operation train = optimizers::Adam(1e-3).minimize(root, loss);   // after the model
+//       sess.run({{x, batch}, {y, labels}, {learning_phase(g), Tensor(true)}}, {}, {train});
+//   * optimizer.with_update_ops(false).minimize(...) gives TensorFlow 1.x behaviour: the
+//     train op does not run them; group them yourself, e.g.
+//       std::vector<Operation> deps = g.update_ops();
+//       deps.push_back(optimizer.with_update_ops(false).minimize(root, loss));
+//       Operation step = ops::no_op(root, deps);
+//     or pass bn.updates() as extra targets of the training run.
+// Build the model before minimize(): update ops created later are not in its train op.
 #pragma once
+
+#include <string>
 
 #include "layers.h"
 
-namespace sluice::layers {}  // namespace sluice::layers
+namespace sluice::layers {
+
+// x [N, .., C] -> y [N, .., C], normalised per channel (the last axis):
+//   y = gamma * (x - mean) / sqrt(var + epsilon) + beta.
+// Weights "<scope>/<name>/gamma" [C] (ones, trainable, if scale), "beta" [C] (zeros,
+// trainable, if center), "moving_mean" [C] (zeros) and "moving_variance" [C] (ones), both
+// non-trainable. Default name "batch_normalization".
+//
+// Exactly tf.keras: for float32 input of rank 4 or 5 Keras takes its fused path, whose batch
+// variance fed to moving_variance carries Bessel's correction (n / (n - 1), n = elements per
+// channel) and whose epsilon is at least 1.001e-5; for other ranks and for float64 it takes
+// the non-fused path: the biased variance and epsilon as given. The normalisation itself
+// always uses the biased batch variance.
+// Only axis -1 (channels last) is supported; any other axis raises Unimplemented when the
+// layer is first called. Each call adds two update ops (mean and variance).
+class BatchNormalization : public Layer {
+ public:
+  explicit BatchNormalization(int64_t axis = -1, double momentum = 0.99, double epsilon = 1e-3,
+                              bool center = true, bool scale = true, std::string name = "");
+
+  // The weights (invalid Outputs before the first call, and for gamma/beta when disabled).
+  Output gamma() const { return gamma_; }
+  Output beta() const { return beta_; }
+  Output moving_mean() const { return moving_mean_; }
+  Output moving_variance() const { return moving_variance_; }
+
+ protected:
+  const char* default_name() const override { return "batch_normalization"; }
+  void build(const Scope& scope, const Shape& input_shape, DType dtype) override;
+  Output call(const Scope& scope, const Output& x) override;
+
+ private:
+  int64_t axis_;
+  double momentum_, epsilon_;
+  bool center_, scale_;
+  Output gamma_, beta_, moving_mean_, moving_variance_;
+};
+
+}  // namespace sluice::layers

@@ -1,0 +1,210 @@
+// Trains the Keras mnist_cnn model with batch normalization after each convolution
+// (convolution without bias or activation -> BatchNormalization -> relu) on MNIST-format
+// data (Fashion-MNIST by default):
+//
+//   conv 32 3x3 - bn - relu - conv 64 3x3 - bn - relu - maxpool 2x2 - dropout 0.25 - flatten
+//   - dense 128 relu - dropout 0.5 - dense 10 softmax        (Adam, batch 64, VALID convs)
+//
+// and prints the seconds and test accuracy of each epoch. The last line is
+// "test accuracy: 0.XXXX".
+//
+// It shows the learning phase at work: training steps feed learning_phase(g) = true, so
+// dropout drops and batch normalization normalises with each batch's statistics, and the
+// train op from minimize() also runs the layers' update ops, which move the moving averages;
+// evaluation feeds nothing (the phase defaults to false): no dropout, and normalisation with
+// the moving statistics. The moving mean and variance of one channel are printed before and
+// after each epoch.
+//
+//   batchnorm_cnn [--data DIR] [--epochs N] [--steps N] [--batch N] [--lr X] [--seed N]
+//                 [--threads N] [--bn-momentum X]
+#include <sluice/sluice.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <numeric>
+#include <random>
+
+using namespace sluice;
+
+namespace {
+
+// u8 images [N, 28, 28] -> f32 [N, 28, 28, 1] in [0, 1]; u8 labels [N] -> one-hot f32 [N, 10].
+Tensor to_images(const Tensor& images) {
+  const int64_t n = images.dim(0), h = images.dim(1), w = images.dim(2);
+  Tensor x(DType::f32, {n, h, w, 1});
+  const uint8_t* src = images.data<uint8_t>();
+  float* dst = x.data<float>();
+  for (int64_t i = 0; i < x.num_elements(); ++i) dst[i] = src[i] / 255.0f;
+  return x;
+}
+
+Tensor to_one_hot(const Tensor& labels) {
+  const int64_t n = labels.dim(0);
+  Tensor y = Tensor::zeros(DType::f32, {n, 10});
+  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
+  return y;
+}
+
+// Examples idx[begin, end) of t (any rank; the first dim indexes examples).
+Tensor gather(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, size_t end) {
+  const int64_t row = t.num_elements() / t.dim(0);
+  std::vector<int64_t> dims = t.shape().dims();
+  dims[0] = static_cast<int64_t>(end - begin);
+  Tensor out(DType::f32, Shape(dims));
+  for (size_t i = begin; i < end; ++i)
+    std::copy_n(t.data<float>() + idx[i] * row, row, out.data<float>() + (i - begin) * row);
+  return out;
+}
+
+void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate,
+              bool tty) {
+  constexpr int kWidth = 30;
+  const int filled = static_cast<int>(kWidth * done / std::max<int64_t>(total, 1));
+  std::string bar(static_cast<size_t>(filled), '=');
+  if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), '.');
+  std::printf("%sepoch %d/%d [%s] %lld/%lld - loss %.4f - %.0f examples/s", tty ? "\r" : "", epoch,
+              epochs, bar.c_str(), static_cast<long long>(done), static_cast<long long>(total),
+              loss, rate);
+  if (!tty || done == total) std::printf("\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Train the Keras mnist_cnn model with batch normalization with Sluice"};
+  std::string data_dir = io::kDefaultFashionMnistDir;
+  int epochs = 3, threads = 0;
+  int64_t batch = 64, seed = 1, max_steps = 0;
+  double lr = 0.001, momentum = 0.99;
+  app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
+  app.add_option("--epochs", epochs, "passes over the training set")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--steps", max_steps, "stop after this many training steps (0: no limit)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--batch", batch, "examples per step")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
+  app.add_option("--seed", seed, "graph seed (weights, dropout, shuffling)")->capture_default_str();
+  app.add_option("--threads", threads, "intra-op threads (0: one per core)")->capture_default_str();
+  app.add_option("--bn-momentum", momentum,
+                 "momentum of the moving averages (Keras' 0.99 needs a few hundred steps to "
+                 "forget their initial values)")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    const io::MnistData data = io::load_mnist(data_dir);
+    const Tensor train_x = to_images(data.train_images), train_y = to_one_hot(data.train_labels);
+    const Tensor test_x = to_images(data.test_images), test_y = to_one_hot(data.test_labels);
+
+    Graph g;
+    g.set_random_seed(seed);
+    Scope root(g);
+    Output img = ops::placeholder(root.named("img"), DType::f32, {-1, 28, 28, 1});
+    Output labels = ops::placeholder(root.named("labels"), DType::f32, {-1, 10});
+    // No bias in the convolutions: batch normalization's beta takes its place.
+    layers::Conv2D conv1(32, {3, 3}, {1, 1}, Padding::valid, Activation::linear, false);
+    layers::Conv2D conv2(64, {3, 3}, {1, 1}, Padding::valid, Activation::linear, false);
+    layers::BatchNormalization bn1(-1, momentum), bn2(-1, momentum);
+    layers::MaxPooling2D pool({2, 2});
+    layers::Dropout drop1(0.25), drop2(0.5);
+    layers::Flatten flatten;
+    layers::Dense hidden(128, Activation::relu);
+    layers::Dense out(10, Activation::softmax);
+    Output h = ops::relu(root, bn1(root, conv1(root, img)));
+    h = pool(root, ops::relu(root, bn2(root, conv2(root, h))));  // [?, 12, 12, 64]
+    Output preds = out(root, drop2(root, hidden(root, flatten(root, drop1(root, h)))));
+    Output loss =
+        ops::mean(root.named("loss"), losses::categorical_crossentropy(root, labels, preds));
+    Output acc = metrics::accuracy(root, labels, preds);
+    optimizers::Adam adam(lr);
+    // Built after the model: the train op also runs bn1's and bn2's moving-average updates.
+    Operation train = adam.minimize(root, loss);
+
+    Session sess(g, SessionOptions{threads});
+    sess.run({}, {}, {ops::global_variables_initializer(root)});
+    std::printf(
+        "sluice CNN + batch normalization on %s: %lld train / %lld test images, adam lr %g, batch "
+        "%lld, %d threads\n",
+        data_dir.c_str(), static_cast<long long>(train_x.dim(0)),
+        static_cast<long long>(test_x.dim(0)), lr, static_cast<long long>(batch),
+        sess.thread_pool().num_threads());
+    std::printf("GEMM: %s\n", gemm::backend_info().c_str());
+    std::printf("update ops run by the train op: %zu (%s, ...)\n", g.update_ops().size(),
+                bn1.updates()[0].name().c_str());
+    const std::string mean_name = bn2.name() + "/moving_mean";
+    const std::string var_name = bn2.name() + "/moving_variance";
+    auto channel0 = [&](const std::string& name) {
+      return sess.variable_value(name).data<float>()[0];
+    };
+
+    // Test accuracy in slices (the whole test set at once would need ~1.5 GB of activations).
+    auto test_accuracy = [&] {
+      constexpr int64_t kSlice = 500;
+      const int64_t n = test_x.dim(0);
+      std::vector<int64_t> all(static_cast<size_t>(n));
+      std::iota(all.begin(), all.end(), 0);
+      double correct = 0;
+      for (int64_t b = 0; b < n; b += kSlice) {
+        const size_t e = static_cast<size_t>(std::min(n, b + kSlice));
+        const Tensor a = sess.run(
+            {{img, gather(test_x, all, b, e)}, {labels, gather(test_y, all, b, e)}}, {acc})[0];
+        correct += a.scalar<float>() * static_cast<double>(e - b);
+      }
+      return correct / static_cast<double>(n);
+    };
+
+    const bool tty = isatty(fileno(stdout));
+    std::vector<int64_t> order(static_cast<size_t>(train_x.dim(0)));
+    std::iota(order.begin(), order.end(), 0);
+    std::mt19937_64 rng(static_cast<uint64_t>(seed));
+    const Tensor yes(true);
+    const size_t steps = (order.size() + batch - 1) / batch;
+    int64_t total_steps = 0;
+    double test_acc = 0;
+    for (int epoch = 1; epoch <= epochs && (max_steps == 0 || total_steps < max_steps); ++epoch) {
+      const float mean_before = channel0(mean_name), var_before = channel0(var_name);
+      std::shuffle(order.begin(), order.end(), rng);
+      const auto t0 = std::chrono::steady_clock::now();
+      double loss_sum = 0;
+      size_t s = 0;
+      for (; s < steps && (max_steps == 0 || total_steps < max_steps); ++s, ++total_steps) {
+        const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
+        auto r = sess.run({{img, gather(train_x, order, b, e)},
+                           {labels, gather(train_y, order, b, e)},
+                           {learning_phase(g), yes}},
+                          {loss}, {train});
+        loss_sum += r[0].scalar<float>();
+        if (tty && s % 20 == 19) {
+          const double secs =
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          progress(epoch, epochs, static_cast<int64_t>(s + 1), static_cast<int64_t>(steps),
+                   loss_sum / (s + 1), e / secs, tty);
+        }
+      }
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      progress(epoch, epochs, static_cast<int64_t>(s), static_cast<int64_t>(steps),
+               loss_sum / std::max<size_t>(s, 1), std::min(order.size(), s * batch) / secs, tty);
+      std::printf("%s channel 0: moving mean %.4f -> %.4f, moving variance %.4f -> %.4f\n",
+                  bn2.name().c_str(), mean_before, channel0(mean_name), var_before,
+                  channel0(var_name));
+      test_acc = test_accuracy();
+      std::printf("epoch %d: %.2f s (%zu steps, %.1f ms/step), test accuracy %.4f\n", epoch, secs,
+                  s, 1e3 * secs / std::max<size_t>(s, 1), test_acc);
+    }
+    std::printf("test accuracy: %.4f\n", test_acc);
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error (%s): %s\n", error_code_name(e.code()), e.what());
+    return 1;
+  }
+  return 0;
+}
