@@ -32,12 +32,14 @@ double peak_rss_mb() {
 int main(int argc, char** argv) {
   CLI::App app{"W6: MNIST MLP training epoch"};
   int epochs = 1, threads = 1;
+  bool profile = false;
   int64_t seed = 1;
   std::string data_dir = io::kDefaultFashionMnistDir;
   app.add_option("--epochs", epochs);
   app.add_option("--threads", threads);
   app.add_option("--seed", seed);
   app.add_option("--data", data_dir);
+  app.add_flag("--profile", profile, "print per-op kernel times at the end (stderr)");
   CLI11_PARSE(app, argc, argv);
 
   const io::MnistData data = io::load_mnist(data_dir);
@@ -58,7 +60,10 @@ int main(int argc, char** argv) {
   Output acc = metrics::accuracy(root, labels, preds);
   optimizers::SGD sgd(0.5);
   Operation train = sgd.minimize(root, loss);
-  Session sess(g, SessionOptions{threads});
+  SessionOptions options;
+  options.num_threads = threads;
+  options.collect_op_timings = profile;
+  Session sess(g, options);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
 
   std::vector<int64_t> order(static_cast<size_t>(train_x.dim(0)));
@@ -85,5 +90,8 @@ int main(int argc, char** argv) {
         st.cached_bytes / 1e6);
     std::fflush(stdout);
   }
+  if (profile)
+    for (const OpTiming& t : sess.op_timings())
+      std::fprintf(stderr, "%-24s %8lld calls %9.4f s\n", t.op_type.c_str(), static_cast<long long>(t.calls), t.seconds);
   return 0;
 }

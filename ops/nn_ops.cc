@@ -220,7 +220,8 @@ void dropout_kernel(KernelContext& ctx) {
     const philox::Stream stream(ctx.attr_int("seed"), ctx.attr_int("seed2"), ctx.next_run_index());
     const T scale = static_cast<T>(1.0 / (1.0 - rate));
     const float keep_from = static_cast<float>(rate);
-    // Element i uses word i % 4 of Philox block i / 4; chunks start on 64-block boundaries.
+    // Elements take Philox words in generate_words' vector order, 256 per group of 64
+    // blocks; chunks start on group boundaries, so the mask does not depend on threads.
     constexpr int64_t kBlocks = 64;
     const int64_t groups = (n + 4 * kBlocks - 1) / (4 * kBlocks);
     parallel_range(ctx.pool(), groups, std::max<int64_t>(1, kElementwiseGrain / (4 * kBlocks)),
@@ -229,7 +230,8 @@ void dropout_kernel(KernelContext& ctx) {
                      for (int64_t grp = b; grp < e; ++grp) {
                        const int64_t first = grp * 4 * kBlocks;
                        const int64_t count = std::min<int64_t>(4 * kBlocks, n - first);
-                       philox::generate_words(stream, static_cast<uint64_t>(grp * kBlocks), (count + 3) / 4, words);
+                       const int64_t blocks = ((count + 3) / 4 + 7) / 8 * 8;
+                       philox::generate_words(stream, static_cast<uint64_t>(grp * kBlocks), blocks, words);
                        for (int64_t j = 0; j < count; ++j)
                          mp[first + j] = philox::to_float(words[j]) >= keep_from ? scale : T(0);
                      }

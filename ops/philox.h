@@ -6,6 +6,11 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
 
 namespace sluice::philox {
 
@@ -44,11 +49,14 @@ struct Stream {
   }
 };
 
-// The words of blocks [first, first + count) of `s` into out[0 .. 4*count), block b at
-// out[4*(b-first)]: the same numbers as s.block(b), eight blocks at a time in vector
-// registers (GCC/Clang vector extensions: AVX-512, AVX2 or SSE, whatever the target has).
-inline void generate_words(const Stream& s, uint64_t first, int64_t count, uint32_t* out) {
+// Bulk generation for elementwise random numbers. `count` blocks starting at block
+// `first` (both multiples of 8) fill out[0 .. 4*count) in vector order: element
+// 32*g + 8*w + l is word w of block first + 8*g + l. (So each vector of 8 blocks' word w is
+// stored contiguously, without shuffling lanes.) The rounds form a long dependency chain,
+// so several independent vectors are kept in flight.
+inline void generate_words_portable(const Stream& s, uint64_t first, int64_t count, uint32_t* out) {
   using V = uint64_t __attribute__((vector_size(64)));  // 8 lanes; 32-bit values in 64-bit lanes
+  using W = uint32_t __attribute__((vector_size(32)));
   constexpr uint64_t kM0 = 0xD2511F53, kM1 = 0xCD9E8D57, kLow = 0xFFFFFFFF;
   constexpr uint32_t kW0 = 0x9E3779B9, kW1 = 0xBB67AE85;
   const V lane = {0, 1, 2, 3, 4, 5, 6, 7};
@@ -68,15 +76,58 @@ inline void generate_words(const Stream& s, uint64_t first, int64_t count, uint3
       k0 += kW0;
       k1 += kW1;
     }
-    const int n = static_cast<int>(count - base < 8 ? count - base : 8);
-    for (int l = 0; l < n; ++l) {
-      uint32_t* o = out + 4 * (base + l);
-      o[0] = static_cast<uint32_t>(c0[l]);
-      o[1] = static_cast<uint32_t>(c1[l]);
-      o[2] = static_cast<uint32_t>(c2[l]);
-      o[3] = static_cast<uint32_t>(c3[l]);
+    const W w[4] = {__builtin_convertvector(c0, W), __builtin_convertvector(c1, W),
+                    __builtin_convertvector(c2, W), __builtin_convertvector(c3, W)};
+    for (int j = 0; j < 4; ++j) std::memcpy(out + 4 * base + 8 * j, &w[j], sizeof(W));
+  }
+}
+
+inline void generate_words(const Stream& s, uint64_t first, int64_t count, uint32_t* out) {
+#if defined(__AVX512F__)
+  constexpr int kVectors = 4;  // 4 x 8 blocks in flight
+  const __m512i m0 = _mm512_set1_epi64(0xD2511F53), m1 = _mm512_set1_epi64(0xCD9E8D57);
+  const __m512i low = _mm512_set1_epi64(0xFFFFFFFF);
+  const __m512i run_lo = _mm512_set1_epi64(static_cast<int64_t>(s.run & 0xFFFFFFFF));
+  const __m512i run_hi = _mm512_set1_epi64(static_cast<int64_t>(s.run >> 32));
+  const __m512i lane = _mm512_set_epi64(7, 6, 5, 4, 3, 2, 1, 0);
+  int64_t base = 0;
+  for (; base + 8 * kVectors <= count; base += 8 * kVectors) {
+    __m512i c0[kVectors], c1[kVectors], c2[kVectors], c3[kVectors];
+    for (int v = 0; v < kVectors; ++v) {
+      const __m512i idx =
+          _mm512_add_epi64(lane, _mm512_set1_epi64(static_cast<int64_t>(first + base + 8 * v)));
+      c0[v] = _mm512_and_si512(idx, low);
+      c1[v] = _mm512_srli_epi64(idx, 32);
+      c2[v] = run_lo;
+      c3[v] = run_hi;
+    }
+    uint32_t k0 = s.key[0], k1 = s.key[1];
+    for (int round = 0; round < 10; ++round) {
+      const __m512i key0 = _mm512_set1_epi64(k0), key1 = _mm512_set1_epi64(k1);
+      for (int v = 0; v < kVectors; ++v) {
+        const __m512i p0 = _mm512_mul_epu32(c0[v], m0), p1 = _mm512_mul_epu32(c2[v], m1);
+        const __m512i n0 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p1, 32), c1[v]), key0);
+        const __m512i n2 = _mm512_xor_si512(_mm512_xor_si512(_mm512_srli_epi64(p0, 32), c3[v]), key1);
+        c1[v] = _mm512_and_si512(p1, low);
+        c3[v] = _mm512_and_si512(p0, low);
+        c0[v] = n0;
+        c2[v] = n2;
+      }
+      k0 += 0x9E3779B9;
+      k1 += 0xBB67AE85;
+    }
+    for (int v = 0; v < kVectors; ++v) {
+      uint32_t* o = out + 4 * (base + 8 * v);
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o), _mm512_cvtepi64_epi32(c0[v]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 8), _mm512_cvtepi64_epi32(c1[v]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 16), _mm512_cvtepi64_epi32(c2[v]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(o + 24), _mm512_cvtepi64_epi32(c3[v]));
     }
   }
+  if (base < count) generate_words_portable(s, first + base, count - base, out + 4 * base);
+#else
+  generate_words_portable(s, first, count, out);
+#endif
 }
 
 // Uniform in [0, 1) from 24 (float) or 53 (double, two words) random bits.

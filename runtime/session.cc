@@ -1,6 +1,7 @@
 #include "session.h"
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <queue>
 #include <shared_mutex>
@@ -84,6 +85,10 @@ struct Session::Impl {
   };
   std::shared_mutex plans_mu;
   std::unordered_map<std::vector<int64_t>, std::shared_ptr<const Plan>, KeyHash> plans;
+
+  bool profile = false;
+  mutable std::mutex timings_mu;
+  std::map<std::string, OpTiming> timings;
 
   mutable std::mutex state_mu;
   std::unordered_map<const Node*, std::unique_ptr<VariableSlot>> variables;
@@ -300,6 +305,15 @@ Session::Session(const Graph& graph, SessionOptions options) : impl_(std::make_u
   } else {
     impl_->pool = &ThreadPool::shared();
   }
+  impl_->profile = options.collect_op_timings;
+}
+
+std::vector<OpTiming> Session::op_timings() const {
+  std::lock_guard<std::mutex> lock(impl_->timings_mu);
+  std::vector<OpTiming> r;
+  for (const auto& kv : impl_->timings) r.push_back(kv.second);
+  std::sort(r.begin(), r.end(), [](const OpTiming& a, const OpTiming& b) { return a.seconds > b.seconds; });
+  return r;
 }
 
 Session::~Session() = default;
@@ -338,7 +352,10 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const std::vector<Tensor
   std::vector<Tensor> slots(plan->num_slots);
   for (size_t i = 0; i < feeds.size(); ++i) slots[plan->feed_slots[i]] = feeds[i].second;
   std::vector<const Tensor*> in_ptrs(plan->max_inputs);
-  for (const Step& st : plan->steps) {
+  std::vector<double> step_seconds(im.profile ? plan->steps.size() : 0);
+  for (size_t si = 0; si < plan->steps.size(); ++si) {
+    const Step& st = plan->steps[si];
+    const auto t0 = im.profile ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
     for (int i = 0; i < st.num_inputs; ++i) {
       const int s = plan->input_slots[st.first_input + i];
       in_ptrs[i] = s >= 0 ? &slots[s] : nullptr;
@@ -353,6 +370,7 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const std::vector<Tensor
     } catch (const std::bad_alloc&) {
       throw ResourceExhausted(st.node->describe() + ": out of memory");
     }
+    if (im.profile) step_seconds[si] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (int j = 0; j < st.num_outputs; ++j) {
       const Tensor& o = outs[j];
       if (!o.valid() || o.dtype() != st.node->output_dtypes[j] ||
@@ -364,6 +382,15 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const std::vector<Tensor
       }
     }
     for (int r = 0; r < st.num_release; ++r) slots[plan->releases[st.first_release + r]] = Tensor();
+  }
+  if (im.profile) {
+    std::lock_guard<std::mutex> lock(im.timings_mu);
+    for (size_t si = 0; si < plan->steps.size(); ++si) {
+      OpTiming& t = im.timings[plan->steps[si].node->op_type()];
+      t.op_type = plan->steps[si].node->op_type();
+      ++t.calls;
+      t.seconds += step_seconds[si];
+    }
   }
   std::vector<Tensor> result;
   result.reserve(plan->fetch_slots.size());

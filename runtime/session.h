@@ -55,6 +55,16 @@ struct SessionOptions {
   // Threads for intra-op parallelism, the calling thread included. 0 shares the
   // process-wide pool (one thread per core) with every other session that asks for 0.
   int num_threads = 0;
+  // Time every kernel and keep per-op-type totals (Session::op_timings); costs two clock
+  // reads per op.
+  bool collect_op_timings = false;
+};
+
+// Time spent in one op type across all runs of a session (collect_op_timings).
+struct OpTiming {
+  std::string op_type;
+  int64_t calls = 0;
+  double seconds = 0;
 };
 
 class Session {
@@ -74,6 +84,8 @@ class Session {
 
   const Graph& graph() const;
   ThreadPool& thread_pool() const;
+  // Per-op-type kernel times, largest first (empty unless collect_op_timings was set).
+  std::vector<OpTiming> op_timings() const;
 
   // Variable values held by this session, by variable op name.
   bool is_variable_initialized(const std::string& name) const;

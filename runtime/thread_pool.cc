@@ -16,7 +16,8 @@ struct ThreadPool::Job {
   const std::function<void(int, int64_t, int64_t)>* fn = nullptr;
   int64_t n = 0;
   int chunks = 0;
-  std::atomic<int> next{0};
+  std::atomic<int> next{0};  // chunks claimed so far (any order)
+  std::unique_ptr<std::atomic<bool>[]> taken;
   std::atomic<int> done{0};
   std::mutex mu;
   std::condition_variable cv;
@@ -25,7 +26,7 @@ struct ThreadPool::Job {
 
 ThreadPool::ThreadPool(int num_threads)
     : num_threads_(num_threads > 0 ? num_threads : hardware_threads()) {
-  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this] { worker_loop(); });
+  for (int i = 1; i < num_threads_; ++i) workers_.emplace_back([this, i] { worker_loop(i - 1); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -54,10 +55,11 @@ int ThreadPool::num_chunks(int64_t n, int64_t grain) const {
   return static_cast<int>(std::min<int64_t>(num_threads_, by_grain));
 }
 
-void ThreadPool::run_chunks(Job& job) {
-  for (;;) {
-    const int i = job.next.fetch_add(1, std::memory_order_relaxed);
-    if (i >= job.chunks) return;
+// Participant p (0 = the caller, k + 1 = worker k) first takes chunk p, then any chunk
+// left. Kernels that follow each other over the same data then tend to find their chunk
+// in the same core's cache (a GEMM's output rows and the update that reads them).
+void ThreadPool::run_chunks(Job& job, int participant) {
+  auto run = [&job](int i) {
     const int64_t begin = job.n * i / job.chunks, end = job.n * (i + 1) / job.chunks;
     ++t_inside_chunk;
     try {
@@ -71,10 +73,18 @@ void ThreadPool::run_chunks(Job& job) {
       std::lock_guard<std::mutex> lock(job.mu);
       job.cv.notify_all();
     }
-  }
+  };
+  auto claim = [&job](int i) {
+    if (job.taken[i].exchange(true, std::memory_order_acq_rel)) return false;
+    job.next.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  };
+  if (participant < job.chunks && claim(participant)) run(participant);
+  for (int i = 0; i < job.chunks && job.next.load(std::memory_order_relaxed) < job.chunks; ++i)
+    if (claim(i)) run(i);
 }
 
-void ThreadPool::worker_loop() {
+void ThreadPool::worker_loop(int index) {
   const ScopedFlushDenormal flush_denormals;  // workers only ever run kernels
   for (;;) {
     // Kernels come in quick succession: spin briefly before sleeping, so handing a chunk
@@ -99,7 +109,7 @@ void ThreadPool::worker_loop() {
         continue;
       }
     }
-    run_chunks(*job);
+    run_chunks(*job, index + 1);
     std::lock_guard<std::mutex> lock(mu_);
     if (!queue_.empty() && queue_.front() == job) {
       queue_.pop_front();
@@ -121,6 +131,8 @@ void ThreadPool::parallel_chunks(int64_t n, int64_t grain,
   job->fn = &fn;
   job->n = n;
   job->chunks = chunks;
+  job->taken.reset(new std::atomic<bool>[chunks]);
+  for (int i = 0; i < chunks; ++i) job->taken[i].store(false, std::memory_order_relaxed);
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -135,7 +147,7 @@ void ThreadPool::parallel_chunks(int64_t n, int64_t grain,
       for (int i = 1; i < chunks; ++i) cv_.notify_one();
     }
   }
-  run_chunks(*job);
+  run_chunks(*job, 0);
   // Wait for chunks that workers claimed: spin briefly (they are usually short), then sleep.
   for (int spin = 0; spin < 2000 && job->done.load(std::memory_order_acquire) < chunks; ++spin) {
     std::this_thread::yield();

@@ -44,8 +44,8 @@ class ThreadPool {
 
  private:
   struct Job;
-  void worker_loop();
-  static void run_chunks(Job& job);
+  void worker_loop(int index);
+  static void run_chunks(Job& job, int participant);
 
   int num_threads_;
   std::vector<std::thread> workers_;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <functional>
 
+#include "ops/philox.h"
+
 namespace sluice {
 namespace {
 
@@ -272,6 +274,24 @@ TEST(NnOps, DropoutIsReproducibleAndNoiseShapeBroadcasts) {
   EXPECT_FALSE(a1.equals(c1));  // another graph seed: another sequence
   for (int64_t r = 0; r < 8; ++r)  // noise_shape [8, 1]: whole rows kept or dropped
     for (int64_t j = 1; j < 16; ++j) EXPECT_EQ(a1.at<float>({r, j}), a1.at<float>({r, 0}));
+}
+
+TEST(Philox, VectorGeneratorsMatchTheScalarBlocks) {
+  const philox::Stream stream(123, 456, 7);
+  for (uint64_t first : {uint64_t{0}, uint64_t{8}, (uint64_t{1} << 32) - 8}) {
+    for (int64_t count : {8, 16, 32, 40, 96}) {
+      std::vector<uint32_t> fast(4 * count), portable(4 * count);
+      philox::generate_words(stream, first, count, fast.data());
+      philox::generate_words_portable(stream, first, count, portable.data());
+      for (int64_t g = 0; g < count / 8; ++g)
+        for (int w = 0; w < 4; ++w)
+          for (int l = 0; l < 8; ++l) {
+            const uint32_t want = stream.block(first + 8 * g + l)[w];
+            ASSERT_EQ(fast[32 * g + 8 * w + l], want) << "block " << first + 8 * g + l;
+            ASSERT_EQ(portable[32 * g + 8 * w + l], want) << "block " << first + 8 * g + l;
+          }
+    }
+  }
 }
 
 TEST(Kernels, MultiThreadedResultsMatchSingleThreaded) {
