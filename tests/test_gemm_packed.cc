@@ -49,8 +49,10 @@ void check_against_reference(bool trans, int64_t m, int64_t k, int64_t group_col
         const int64_t width = c1 - c0;
         for (int64_t i = 0; i < m; ++i) c[i * ldc + width] = want[i * ldc + width] = sentinel;
         // Reference on the same sub-block: columns g*group_cols + c0 .. of op(B).
-        const T* bsub =
-            trans ? b.data() + (g * group_cols + c0) * ldb : b.data() + g * group_cols + c0;
+        // (An empty B has no data pointer to offset.)
+        const T* bsub = b.empty() ? b.data()
+                        : trans   ? b.data() + (g * group_cols + c0) * ldb
+                                  : b.data() + g * group_cols + c0;
         if (beta == T(0))
           for (int64_t i = 0; i < m; ++i) std::fill_n(want.data() + i * ldc, width, T(0));
         gemm::gemm_reference<T>(false, trans, m, width, k, T(1), a.data(), lda, bsub, ldb, beta,
