@@ -29,41 +29,6 @@ using namespace sluice;
 
 namespace {
 
-// The C++ reference preprocessing: u8 [N, 28, 28] -> f32 [N, 784], x / 255.
-Tensor to_features(const Tensor& images) {
-  const int64_t n = images.dim(0), d = images.num_elements() / std::max<int64_t>(n, 1);
-  Tensor x(DType::f32, {n, d});
-  const uint8_t* src = images.data<uint8_t>();
-  float* dst = x.data<float>();
-  for (int64_t i = 0; i < n * d; ++i) dst[i] = src[i] / 255.0f;
-  return x;
-}
-
-Tensor to_one_hot(const Tensor& labels) {
-  const int64_t n = labels.dim(0);
-  Tensor y = Tensor::zeros(DType::f32, {n, 10});
-  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
-  return y;
-}
-
-Tensor rows(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, size_t end) {
-  const int64_t d = t.dim(1);
-  Tensor out(DType::f32, {static_cast<int64_t>(end - begin), d});
-  for (size_t i = begin; i < end; ++i)
-    std::copy_n(t.data<float>() + idx[i] * d, d, out.data<float>() + (i - begin) * d);
-  return out;
-}
-
-double accuracy(const Tensor& probs, const Tensor& labels) {
-  const int64_t n = probs.dim(0), c = probs.dim(1);
-  int64_t right = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* p = probs.data<float>() + i * c;
-    right += std::max_element(p, p + c) - p == labels.data<uint8_t>()[i];
-  }
-  return static_cast<double>(right) / static_cast<double>(n);
-}
-
 // The second process: knows the bundle folder and a checkpoint of expected results only.
 int load_and_check(const std::string& bundle, const std::string& expect_file) {
   io::LoadedModel model = io::load_model(bundle);
@@ -79,7 +44,7 @@ int load_and_check(const std::string& bundle, const std::string& expect_file) {
   const bool same = scores.equals(want);
   std::printf("[fresh process] %lld images: scores %s the original model's; accuracy %.4f\n",
               static_cast<long long>(images.dim(0)), same ? "bit-identical to" : "DIFFERENT from",
-              accuracy(scores, labels));
+              io::accuracy(scores, labels));
   return same ? 0 : 1;
 }
 
@@ -138,7 +103,7 @@ int main(int argc, char** argv) {
   try {
     std::filesystem::create_directories(out_dir);
     const io::MnistData data = io::load_mnist(data_dir);
-    const Tensor train_x = to_features(data.train_images), train_y = to_one_hot(data.train_labels);
+    const Tensor train_x = io::scale_images(data.train_images, {784}), train_y = io::one_hot_labels(data.train_labels, 10);
     train_n = std::min(train_n, train_x.dim(0));
 
     // 1. The classifier, trained on features, then frozen.
@@ -162,12 +127,12 @@ int main(int argc, char** argv) {
       std::shuffle(order.begin(), order.end(), rng);
       for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch)) {
         const size_t end = std::min(order.size(), b + static_cast<size_t>(batch));
-        sess.run({{input, rows(train_x, order, b, end)}, {labels, rows(train_y, order, b, end)}}, {}, {train});
+        sess.run({{input, io::gather_rows(train_x, order, b, end)}, {labels, io::gather_rows(train_y, order, b, end)}}, {}, {train});
       }
     }
-    const Tensor reference = sess.run({{input, to_features(data.test_images)}}, {probs})[0];
+    const Tensor reference = sess.run({{input, io::scale_images(data.test_images, {784})}}, {probs})[0];
     std::printf("classifier trained on %lld images: test accuracy %.4f\n", static_cast<long long>(train_n),
-                accuracy(reference, data.test_labels));
+                io::accuracy(reference, data.test_labels));
     const Graph frozen = io::freeze_graph(sess, {"probs"});
     const std::string classifier_file = out_dir + "/classifier_frozen.json";
     io::write_graph(frozen, classifier_file);

@@ -26,41 +26,6 @@ namespace {
 
 constexpr int kMembers = 3;
 
-// u8 images [N, 28, 28] -> f32 [N, 784] in [0, 1]; u8 labels [N] -> one-hot f32 [N, 10].
-Tensor to_features(const Tensor& images) {
-  const int64_t n = images.dim(0), d = images.num_elements() / std::max<int64_t>(n, 1);
-  Tensor x(DType::f32, {n, d});
-  const uint8_t* src = images.data<uint8_t>();
-  float* dst = x.data<float>();
-  for (int64_t i = 0; i < n * d; ++i) dst[i] = src[i] / 255.0f;
-  return x;
-}
-
-Tensor to_one_hot(const Tensor& labels) {
-  const int64_t n = labels.dim(0);
-  Tensor y = Tensor::zeros(DType::f32, {n, 10});
-  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
-  return y;
-}
-
-Tensor rows(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, size_t end) {
-  const int64_t d = t.dim(1);
-  Tensor out(DType::f32, {static_cast<int64_t>(end - begin), d});
-  for (size_t i = begin; i < end; ++i)
-    std::copy_n(t.data<float>() + idx[i] * d, d, out.data<float>() + (i - begin) * d);
-  return out;
-}
-
-double accuracy(const Tensor& probs, const Tensor& labels) {
-  const int64_t n = probs.dim(0), c = probs.dim(1);
-  int64_t right = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* p = probs.data<float>() + i * c;
-    right += std::max_element(p, p + c) - p == labels.data<uint8_t>()[i];
-  }
-  return static_cast<double>(right) / static_cast<double>(n);
-}
-
 // The shared architecture: input [?, 784] -> Dense(128, relu) -> Dropout(0.2) ->
 // Dense(10, softmax) -> "probs". Returns the softmax (the loss reads its logits) and names
 // an identity of it "probs" for importers.
@@ -101,8 +66,8 @@ int main(int argc, char** argv) {
   try {
     std::filesystem::create_directories(out_dir);
     const io::MnistData data = io::load_mnist(data_dir);
-    const Tensor train_x = to_features(data.train_images), train_y = to_one_hot(data.train_labels);
-    const Tensor test_x = to_features(data.test_images);
+    const Tensor train_x = io::scale_images(data.train_images, {784}), train_y = io::one_hot_labels(data.train_labels, 10);
+    const Tensor test_x = io::scale_images(data.test_images, {784});
     train_n = std::min(train_n, train_x.dim(0));
     std::printf("ensemble of %d MLPs on %s: %lld train / %lld test images, %d epoch(s) each\n", kMembers,
                 data_dir.c_str(), static_cast<long long>(train_n), static_cast<long long>(test_x.dim(0)), epochs);
@@ -131,7 +96,7 @@ int main(int argc, char** argv) {
         std::shuffle(order.begin(), order.end(), rng);
         for (size_t b = 0; b < order.size(); b += static_cast<size_t>(batch)) {
           const size_t end = std::min(order.size(), b + static_cast<size_t>(batch));
-          sess.run({{img, rows(train_x, order, b, end)}, {labels, rows(train_y, order, b, end)},
+          sess.run({{img, io::gather_rows(train_x, order, b, end)}, {labels, io::gather_rows(train_y, order, b, end)},
                     {learning_phase(g), Tensor(true)}},
                    {}, {train});
         }
@@ -142,7 +107,7 @@ int main(int argc, char** argv) {
       io::Saver(g.trainable_variables()).save(sess, checkpoints.back());
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       std::printf("member %d (seed %d): trained in %.2f s, test accuracy %.4f, saved %s\n", m, 1000 + m, secs,
-                  accuracy(member_probs.back(), data.test_labels), checkpoints.back().c_str());
+                  io::accuracy(member_probs.back(), data.test_labels), checkpoints.back().c_str());
     }
 
     // 2. The architecture alone (no loss, no optimizer) as a graph file.
@@ -189,12 +154,12 @@ int main(int argc, char** argv) {
     std::vector<double> accs;
     for (int m = 0; m < kMembers; ++m) {
       const bool same = r[m].equals(member_probs[m]);
-      accs.push_back(accuracy(r[m], data.test_labels));
+      accs.push_back(io::accuracy(r[m], data.test_labels));
       std::printf("model_%03d in the ensemble graph: accuracy %.4f, output %s the original model's\n", m + 1,
                   accs.back(), same ? "bit-identical to" : "DIFFERENT from");
       if (!same) rc = 1;
     }
-    const double ens_acc = accuracy(r[kMembers], data.test_labels);
+    const double ens_acc = io::accuracy(r[kMembers], data.test_labels);
     const double mean_acc = std::accumulate(accs.begin(), accs.end(), 0.0) / kMembers;
     std::printf("ensemble inference over %lld images: %.3f s; ensemble %+.4f vs the mean member\n",
                 static_cast<long long>(test_x.dim(0)), secs, ens_acc - mean_acc);

@@ -22,34 +22,6 @@ using namespace sluice;
 
 namespace {
 
-// u8 images [N, 28, 28] -> f32 [N, 28, 28, 1] in [0, 1]; u8 labels [N] -> one-hot f32 [N, 10].
-Tensor to_images(const Tensor& images) {
-  const int64_t n = images.dim(0), h = images.dim(1), w = images.dim(2);
-  Tensor x(DType::f32, {n, h, w, 1});
-  const uint8_t* src = images.data<uint8_t>();
-  float* dst = x.data<float>();
-  for (int64_t i = 0; i < x.num_elements(); ++i) dst[i] = src[i] / 255.0f;
-  return x;
-}
-
-Tensor to_one_hot(const Tensor& labels) {
-  const int64_t n = labels.dim(0);
-  Tensor y = Tensor::zeros(DType::f32, {n, 10});
-  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
-  return y;
-}
-
-// Examples idx[begin, end) of t (any rank; the first dim indexes examples).
-Tensor gather(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, size_t end) {
-  const int64_t row = t.num_elements() / t.dim(0);
-  std::vector<int64_t> dims = t.shape().dims();
-  dims[0] = static_cast<int64_t>(end - begin);
-  Tensor out(DType::f32, Shape(dims));
-  for (size_t i = begin; i < end; ++i)
-    std::copy_n(t.data<float>() + idx[i] * row, row, out.data<float>() + (i - begin) * row);
-  return out;
-}
-
 void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate,
               bool tty) {
   constexpr int kWidth = 30;
@@ -88,8 +60,8 @@ int main(int argc, char** argv) {
 
   try {
     const io::MnistData data = io::load_mnist(data_dir);
-    const Tensor train_x = to_images(data.train_images), train_y = to_one_hot(data.train_labels);
-    const Tensor test_x = to_images(data.test_images), test_y = to_one_hot(data.test_labels);
+    const Tensor train_x = io::scale_images(data.train_images, {28, 28, 1}), train_y = io::one_hot_labels(data.train_labels, 10);
+    const Tensor test_x = io::scale_images(data.test_images, {28, 28, 1}), test_y = io::one_hot_labels(data.test_labels, 10);
 
     Graph g;
     g.set_random_seed(seed);
@@ -130,7 +102,7 @@ int main(int argc, char** argv) {
       for (int64_t b = 0; b < n; b += kSlice) {
         const size_t e = static_cast<size_t>(std::min(n, b + kSlice));
         const Tensor a = sess.run(
-            {{img, gather(test_x, all, b, e)}, {labels, gather(test_y, all, b, e)}}, {acc})[0];
+            {{img, io::gather_rows(test_x, all, b, e)}, {labels, io::gather_rows(test_y, all, b, e)}}, {acc})[0];
         correct += a.scalar<float>() * static_cast<double>(e - b);
       }
       return correct / static_cast<double>(n);
@@ -151,8 +123,8 @@ int main(int argc, char** argv) {
       size_t s = 0;
       for (; s < steps && (max_steps == 0 || total_steps < max_steps); ++s, ++total_steps) {
         const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
-        auto r = sess.run({{img, gather(train_x, order, b, e)},
-                           {labels, gather(train_y, order, b, e)},
+        auto r = sess.run({{img, io::gather_rows(train_x, order, b, e)},
+                           {labels, io::gather_rows(train_y, order, b, e)},
                            {learning_phase(g), yes}},
                           {loss}, {train});
         loss_sum += r[0].scalar<float>();

@@ -20,33 +20,6 @@ namespace {
 
 constexpr int64_t kRows = 28, kCols = 28;
 
-// u8 images [N, 28, 28] -> f32 [N, 28, 28] in [0, 1].
-Tensor to_sequences(const Tensor& images) {
-  Tensor x(DType::f32, {images.dim(0), kRows, kCols});
-  const uint8_t* src = images.data<uint8_t>();
-  float* dst = x.data<float>();
-  for (int64_t i = 0; i < x.num_elements(); ++i) dst[i] = src[i] / 255.0f;
-  return x;
-}
-
-// u8 labels [N] -> one-hot f32 [N, 10].
-Tensor to_one_hot(const Tensor& labels) {
-  const int64_t n = labels.dim(0);
-  Tensor y = Tensor::zeros(DType::f32, {n, 10});
-  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
-  return y;
-}
-
-// Examples idx[begin, end) of a [N, ...] tensor.
-Tensor gather(const Tensor& t, const std::vector<int64_t>& idx, size_t begin, size_t end) {
-  const int64_t d = t.num_elements() / t.dim(0);
-  Shape shape = t.shape().with_dim(0, static_cast<int64_t>(end - begin));
-  Tensor out(DType::f32, shape);
-  for (size_t i = begin; i < end; ++i)
-    std::copy_n(t.data<float>() + idx[i] * d, d, out.data<float>() + (i - begin) * d);
-  return out;
-}
-
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -73,8 +46,8 @@ int main(int argc, char** argv) {
 
   try {
     const io::MnistData data = io::load_mnist(data_dir);
-    const Tensor train_x = to_sequences(data.train_images), train_y = to_one_hot(data.train_labels);
-    const Tensor test_x = to_sequences(data.test_images), test_y = to_one_hot(data.test_labels);
+    const Tensor train_x = io::scale_images(data.train_images, {kRows, kCols}), train_y = io::one_hot_labels(data.train_labels, 10);
+    const Tensor test_x = io::scale_images(data.test_images, {kRows, kCols}), test_y = io::one_hot_labels(data.test_labels, 10);
 
     Graph g;
     g.set_random_seed(seed);
@@ -108,8 +81,8 @@ int main(int argc, char** argv) {
       double correct = 0;
       for (size_t b = 0; b < test_order.size(); b += 1000) {
         const size_t e = std::min(test_order.size(), b + 1000);
-        const float a = sess.run({{img, gather(test_x, test_order, b, e)},
-                                  {labels, gather(test_y, test_order, b, e)}},
+        const float a = sess.run({{img, io::gather_rows(test_x, test_order, b, e)},
+                                  {labels, io::gather_rows(test_y, test_order, b, e)}},
                                  {acc})[0]
                             .scalar<float>();
         correct += a * static_cast<double>(e - b);
@@ -131,7 +104,7 @@ int main(int argc, char** argv) {
       for (; s < steps && (max_steps == 0 || steps_done < max_steps); ++s, ++steps_done) {
         const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
         auto r =
-            sess.run({{img, gather(train_x, order, b, e)}, {labels, gather(train_y, order, b, e)}},
+            sess.run({{img, io::gather_rows(train_x, order, b, e)}, {labels, io::gather_rows(train_y, order, b, e)}},
                      {loss}, {train});
         loss_sum += r[0].scalar<float>();
       }

@@ -24,44 +24,15 @@ using namespace sluice;
 
 namespace {
 
-Tensor to_one_hot(const Tensor& labels) {
-  const int64_t n = labels.dim(0);
-  Tensor y = Tensor::zeros(DType::f32, {n, 10});
-  for (int64_t i = 0; i < n; ++i) y.data<float>()[i * 10 + labels.data<uint8_t>()[i]] = 1.0f;
-  return y;
-}
-
-// Rows [begin, end) of a tensor whose first dim is the batch.
-Tensor slice_rows(const Tensor& t, int64_t begin, int64_t end) {
-  std::vector<int64_t> dims = t.shape().dims();
-  const int64_t row = t.num_elements() / dims[0];
-  dims[0] = end - begin;
-  Tensor out(t.dtype(), Shape(dims));
-  const size_t elem = t.num_bytes() / static_cast<size_t>(t.num_elements());
-  std::memcpy(out.raw_data(), static_cast<const char*>(t.raw_data()) + begin * row * elem,
-              static_cast<size_t>((end - begin) * row) * elem);
-  return out;
-}
-
-double accuracy(const Tensor& probs, const Tensor& labels) {
-  const int64_t n = probs.dim(0), c = probs.dim(1);
-  int64_t right = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const float* p = probs.data<float>() + i * c;
-    right += std::max_element(p, p + c) - p == labels.data<uint8_t>()[i];
-  }
-  return static_cast<double>(right) / static_cast<double>(n);
-}
-
 // Runs `steps` training steps on random batches of 100 training images (u8) and labels.
 void train(Session& sess, Output image, Output labels, Operation step, const io::MnistData& data, int steps,
            uint64_t seed) {
-  const Tensor y = to_one_hot(data.train_labels);
+  const Tensor y = io::one_hot_labels(data.train_labels, 10);
   std::mt19937_64 rng(seed);
   std::uniform_int_distribution<int64_t> pick(0, data.train_images.dim(0) / 100 - 1);
   for (int s = 0; s < steps; ++s) {
     const int64_t b = pick(rng) * 100;
-    sess.run({{image, slice_rows(data.train_images, b, b + 100)}, {labels, slice_rows(y, b, b + 100)},
+    sess.run({{image, io::slice_rows(data.train_images, b, b + 100)}, {labels, io::slice_rows(y, b, b + 100)},
               {learning_phase(sess.graph()), Tensor(true)}},
              {}, {step});
   }
@@ -146,15 +117,15 @@ int main(int argc, char** argv) {
     const Tensor& test = data.test_images;
     std::printf("loaded classifier (%d ops, accuracy %.4f) and small (%d ops, accuracy %.4f)\n",
                 a.graph().num_operations(),
-                accuracy(a.run("serving_default", {{"image", test}}).at("scores"), data.test_labels),
-                b.graph().num_operations(), accuracy(b.run("classify", {{"pixels", test}}).at("probs"), data.test_labels));
+                io::accuracy(a.run("serving_default", {{"image", test}}).at("scores"), data.test_labels),
+                b.graph().num_operations(), io::accuracy(b.run("classify", {{"pixels", test}}).at("probs"), data.test_labels));
 
     // Request i: model i % 2, images [off, off + batch) with off depending on i.
     const int total = threads * requests;
     const int64_t n_test = test.dim(0);
     auto request_input = [&](int i) {
       const int64_t off = (static_cast<int64_t>(i) * 37) % (n_test - batch);
-      return slice_rows(test, off, off + batch);
+      return io::slice_rows(test, off, off + batch);
     };
     auto answer = [&](int i) -> std::map<std::string, Tensor> {
       return i % 2 == 0 ? a.run("serving_default", {{"image", request_input(i)}})

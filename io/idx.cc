@@ -2,6 +2,7 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <memory>
@@ -160,13 +161,22 @@ MnistData load_mnist(const std::string& dir) {
   return d;
 }
 
-Tensor scale_images(const Tensor& images) {
-  SLUICE_REQUIRE(images.dtype() == DType::u8, InvalidArgument, "scale_images needs uint8 images, got ",
-                 images.summary());
-  Tensor x(DType::f32, images.shape());
+Tensor scale_images(const Tensor& images, const std::vector<int64_t>& per_example) {
+  SLUICE_REQUIRE(images.dtype() == DType::u8 && images.rank() >= 1, InvalidArgument,
+                 "scale_images needs uint8 images [N, ...], got ", images.summary());
+  Shape shape = images.shape();
+  if (!per_example.empty()) {
+    std::vector<int64_t> dims = {images.dim(0)};
+    dims.insert(dims.end(), per_example.begin(), per_example.end());
+    shape = Shape(dims);
+    SLUICE_REQUIRE(shape.num_elements() == images.num_elements(), InvalidArgument, "scale_images: ",
+                   images.summary(), " cannot be shaped ", shape.to_string());
+  }
+  Tensor x(DType::f32, shape);
   const uint8_t* src = images.data<uint8_t>();
   float* dst = x.data<float>();
-  for (int64_t i = 0; i < images.num_elements(); ++i) dst[i] = static_cast<float>(src[i]) * (1.0f / 255.0f);
+  // x / 255 (not x * (1/255), which rounds differently from an in-graph Div by 255).
+  for (int64_t i = 0; i < images.num_elements(); ++i) dst[i] = static_cast<float>(src[i]) / 255.0f;
   return x;
 }
 
@@ -197,6 +207,27 @@ Tensor gather_rows(const Tensor& t, const std::vector<int64_t>& order, size_t be
     std::memcpy(dst + (i - begin) * row, src + order[i] * row, row);
   }
   return out;
+}
+
+Tensor slice_rows(const Tensor& t, int64_t begin, int64_t end) {
+  SLUICE_REQUIRE(t.rank() >= 1 && begin >= 0 && begin <= end && end <= t.dim(0), InvalidArgument,
+                 "slice_rows [", begin, ", ", end, ") of ", t.summary());
+  std::vector<int64_t> order(static_cast<size_t>(end - begin));
+  for (int64_t i = begin; i < end; ++i) order[i - begin] = i;
+  return gather_rows(t, order, 0, order.size());
+}
+
+double accuracy(const Tensor& scores, const Tensor& labels) {
+  SLUICE_REQUIRE(scores.dtype() == DType::f32 && scores.rank() == 2 && labels.rank() == 1 &&
+                     labels.dim(0) == scores.dim(0) && scores.dim(0) > 0,
+                 InvalidArgument, "accuracy of scores ", scores.summary(), " and labels ", labels.summary());
+  const int64_t n = scores.dim(0), c = scores.dim(1);
+  int64_t right = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* p = scores.data<float>() + i * c;
+    right += std::max_element(p, p + c) - p == static_cast<int64_t>(labels.as_double(i));
+  }
+  return static_cast<double>(right) / static_cast<double>(n);
 }
 
 }  // namespace sluice::io

@@ -1,11 +1,9 @@
 # Runs the chaining example: it trains and freezes a classifier, chains it behind a
 # preprocessing graph, saves one bundle and starts itself again to load and run it. Checks
 # that both the in-process chain and the fresh process reproduce the original scores.
-execute_process(COMMAND ${EXE} --epochs 1 --train 20000 OUTPUT_VARIABLE out ERROR_VARIABLE err RESULT_VARIABLE rc)
-message("${out}${err}")
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "chain_models exited with ${rc}")
-endif()
+include(${CMAKE_CURRENT_LIST_DIR}/example_check.cmake)
+run_example(--epochs 1 --train 20000)
+set(out "${example_output}")
 foreach(expect
     "chained graph \\([0-9]+ operations\\) in this process: scores bit-identical to the original model's"
     "\\[fresh process [0-9]+\\] loaded .*/bundle: signature serving_default, input 'image' uint8\\[\\?,28,28\\] -> output 'scores' float32\\[\\?,10\\]"

@@ -1,14 +1,4 @@
-# Runs the LSTM example for 150 training steps and checks its last line and accuracy.
-execute_process(COMMAND ${EXE} --steps 150 OUTPUT_VARIABLE out RESULT_VARIABLE rc)
-message("${out}")
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "mnist_lstm exited with ${rc}")
-endif()
-string(STRIP "${out}" out)
-string(REGEX MATCH "test accuracy: (0\\.[0-9][0-9][0-9][0-9])$" last "${out}")
-if(NOT last)
-  message(FATAL_ERROR "last line is not 'test accuracy: 0.XXXX'")
-endif()
-if(CMAKE_MATCH_1 LESS 0.65)
-  message(FATAL_ERROR "150 steps reached only ${CMAKE_MATCH_1}")
-endif()
+# The LSTM example for 150 training steps.
+include(${CMAKE_CURRENT_LIST_DIR}/example_check.cmake)
+run_example(--steps 150)
+check_test_accuracy(0.65)

@@ -1,14 +1,4 @@
-# Runs the MLP example for one epoch and checks its last line and accuracy.
-execute_process(COMMAND ${EXE} --epochs 1 OUTPUT_VARIABLE out RESULT_VARIABLE rc)
-message("${out}")
-if(NOT rc EQUAL 0)
-  message(FATAL_ERROR "mnist_mlp exited with ${rc}")
-endif()
-string(STRIP "${out}" out)
-string(REGEX MATCH "test accuracy: (0\\.[0-9][0-9][0-9][0-9])$" last "${out}")
-if(NOT last)
-  message(FATAL_ERROR "last line is not 'test accuracy: 0.XXXX'")
-endif()
-if(CMAKE_MATCH_1 LESS 0.80)
-  message(FATAL_ERROR "one epoch reached only ${CMAKE_MATCH_1}")
-endif()
+# The MLP example for one epoch: last-line format and accuracy.
+include(${CMAKE_CURRENT_LIST_DIR}/example_check.cmake)
+run_example(--epochs 1)
+check_test_accuracy(0.80)

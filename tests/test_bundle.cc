@@ -2,6 +2,8 @@
 // holds; every error path of save_model, load_model and LoadedModel::run; damaged bundles.
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
+
+#include "test_util.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -11,23 +13,10 @@
 namespace sluice {
 namespace {
 
+using testing::contains;
+using testing::error_of;
+
 namespace fs = std::filesystem;
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
 
 Tensor data(const Shape& shape, uint32_t seed) {
   Tensor t(DType::f32, shape);
@@ -81,23 +70,14 @@ std::map<std::string, io::Signature> signatures_of(const Model& m) {
           {"evaluate", {{{"image", m.x}, {"labels", m.labels}}, {{"loss", m.loss}, {"scores", m.probs}}}}};
 }
 
-class Bundle : public ::testing::Test {
+class Bundle : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sluice_bundle_" + std::to_string(::getpid()) + "_" +
-                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   std::vector<std::string> listing(const fs::path& d) const {
     std::vector<std::string> names;
     for (const auto& e : fs::directory_iterator(d)) names.push_back(e.path().filename().string());
     std::sort(names.begin(), names.end());
     return names;
   }
-  fs::path dir_;
 };
 
 TEST_F(Bundle, SavedModelRunsBySignatureBitIdentically) {

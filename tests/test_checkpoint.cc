@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sluice/sluice.h>
+
+#include "test_util.h"
 #include <sys/wait.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -18,36 +20,14 @@
 namespace sluice {
 namespace {
 
+using testing::contains;
+using testing::error_of;
+
 namespace fs = std::filesystem;
 using Named = std::vector<std::pair<std::string, Tensor>>;
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
-
-class CheckpointTest : public ::testing::Test {
+class CheckpointTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sluice_ckpt_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
   static std::string slurp(const std::string& p) {
     std::ifstream f(p, std::ios::binary);
     return std::string(std::istreambuf_iterator<char>(f), {});
@@ -65,7 +45,6 @@ class CheckpointTest : public ::testing::Test {
       if (e.path().filename() != keep) r.push_back(e.path().filename().string());
     return r;
   }
-  fs::path dir_;
 };
 
 // A tensor of `dtype` and `shape` with varied, exactly representable values.

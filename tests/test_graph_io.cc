@@ -3,6 +3,8 @@
 // errors); freezing; corrupt and hostile files.
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
+
+#include "test_util.h"
 #include <unistd.h>
 
 #include <cmath>
@@ -14,23 +16,10 @@
 namespace sluice {
 namespace {
 
+using testing::contains;
+using testing::error_of;
+
 namespace fs = std::filesystem;
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
 
 // Deterministic f32 test data in [-1, 1).
 Tensor data(const Shape& shape, uint32_t seed) {
@@ -49,18 +38,8 @@ Tensor one_hot_rows(int64_t n, int64_t c) {
   return t;
 }
 
-class TempDir : public ::testing::Test {
+class TempDir : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sluice_graph_io_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
 };
 
 // A small classifier with every layer family of this branch (Flatten, Dense, Dropout) and an

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
+
+#include "test_util.h"
 #include <zlib.h>
 
 #include <cstdlib>
@@ -11,13 +13,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class IdxTest : public ::testing::Test {
+class IdxTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() / ("sluice_idx_" + std::to_string(::getpid()));
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
   std::string write(const std::string& name, const std::vector<unsigned char>& bytes, bool gz = false) {
     const std::string p = (dir_ / name).string();
     if (gz) {
@@ -30,7 +27,6 @@ class IdxTest : public ::testing::Test {
     }
     return p;
   }
-  fs::path dir_;
 };
 
 std::vector<unsigned char> idx_u8(std::vector<uint32_t> dims, std::vector<unsigned char> data) {

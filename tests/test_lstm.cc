@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <random>
 #include <string>
@@ -12,6 +14,9 @@
 
 namespace sluice {
 namespace {
+
+using testing::contains;
+using testing::error_of;
 
 Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1.0,
                      double hi = 1.0) {
@@ -350,21 +355,6 @@ TEST(LstmOp, UnknownBatchFedWithDifferentSizes) {
     expect_close(r[1], want.h, 2e-5, "h B=" + std::to_string(b));
     EXPECT_EQ(r[2].shape(), (Shape{3, 20}));
   }
-}
-
-// Runs `f` and returns the message of the sluice::Error of type E it must throw.
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
 }
 
 void expect_contains(const std::string& msg, const std::vector<std::string>& parts) {

@@ -4,6 +4,8 @@
 // every truncation of an archive is a clean sluice::Error or the exact original values.
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
+
+#include "test_util.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -13,24 +15,11 @@
 namespace sluice {
 namespace {
 
+using testing::contains;
+using testing::error_of;
+
 namespace fs = std::filesystem;
 using Named = std::vector<std::pair<std::string, Tensor>>;
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
 
 // The fixtures live next to this source file. __FILE__ is absolute, or (with ccache's
 // base_dir) relative to the folder the compiler ran in: the executable's folder, or the
@@ -54,18 +43,8 @@ void spit(const std::string& p, const std::string& bytes) {
   std::ofstream(p, std::ios::binary | std::ios::trunc).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
-class NpzTest : public ::testing::Test {
+class NpzTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("sluice_npz_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
 };
 
 // The arrays of make_npz_fixtures.py, written out by hand.

@@ -1,24 +1,16 @@
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
 
+#include "test_util.h"
+
 #include <cmath>
 #include <thread>
 
 namespace sluice {
 namespace {
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no exception of the expected type";
-  return "";
-}
+using testing::contains;
+using testing::error_of;
 
 TEST(Session, FeedsAndFetchesByHandleOrName) {
   Graph g;
