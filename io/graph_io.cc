@@ -87,7 +87,10 @@ GraphDef graph_to_def(const Graph& graph, const std::map<std::string, Signature>
     std::lock_guard<std::mutex> lock(d->mu);
     if (d->learning_phase) def.learning_phase = d->learning_phase->name;
   }
-  for (const auto& [name, sig] : signatures) {
+  for (const auto& named_sig : signatures) {
+    // Not a structured binding: clang 14 (the fuzz build) cannot capture those in lambdas.
+    const std::string& name = named_sig.first;
+    const Signature& sig = named_sig.second;
     SLUICE_REQUIRE(!name.empty(), InvalidArgument, "signature names must be non-empty");
     SignatureDef sd;
     auto info = [&](const std::map<std::string, Output>& from, std::map<std::string, TensorInfo>& to,
@@ -294,7 +297,9 @@ ImportResult build(Graph& g, const GraphDef& def, const std::string& prefix,
       result.operations.emplace_back(built[it->second]);
     }
   }
-  for (const auto& [name, sd] : def.signatures) {
+  for (const auto& named_sd : def.signatures) {
+    const std::string& name = named_sd.first;  // no structured binding: captured below (clang 14)
+    const SignatureDef& sd = named_sd.second;
     Signature sig;
     auto resolve = [&](const std::map<std::string, TensorInfo>& from, std::map<std::string, Output>& to) {
       for (const auto& [key, info] : from) {
