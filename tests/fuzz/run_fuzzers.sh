@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs Sluice's libFuzzer targets one after another, each for a fixed time on a scratch
+# Runs Sluice's libFuzzer targets one after another: first each target's regression inputs
+# (tests/fuzz/regressions/<target>/) once, then the target for a fixed time on a scratch
 # copy of its checked-in seed corpus (tests/fuzz/corpus/<target>/, never modified), and
 # prints per target: executions, time, coverage (cov = edges, ft = features), corpus size
 # and crashes. Exits non-zero when any target crashed (or timed out, ran out of memory or
@@ -66,6 +67,15 @@ for t in "${targets[@]}"; do
   [[ -x "$bin" ]] || { echo "run_fuzzers.sh: no target $t" >&2; status=1; continue; }
   dir="$work/$t"
   mkdir -p "$dir/corpus" "$dir/artifacts"
+  # First the inputs that crashed before (tests/fuzz/regressions/<target>/), once each under
+  # the sanitizers: ctest replays them too, but without ASan/UBSan.
+  if compgen -G "$here/regressions/$t/*" >/dev/null; then
+    if ! "$bin" -runs=1 "$here/regressions/$t"/* >"$dir/regressions.txt" 2>&1; then
+      status=1
+      echo "!! $t: a regression input fails again; see $dir/regressions.txt"
+      grep -E 'Running: |ERROR: |runtime error|fuzz check failed' "$dir/regressions.txt" | tail -4 | sed 's/^/     /'
+    fi
+  fi
   [[ -d "$here/corpus/$t" ]] && cp -n "$here/corpus/$t"/* "$dir/corpus/" 2>/dev/null
   flags=(-max_total_time="$seconds" -rss_limit_mb=4096 -timeout=60
          -print_final_stats=1 -artifact_prefix="$dir/artifacts/")
