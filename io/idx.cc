@@ -105,7 +105,8 @@ Tensor read_idx(const std::string& path) {
   Tensor t(dtype, Shape(dims));
   const unsigned char* p = raw.data();
   if (type == 0x08) {
-    std::memcpy(t.raw_data(), p, static_cast<size_t>(count));
+    // An empty tensor has no buffer, and memcpy from or to null is undefined even for 0 bytes.
+    if (count > 0) std::memcpy(t.raw_data(), p, static_cast<size_t>(count));
   } else if (type == 0x09 || type == 0x0B || type == 0x0C) {
     int32_t* out = t.data<int32_t>();
     for (int64_t i = 0; i < count; ++i, p += esize) {
@@ -181,8 +182,12 @@ Tensor scale_images(const Tensor& images, const std::vector<int64_t>& per_exampl
 }
 
 Tensor one_hot_labels(const Tensor& labels, int64_t depth) {
-  SLUICE_REQUIRE(labels.rank() == 1 && depth > 0, InvalidArgument, "one_hot_labels of ", labels.summary(),
-                 " with depth ", depth);
+  // Integer labels only, as documented: a float label could be NaN or huge, and
+  // converting such a double to int64 is undefined behaviour.
+  const DType dt = labels.dtype();
+  SLUICE_REQUIRE(labels.rank() == 1 && depth > 0 && (dt == DType::u8 || dt == DType::i32 || dt == DType::i64),
+                 InvalidArgument, "one_hot_labels of ", labels.summary(), " with depth ", depth,
+                 " (labels must be uint8, int32 or int64 [N])");
   const int64_t n = labels.dim(0);
   Tensor y = Tensor::zeros(DType::f32, {n, depth});
   float* p = y.data<float>();

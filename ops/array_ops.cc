@@ -615,6 +615,22 @@ void size_kernel(KernelContext& ctx) {
   ctx.allocate_output(0, Shape{}).data<int64_t>()[0] = ctx.input(0).num_elements();
 }
 
+// Fill values and OneHot's on/off values are double attrs converted to the output dtype:
+// converting a NaN, infinite or out-of-range double to an integer type is undefined
+// behaviour, so such values are rejected when the node is built.
+void require_representable(ShapeContext& ctx, const char* attr, DType dtype) {
+  const double v = ctx.attr<double>(attr);
+  double lo = 0, hi_excl = 0;
+  switch (dtype) {
+    case DType::i32: lo = -2147483648.0, hi_excl = 2147483648.0; break;
+    case DType::i64: lo = -9223372036854775808.0, hi_excl = 9223372036854775808.0; break;
+    case DType::u8: lo = 0.0, hi_excl = 256.0; break;
+    default: return;  // float types take any double (overflow gives inf); bool any value
+  }
+  SLUICE_REQUIRE(v >= lo && v < hi_excl, InvalidArgument, attr, " ", v, " is not representable as ",
+                 dtype_name(dtype));
+}
+
 void fill_value(Tensor& t, double v) {
   dispatch<SLUICE_ALL_TYPES>(t.dtype(), "Fill", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -632,6 +648,7 @@ void fill_shape(ShapeContext& ctx) {
   SLUICE_REQUIRE(s.is_fully_defined(), InvalidArgument, "Fill shape must be fully defined, got ",
                  s.to_string());
   (void)s.num_elements();  // overflow check at build time
+  require_representable(ctx, "value", ctx.attr<DType>("dtype"));
   ctx.add_output(ctx.attr<DType>("dtype"), s);
 }
 void fill_kernel(KernelContext& ctx) {
@@ -722,6 +739,8 @@ void one_hot_shape(ShapeContext& ctx) {
   require_index_dtype(ctx, 0);
   const int64_t depth = ctx.attr_int("depth");
   SLUICE_REQUIRE(depth >= 0, InvalidArgument, "OneHot depth must be >= 0, got ", depth);
+  require_representable(ctx, "on_value", ctx.attr<DType>("dtype"));
+  require_representable(ctx, "off_value", ctx.attr<DType>("dtype"));
   const Shape& in = ctx.input_shape(0);
   ctx.add_output(ctx.attr<DType>("dtype"), in.known_rank() ? in.appended(depth) : in);
 }
