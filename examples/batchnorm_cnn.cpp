@@ -49,7 +49,7 @@ void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, d
 int main(int argc, char** argv) {
   CLI::App app{"Train the Keras mnist_cnn model with batch normalization with Sluice"};
   std::string data_dir = io::kDefaultFashionMnistDir;
-  int epochs = 3, threads = 0;
+  int epochs = 5, threads = 0;
   int64_t batch = 64, seed = 1, max_steps = 0;
   double lr = 0.001, momentum = 0.99;
   app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
