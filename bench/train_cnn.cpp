@@ -15,31 +15,21 @@
 //   bench_train_cnn [--threads N] [--runs R] [--steps N] [--warmup-steps N] [--data DIR]
 //                   [--seed N] [--profile]
 #include <sluice/sluice.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <numeric>
 #include <random>
 
+#include "process_memory.h"
+
 using namespace sluice;
+using bench::peak_rss_mb;
+using bench::rss_mb;
 
 namespace {
-
-double rss_mb() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return static_cast<double>(resident) * 4096.0 / 1e6;
-}
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) * 1024.0 / 1e6;  // ru_maxrss is in KiB
-}
 
 struct Data {
   Tensor train_x, train_y, test_x, test_y;  // images f32 [N, 28, 28, 1] in [0, 1], one-hot f32 [N, 10]

@@ -4,30 +4,18 @@
 // to epoch would show.
 //   bench_train_mlp [--epochs N] [--threads N] [--data DIR] [--seed N]
 #include <sluice/sluice.h>
-#include <sys/resource.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <numeric>
 #include <random>
 
-using namespace sluice;
+#include "process_memory.h"
 
-namespace {
-double rss_mb() {
-  std::ifstream statm("/proc/self/statm");
-  long pages = 0, resident = 0;
-  statm >> pages >> resident;
-  return static_cast<double>(resident) * 4096.0 / 1e6;
-}
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return static_cast<double>(u.ru_maxrss) / 1e3;
-}
-}  // namespace
+using namespace sluice;
+using bench::peak_rss_mb;
+using bench::rss_mb;
 
 int main(int argc, char** argv) {
   CLI::App app{"W6: MNIST MLP training epoch"};

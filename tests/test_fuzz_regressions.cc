@@ -21,6 +21,7 @@
 #include "fuzz/fuzz_graph_file.cc"
 #include "fuzz/fuzz_idx.cc"
 #include "fuzz/fuzz_npz.cc"
+#include "test_util.h"
 
 namespace sluice {
 namespace {
@@ -88,19 +89,7 @@ struct TempFile {
   std::string path() const { return file.path(); }
 };
 
-template <class E, class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const E& e) {
-    return e.what();
-  } catch (const std::exception& e) {
-    ADD_FAILURE() << "wrong exception type: " << e.what();
-    return "";
-  }
-  ADD_FAILURE() << "no exception";
-  return "";
-}
+using testing::error_of;
 
 // ---- fuzz_idx ----
 
