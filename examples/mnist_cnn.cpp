@@ -9,7 +9,6 @@
 //   mnist_cnn [--data DIR] [--epochs N] [--steps N] [--batch N] [--lr X] [--seed N]
 //             [--threads N]
 #include <sluice/sluice.h>
-#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
@@ -19,23 +18,6 @@
 #include <random>
 
 using namespace sluice;
-
-namespace {
-
-void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate,
-              bool tty) {
-  constexpr int kWidth = 30;
-  const int filled = static_cast<int>(kWidth * done / std::max<int64_t>(total, 1));
-  std::string bar(static_cast<size_t>(filled), '=');
-  if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), '.');
-  std::printf("%sepoch %d/%d [%s] %lld/%lld - loss %.4f - %.0f examples/s", tty ? "\r" : "", epoch,
-              epochs, bar.c_str(), static_cast<long long>(done), static_cast<long long>(total),
-              loss, rate);
-  if (!tty || done == total) std::printf("\n");
-  std::fflush(stdout);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Train the Keras mnist_cnn model on MNIST-format data with Sluice"};
@@ -108,12 +90,12 @@ int main(int argc, char** argv) {
       return correct / static_cast<double>(n);
     };
 
-    const bool tty = isatty(fileno(stdout));
     std::vector<int64_t> order(static_cast<size_t>(train_x.dim(0)));
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(static_cast<uint64_t>(seed));
     const Tensor yes(true);
     const size_t steps = (order.size() + batch - 1) / batch;
+    const io::ProgressBar bar(epochs, static_cast<int64_t>(steps));
     int64_t total_steps = 0;
     double test_acc = 0;
     for (int epoch = 1; epoch <= epochs && (max_steps == 0 || total_steps < max_steps); ++epoch) {
@@ -128,17 +110,16 @@ int main(int argc, char** argv) {
                            {learning_phase(g), yes}},
                           {loss}, {train});
         loss_sum += r[0].scalar<float>();
-        if (tty && s % 20 == 19) {
+        if (bar.is_terminal() && s % 20 == 19) {
           const double secs =
               std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-          progress(epoch, epochs, static_cast<int64_t>(s + 1), static_cast<int64_t>(steps),
-                   loss_sum / (s + 1), e / secs, tty);
+          bar.update(epoch, static_cast<int64_t>(s + 1), loss_sum / (s + 1), e / secs);
         }
       }
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      progress(epoch, epochs, static_cast<int64_t>(s), static_cast<int64_t>(steps),
-               loss_sum / std::max<size_t>(s, 1), std::min(order.size(), s * batch) / secs, tty);
+      bar.end_epoch(epoch, static_cast<int64_t>(s), loss_sum / std::max<size_t>(s, 1),
+                    std::min(order.size(), s * batch) / secs);
       test_acc = test_accuracy();
       std::printf("epoch %d: %.2f s (%zu steps, %.1f ms/step), test accuracy %.4f\n", epoch, secs,
                   s, 1e3 * secs / std::max<size_t>(s, 1), test_acc);

@@ -11,25 +11,8 @@
 #include <cstdio>
 #include <numeric>
 #include <random>
-#include <unistd.h>
 
 using namespace sluice;
-
-namespace {
-
-void progress(int epoch, int epochs, int64_t done, int64_t total, double loss, double rate, bool tty) {
-  if (!tty && done != total) return;
-  constexpr int kWidth = 30;
-  const int filled = static_cast<int>(kWidth * done / std::max<int64_t>(total, 1));
-  std::string bar(static_cast<size_t>(filled), '=');
-  if (filled < kWidth) bar += '>' + std::string(static_cast<size_t>(kWidth - filled - 1), '.');
-  std::printf("%sepoch %d/%d [%s] %lld/%lld - loss %.4f - %.0f examples/s", tty ? "\r" : "", epoch,
-              epochs, bar.c_str(), static_cast<long long>(done), static_cast<long long>(total), loss, rate);
-  if (done == total) std::printf("\n");
-  std::fflush(stdout);
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"Train an MLP on MNIST-format data with Sluice"};
@@ -82,16 +65,16 @@ int main(int argc, char** argv) {
                 static_cast<long long>(batch), sess.thread_pool().num_threads());
     std::printf("GEMM: %s\n", gemm::backend_info().c_str());
 
-    const bool tty = isatty(fileno(stdout));
     std::vector<int64_t> order(static_cast<size_t>(train_x.dim(0)));
     std::iota(order.begin(), order.end(), 0);
     std::mt19937_64 rng(static_cast<uint64_t>(seed));
     const Tensor yes(true);
+    const size_t steps = (order.size() + batch - 1) / batch;
+    const io::ProgressBar bar(epochs, static_cast<int64_t>(steps));
     double test_acc = 0;
     for (int epoch = 1; epoch <= epochs; ++epoch) {
       std::shuffle(order.begin(), order.end(), rng);
       const auto t0 = std::chrono::steady_clock::now();
-      const size_t steps = (order.size() + batch - 1) / batch;
       double loss_sum = 0;
       for (size_t s = 0; s < steps; ++s) {
         const size_t b = s * batch, e = std::min(order.size(), b + static_cast<size_t>(batch));
@@ -100,15 +83,13 @@ int main(int argc, char** argv) {
                            {learning_phase(g), yes}},
                           {loss}, {train});
         loss_sum += r[0].scalar<float>();
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (tty && (s % 50 == 49 || s + 1 == steps))
-          progress(epoch, epochs, static_cast<int64_t>(s + 1), static_cast<int64_t>(steps),
-                   loss_sum / (s + 1), e / secs, tty);
-        else if (s + 1 == steps)
-          progress(epoch, epochs, static_cast<int64_t>(steps), static_cast<int64_t>(steps),
-                   loss_sum / steps, e / secs, tty);
+        if (bar.is_terminal() && s % 50 == 49) {
+          const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          bar.update(epoch, static_cast<int64_t>(s + 1), loss_sum / (s + 1), e / secs);
+        }
       }
       const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      bar.end_epoch(epoch, static_cast<int64_t>(steps), loss_sum / steps, order.size() / secs);
       test_acc = sess.run({{img, test_x}, {labels, test_y}}, {acc})[0].scalar<float>();
       std::printf("epoch %d: %.2f s, test accuracy %.4f\n", epoch, secs, test_acc);
     }

@@ -48,4 +48,5 @@
 #include "../io/graph_io.h"
 #include "../io/idx.h"
 #include "../io/npz.h"
+#include "../io/progress.h"
 #include "../io/saver.h"

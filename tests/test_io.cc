@@ -103,6 +103,24 @@ TEST_F(IdxTest, LoadMnistChecksLabelsAndCounts) {
   EXPECT_THROW(io::load_mnist((dir_ / "nowhere").string()), NotFound);
 }
 
+// Written to a file (not a terminal): updates are silent, each epoch ends in one line.
+TEST(ProgressBar, WritesOneLinePerEpochWhenNotATerminal) {
+  std::FILE* f = std::tmpfile();
+  ASSERT_NE(f, nullptr);
+  const io::ProgressBar bar(3, 10, f);
+  EXPECT_FALSE(bar.is_terminal());
+  bar.update(1, 4, 0.5, 100.0);
+  bar.end_epoch(1, 10, 0.25, 1234.4);
+  bar.end_epoch(2, 4, 1.0, 10.0);  // stopped early: the bar shows 4 of 10
+  std::rewind(f);
+  std::string text;
+  for (int c = std::fgetc(f); c != EOF; c = std::fgetc(f)) text += static_cast<char>(c);
+  std::fclose(f);
+  EXPECT_EQ(text,
+            "epoch 1/3 [==============================] 10/10 - loss 0.2500 - 1234 examples/s\n"
+            "epoch 2/3 [============>.................] 4/10 - loss 1.0000 - 10 examples/s\n");
+}
+
 TEST(Mnist, LoadsTheRealFashionMnistFiles) {
   const char* d = std::getenv("SLUICE_DATA");
   io::MnistData data = io::load_mnist(d ? d : io::kDefaultFashionMnistDir);
