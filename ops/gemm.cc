@@ -210,20 +210,26 @@ void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, T alpha, const T* a
     return;
   }
   // Split the larger of m and n into column or row panels; each part is an independent
-  // GEMM writing its own block of C, so the result does not depend on the split.
-  if (m >= n) {
-    const int64_t grain = std::max<int64_t>(16, (m + threads - 1) / threads);
-    pool->parallel_for(m, grain, [&](int64_t b0, int64_t b1) {
+  // GEMM writing its own block of C. BLAS kernels treat the rows and columns of a panel by
+  // their position in register blocks (OpenBLAS' Haswell sgemm works in blocks of 24 rows,
+  // SkylakeX in 16; Eigen in 3 packets), and a panel's last partial block takes a different
+  // path, so panel boundaries are multiples of kPanelAlign: then every element is computed
+  // the same way whatever the thread count, and results do not depend on the split.
+  constexpr int64_t kPanelAlign = 48;  // a multiple of every kernel's register block
+  const int64_t split = m >= n ? m : n;
+  const int64_t units = (split + kPanelAlign - 1) / kPanelAlign;
+  const int64_t min_units = m >= n ? 1 : 2;  // at least 48 rows or 96 columns per part
+  const int64_t grain = std::max<int64_t>(min_units, (units + threads - 1) / threads);
+  pool->parallel_for(units, grain, [&](int64_t u0, int64_t u1) {
+    const int64_t b0 = u0 * kPanelAlign, b1 = std::min(split, u1 * kPanelAlign);
+    if (m >= n) {
       const T* ap = ta ? a + b0 : a + b0 * lda;
       gemm_block(ta, tb, b1 - b0, n, k, alpha, ap, lda, b, ldb, beta, c + b0 * ldc, ldc);
-    });
-  } else {
-    const int64_t grain = std::max<int64_t>(64, (n + threads - 1) / threads);
-    pool->parallel_for(n, grain, [&](int64_t b0, int64_t b1) {
+    } else {
       const T* bp = tb ? b + b0 * ldb : b + b0;
       gemm_block(ta, tb, m, b1 - b0, k, alpha, a, lda, bp, ldb, beta, c + b0, ldc);
-    });
-  }
+    }
+  });
 }
 
 template <class T>

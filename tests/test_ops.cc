@@ -312,7 +312,7 @@ TEST(Kernels, MultiThreadedResultsMatchSingleThreaded) {
   for (size_t i = 0; i < builds.size(); ++i) {
     const Tensor one = eval(builds[i], 1), two = eval(builds[i], 2), four = eval(builds[i], 4);
     EXPECT_TRUE(one.equals(two)) << "build " << i;
-    if (i != 8) EXPECT_TRUE(one.equals(four)) << "build " << i;  // GEMM splits may round differently
+    EXPECT_TRUE(one.equals(four)) << "build " << i;  // GEMM panels are register-block aligned
   }
 }
 
