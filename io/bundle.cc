@@ -161,6 +161,25 @@ std::map<std::string, Tensor> LoadedModel::run(const std::string& name,
   return out;
 }
 
+LoadedModel LoadedModel::from_parts(std::string source, Graph graph,
+                                    std::unique_ptr<Session> session,
+                                    std::map<std::string, Signature> signatures) {
+  SLUICE_REQUIRE(session != nullptr && session->graph() == graph, InvalidArgument,
+                 "LoadedModel::from_parts: the session of '", source, "' is not on its graph");
+  for (const auto& [name, sig] : signatures) {
+    for (const auto* side : {&sig.inputs, &sig.outputs})
+      for (const auto& [key, t] : *side)
+        SLUICE_REQUIRE(t.valid() && t.graph() == graph, InvalidArgument, "LoadedModel::from_parts: signature '",
+                       name, "' key '", key, "' of '", source, "' is not a tensor of the model's graph");
+  }
+  LoadedModel m;
+  m.dir_ = std::move(source);
+  m.graph_ = std::move(graph);
+  m.session_ = std::move(session);
+  m.signatures_ = std::move(signatures);
+  return m;
+}
+
 LoadedModel load_model(const std::string& dir_in, SessionOptions options) {
   const std::string dir = strip_slashes(dir_in);
   struct stat st {};

@@ -60,6 +60,15 @@ class LoadedModel {
   std::map<std::string, Tensor> run(const std::string& signature,
                                     const std::map<std::string, Tensor>& inputs) const;
 
+  // Where the model was loaded from (a bundle folder, a SavedModel folder, a model file).
+  const std::string& source() const { return dir_; }
+
+  // Assembles a model from parts (what the importers of other formats build): `session` must
+  // be a session on `graph` with the variables restored, and every signature tensor must be
+  // a tensor of `graph`. InvalidArgument otherwise, naming the signature and key.
+  static LoadedModel from_parts(std::string source, Graph graph, std::unique_ptr<Session> session,
+                                std::map<std::string, Signature> signatures);
+
  private:
   friend LoadedModel load_model(const std::string& dir, SessionOptions options);
   LoadedModel() = default;

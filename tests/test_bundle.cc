@@ -285,5 +285,30 @@ TEST_F(Bundle, LoadErrorsNameTheFile) {
   EXPECT_NO_THROW(io::load_model(path("good")));
 }
 
+TEST(LoadedModelParts, FromPartsRunsBySignatureAndRejectsForeignTensors) {
+  Graph g;
+  Scope root(g);
+  Output x = ops::placeholder(root.named("x"), DType::f32, {-1});
+  Output y = ops::add(root.named("y"), ops::mul(root, x, ops::scalar_like(root, x, 0.5)),
+                      ops::scalar_like(root, x, 2.0));
+  auto sess = std::make_unique<Session>(g);
+  io::LoadedModel m = io::LoadedModel::from_parts("half_plus_two", g, std::move(sess),
+                                                  {{"serving_default", {{{"x", x}}, {{"y", y}}}}});
+  EXPECT_EQ(m.source(), "half_plus_two");
+  const Tensor out = m.run("serving_default", {{"x", Tensor({1.0f, 2.0f, 5.0f})}}).at("y");
+  EXPECT_TRUE(out.equals(Tensor({2.5f, 3.0f, 4.5f})));
+
+  Graph other;
+  Output z = ops::placeholder(Scope(other).named("z"), DType::f32, {-1});
+  const std::string msg = error_of<InvalidArgument>([&] {
+    io::LoadedModel::from_parts("bad", g, std::make_unique<Session>(g),
+                                {{"serving_default", {{{"x", z}}, {{"y", y}}}}});
+  });
+  EXPECT_TRUE(contains(msg, "key 'x'")) << msg;
+  EXPECT_TRUE(contains(error_of<InvalidArgument>([&] {
+    io::LoadedModel::from_parts("bad", g, std::make_unique<Session>(other), {});
+  }), "not on its graph"));
+}
+
 }  // namespace
 }  // namespace sluice
