@@ -243,8 +243,8 @@ void gru_forward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   ThreadPool& pool = ctx.pool();
 
   // Input projection of every step at once into the first 3U columns of each gates row.
-  gemm::gemm<T>(false, false, batch * steps, proj, feat, T(1), x, feat, kernel, proj, T(0), gates,
-                width, &pool);
+  gemm_by_rows<T>(pool, false, false, batch * steps, proj, feat, x, feat, kernel, proj, T(0), gates,
+                width);
   const gemm::PackedMatrix<T> rec_packed(false, units, proj, kGates, rec, proj, &pool);
   // r * h_{t-1} of the current step (not reset_after).
   Tensor rh_t(dtype_v<T>, Shape{a.reset_after ? 0 : batch, units});
@@ -427,8 +427,7 @@ void gru_backward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   build_xh(pool, st, x, h0, states, batch, feat, units, xh);
   Tensor dw_t(dtype_v<T>, Shape{xh_width, width});
   T* dw = dw_t.data<T>();
-  gemm::gemm<T>(true, false, xh_width, width, rows, T(1), xh, xh_width, dz, width, T(0), dw, width,
-                &pool);
+  gemm_by_rows<T>(pool, true, false, xh_width, width, rows, xh, xh_width, dz, width, T(0), dw, width);
   Tensor sums_t(dtype_v<T>, Shape{width});
   T* sums = sums_t.data<T>();
   column_sums(pool, dz, rows, width, width, sums);
@@ -437,20 +436,18 @@ void gru_backward(KernelContext& ctx, const Attrs& a, const Dims& d) {
     copy_block(dw, width, dkernel, proj, feat, 2 * units);
     copy_block(dw + 3 * units, width, dkernel + 2 * units, proj, feat, units);
     copy_block(dw + feat * width, width, drec, proj, units, proj);
-    gemm::gemm<T>(false, true, rows, feat, 2 * units, T(1), dz, width, kernel, proj, T(0), dx, feat,
-                  &pool);
-    gemm::gemm<T>(false, true, rows, feat, units, T(1), dz + 3 * units, width, kernel + 2 * units,
-                  proj, T(1), dx, feat, &pool);
+    gemm_by_rows<T>(pool, false, true, rows, feat, 2 * units, dz, width, kernel, proj, T(0), dx, feat);
+    gemm_by_rows<T>(pool, false, true, rows, feat, units, dz + 3 * units, width, kernel + 2 * units,
+                  proj, T(1), dx, feat);
     std::copy_n(sums, 2 * units, dbias);
     std::copy_n(sums + 3 * units, units, dbias + 2 * units);
     std::copy_n(sums, proj, dbias + proj);
   } else {
     copy_block(dw, width, dkernel, proj, feat, proj);
     copy_block(dw + feat * width, width, drec, proj, units, 2 * units);
-    gemm::gemm<T>(true, false, units, units, rows, T(1), rh, units, dz + 2 * units, width, T(0),
-                  drec + 2 * units, proj, &pool);
-    gemm::gemm<T>(false, true, rows, feat, proj, T(1), dz, width, kernel, proj, T(0), dx, feat,
-                  &pool);
+    gemm_by_rows<T>(pool, true, false, units, units, rows, rh, units, dz + 2 * units, width, T(0),
+                  drec + 2 * units, proj);
+    gemm_by_rows<T>(pool, false, true, rows, feat, proj, dz, width, kernel, proj, T(0), dx, feat);
     std::copy_n(sums, proj, dbias);
   }
 }

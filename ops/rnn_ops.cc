@@ -219,8 +219,8 @@ void lstm_forward(KernelContext& ctx, const Attrs& a, const Dims& d) {
 
   // Input projection of every step at once: gates[batch*steps, 4U] = x[batch*steps, feat]
   // kernel[feat, 4U].
-  gemm::gemm<T>(false, false, batch * steps, width, feat, T(1), x, feat, kernel, width, T(0), gates,
-                width, &pool);
+  gemm_by_rows<T>(pool, false, false, batch * steps, width, feat, x, feat, kernel, width, T(0), gates,
+                width);
 
   // The recurrent kernel multiplies every step: pack it once, by gate.
   const gemm::PackedMatrix<T> rec_packed(false, units, width, kGates, rec, width, &pool);
@@ -364,15 +364,13 @@ void lstm_backward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   // where h_prev is the state before each step. The two weight gradients are one GEMM over
   // the rows [x_r, h_prev_r] so dz is packed once.
   const int64_t rows = batch * steps, xh_width = feat + units;
-  gemm::gemm<T>(false, true, rows, feat, width, T(1), dz, width, kernel, width, T(0), dx, feat,
-                &pool);
+  gemm_by_rows<T>(pool, false, true, rows, feat, width, dz, width, kernel, width, T(0), dx, feat);
   Tensor xh_t(dtype_v<T>, Shape{rows, xh_width});
   T* xh = xh_t.data<T>();
   build_xh(pool, st, x, h0, states, batch, feat, units, xh);
   Tensor dw_t(dtype_v<T>, Shape{xh_width, width});
   T* dw = dw_t.data<T>();
-  gemm::gemm<T>(true, false, xh_width, width, rows, T(1), xh, xh_width, dz, width, T(0), dw, width,
-                &pool);
+  gemm_by_rows<T>(pool, true, false, xh_width, width, rows, xh, xh_width, dz, width, T(0), dw, width);
   std::copy_n(dw, feat * width, dkernel);
   std::copy_n(dw + feat * width, units * width, drec);
   if (!bias_in_loop) {

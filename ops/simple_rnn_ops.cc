@@ -99,8 +99,8 @@ void rnn_forward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   const Steps st{steps, a.reverse};
   ThreadPool& pool = ctx.pool();
 
-  gemm::gemm<T>(false, false, batch * steps, units, feat, T(1), x, feat, kernel, units, T(0), states,
-                units, &pool);
+  gemm_by_rows<T>(pool, false, false, batch * steps, units, feat, x, feat, kernel, units, T(0), states,
+                units);
   const gemm::PackedMatrix<T> rec_packed(false, units, units, 1, rec, units, &pool);
   const std::vector<Tile> tiles = step_tiles(batch, units, 1, pool.num_threads());
   run_steps(pool, tiles, steps, [&](int64_t s, const Tile& tile) {
@@ -211,15 +211,13 @@ void rnn_backward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   });
   // dx = dz kernel^T, [dkernel; drec] = [x, h_prev]^T dz, dbias = column sums of dz.
   const int64_t xh_width = feat + units;
-  gemm::gemm<T>(false, true, rows, feat, units, T(1), dz, units, kernel, units, T(0), dx, feat,
-                &pool);
+  gemm_by_rows<T>(pool, false, true, rows, feat, units, dz, units, kernel, units, T(0), dx, feat);
   Tensor xh_t(dtype_v<T>, Shape{rows, xh_width});
   T* xh = xh_t.data<T>();
   build_xh(pool, st, x, h0, states, batch, feat, units, xh);
   Tensor dw_t(dtype_v<T>, Shape{xh_width, units});
   T* dw = dw_t.data<T>();
-  gemm::gemm<T>(true, false, xh_width, units, rows, T(1), xh, xh_width, dz, units, T(0), dw, units,
-                &pool);
+  gemm_by_rows<T>(pool, true, false, xh_width, units, rows, xh, xh_width, dz, units, T(0), dw, units);
   std::copy_n(dw, feat * units, dkernel);
   std::copy_n(dw + feat * units, units * units, drec);
   column_sums(pool, dz, rows, units, units, dbias);
