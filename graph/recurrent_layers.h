@@ -212,7 +212,7 @@ class Bidirectional : public Layer {
 // keras.layers.Embedding: ids [...] (int32 or int64; float ids are cast to int32 as Keras
 // does) -> embeddings[ids] [..., output_dim]. Weight "<scope>/<name>/embeddings"
 // [input_dim, output_dim], uniform in [-0.05, 0.05) by default. Ids outside
-// [0, input_dim) are an InvalidArgument at run time.
+// [0, input_dim) are an error at run time (the lookup's OutOfRange).
 class Embedding : public Layer {
  public:
   Embedding(int64_t input_dim, int64_t output_dim, bool mask_zero = false, std::string name = "",
