@@ -94,7 +94,10 @@ Dims runtime_dims(const Ctx& ctx, const Attrs& a, bool grad) {
 // ---------------------------------------------------------------------------------------
 // The cell on blocks of units (see rnn_common.h for why blocks).
 
-template <class T>
+// Keras' defaults (sigmoid gates, tanh elsewhere, no clip, peepholes or coupled gates) are
+// the common case; kKeras compiles them to straight-line arithmetic with the activations
+// inlined, as fast as the LSTM was before the options existed.
+template <class T, bool kKeras>
 struct Cell {
   Act<T> f, g, h;       // gates, candidate, cell output
   const T* bias;        // [4U]
@@ -103,13 +106,61 @@ struct Cell {
   int64_t units;
 
   Cell(const Attrs& a, const T* b, const T* p, int64_t u)
-      : f(a.f, a.clip), g(a.g, a.clip), h(a.h, 0.0), bias(b), peep(p),
-        input_forget(a.input_forget), units(u) {}
+      : f(a.f, a.clip), g(a.g, a.clip), h(a.h, 0.0), bias(b), peep(kKeras ? nullptr : p),
+        input_forget(!kKeras && a.input_forget), units(u) {}
+
+  // Whether a node's attrs are Keras' defaults (then use Cell<T, true>).
+  static bool keras(const Attrs& a) {
+    return a.f == RnnActivation::sigmoid() && a.g == RnnActivation::tanh() &&
+           a.h == RnnActivation::tanh() && a.clip == 0 && !a.peepholes && !a.input_forget;
+  }
+  using A = BlockArray<T>;
+  A gate(const A& x) const {
+    if constexpr (kKeras) {
+      return x.logistic();
+    } else {
+      return f(x);
+    }
+  }
+  A candidate(const A& x) const {
+    if constexpr (kKeras) {
+      return x.tanh();
+    } else {
+      return g(x);
+    }
+  }
+  A cell_output(const A& x) const {
+    if constexpr (kKeras) {
+      return x.tanh();
+    } else {
+      return h(x);
+    }
+  }
+  A gate_slope(const A& y) const {
+    if constexpr (kKeras) {
+      return y * (A::Ones() - y);
+    } else {
+      return f.slope(y);
+    }
+  }
+  A candidate_slope(const A& y) const {
+    if constexpr (kKeras) {
+      return A::Ones() - y * y;
+    } else {
+      return g.slope(y);
+    }
+  }
+  A cell_output_slope(const A& y) const {
+    if constexpr (kKeras) {
+      return A::Ones() - y * y;
+    } else {
+      return h.slope(y);
+    }
+  }
 
   // One row of one step, units [u0, u1): z [4U] holds the pre-activations without the
   // bias and receives the gates after their activations; c_prev [U] in, c and h [U] out.
   void forward(T* z, const T* c_prev, T* c, T* hout, int64_t u0, int64_t u1) const {
-    using A = BlockArray<T>;
     T* zi = z;
     T* zf = z + units;
     T* zc = z + 2 * units;
@@ -118,22 +169,22 @@ struct Cell {
       const int64_t n = std::min(kBlock, u1 - u);
       const A cp = load(c_prev + u, n);
       A pi = load(zi + u, n) + load(bias + u, n);
-      if (peep) pi += load(peep + u, n) * cp;
-      const A i = f(pi);
+      if (!kKeras && peep) pi += load(peep + u, n) * cp;
+      const A i = gate(pi);
       A fg;
-      if (input_forget) {
+      if (!kKeras && input_forget) {
         fg = A::Ones() - i;
       } else {
         A pf = load(zf + u, n) + load(bias + units + u, n);
-        if (peep) pf += load(peep + units + u, n) * cp;
-        fg = f(pf);
+        if (!kKeras && peep) pf += load(peep + units + u, n) * cp;
+        fg = gate(pf);
       }
-      const A cand = g(A(load(zc + u, n) + load(bias + 2 * units + u, n)));
+      const A cand = candidate(A(load(zc + u, n) + load(bias + 2 * units + u, n)));
       const A c_new = fg * cp + i * cand;
       A po = load(zo + u, n) + load(bias + 3 * units + u, n);
-      if (peep) po += load(peep + 2 * units + u, n) * c_new;
-      const A o = f(po);
-      const A h_new = o * h(c_new);
+      if (!kKeras && peep) po += load(peep + 2 * units + u, n) * c_new;
+      const A o = gate(po);
+      const A h_new = o * cell_output(c_new);
       store(i, zi + u, n);
       store(fg, zf + u, n);
       store(cand, zc + u, n);
@@ -152,7 +203,6 @@ struct Cell {
   // pre-activations (which may alias gates: each block is read before it is written).
   void backward(const T* gates, const T* c, const T* c_prev, const T* dh_out, T* dh, T* dc, T* dz,
                 int64_t u0, int64_t u1) const {
-    using A = BlockArray<T>;
     const T* gi = gates;
     const T* gf = gates + units;
     const T* gc = gates + 2 * units;
@@ -161,25 +211,25 @@ struct Cell {
       const int64_t n = std::min(kBlock, u1 - u);
       const A i = load(gi + u, n), fg = load(gf + u, n), cand = load(gc + u, n),
               o = load(go + u, n), cp = load(c_prev + u, n);
-      const A hc = h(load(c + u, n));
+      const A hc = cell_output(load(c + u, n));
       A dht = load(dh + u, n);
       if (dh_out) dht += load(dh_out + u, n);
       // h = o h(c): do = dh h(c); dc += dh o h'(c)
-      const A dpo = dht * hc * f.slope(o);
-      A dct = load(dc + u, n) + dht * o * h.slope(hc);
-      if (peep) dct += dpo * load(peep + 2 * units + u, n);  // o read c_t through P_o
+      const A dpo = dht * hc * gate_slope(o);
+      A dct = load(dc + u, n) + dht * o * cell_output_slope(hc);
+      if (!kKeras && peep) dct += dpo * load(peep + 2 * units + u, n);  // o read c_t through P_o
       // c = f c_prev + i c~: di = dc c~, df = dc c_prev, dc~ = dc i, dc_prev = dc f
-      const A dpc = dct * i * g.slope(cand);
+      const A dpc = dct * i * candidate_slope(cand);
       A dpi, dpf;
-      if (input_forget) {  // f = 1 - i
-        dpi = dct * (cand - cp) * f.slope(i);
+      if (!kKeras && input_forget) {  // f = 1 - i
+        dpi = dct * (cand - cp) * gate_slope(i);
         dpf = A::Zero();
       } else {
-        dpi = dct * cand * f.slope(i);
-        dpf = dct * cp * f.slope(fg);
+        dpi = dct * cand * gate_slope(i);
+        dpf = dct * cp * gate_slope(fg);
       }
       A dcp = dct * fg;
-      if (peep) dcp += dpi * load(peep + u, n) + dpf * load(peep + units + u, n);
+      if (!kKeras && peep) dcp += dpi * load(peep + u, n) + dpf * load(peep + units + u, n);
       store(dpi, dz + u, n);
       store(dpf, dz + units + u, n);
       store(dpc, dz + 2 * units + u, n);
@@ -193,7 +243,7 @@ struct Cell {
 // ---------------------------------------------------------------------------------------
 // LSTM forward kernel
 
-template <class T>
+template <class T, bool kKeras>
 void lstm_forward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   const int64_t batch = d.batch, steps = d.time, feat = d.features, units = d.units,
                 width = kGates * units;
@@ -213,7 +263,7 @@ void lstm_forward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   T* cells = ctx.allocate_output(4, Shape{batch, steps, units}).data<T>();
   T* states = a.separate_states() ? ctx.allocate_output(5, Shape{batch, steps, units}).data<T>() : seq;
   const StepFlags flags = step_flags(masking, a, batch, steps, ctx.node().describe());
-  const Cell<T> cell(a, bias, peep, units);
+  const Cell<T, kKeras> cell(a, bias, peep, units);
   const Steps st{steps, a.reverse};
   ThreadPool& pool = ctx.pool();
 
@@ -259,14 +309,19 @@ void lstm_kernel(KernelContext& ctx) {
   const Attrs a = Attrs::read(ctx.node());
   const Dims d = runtime_dims(ctx, a, false);
   dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "LSTM", [&](auto tag) {
-    lstm_forward<typename decltype(tag)::type>(ctx, a, d);
+    using T = typename decltype(tag)::type;
+    if (Cell<T, true>::keras(a)) {
+      lstm_forward<T, true>(ctx, a, d);
+    } else {
+      lstm_forward<T, false>(ctx, a, d);
+    }
   });
 }
 
 // ---------------------------------------------------------------------------------------
 // LSTMGrad kernel: backpropagation through time.
 
-template <class T>
+template <class T, bool kKeras>
 void lstm_backward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   const int64_t batch = d.batch, steps = d.time, feat = d.features, units = d.units,
                 width = kGates * units;
@@ -292,7 +347,7 @@ void lstm_backward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   T* dbias = ctx.allocate_output(5, Shape{width}).data<T>();
   T* dpeep = a.peepholes ? ctx.allocate_output(7, Shape{3 * units}).data<T>() : nullptr;
   const StepFlags flags = step_flags(masking, a, batch, steps, ctx.node().describe());
-  const Cell<T> cell(a, nullptr, peep, units);
+  const Cell<T, kKeras> cell(a, nullptr, peep, units);
   const Steps st{steps, a.reverse};
   ThreadPool& pool = ctx.pool();
 
@@ -408,7 +463,12 @@ void lstm_grad_kernel(KernelContext& ctx) {
   const Attrs a = Attrs::read(ctx.node());
   const Dims d = runtime_dims(ctx, a, true);
   dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "LSTMGrad", [&](auto tag) {
-    lstm_backward<typename decltype(tag)::type>(ctx, a, d);
+    using T = typename decltype(tag)::type;
+    if (Cell<T, true>::keras(a)) {
+      lstm_backward<T, true>(ctx, a, d);
+    } else {
+      lstm_backward<T, false>(ctx, a, d);
+    }
   });
 }
 

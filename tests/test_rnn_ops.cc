@@ -467,6 +467,44 @@ TEST(RnnOps, GruOneUnitByHand) {
   }
 }
 
+// Empty batch, sequence, features or units: outputs of the right (empty) shapes, states
+// passed through, gradients of the right shapes (zeros where nothing flows).
+TEST(RnnOps, EmptyDimensionsWork) {
+  struct Dims4 {
+    int64_t b, t, f, u;
+  };
+  for (RnnCell cell : kCells) {
+    for (const Dims4& d : {Dims4{0, 3, 2, 4}, Dims4{2, 0, 2, 4}, Dims4{2, 3, 0, 4}, Dims4{2, 3, 2, 0}}) {
+      for (bool masked : {false, true}) {
+        const std::string what = std::string(testing::cell_name(cell)) + " B" + std::to_string(d.b) + " T" +
+                                 std::to_string(d.t) + " F" + std::to_string(d.f) + " U" + std::to_string(d.u);
+        Config c;
+        c.units = d.u;
+        c.lengths = masked;
+        c.zero = masked;
+        c.reverse = masked;
+        Net net(cell, c, DType::f64, 3, d.b, d.t, d.f);
+        if (masked) net.feeds.back().second = Tensor::filled(DType::i32, {d.b}, static_cast<double>(d.t));
+        const std::vector<Output> y = fused_rnn(net.root, cell, net.in, net.opts);
+        Output loss = ops::sum(net.root, y[0]);
+        for (size_t k = 1; k < y.size(); ++k) loss = ops::add(net.root, loss, ops::sum(net.root, y[k]));
+        std::vector<TensorRef> fetches(y.begin(), y.end());
+        for (const Output& g : gradients(net.root, {loss}, net.in)) fetches.push_back(g);
+        Session sess(net.g);
+        std::vector<Tensor> r;
+        ASSERT_NO_THROW(r = sess.run(net.feeds, fetches)) << what;
+        EXPECT_EQ(r[0].shape(), (Shape{d.b, d.t, d.u})) << what;
+        for (size_t k = 1; k < y.size(); ++k) {
+          EXPECT_EQ(r[k].shape(), (Shape{d.b, d.u})) << what;
+          if (d.t == 0) EXPECT_TRUE(r[k].equals(net.feeds[k].second)) << what;  // the initial state
+        }
+        for (size_t i = 0; i < net.in.size(); ++i)
+          EXPECT_EQ(r[y.size() + i].shape(), net.feeds[i].second.shape()) << what << " gradient " << i;
+      }
+    }
+  }
+}
+
 TEST(RnnActivation, NamesFromKerasAndOnnx) {
   EXPECT_EQ(RnnActivation::from_name("hard_sigmoid"), RnnActivation::hard_sigmoid(0.2, 0.5));
   EXPECT_EQ(RnnActivation::from_name("HardSigmoid"), RnnActivation::hard_sigmoid());
