@@ -57,6 +57,10 @@ void Layer::add_update(const Operation& op) {
   Graph::from_data(graph_).add_to_collection(collections::kUpdateOps, op);
 }
 
+void Layer::add_weights_of(const Layer& child) {
+  weights_.insert(weights_.end(), child.weights_.begin(), child.weights_.end());
+}
+
 std::vector<Operation> Layer::weights() const {
   std::vector<Operation> r;
   for (const auto& w : weights_) r.push_back(w.op);

@@ -51,6 +51,8 @@ class Layer {
                     const Initializer& init, bool trainable = true);
   // Records an update op and adds it to the graph's update-ops collection.
   void add_update(const Operation& op);
+  // Lists a built sub-layer's weights as this layer's too (wrappers such as Bidirectional).
+  void add_weights_of(const Layer& child);
 
  private:
   struct Weight {

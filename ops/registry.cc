@@ -85,6 +85,8 @@ OpRegistry& OpRegistry::global() {
     register_pool_ops(*r);
     register_rnn_ops(*r);
     register_normalization_ops(*r);
+    register_gru_ops(*r);
+    register_simple_rnn_ops(*r);
     return r;
   }();
   return *registry;

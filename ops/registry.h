@@ -182,5 +182,7 @@ void register_conv_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
+void register_gru_ops(OpRegistry& r);
+void register_simple_rnn_ops(OpRegistry& r);
 
 }  // namespace sluice
