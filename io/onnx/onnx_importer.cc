@@ -484,9 +484,7 @@ std::vector<int64_t> NodeContext::constant_ints(int i, const std::string& what) 
   const Tensor* t = constant(i);
   if (!t) unimplemented(what + " computed at run time (only constant " + what + " can be mapped yet)");
   if (!is_integer(t->dtype())) invalid(what + " must be an integer tensor, got " + t->summary());
-  std::vector<int64_t> out;
-  for (int64_t k = 0; k < t->num_elements(); ++k) out.push_back(static_cast<int64_t>(t->as_double(k)));
-  return out;
+  return t->dtype() == DType::i64 ? t->to_vector<int64_t>() : t->cast(DType::i64).to_vector<int64_t>();
 }
 
 bool NodeContext::wants_output(int i) const {

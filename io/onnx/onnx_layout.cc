@@ -39,7 +39,7 @@ bool transpose_is_reshape(const Shape& shape, const std::vector<int64_t>& perm) 
   for (int64_t p : perm) {
     const int64_t d = shape.dim(static_cast<int>(p));
     if (d == 1) continue;
-    if (d < 0 || p < last) return false;
+    if (p < last) return false;  // an unknown dim counts as "not 1"
     last = p;
   }
   return true;

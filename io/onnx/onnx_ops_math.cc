@@ -135,11 +135,15 @@ void build_Min(NodeContext& ctx) { variadic(ctx, ops::minimum, false); }
 void build_Pow(NodeContext& ctx) {
   // Pow-12+ allows an exponent of another type than the base: it is converted to the
   // base's type (exact for the integer exponents ONNX's tests use).
-  if (!is_floating(ctx.dtype(0))) ctx.unimplemented(std::string("Pow of a ") + dtype_name(ctx.dtype(0)) + " base (float and double only)");
+  // An integer base is raised in double and truncated back (exact while results fit 2^53).
   Operands o = operands(ctx);
   if (o.xs.size() != 2) ctx.invalid("expects 2 inputs");
-  Output e = o.xs[1].dtype() == o.xs[0].dtype() ? o.xs[1] : ctx.fold(ops::cast(ctx.scope(), o.xs[1], o.xs[0].dtype()));
-  set_result(ctx, o, ops::pow(ctx.scope(), o.xs[0], e));
+  const DType dt = o.xs[0].dtype();
+  if (dt == DType::boolean) ctx.invalid("Pow of a bool base");
+  const DType work = is_floating(dt) ? dt : DType::f64;
+  auto as = [&](const Output& x) { return x.dtype() == work ? x : ctx.fold(ops::cast(ctx.scope(), x, work)); };
+  Output y = ops::pow(ctx.scope(), as(o.xs[0]), as(o.xs[1]));
+  set_result(ctx, o, y.dtype() == dt ? y : ops::cast(ctx.scope(), y, dt));
 }
 
 void build_Where(NodeContext& ctx) {
@@ -185,7 +189,7 @@ std::vector<OpEntry> math_op_entries() {
       {"Sub", build_Sub, nullptr, "broadcasting (also opset 6's `broadcast`/`axis`, as for Add)"},
       {"Mul", build_Mul, nullptr, "broadcasting"},
       {"Div", build_Div, nullptr, "broadcasting; integer division truncates"},
-      {"Pow", build_Pow, nullptr, "float/double base; the exponent is converted to the base's type"},
+      {"Pow", build_Pow, nullptr, "float/double base (integer bases through double); the exponent is converted to the base's type"},
       {"Equal", build_Equal, nullptr, "broadcasting"},
       {"Less", build_Less, nullptr, "broadcasting"},
       {"LessOrEqual", build_LessOrEqual, nullptr, "broadcasting"},
