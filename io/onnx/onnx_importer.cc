@@ -149,7 +149,7 @@ void Importer::check_structure() {
 void Importer::check_ops() {
   // type (domain, version) -> nodes, and node-level reasons, each listed once.
   std::map<std::string, std::vector<std::string>> missing_types;
-  std::vector<std::string> reasons;
+  std::map<std::string, std::pair<std::string, int>> reasons;  // label -> (first reason, nodes)
   for (const auto& node : graph_.node()) {
     const std::string domain = node.domain().empty() ? "ai.onnx" : node.domain();
     int version = 0;
@@ -171,7 +171,11 @@ void Importer::check_ops() {
     }
     if (entry->check) {
       const std::string why = entry->check(Attrs(node, "node '" + node_name + "' (" + label + ")"), version);
-      if (!why.empty() && reasons.size() < 20) reasons.push_back(label + ", node '" + node_name + "': " + why);
+      if (!why.empty()) {
+        auto& r = reasons[label];
+        if (r.first.empty()) r.first = "node '" + node_name + "': " + why;
+        ++r.second;
+      }
     }
   }
   if (missing_types.empty() && reasons.empty()) return;
@@ -186,7 +190,12 @@ void Importer::check_ops() {
     }
     msg << (reasons.empty() ? "" : ";");
   }
-  for (size_t i = 0; i < reasons.size(); ++i) msg << (i ? "; " : " ") << reasons[i];
+  bool first_reason = true;
+  for (const auto& [label, r] : reasons) {
+    msg << (first_reason ? " " : "; ") << label << ", " << r.first;
+    if (r.second > 1) msg << " (and " << r.second - 1 << " more such nodes)";
+    first_reason = false;
+  }
   throw Unimplemented(msg.str());
 }
 
@@ -480,9 +489,9 @@ const Tensor* NodeContext::constant(int i) {
   return &v.onnx.node()->attr<Tensor>("value");
 }
 
-std::vector<int64_t> NodeContext::constant_ints(int i, const std::string& what) {
+std::vector<int64_t> NodeContext::constant_ints(int i, const std::string& what, const std::string& waits_on) {
   const Tensor* t = constant(i);
-  if (!t) unimplemented(what + " computed at run time (only constant " + what + " can be mapped yet)");
+  if (!t) unimplemented(what + " known only at run time" + (waits_on.empty() ? "" : " (waits on " + waits_on + ")"));
   if (!is_integer(t->dtype())) invalid(what + " must be an integer tensor, got " + t->summary());
   return t->dtype() == DType::i64 ? t->to_vector<int64_t>() : t->cast(DType::i64).to_vector<int64_t>();
 }

@@ -117,8 +117,8 @@ class NodeContext {
   // subgraphs), else nullptr.
   const Tensor* constant(int i);
   // A constant integer input as a list (shape-like arguments); Unimplemented naming `what`
-  // when it is only known at run time.
-  std::vector<int64_t> constant_ints(int i, const std::string& what);
+  // (and the Sluice op that will take it at run time) when it is only known at run time.
+  std::vector<int64_t> constant_ints(int i, const std::string& what, const std::string& waits_on = "");
 
   int num_outputs() const { return node_.output_size(); }
   bool wants_output(int i) const;  // present and named

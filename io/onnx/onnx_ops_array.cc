@@ -20,7 +20,7 @@ std::vector<int64_t> axes_arg(NodeContext& ctx, int input_from, int input, int r
   *given = false;
   if (ctx.opset() >= input_from) {
     if (ctx.has_input(input)) {
-      axes = ctx.constant_ints(input, "axes");
+      axes = ctx.constant_ints(input, "axes", "reshape with a tensor shape, opsarray");
       *given = true;
     }
   } else if (ctx.attrs().has("axes")) {
@@ -90,7 +90,7 @@ void build_Constant(NodeContext& ctx) {
 }
 
 void build_ConstantOfShape(NodeContext& ctx) {
-  const std::vector<int64_t> dims = ctx.constant_ints(0, "shape (ConstantOfShape waits on a tensor-shape fill, opsarray)");
+  const std::vector<int64_t> dims = ctx.constant_ints(0, "shape", "fill with a tensor shape, opsarray");
   Tensor value = Tensor::zeros(DType::f32, Shape{1});
   if (ctx.attrs().has("value")) value = ctx.attrs().get_tensor("value");
   if (value.num_elements() != 1) ctx.invalid("value must hold one element, got " + value.summary());
@@ -133,7 +133,7 @@ void build_Size(NodeContext& ctx) {
 // only unknown.
 void build_Reshape(NodeContext& ctx) {
   std::vector<int64_t> dims = ctx.opset() < 5 ? ctx.attrs().get_ints("shape", {})
-                                              : ctx.constant_ints(1, "shape (waits on reshape with a tensor shape, opsarray)");
+                                              : ctx.constant_ints(1, "shape", "reshape with a tensor shape, opsarray");
   const Shape in = ctx.shape(0);
   const bool allowzero = ctx.attrs().get_int("allowzero", 0) != 0;
   int inferred = 0;
@@ -203,7 +203,7 @@ void build_Split(NodeContext& ctx) {
   const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", 0), r);
   std::vector<int64_t> sizes;
   if (ctx.opset() >= 13) {
-    if (ctx.has_input(1)) sizes = ctx.constant_ints(1, "split");
+    if (ctx.has_input(1)) sizes = ctx.constant_ints(1, "split", "split with a tensor of sizes, opsarray");
   } else {
     sizes = ctx.attrs().get_ints("split", {});
   }
@@ -228,10 +228,10 @@ void build_Slice(NodeContext& ctx) {
     ends = ctx.attrs().get_ints("ends", {});
     axes = ctx.attrs().get_ints("axes", {});
   } else {
-    starts = ctx.constant_ints(1, "starts (waits on slice with tensor arguments, opsarray)");
-    ends = ctx.constant_ints(2, "ends (waits on slice with tensor arguments, opsarray)");
-    if (ctx.has_input(3)) axes = ctx.constant_ints(3, "axes (waits on slice with tensor arguments, opsarray)");
-    if (ctx.has_input(4)) steps = ctx.constant_ints(4, "steps (waits on strided_slice, opsarray)");
+    starts = ctx.constant_ints(1, "starts", "slice with tensor arguments, opsarray");
+    ends = ctx.constant_ints(2, "ends", "slice with tensor arguments, opsarray");
+    if (ctx.has_input(3)) axes = ctx.constant_ints(3, "axes", "slice with tensor arguments, opsarray");
+    if (ctx.has_input(4)) steps = ctx.constant_ints(4, "steps", "strided_slice, opsarray");
   }
   if (starts.size() != ends.size()) ctx.invalid("starts and ends differ in length");
   if (axes.empty())
@@ -316,7 +316,7 @@ void build_Squeeze(NodeContext& ctx) {
 void build_Unsqueeze(NodeContext& ctx) {
   bool given = false;
   std::vector<int64_t> raw;
-  if (ctx.opset() >= 13) raw = ctx.constant_ints(1, "axes");
+  if (ctx.opset() >= 13) raw = ctx.constant_ints(1, "axes", "reshape with a tensor shape, opsarray");
   else raw = ctx.attrs().get_ints("axes", {});
   (void)given;
   const int out_rank = ctx.rank(0) + static_cast<int>(raw.size());

@@ -43,7 +43,7 @@ void build_reduce(NodeContext& ctx, Kind kind) {
   bool given = false;
   if (kind == Kind::sum && ctx.opset() >= 13) {
     if (ctx.has_input(1)) {
-      axes = ctx.constant_ints(1, "axes (reductions with a tensor axes input wait on opsmath)");
+      axes = ctx.constant_ints(1, "axes", "reductions with a tensor axes input, opsmath");
       given = true;
     }
   } else if (ctx.attrs().has("axes")) {
