@@ -492,6 +492,48 @@ TEST(OnnxImport, BatchNormalizationSixIsTestAndFifteen) {
   }
 }
 
+TEST(OnnxImport, ShapeArithmeticWithADynamicBatchFoldsIntoReshape) {
+  // PyTorch's x.view(x.size(0), -1) and friends: Shape -> Gather -> Unsqueeze -> Concat ->
+  // Reshape, with the batch known only at run time.
+  OnnxModel m(13);
+  m.input("x", F, {-1, 3, 4});
+  m.init("zero", Tensor::from_vector(std::vector<int64_t>{0}, {1}));
+  m.init("i0", Tensor(int64_t{0}));
+  m.init("i1", Tensor(int64_t{1}));
+  m.init("i2", Tensor(int64_t{2}));
+  m.node("Shape", {"x"}, {"s"});
+  m.node("Gather", {"s", "i0"}, {"n"});
+  m.node("Gather", {"s", "i1"}, {"c"});
+  m.node("Gather", {"s", "i2"}, {"w"});
+  m.node("Mul", {"c", "w"}, {"cw"});
+  m.node("Unsqueeze", {"n", "zero"}, {"n1"});
+  m.node("Unsqueeze", {"cw", "zero"}, {"cw1"});
+  m.node("Concat", {"n1", "cw1"}, {"shape"}).i("axis", 0);
+  m.node("Reshape", {"x", "shape"}, {"y"});
+  m.output("y");
+  Graph g;
+  io::ImportResult r = io::import_onnx_bytes(g, m.bytes(), {"", {}, {"y:0", "cw:0"}});
+  EXPECT_EQ(r.tensors[0].shape(), Shape({-1, 12}));
+  EXPECT_EQ(r.tensors[1].op().type(), "Const");  // 3 * 4, known at import time
+  const Tensor x = random_tensor<float>({5, 3, 4}, 13);
+  Session sess(g);
+  const Tensor y = sess.run({{"x:0", x}}, {r.tensors[0]})[0];
+  EXPECT_EQ(y.shape(), Shape({5, 12}));
+  EXPECT_EQ(y.to_vector<float>(), x.to_vector<float>());
+  // The shape value itself is still computed at run time when fetched.
+  const Tensor s = sess.run({{"x:0", x}}, {"shape:0"})[0];
+  EXPECT_EQ(s.to_vector<int64_t>(), (std::vector<int64_t>{5, 12}));
+
+  // Two dims known only at run time: Reshape waits on the tensor-shape form.
+  OnnxModel two(13);
+  two.input("x", F, {-1, -1});
+  two.node("Shape", {"x"}, {"s"});
+  two.node("Reshape", {"x", "s"}, {"y"});
+  two.output("y");
+  const std::string msg = error_of<Unimplemented>([&] { io::import_onnx_bytes(g, two.bytes(), {"t"}); });
+  EXPECT_TRUE(contains(msg, "2 dims known only at run time (waits on reshape with a tensor shape, opsarray)")) << msg;
+}
+
 TEST(OnnxImport, OpTableMatchesDocsOnnxOpsMd) {
   // docs/onnx_ops.md is generated from the table: SLUICE_UPDATE_DOCS=1 rewrites it.
   std::string text =

@@ -496,6 +496,37 @@ std::vector<int64_t> NodeContext::constant_ints(int i, const std::string& what, 
   return t->dtype() == DType::i64 ? t->to_vector<int64_t>() : t->cast(DType::i64).to_vector<int64_t>();
 }
 
+std::optional<Partial> NodeContext::partial(int i) {
+  if (!has_input(i)) return std::nullopt;
+  if (const Tensor* t = constant(i)) {
+    if (!is_integer(t->dtype()) || t->rank() > 1 || t->num_elements() > 64) return std::nullopt;
+    const std::vector<int64_t> v = t->cast(DType::i64).to_vector<int64_t>();
+    return Partial(v.begin(), v.end());
+  }
+  return importer_.value(node_.input(i), where_).partial;
+}
+
+void NodeContext::set_partial(int i, const Partial& p, bool scalar) {
+  if (!wants_output(i)) return;
+  Value& v = importer_.values_[node_.output(i)];
+  if (!v.onnx.valid() || !is_integer(v.onnx.dtype()) || (scalar && p.size() != 1) || p.size() > 64) return;
+  bool all = true;
+  std::vector<int64_t> known;
+  for (const auto& e : p) {
+    all = all && e.has_value();
+    known.push_back(e.value_or(0));
+  }
+  if (!all) {
+    v.partial = p;
+    return;
+  }
+  const Shape shape = scalar ? Shape{} : Shape{static_cast<int64_t>(known.size())};
+  const DType dt = v.onnx.dtype();
+  v = Value{};
+  v.onnx = constant_output(Tensor::from_vector(known, shape).cast(dt));
+  v.partial = p;
+}
+
 bool NodeContext::wants_output(int i) const {
   return i >= 0 && i < node_.output_size() && !node_.output(i).empty();
 }

@@ -76,13 +76,19 @@ Tensor transpose_tensor(const Tensor& t, const std::vector<int64_t>& perm);
 
 // ---- building (onnx_importer.cc) ----
 
+// Shape arithmetic (Shape -> Gather -> Concat -> Reshape, as exporters emit for a dynamic
+// batch) is tracked element by element: an integer vector or scalar whose elements are
+// partly known at import time (nullopt where only the run time knows).
+using Partial = std::vector<std::optional<int64_t>>;
+
 // One ONNX value as the importer holds it: in ONNX order, channels-last, or both (one
-// native, the other a view built on demand), and its value when known at import time.
+// native, the other a view built on demand). Its value, when known at import time, is the
+// Const node `onnx` points at.
 struct Value {
   Output onnx;             // ONNX order
   Output cl;               // channels-last (rank >= 3)
   bool native_cl = false;  // computed channels-last; `onnx` is the view
-  std::optional<Tensor> constant;
+  std::optional<Partial> partial;  // integer scalars / vectors only
 };
 
 class Importer;
@@ -120,10 +126,17 @@ class NodeContext {
   // (and the Sluice op that will take it at run time) when it is only known at run time.
   std::vector<int64_t> constant_ints(int i, const std::string& what, const std::string& waits_on = "");
 
+  // The input's elements as far as they are known at import time (integer scalars and
+  // vectors of up to 64 elements: constants, shapes with static dims, arithmetic on them).
+  std::optional<Partial> partial(int i);
+
   int num_outputs() const { return node_.output_size(); }
   bool wants_output(int i) const;  // present and named
   void set_output(int i, const Output& onnx_order);
   void set_output_cl(int i, const Output& channels_last);
+  // Records what is known of output i (already set): all of it makes the output a
+  // constant of its dtype, rank 0 when `scalar`.
+  void set_partial(int i, const Partial& p, bool scalar);
 
   // `x` with every node it depends on evaluated now when they are all constants (weight
   // layouts, shape arithmetic), else `x` itself.

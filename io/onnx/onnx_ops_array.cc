@@ -120,6 +120,12 @@ void build_Shape(NodeContext& ctx) {
                             : ops::shape(ctx.scope(), ctx.input(0));
   if (start != 0 || end != r) shp = ops::slice(ctx.scope(), shp, {start}, {end - start});
   ctx.set_output(0, shp);
+  Partial p;
+  for (int64_t i = start; i < end; ++i) {
+    const int64_t d = s.dim(static_cast<int>(i));
+    p.push_back(d >= 0 ? std::optional<int64_t>(d) : std::nullopt);
+  }
+  ctx.set_partial(0, p, false);
 }
 
 void build_Size(NodeContext& ctx) {
@@ -132,8 +138,22 @@ void build_Size(NodeContext& ctx) {
 // Reshape takes static dims with at most one -1, so copied dims must be known or be the
 // only unknown.
 void build_Reshape(NodeContext& ctx) {
-  std::vector<int64_t> dims = ctx.opset() < 5 ? ctx.attrs().get_ints("shape", {})
-                                              : ctx.constant_ints(1, "shape", "reshape with a tensor shape, opsarray");
+  // A shape known but for one dim (the batch, in exports with a dynamic batch) becomes -1.
+  std::vector<int64_t> dims;
+  if (ctx.opset() < 5) {
+    dims = ctx.attrs().get_ints("shape", {});
+  } else if (const auto p = ctx.partial(1); p && !ctx.constant(1)) {
+    int unknown = 0;
+    for (const auto& e : *p) {
+      unknown += !e.has_value() || *e == -1;
+      dims.push_back(e.value_or(-1));
+    }
+    if (unknown > 1)
+      ctx.unimplemented("a shape with " + std::to_string(unknown) +
+                        " dims known only at run time (waits on reshape with a tensor shape, opsarray)");
+  } else {
+    dims = ctx.constant_ints(1, "shape", "reshape with a tensor shape, opsarray");
+  }
   const Shape in = ctx.shape(0);
   const bool allowzero = ctx.attrs().get_int("allowzero", 0) != 0;
   int inferred = 0;
@@ -196,6 +216,15 @@ void build_Concat(NodeContext& ctx) {
   for (int i : present) xs.push_back(all_cl ? ctx.input_cl(i) : ctx.input(i));
   if (all_cl) return ctx.set_output_cl(0, ops::concat(ctx.scope(), xs, cl_axis(axis, r)));
   ctx.set_output(0, ops::concat(ctx.scope(), xs, axis));
+  if (r == 1) {  // concatenated shapes
+    Partial all;
+    for (int i : present) {
+      const auto p = ctx.partial(i);
+      if (!p) return;
+      all.insert(all.end(), p->begin(), p->end());
+    }
+    ctx.set_partial(0, all, false);
+  }
 }
 
 void build_Split(NodeContext& ctx) {
@@ -297,6 +326,18 @@ void build_Gather(NodeContext& ctx) {
     }
   }
   ctx.set_output(0, ops::gather(ctx.scope(), ctx.input(0), idx, axis));
+  // Picking dims out of a partly known shape.
+  const std::optional<Partial> p = ctx.partial(0);
+  const Tensor* it = ctx.constant(1);
+  if (p && r == 1 && it && it->rank() <= 1) {
+    Partial out;
+    for (int64_t k : it->cast(DType::i64).to_vector<int64_t>()) {
+      const int64_t n = static_cast<int64_t>(p->size());
+      if (k < -n || k >= n) return;  // the kernel reports it at run time
+      out.push_back((*p)[static_cast<size_t>(k < 0 ? k + n : k)]);
+    }
+    ctx.set_partial(0, out, it->rank() == 0);
+  }
 }
 
 void build_Squeeze(NodeContext& ctx) {
@@ -311,6 +352,7 @@ void build_Squeeze(NodeContext& ctx) {
     }
   }
   ctx.set_output(0, ops::squeeze(ctx.scope(), ctx.input(0), axes));
+  if (const auto p = ctx.partial(0); p && r == 1 && p->size() == 1 && axes.size() == 1) ctx.set_partial(0, *p, true);
 }
 
 void build_Unsqueeze(NodeContext& ctx) {
@@ -327,6 +369,7 @@ void build_Unsqueeze(NodeContext& ctx) {
   for (int64_t a : raw) y = ops::expand_dims(ctx.scope(), y, a);
   if (raw.empty()) y = ops::identity(ctx.scope(), y);
   ctx.set_output(0, y);
+  if (const auto p = ctx.partial(0); p && out_rank == 1) ctx.set_partial(0, *p, false);
 }
 
 }  // namespace
@@ -339,9 +382,11 @@ std::vector<OpEntry> array_op_entries() {
        "run time) draws Sluice's seeded mask, so it cannot match another runtime's random numbers"},
       {"Constant", build_Constant, nullptr, "value, value_float(s), value_int(s)"},
       {"ConstantOfShape", build_ConstantOfShape, nullptr, "shape known at import time"},
-      {"Shape", build_Shape, nullptr, "start/end (opset 15); folded when the dims are static"},
+      {"Shape", build_Shape, nullptr, "start/end (opset 15); folded when the dims are static, else its static dims tracked"},
       {"Size", build_Size, nullptr, "folded when the shape is static"},
-      {"Reshape", build_Reshape, nullptr, "shape known at import time; 0 copies a dim, allowzero (opset 14)"},
+      {"Reshape", build_Reshape, nullptr,
+       "shape known at import time, or but for one dim (Shape/Gather/Concat/arithmetic on static dims are "
+       "tracked, as dynamic-batch exports need); 0 copies a dim, allowzero (opset 14)"},
       {"Flatten", build_Flatten, nullptr, "any axis, negative from opset 11"},
       {"Transpose", build_Transpose, nullptr, "any perm; one transpose from a channels-last input"},
       {"Concat", build_Concat, nullptr, "any axis; channels-last inputs stay channels-last"},

@@ -82,10 +82,29 @@ void set_result(NodeContext& ctx, const Operands& o, const Output& y) {
   else ctx.set_output(0, y);
 }
 
-void binary(NodeContext& ctx, Binary f) {
+// Integer arithmetic on partly known shapes (the element is known where both are).
+std::optional<int64_t> combine(char op, std::optional<int64_t> a, std::optional<int64_t> b) {
+  if (!a || !b) return std::nullopt;
+  switch (op) {
+    case '+': return *a + *b;
+    case '-': return *a - *b;
+    case '*': return *a * *b;
+    case '/': return *b == 0 ? std::nullopt : std::optional<int64_t>(*a / *b);
+    default: return std::nullopt;
+  }
+}
+
+void binary(NodeContext& ctx, Binary f, char op = 0) {
   Operands o = operands(ctx);
   if (o.xs.size() != 2) ctx.invalid("expects 2 inputs, got " + std::to_string(o.xs.size()));
   set_result(ctx, o, f(ctx.scope(), o.xs[0], o.xs[1]));
+  const auto a = ctx.partial(0), b = ctx.partial(1);
+  if (!op || !a || !b || o.cl || a->empty() || b->empty()) return;
+  if (a->size() != b->size() && a->size() != 1 && b->size() != 1) return;
+  Partial out;
+  for (size_t i = 0; i < std::max(a->size(), b->size()); ++i)
+    out.push_back(combine(op, (*a)[a->size() == 1 ? 0 : i], (*b)[b->size() == 1 ? 0 : i]));
+  ctx.set_partial(0, out, ctx.rank(0) == 0 && ctx.rank(1) == 0);
 }
 
 // Sum / Max / Min / Mean of one or more inputs, broadcasting.
@@ -116,10 +135,10 @@ void build_Sigmoid(NodeContext& ctx) { build_float_unary(ctx, ops::sigmoid); }
 void build_Tanh(NodeContext& ctx) { build_float_unary(ctx, ops::tanh); }
 void build_Not(NodeContext& ctx) { unary(ctx, ops::logical_not); }
 
-void build_Add(NodeContext& ctx) { binary(ctx, ops::add); }
-void build_Sub(NodeContext& ctx) { binary(ctx, ops::sub); }
-void build_Mul(NodeContext& ctx) { binary(ctx, ops::mul); }
-void build_Div(NodeContext& ctx) { binary(ctx, ops::div); }
+void build_Add(NodeContext& ctx) { binary(ctx, ops::add, '+'); }
+void build_Sub(NodeContext& ctx) { binary(ctx, ops::sub, '-'); }
+void build_Mul(NodeContext& ctx) { binary(ctx, ops::mul, '*'); }
+void build_Div(NodeContext& ctx) { binary(ctx, ops::div, '/'); }
 void build_Equal(NodeContext& ctx) { binary(ctx, ops::equal); }
 void build_Less(NodeContext& ctx) { binary(ctx, ops::less); }
 void build_LessOrEqual(NodeContext& ctx) { binary(ctx, ops::less_equal); }
@@ -157,6 +176,7 @@ void build_Cast(NodeContext& ctx) {
   unary(ctx, [&](const Scope& s, const Output& x) {
     return x.dtype() == to ? ops::identity(s, x) : ops::cast(s, x, to);
   });
+  if (const auto p = ctx.partial(0); p && is_integer(to)) ctx.set_partial(0, *p, ctx.rank(0) == 0);
 }
 
 std::string check_cast(const Attrs& attrs, int) {
