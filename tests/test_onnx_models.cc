@@ -10,6 +10,8 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 
 #include "test_util.h"
 
@@ -95,6 +97,24 @@ TEST(OnnxModels, MobilenetV2) {
 TEST(OnnxModels, Squeezenet11) {
   SKIP_WITHOUT_MODELS();
   expect_matches_torch("squeezenet1_1");
+  // Layout: 26 convolutions, 3 max pools and 8 channel concatenations run channels-last
+  // with a single transpose, of the input; the [N,1000,1,1] result is reshaped, not
+  // transposed, back to ONNX order.
+  Graph g;
+  const Output y = io::import_onnx(g, (models_dir() / "squeezenet1_1.onnx").string(), {"", {}, {"output:0"}}).tensors[0];
+  std::map<std::string, int> ops;
+  std::vector<Node*> stack{y.node()};
+  std::set<Node*> seen;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (!seen.insert(n).second) continue;
+    ++ops[n->op_type()];
+    for (const Output& in : n->inputs) stack.push_back(in.node());
+  }
+  EXPECT_EQ(ops["Transpose"], 1);
+  EXPECT_EQ(ops["FusedConv2D"], 26);
+  EXPECT_EQ(ops["Concat"], 8);
 }
 
 TEST(OnnxModels, LstmClassifier) {
