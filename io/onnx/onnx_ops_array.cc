@@ -372,6 +372,61 @@ void build_Unsqueeze(NodeContext& ctx) {
   if (const auto p = ctx.partial(0); p && out_rank == 1) ctx.set_partial(0, *p, false);
 }
 
+// Trilu: the upper (j - i >= k) or lower (j - i <= k) triangle of the last two dims, as a
+// constant mask the rest broadcasts against.
+void build_Trilu(NodeContext& ctx) {
+  const Shape s = ctx.shape(0);
+  const int r = ctx.rank(0);
+  if (r < 2) ctx.invalid("expects rank >= 2, got " + s.to_string());
+  const int64_t n = s.dim(r - 2), m = s.dim(r - 1);
+  if (n < 0 || m < 0) ctx.unimplemented("Trilu of a matrix whose size is known only at run time");
+  // j - i for every element, compared with k (folded when k is a constant).
+  Tensor diag(DType::i64, Shape{n, m});
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < m; ++j) diag.data<int64_t>()[i * m + j] = j - i;
+  const Scope& sc = ctx.scope();
+  Output k = ctx.constant_output(Tensor(int64_t{0}));
+  if (ctx.has_input(1)) k = ops::reshape(sc, ops::cast(sc, ctx.input(1), DType::i64), {});
+  const Output d = ctx.constant_output(diag);
+  const bool upper = ctx.attrs().get_int("upper", 1) != 0;
+  const Output mask = ctx.fold(upper ? ops::greater_equal(sc, d, k) : ops::less_equal(sc, d, k));
+  const Output x = ctx.input(0);
+  ctx.set_output(0, ops::select(sc, mask, x, ops::zeros_like(sc, x)));
+}
+
+// OneHot(indices, depth, values [off, on]) with `axis`: Sluice's one_hot (new last axis)
+// moved into place; negative indices count from depth.
+void build_OneHot(NodeContext& ctx) {
+  const std::vector<int64_t> depth = ctx.constant_ints(1, "depth");
+  if (depth.size() != 1 || depth[0] < 1) ctx.invalid("depth must be one positive value");
+  const Tensor* values = ctx.constant(2);
+  if (!values) ctx.unimplemented("values known only at run time");
+  if (values->num_elements() != 2) ctx.invalid("values must hold [off, on]");
+  const Scope& s = ctx.scope();
+  Output idx = ctx.input(0);
+  if (idx.dtype() != DType::i64) idx = ops::cast(s, idx, DType::i64);
+  const Output neg = ops::cast(s, ops::less(s, idx, ops::scalar_like(s, idx, 0)), DType::i64);
+  idx = ops::add(s, idx, ops::mul(s, neg, ops::scalar_like(s, idx, static_cast<double>(depth[0]))));
+  Output y = ops::one_hot(s, idx, depth[0], values->as_double(1), values->as_double(0), values->dtype());
+  const int r = ctx.rank(0) + 1;
+  const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", -1), r);
+  if (axis != r - 1) {
+    std::vector<int64_t> perm;
+    for (int i = 0; i < r - 1; ++i) {
+      if (i == axis) perm.push_back(r - 1);
+      perm.push_back(i);
+    }
+    y = ops::transpose(s, y, perm);
+  }
+  ctx.set_output(0, y);
+}
+
+void build_CastLike(NodeContext& ctx) {
+  const DType to = ctx.dtype(1);
+  const Output x = ctx.input(0);
+  ctx.set_output(0, x.dtype() == to ? ops::identity(ctx.scope(), x) : ops::cast(ctx.scope(), x, to));
+}
+
 }  // namespace
 
 std::vector<OpEntry> array_op_entries() {
@@ -396,6 +451,9 @@ std::vector<OpEntry> array_op_entries() {
       {"Gather", build_Gather, nullptr, "any axis, negative indices"},
       {"Squeeze", build_Squeeze, nullptr, "axes attribute (< 13) or constant input (13+)"},
       {"Unsqueeze", build_Unsqueeze, nullptr, "axes attribute (< 13) or constant input (13+)"},
+      {"Trilu", build_Trilu, nullptr, "upper/lower, k (also at run time); matrix size known at import time"},
+      {"OneHot", build_OneHot, nullptr, "constant depth and values, any axis, negative indices"},
+      {"CastLike", build_CastLike, nullptr, "to the types Cast supports"},
   };
 }
 

@@ -179,6 +179,47 @@ void build_Cast(NodeContext& ctx) {
   if (const auto p = ctx.partial(0); p && is_integer(to)) ctx.set_partial(0, *p, ctx.rank(0) == 0);
 }
 
+// Shrink: x + bias below -lambd, x - bias above lambd, 0 between.
+void build_Shrink(NodeContext& ctx) {
+  const double bias = ctx.attrs().get_float("bias", 0.0f), lambd = ctx.attrs().get_float("lambd", 0.5f);
+  unary(ctx, [&](const Scope& s, const Output& x) {
+    const Output low = ops::less(s, x, ops::scalar_like(s, x, -lambd));
+    const Output high = ops::greater(s, x, ops::scalar_like(s, x, lambd));
+    return ops::select(s, low, ops::add(s, x, ops::scalar_like(s, x, bias)),
+                       ops::select(s, high, ops::sub(s, x, ops::scalar_like(s, x, bias)), ops::zeros_like(s, x)));
+  });
+}
+
+// Hardmax: 1 at the first maximum along the axis (13+; before 13 of the input coerced to 2-D
+// at the axis), 0 elsewhere: one_hot(argmax).
+void build_Hardmax(NodeContext& ctx) {
+  const Scope& s = ctx.scope();
+  const int r = ctx.rank(0);
+  const Shape shape = ctx.shape(0);
+  const Output x = ctx.input(0);
+  auto hard = [&](const Output& v) {  // along the last axis
+    const int64_t depth = v.shape().dim(v.shape().rank() - 1);
+    if (depth < 0) ctx.unimplemented("Hardmax over an axis whose size is known only at run time");
+    return ops::one_hot(s, ops::argmax(s, v, -1), depth, 1.0, 0.0, v.dtype());
+  };
+  if (ctx.opset() >= 13) {
+    const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", -1), r);
+    if (axis == r - 1) return ctx.set_output(0, hard(x));
+    std::vector<int64_t> perm;
+    for (int i = 0; i < r; ++i)
+      if (i != axis) perm.push_back(i);
+    perm.push_back(axis);
+    std::vector<int64_t> back(static_cast<size_t>(r));
+    for (int i = 0; i < r; ++i) back[static_cast<size_t>(perm[i])] = i;
+    return ctx.set_output(0, ops::transpose(s, hard(ops::transpose(s, x, perm)), back));
+  }
+  const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", 1), r);
+  int64_t inner = 1;
+  for (int i = static_cast<int>(axis); i < r; ++i) inner = (inner < 0 || shape.dim(i) < 0) ? -1 : inner * shape.dim(i);
+  if (inner < 0) ctx.unimplemented("Hardmax with dims after axis known only at run time");
+  ctx.set_output(0, ops::reshape_like(s, hard(ops::reshape(s, x, {-1, inner})), x));
+}
+
 std::string check_cast(const Attrs& attrs, int) {
   const int to = static_cast<int>(attrs.get_int("to", 0));
   try {
@@ -223,6 +264,8 @@ std::vector<OpEntry> math_op_entries() {
       {"Min", build_Min, nullptr, "any number of inputs, broadcasting"},
       {"Where", build_Where, nullptr, "broadcasting"},
       {"Cast", build_Cast, check_cast, "to FLOAT, DOUBLE, INT32, INT64, UINT8, BOOL"},
+      {"Shrink", build_Shrink, nullptr, "bias, lambd"},
+      {"Hardmax", build_Hardmax, nullptr, "opset < 13: coerced to 2-D at axis; 13+: along axis"},
   };
 }
 
