@@ -350,6 +350,39 @@ void build_LSTM(NodeContext& ctx) {
   ctx.set_output(2, ops::expand_dims(s, r[2], 0));
 }
 
+// The negative log-likelihood of channels-last log-probabilities lp [N, d.., C] at the
+// targets [N, d..], weighted by weight[target] (1 without weights), 0 where the target is
+// ignore_index; reduced as ONNX's `reduction`: none, sum, or mean = sum / sum of weights.
+Output nll(NodeContext& ctx, const Output& lp, int target_input, int weight_input) {
+  const Scope& s = ctx.scope();
+  const int64_t classes = lp.shape().dim(lp.shape().rank() - 1);
+  if (classes < 0) ctx.unimplemented("a class count known only at run time");
+  Output t = ctx.input(target_input);
+  if (t.dtype() != DType::i64) t = ops::cast(s, t, DType::i64);
+  Output valid;
+  if (ctx.attrs().has("ignore_index")) {
+    valid = ops::not_equal(s, t, ops::scalar_like(s, t, static_cast<double>(ctx.attrs().get_int("ignore_index", 0))));
+    t = ops::select(s, valid, t, ops::zeros_like(s, t));  // any valid index; its loss is masked
+  }
+  const Output picked = ops::sum(s, ops::mul(s, lp, ops::one_hot(s, t, classes, 1.0, 0.0, lp.dtype())), {-1});
+  Output w = ctx.has_input(weight_input) ? ops::gather(s, ctx.input(weight_input), t) : ops::ones_like(s, picked);
+  if (valid.valid()) w = ops::mul(s, w, ops::cast(s, valid, w.dtype()));
+  const Output loss = ops::neg(s, ops::mul(s, picked, w));
+  const std::string reduction = ctx.attrs().get_string("reduction", "mean");
+  if (reduction == "none") return loss;
+  if (reduction == "sum") return ops::sum(s, loss);
+  if (reduction == "mean") return ops::div(s, ops::sum(s, loss), ops::sum(s, w));
+  ctx.invalid("reduction '" + reduction + "' (none, sum or mean)");
+}
+
+void build_NegativeLogLikelihoodLoss(NodeContext& ctx) { ctx.set_output(0, nll(ctx, ctx.input_cl(0), 1, 2)); }
+
+void build_SoftmaxCrossEntropyLoss(NodeContext& ctx) {
+  const Output lp = ops::log_softmax(ctx.scope(), ctx.input_cl(0));  // over the classes, channels-last
+  ctx.set_output_cl(1, lp);
+  ctx.set_output(0, nll(ctx, lp, 1, 2));
+}
+
 }  // namespace
 
 std::vector<OpEntry> nn_op_entries() {
@@ -371,6 +404,10 @@ std::vector<OpEntry> nn_op_entries() {
        "2-D, vectors, and [..., K] x [K, N] with at most one unknown leading dim"},
       {"Softmax", build_Softmax, nullptr, "opset < 13: coerced to 2-D at axis; 13+: along axis"},
       {"LogSoftmax", build_LogSoftmax, nullptr, "as Softmax"},
+      {"NegativeLogLikelihoodLoss", build_NegativeLogLikelihoodLoss, nullptr,
+       "any rank, weights, ignore_index, reduction none/sum/mean (composite: one_hot, sum, gather)"},
+      {"SoftmaxCrossEntropyLoss", build_SoftmaxCrossEntropyLoss, nullptr,
+       "as NegativeLogLikelihoodLoss of log_softmax over axis 1; the log_prob output"},
       {"LSTM", build_LSTM, check_lstm,
        "forward direction, default activations, initial_h/initial_c, no sequence_lens, peepholes or clip"},
   };
