@@ -421,6 +421,18 @@ void build_OneHot(NodeContext& ctx) {
   ctx.set_output(0, y);
 }
 
+// EyeLike: ones on the k-th diagonal of a matrix shaped like the input (known at import).
+void build_EyeLike(NodeContext& ctx) {
+  const Shape s = ctx.shape(0);
+  if (!s.known_rank() || s.rank() != 2 || !s.is_fully_defined()) ctx.unimplemented("EyeLike of " + s.to_string() + " (a 2-D shape known at import time)");
+  const DType dt = ctx.attrs().has("dtype") ? dtype_from_onnx(static_cast<int>(ctx.attrs().get_int("dtype", 1)), ctx.where() + ": dtype") : ctx.dtype(0);
+  const int64_t k = ctx.attrs().get_int("k", 0);
+  Tensor eye = Tensor::zeros(DType::f64, s);
+  for (int64_t i = 0; i < s.dim(0); ++i)
+    if (i + k >= 0 && i + k < s.dim(1)) eye.data<double>()[i * s.dim(1) + i + k] = 1.0;
+  ctx.set_output(0, ctx.constant_output(eye.cast(dt)));
+}
+
 void build_CastLike(NodeContext& ctx) {
   const DType to = ctx.dtype(1);
   const Output x = ctx.input(0);
@@ -454,6 +466,7 @@ std::vector<OpEntry> array_op_entries() {
       {"Trilu", build_Trilu, nullptr, "upper/lower, k (also at run time); matrix size known at import time"},
       {"OneHot", build_OneHot, nullptr, "constant depth and values, any axis, negative indices"},
       {"CastLike", build_CastLike, nullptr, "to the types Cast supports"},
+      {"EyeLike", build_EyeLike, nullptr, "k, dtype; a shape known at import time (folded to a constant)"},
   };
 }
 

@@ -98,6 +98,19 @@ void build_arg(NodeContext& ctx, bool max) {
 void build_ArgMax(NodeContext& ctx) { build_arg(ctx, true); }
 void build_ArgMin(NodeContext& ctx) { build_arg(ctx, false); }
 
+// MeanVarianceNormalization: (x - E[x]) / (sqrt(E[x^2] - E[x]^2) + 1e-9) over `axes`
+// (default [0, 2, 3]), as ONNX's function body computes it.
+void build_MeanVarianceNormalization(NodeContext& ctx) {
+  const Scope& s = ctx.scope();
+  const int r = ctx.rank(0);
+  std::vector<int64_t> axes = ctx.attrs().get_ints("axes", {0, 2, 3});
+  for (int64_t& a : axes) a = ctx.axis(a, r, "axes");
+  const Output x = ctx.input(0);
+  const Output mean = ops::mean(s, x, axes, true);
+  const Output var = ops::sub(s, ops::mean(s, ops::square(s, x), axes, true), ops::square(s, mean));
+  ctx.set_output(0, ops::div(s, ops::sub(s, x, mean), ops::add(s, ops::sqrt(s, var), ops::scalar_like(s, x, 1e-9))));
+}
+
 std::string check_arg(const Attrs& attrs, int) {
   if (attrs.get_int("select_last_index", 0) != 0) return "select_last_index=1 (waits on opsmath)";
   return "";
@@ -118,6 +131,7 @@ std::vector<OpEntry> reduce_op_entries() {
       {"ReduceL2", build_ReduceL2, nullptr, "composite: sqrt(sum(square(x))); axes attribute"},
       {"ReduceLogSum", build_ReduceLogSum, nullptr, "composite: log(sum(x)); axes attribute"},
       {"ReduceLogSumExp", build_ReduceLogSumExp, nullptr, "composite, max-shifted: log(sum(exp(x - m))) + m"},
+      {"MeanVarianceNormalization", build_MeanVarianceNormalization, nullptr, "axes (default [0, 2, 3])"},
       {"ArgMax", build_ArgMax, check_arg, "axis, keepdims; first index on ties (select_last_index 0)"},
       {"ArgMin", build_ArgMin, check_arg, "axis, keepdims; first index on ties (select_last_index 0)"},
   };
