@@ -22,6 +22,14 @@ namespace {
 
 bool is_default_domain(const std::string& d) { return d.empty() || d == "ai.onnx"; }
 
+// A node's name for messages: its name, else its first named output.
+std::string display_name(const ::onnx::NodeProto& node) {
+  if (!node.name().empty()) return node.name();
+  for (const std::string& out : node.output())
+    if (!out.empty()) return out;
+  return node.op_type();
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   SLUICE_REQUIRE(f.good(), NotFound, "import_onnx: cannot open '", path, "'");
@@ -80,6 +88,7 @@ class Importer {
   std::string resolve_name(const std::string& key, const char* what) const;
   void build();
   void build_node(const ::onnx::NodeProto& node, const OpEntry& entry);
+  void finish_outputs(const ::onnx::NodeProto& node, NodeContext& ctx, int first);
   void name_value(const std::string& name, Output out, int first_new_node);
   Output mapped_placeholder(const std::string& name, DType dtype, const Shape& declared);
   bool all_constant(Node* node, int budget);
@@ -163,7 +172,7 @@ void Importer::check_ops() {
                                       : "no such op at opset " + std::to_string(version)) +
                               ")";
     const OpEntry* entry = is_default_domain(node.domain()) && schema ? find_op(node.op_type()) : nullptr;
-    const std::string node_name = node.name().empty() ? (node.output_size() ? node.output(0) : "") : node.name();
+    const std::string node_name = display_name(node);
     if (!entry) {
       auto& nodes = missing_types[label];
       if (nodes.size() < 3) nodes.push_back(node_name);
@@ -333,14 +342,18 @@ void Importer::build_node(const ::onnx::NodeProto& node, const OpEntry& entry) {
   const std::string base = escape_name(node.name().empty() ? node.op_type() : node.name());
   NodeContext ctx(*this, node, opset_, root_.sub(base));
   const int first = tmp_.num_operations();
-  std::vector<Output> onnx(static_cast<size_t>(node.output_size())), cl(onnx.size());
   try {
     entry.build(ctx);
+    finish_outputs(node, ctx, first);
   } catch (const Error& e) {
     const std::string msg = e.what();
-    if (msg.rfind(ctx.where(), 0) == 0 || msg.rfind("'" + source_ + "'", 0) == 0) throw;
+    if (msg.rfind("'" + source_ + "'", 0) == 0) throw;
     throw_error(e.code(), "'" + source_ + "': " + ctx.where() + ": " + msg);
   }
+}
+
+// Names the node's outputs (folding the constant ones), or records why one is missing.
+void Importer::finish_outputs(const ::onnx::NodeProto& node, NodeContext& ctx, int first) {
   for (int i = 0; i < node.output_size(); ++i) {
     const std::string& name = node.output(i);
     if (name.empty()) continue;
@@ -433,7 +446,11 @@ ImportResult Importer::run(Graph& into) {
     if (!values_.count(r)) value(r, "'" + source_ + "': return element");  // throws the reason
     opts.return_elements.push_back(escape_name(r) + ":0");
   }
-  return import_graph_def(into, def, opts);
+  try {
+    return import_graph_def(into, def, opts);
+  } catch (const Error& e) {
+    throw_error(e.code(), "'" + source_ + "': " + e.what());
+  }
 }
 
 // ---- NodeContext ----
@@ -443,8 +460,7 @@ NodeContext::NodeContext(Importer& importer, const ::onnx::NodeProto& node, int 
       node_(node),
       opset_(opset),
       scope_(scope),
-      where_("ONNX node '" + (node.name().empty() ? node.output_size() ? node.output(0) : std::string() : node.name()) +
-             "' (" + node.op_type() + ")"),
+      where_("ONNX node '" + display_name(node) + "' (" + node.op_type() + ")"),
       attrs_(node, "'" + importer.source() + "': " + where_) {}
 
 bool NodeContext::has_input(int i) const { return i >= 0 && i < node_.input_size() && !node_.input(i).empty(); }

@@ -356,11 +356,9 @@ void build_Squeeze(NodeContext& ctx) {
 }
 
 void build_Unsqueeze(NodeContext& ctx) {
-  bool given = false;
   std::vector<int64_t> raw;
   if (ctx.opset() >= 13) raw = ctx.constant_ints(1, "axes", "reshape with a tensor shape, opsarray");
   else raw = ctx.attrs().get_ints("axes", {});
-  (void)given;
   const int out_rank = ctx.rank(0) + static_cast<int>(raw.size());
   for (int64_t& a : raw) a = ctx.axis(a, out_rank, "axes");
   std::sort(raw.begin(), raw.end());
