@@ -62,7 +62,8 @@ inline constexpr int kMaxOnnxRank = Shape::kMaxRank;  // 8: the most a Sluice te
 // in `tensors`. options.trainable: float initializers become trainable variables (in the
 // global and trainable collections, initialised to the file's values by
 // global_variables_initializer) instead of constants, so the model can be fine-tuned;
-// integer initializers (shapes, indices) stay constants.
+// batch normalization's running mean and variance become variables that are not trainable,
+// and integer initializers (shapes, indices) stay constants.
 // The result's signatures hold "serving_default": the graph inputs that are not
 // initializers and the graph outputs, keyed by their ONNX names.
 //

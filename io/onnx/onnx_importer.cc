@@ -310,6 +310,10 @@ void Importer::build() {
     for (const std::string& out : node.output())
       if (!out.empty()) reserve(out);
 
+  std::unordered_set<std::string> statistics;
+  for (const auto& node : graph_.node())
+    if (node.op_type() == "BatchNormalization" && is_default_domain(node.domain()))
+      for (int i = 3; i < 5 && i < node.input_size(); ++i) statistics.insert(node.input(i));
   for (const auto& init : graph_.initializer()) {
     const std::string& name = init.name();
     const int first = tmp_.num_operations();
@@ -318,7 +322,10 @@ void Importer::build() {
     if (mapped_.count(name)) {
       out = mapped_placeholder(name, t.dtype(), t.shape());
     } else if (options_.trainable && is_floating(t.dtype())) {
-      out = ops::variable(root_.sub("variables"), t.shape(), t.dtype(), Initializer::constant(t), true);
+      // Batch normalization's running statistics are variables but not trained (as Keras'
+      // moving_mean / moving_variance).
+      out = ops::variable(root_.sub("variables"), t.shape(), t.dtype(), Initializer::constant(t),
+                          !statistics.count(name));
       roots_.push_back(tmp_.variable_initializer(out.op()).name());
     } else {
       out = ops::constant(root_.sub("initializers"), t);
