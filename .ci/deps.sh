@@ -7,6 +7,9 @@ sluice_packages=(
   nlohmann-json3-dev libcli11-dev            # graph files, example command lines
   libgtest-dev libbenchmark-dev              # tests, benchmarks
   dataset-fashion-mnist                      # the default training data
+  libonnx-dev libprotobuf-dev                # ONNX import: ONNX's protobuf classes and op schemas
+  libonnx-testdata                           # ONNX's backend test data (ctest onnx_conformance)
+  python3-torch python3-torchvision          # exports the real models test_onnx_models runs
 )
 sluice_install_deps() {
   local missing=()

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "checkpoint.h"
+#include "onnx/onnx_import.h"
 #include "saver.h"
 
 namespace sluice::io {
@@ -183,6 +184,10 @@ LoadedModel LoadedModel::from_parts(std::string source, Graph graph,
 LoadedModel load_model(const std::string& dir_in, SessionOptions options) {
   const std::string dir = strip_slashes(dir_in);
   struct stat st {};
+  // An ONNX model file (io/onnx/onnx_import.h).
+  if (dir.size() > 5 && dir.compare(dir.size() - 5, 5, ".onnx") == 0 && ::stat(dir.c_str(), &st) == 0 &&
+      S_ISREG(st.st_mode))
+    return load_onnx_model(dir, options);
   SLUICE_REQUIRE(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), NotFound, "load_model: no model bundle at '",
                  dir, "' (not a folder)");
   const std::string graph_path = dir + "/" + kBundleGraphFile;

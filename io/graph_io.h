@@ -114,6 +114,10 @@ struct ImportOptions {
   // Imported names, without prefix: "name:index" asks for a tensor, "name" for an
   // operation. A tensor that was input-mapped returns the tensor it was mapped to.
   std::vector<std::string> return_elements;
+  // Importers of other formats (io::import_onnx): true makes the model's float weights
+  // trainable variables instead of constants, so it can be fine-tuned. Graph files keep
+  // their variables as they are, whatever this says.
+  bool trainable = false;
 };
 
 struct ImportResult {

@@ -50,3 +50,4 @@
 #include "../io/npz.h"
 #include "../io/progress.h"
 #include "../io/saver.h"
+#include "../io/onnx/onnx_import.h"
