@@ -255,7 +255,10 @@ void gru_forward(KernelContext& ctx, const Attrs& a, const Dims& d) {
     const int64_t s = i / phases, phase = i % phases, t = st.time(s);
     const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
     if (m == 0 || n == 0) return;
-    const auto [hp, ldh] = prev_rows(st, h0, states, tile.b0, t, units);
+    // Plain variables, not a structured binding: clang 14 cannot capture bindings in lambdas.
+    const std::pair<const T*, int64_t> prev = prev_rows(st, h0, states, tile.b0, t, units);
+    const T* hp = prev.first;
+    const int64_t ldh = prev.second;
     T* z = gates + (tile.b0 * steps + t) * width;
     const int64_t ldz = steps * width;
     auto carry = [&](int64_t b) {  // a masked step keeps the state
