@@ -152,7 +152,7 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
         const Lane<T>* sa = s + 4 * a;
         Lane<T> out[2] = {sa[0] + sa[1] + sa[2] + b0, sa[1] - sa[2] - sa[3] + b0};
         for (int b = 0; b < 2; ++b) {
-          if (relu) out[b] = (out[b] > T(0)).select(out[b], T(0));
+          if (relu) out[b] = (out[b] < T(0)).select(T(0), out[b]);  // keeps NaN
           if (dst[2 * a + b]) store_lane(out[b], fl, dst[2 * a + b] + f0);
         }
       }
