@@ -14,7 +14,7 @@
 // The filter gradient reuses them: summed over tiles, <Y, dY> = <G g G^T, V . (A dY A^T)>
 // with V = B^T d B, so dW = G^T [ sum over tiles of V . (A dY A^T) ] G: 16 GEMMs
 // [C, tiles] x [tiles, F] accumulated over all tiles, then one small transform.
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <memory>
 

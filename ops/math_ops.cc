@@ -1,7 +1,7 @@
 // Math ops: declaration, shape function, CPU kernel and gradient of each, side by side.
 #include "math_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <cmath>
 #include <type_traits>
 

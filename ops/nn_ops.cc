@@ -1,7 +1,7 @@
 // Neural-network ops: declaration, shape function, CPU kernel and gradient of each.
 #include "nn_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <cmath>
 
 #include "array_ops.h"

@@ -1,7 +1,7 @@
 // Reduction ops: declaration, shape function, CPU kernel and gradient of each.
 #include "reduction_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <limits>
 

@@ -9,7 +9,7 @@
 // per-step recurrent products.
 #include "rnn_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <array>
 #include <atomic>
