@@ -749,13 +749,20 @@ void one_hot_kernel(KernelContext& ctx) {
   const int64_t depth = ctx.attr_int("depth");
   Tensor& y = ctx.allocate_output(0, idx.shape().appended(depth));
   const double on = ctx.attr<double>("on_value"), off = ctx.attr<double>("off_value");
+  const bool check = ctx.attr<bool>("check_range");
   dispatch<SLUICE_ALL_TYPES>(y.dtype(), "OneHot", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = y.data<T>();
     std::fill(p, p + y.num_elements(), static_cast<T>(off));
     for (int64_t i = 0; i < idx.num_elements(); ++i) {
       const int64_t v = index_at(idx, i);
-      if (v >= 0 && v < depth) p[i * depth + v] = static_cast<T>(on);
+      if (v >= 0 && v < depth) {
+        p[i * depth + v] = static_cast<T>(on);
+      } else {
+        // check_range: the sparse losses' labels (TensorFlow's sparse cross-entropy text).
+        SLUICE_REQUIRE(!check, InvalidArgument, "Received a label value of ", v,
+                       " which is outside the valid range of [0, ", depth, ")");
+      }
     }
   });
 }
@@ -893,6 +900,7 @@ void register_array_ops(OpRegistry& r) {
       .shape_fn(sum_to_like_shape).kernel(sum_to_like_kernel).gradient(sum_to_like_grad);
   r.op("OneHot").input("indices").output("output").required_attr("depth")
       .attr("on_value", 1.0).attr("off_value", 0.0).attr("dtype", DType::f32)
+      .attr("check_range", false)
       .shape_fn(one_hot_shape).kernel(one_hot_kernel).not_differentiable();
   r.op("Cast").input("x").output("y").required_attr("dtype")
       .shape_fn(cast_shape).kernel(cast_kernel).gradient(cast_grad);

@@ -55,7 +55,8 @@ Output broadcast_like(const Scope& scope, const Output& x, const Output& like);
 // the inverse of broadcast_like (used by gradients).
 Output sum_to_like(const Scope& scope, const Output& x, const Output& like);
 // indices [i..] (int) -> [i.., depth] (axis -1): on_value at the index, off_value elsewhere.
-// Out-of-range indices give an all-off row (as TensorFlow).
+// Out-of-range indices give an all-off row (as TensorFlow); the node's attr check_range = true
+// (set by the sparse losses and metrics) makes them InvalidArgument instead.
 Output one_hot(const Scope& scope, const Output& indices, int64_t depth, double on_value = 1.0,
                double off_value = 0.0, DType dtype = DType::f32);
 // Elementwise conversion to dtype (float -> int truncates toward zero; bool is x != 0).

@@ -105,7 +105,7 @@ void bias_relu(T* y, int64_t rows, int64_t f, const T* bias, bool relu) {
     if (bias)
       for (int64_t j = 0; j < f; ++j) row[j] += bias[j];
     if (relu)
-      for (int64_t j = 0; j < f; ++j) row[j] = row[j] > T(0) ? row[j] : T(0);
+      for (int64_t j = 0; j < f; ++j) row[j] = row[j] < T(0) ? T(0) : row[j];  // keeps NaN
   }
 }
 
@@ -168,19 +168,20 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
                           bool interior, T* out) {
   typedef T Vec __attribute__((vector_size(64)));
   constexpr int64_t V = kVector<T>, K = W > 0 ? W / V : 1;  // vectors per pixel
-  // Unaligned vector loads and stores (memcpy of 64 bytes compiles to one instruction).
-  auto load = [&](const T* p) {
-    Vec v;
+  // Unaligned vector loads and stores (memcpy of 64 bytes compiles to one instruction). The
+  // load writes through a reference: returning a 64-byte vector by value is an ABI question
+  // without AVX-512 (-Wpsabi), though the lambda is always inlined.
+  auto load = [&](Vec& v, const T* p) {
     if (W > 0) {
       std::memcpy(&v, p, sizeof(Vec));
     } else {
       for (int64_t f = 0; f < V; ++f) v[f] = f < width ? p[f] : T(0);
     }
-    return v;
   };
   Vec acc[P][K];
   for (int64_t k = 0; k < K; ++k) {
-    const Vec b = bias ? load(bias + f0 + k * V) : Vec{};
+    Vec b{};
+    if (bias) load(b, bias + f0 + k * V);
     for (int64_t p = 0; p < P; ++p) acc[p][k] = b;
   }
   const int64_t pixel_step = g.sw * g.c;
@@ -195,7 +196,7 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
       const T* pw = filter + (i * g.kw + j) * g.c * g.f + f0;
       for (int64_t ch = 0; ch < g.c; ++ch) {
         Vec w[K];
-        for (int64_t k = 0; k < K; ++k) w[k] = load(pw + ch * g.f + k * V);
+        for (int64_t k = 0; k < K; ++k) load(w[k], pw + ch * g.f + k * V);
         for (int64_t p = 0; p < P; ++p) {
           const T v = px[p * pixel_step + ch];
           for (int64_t k = 0; k < K; ++k) acc[p][k] += v * w[k];
@@ -206,7 +207,7 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
   for (int64_t p = 0; p < P; ++p)
     for (int64_t k = 0; k < K; ++k) {
       Vec r = acc[p][k];
-      if (relu) r = r > T(0) ? r : Vec{};
+      if (relu) r = r < T(0) ? Vec{} : r;  // keeps NaN
       if (W > 0) {
         std::memcpy(out + p * g.f + k * V, &r, sizeof(Vec));
       } else {

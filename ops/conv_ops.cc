@@ -256,7 +256,7 @@ Grads fused_conv2d_grad(const Scope& s, const Operation& op, const Grads& g) {
           : g[0];
   return {ops::conv2d_backprop_input(s, x, w, dz, a.strides, a.padding, a.dilations),
           ops::conv2d_backprop_filter(s, x, w, dz, a.strides, a.padding, a.dilations),
-          ops::sum(s, dz, {0, 1, 2})};
+          ops::sum_to_like(s, dz, op.input(2))};  // any rank of dz, as bias_add's gradient
 }
 
 Grads backprop_input_grad(const Scope& s, const Operation& op, const Grads& g) {

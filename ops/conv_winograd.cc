@@ -14,7 +14,7 @@
 // The filter gradient reuses them: summed over tiles, <Y, dY> = <G g G^T, V . (A dY A^T)>
 // with V = B^T d B, so dW = G^T [ sum over tiles of V . (A dY A^T) ] G: 16 GEMMs
 // [C, tiles] x [tiles, F] accumulated over all tiles, then one small transform.
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <memory>
 
@@ -152,7 +152,7 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
         const Lane<T>* sa = s + 4 * a;
         Lane<T> out[2] = {sa[0] + sa[1] + sa[2] + b0, sa[1] - sa[2] - sa[3] + b0};
         for (int b = 0; b < 2; ++b) {
-          if (relu) out[b] = (out[b] > T(0)).select(out[b], T(0));
+          if (relu) out[b] = (out[b] < T(0)).select(T(0), out[b]);  // keeps NaN
           if (dst[2 * a + b]) store_lane(out[b], fl, dst[2 * a + b] + f0);
         }
       }

@@ -1,7 +1,7 @@
 // Math ops: declaration, shape function, CPU kernel and gradient of each, side by side.
 #include "math_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <cmath>
 #include <type_traits>
 
@@ -73,7 +73,8 @@ struct AbsF {
 struct SignF {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
-    return x.unaryExpr([](T v) { return static_cast<T>((T(0) < v) - (v < T(0))); });
+    // sign(NaN) = NaN, as NumPy and TensorFlow (v != v is false for integers).
+    return x.unaryExpr([](T v) { return v != v ? v : static_cast<T>((T(0) < v) - (v < T(0))); });
   }
 };
 struct SquareF {
@@ -84,7 +85,15 @@ struct SquareF {
 };
 struct ExpF { template <class A> static auto eval(const A& x) { return x.exp(); } };
 struct LogF { template <class A> static auto eval(const A& x) { return x.log(); } };
-struct SqrtF { template <class A> static auto eval(const A& x) { return x.sqrt(); } };
+// std::sqrt, not Eigen's sqrt(): with EIGEN_FAST_MATH (its default) Eigen's float sqrt is
+// x * rsqrt(x), which gives NaN for +inf (inf * 0) and is not correctly rounded. The plain
+// loop still vectorizes (vsqrtps; -fno-math-errno).
+struct SqrtF {
+  template <class A> static auto eval(const A& x) {
+    using T = typename A::Scalar;
+    return x.unaryExpr([](T v) { return std::sqrt(v); });
+  }
+};
 struct RsqrtF { template <class A> static auto eval(const A& x) { return x.rsqrt(); } };
 struct ReciprocalF { template <class A> static auto eval(const A& x) { return x.inverse(); } };
 struct SigmoidF { template <class A> static auto eval(const A& x) { return x.logistic(); } };
@@ -232,8 +241,10 @@ struct DivF {
   }
 };
 struct PowF : NoCheck { template <class T> static T f(T a, T b) { return std::pow(a, b); } };
-struct MaxF : NoCheck { template <class T> static T f(T a, T b) { return a >= b || b != b ? a : b; } };
-struct MinF : NoCheck { template <class T> static T f(T a, T b) { return a <= b || b != b ? a : b; } };
+// NaN in either operand gives NaN (TensorFlow and PyTorch propagate it; a plain a >= b ? a : b
+// would turn max(NaN, 0) into 0).
+struct MaxF : NoCheck { template <class T> static T f(T a, T b) { return a >= b || a != a ? a : b; } };
+struct MinF : NoCheck { template <class T> static T f(T a, T b) { return a <= b || a != a ? a : b; } };
 struct EqualF : NoCheck { template <class T> static bool f(T a, T b) { return a == b; } };
 struct NotEqualF : NoCheck { template <class T> static bool f(T a, T b) { return a != b; } };
 struct LessF : NoCheck { template <class T> static bool f(T a, T b) { return a < b; } };

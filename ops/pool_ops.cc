@@ -140,7 +140,8 @@ void max_pool_kernel(KernelContext& ctx) {
         for (int64_t iy = y0; iy < y1; ++iy)
           for (int64_t ix = x0; ix < x1; ++ix) {
             const T* p = xp + ((n * g.h + iy) * g.w + ix) * g.c;
-            for (int64_t ch = 0; ch < g.c; ++ch) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
+            // A NaN in the window gives NaN (p != p picks it; once o is NaN nothing is larger).
+            for (int64_t ch = 0; ch < g.c; ++ch) o[ch] = p[ch] > o[ch] || p[ch] != p[ch] ? p[ch] : o[ch];
           }
       }
     });
@@ -149,7 +150,8 @@ void max_pool_kernel(KernelContext& ctx) {
 
 // Calls f(o, in) for every output element o (flat) of output row (n, y) and the flat index
 // `in` of the first largest input element of its window (a later element replaces the
-// best only when strictly larger). `best`/`arg` are [c] scratch rows.
+// best only when strictly larger), or of its first NaN, the element MaxPool returns.
+// `best`/`arg` are [c] scratch rows.
 template <class T, class F>
 void for_each_argmax(const PoolGeometry& g, const T* x, int64_t n, int64_t y, T* best, int64_t* arg,
                      F&& f) {
@@ -163,8 +165,9 @@ void for_each_argmax(const PoolGeometry& g, const T* x, int64_t n, int64_t y, T*
       for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ++ix) {
         const int64_t base = ((n * g.h + iy) * g.w + ix) * C;
         for (int64_t ch = 0; ch < C; ++ch) {  // branch-free, so it vectorizes
-          const bool larger = x[base + ch] > best[ch];
-          best[ch] = larger ? x[base + ch] : best[ch];
+          const T v = x[base + ch], b = best[ch];
+          const bool larger = v > b || (v != v && b == b);
+          best[ch] = larger ? v : b;
           arg[ch] = larger ? base + ch : arg[ch];
         }
       }

@@ -1,7 +1,7 @@
 // Reduction ops: declaration, shape function, CPU kernel and gradient of each.
 #include "reduction_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <limits>
 
@@ -89,8 +89,26 @@ struct SumR {
     }
   }
 };
+// Max/Min start from -inf/+inf for floats (the max of [-inf, -inf] is -inf, not the lowest
+// finite number) and keep a NaN once one is seen.
+template <class T>
+constexpr T lowest_value() {
+  if constexpr (std::numeric_limits<T>::has_infinity) {
+    return -std::numeric_limits<T>::infinity();
+  } else {
+    return std::numeric_limits<T>::lowest();
+  }
+}
+template <class T>
+constexpr T highest_value() {
+  if constexpr (std::numeric_limits<T>::has_infinity) {
+    return std::numeric_limits<T>::infinity();
+  } else {
+    return std::numeric_limits<T>::max();
+  }
+}
 struct MaxR {
-  template <class T> static T init() { return std::numeric_limits<T>::lowest(); }
+  template <class T> static T init() { return lowest_value<T>(); }
   template <class T> static T combine(T a, T b) { return b > a || b != b ? b : a; }
   template <class T> static T row(const T* p, int64_t n) {
     T acc = init<T>();
@@ -99,7 +117,7 @@ struct MaxR {
   }
 };
 struct MinR {
-  template <class T> static T init() { return std::numeric_limits<T>::max(); }
+  template <class T> static T init() { return highest_value<T>(); }
   template <class T> static T combine(T a, T b) { return b < a || b != b ? b : a; }
   template <class T> static T row(const T* p, int64_t n) {
     T acc = init<T>();
@@ -254,10 +272,12 @@ void arg_kernel(KernelContext& ctx) {
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
         const T* col = p + o * n * inner + i;
+        // NumPy's rule: the first NaN wins (v != v is false for integers).
         int64_t best = 0;
-        for (int64_t r = 1; r < n; ++r) {
-          const T v = col[r * inner], b = col[best * inner];
-          if (kMax ? v > b : v < b) best = r;
+        T b = col[0];
+        for (int64_t r = 1; r < n && b == b; ++r) {
+          const T v = col[r * inner];
+          if (kMax ? v > b || v != v : v < b || v != v) best = r, b = v;
         }
         out[o * inner + i] = best;
       }

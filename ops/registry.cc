@@ -87,6 +87,7 @@ OpRegistry& OpRegistry::global() {
     register_normalization_ops(*r);
     register_gru_ops(*r);
     register_simple_rnn_ops(*r);
+    register_numerics_ops(*r);
     return r;
   }();
   return *registry;

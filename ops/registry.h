@@ -184,5 +184,6 @@ void register_rnn_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
 void register_gru_ops(OpRegistry& r);
 void register_simple_rnn_ops(OpRegistry& r);
+void register_numerics_ops(OpRegistry& r);
 
 }  // namespace sluice

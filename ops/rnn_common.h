@@ -15,7 +15,7 @@
 // copy the previous state, so that rule holds for them too.
 #pragma once
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <atomic>
 #include <cstdint>

@@ -11,6 +11,10 @@
 //   Tensor probs = sess.run({{x, batch}}, {y})[0];
 #pragma once
 
+#if __cplusplus < 201703L
+#error "Sluice needs C++17 (-std=c++17); CMake's Sluice::sluice target and sluice.pc ask for it"
+#endif
+
 #include "allocator.h"
 #include "dtype.h"
 #include "error.h"
@@ -22,6 +26,7 @@
 #include "../graph/gradients.h"
 #include "../graph/graph.h"
 #include "../graph/conv_layers.h"
+#include "../graph/device.h"
 #include "../graph/layers.h"
 #include "../graph/normalization_layers.h"
 #include "../graph/recurrent_layers.h"
@@ -35,6 +40,7 @@
 #include "../ops/math_ops.h"
 #include "../ops/nn_ops.h"
 #include "../ops/normalization_ops.h"
+#include "../ops/numerics_ops.h"
 #include "../ops/pool_ops.h"
 #include "../ops/random_ops.h"
 #include "../ops/reduction_ops.h"
