@@ -50,3 +50,4 @@
 #include "../io/npz.h"
 #include "../io/progress.h"
 #include "../io/saver.h"
+#include "../io/tf/tf_checkpoint.h"
