@@ -79,7 +79,8 @@ class LoadedModel {
   std::map<std::string, Signature> signatures_;
 };
 
-// Loads the bundle in `dir`. Errors: NotFound (no folder, or a folder without the bundle's
+// Loads the bundle in `dir`; a folder holding a TensorFlow SavedModel (saved_model.pb) is
+// loaded by io::load_tf_saved_model(dir, {"serve"}) (io/tf/tf_import.h). Errors: NotFound (no folder, or a folder without the bundle's
 // files), DataLoss / Unimplemented for a corrupt or newer graph file or checkpoint (naming
 // the file), NotFound / InvalidArgument when the checkpoint lacks a variable of the graph
 // or disagrees with its dtype or shape.

@@ -51,3 +51,4 @@
 #include "../io/progress.h"
 #include "../io/saver.h"
 #include "../io/tf/tf_checkpoint.h"
+#include "../io/tf/tf_import.h"

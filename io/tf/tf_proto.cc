@@ -53,6 +53,13 @@ DType dtype_from_tf(int t, const std::string& what) {
                       " is not supported (Sluice has float32, float64, int32, int64, uint8, bool)");
 }
 
+bool dtype_supported(int t) {
+  switch (t > 100 ? t - 100 : t) {
+    case kTfFloat: case kTfDouble: case kTfInt32: case kTfUint8: case kTfInt64: case kTfBool: return true;
+    default: return false;
+  }
+}
+
 Shape shape_from_tf(const tfproto::TensorShapeProto& proto, const std::string& what) {
   if (proto.unknown_rank()) return Shape::unknown_rank();
   SLUICE_REQUIRE(proto.dim_size() <= Shape::kMaxRank, InvalidArgument, what, ": shape of rank ", proto.dim_size(),

@@ -33,6 +33,7 @@ std::string tf_dtype_name(int tf_dtype);
 // The Sluice dtype of a TensorFlow one (ref types, +100, are the plain type); Unimplemented
 // naming `what` and the TF dtype for types Sluice has no kernels for.
 DType dtype_from_tf(int tf_dtype, const std::string& what);
+bool dtype_supported(int tf_dtype);
 // -1 dims stay unknown, unknown_rank gives Shape::unknown_rank(); InvalidArgument naming
 // `what` for dims below -1, a rank above Shape::kMaxRank, or an element count over 2^62.
 Shape shape_from_tf(const tfproto::TensorShapeProto& shape, const std::string& what);
