@@ -1,5 +1,6 @@
 // Frozen GraphDefs and MetaGraphs: file reading, then the shared importer.
 #include "../../graph/graph_data.h"
+#include "detail/tf_convert.h"
 #include "detail/tf_meta.h"
 #include "tf_import.h"
 
@@ -17,6 +18,14 @@ ImportResult import_tf_graph_def(Graph& into, const std::string& path, const Imp
   const std::string what = "GraphDef '" + path + "'";
   return import_tf_graph_def_bytes(into, tf::read_file(path, what), options, what);
 }
+
+std::vector<std::string> tf_supported_op_types() {
+  std::vector<std::string> ops;
+  for (const tf::OpEntry& e : tf::op_table()) ops.push_back(e.tf_op);
+  return ops;
+}
+
+std::string tf_op_table_markdown() { return tf::tf_ops_markdown(); }
 
 namespace tf {
 

@@ -122,4 +122,11 @@ TfSavedModelInfo inspect_tf_saved_model(const std::string& dir);
 LoadedModel load_tf_saved_model(const std::string& dir, const std::vector<std::string>& tags = {"serve"},
                                 SessionOptions options = {});
 
+// ---- the op table ----
+
+// Every TensorFlow op type the importers map, sorted.
+std::vector<std::string> tf_supported_op_types();
+// docs/tf_ops.md, generated from the op table (TF op -> Sluice op(s), attrs, dtypes).
+std::string tf_op_table_markdown();
+
 }  // namespace sluice::io
