@@ -118,6 +118,7 @@ BundleReader::BundleReader(const std::string& prefix) : prefix_(prefix) {
                        " bytes stored for a ", dtype_name(info.dtype), info.shape.to_string(), " tensor");
       }
     }
+    index_[name] = infos_.size();
     infos_.push_back(std::move(info));
     entries_.push_back(entry);
   }
@@ -134,8 +135,8 @@ Tensor BundleReader::read(const std::string& name) const {
   auto u = unsupported_.find(name);
   SLUICE_REQUIRE(u == unsupported_.end(), Unimplemented, what, " has TensorFlow dtype ", tf_dtype_name(u->second),
                  ", which Sluice cannot hold");
-  size_t i = 0;
-  while (i < infos_.size() && infos_[i].name != name) ++i;
+  auto found = index_.find(name);
+  const size_t i = found == index_.end() ? infos_.size() : found->second;
   SLUICE_REQUIRE(i < infos_.size(), NotFound, "TensorFlow checkpoint '", prefix_, "' has no tensor '", name, "'");
   const VariableInfo& info = infos_[i];
   const Entry& e = entries_[i];

@@ -99,7 +99,7 @@ Converted convert_concat(ConvertContext& ctx) {
 Converted convert_split(ConvertContext& ctx) {
   ctx.require_inputs(2);
   const int64_t n = ctx.attr_int("num_split");
-  if (n < 1) ctx.invalid("num_split must be >= 1, is " + std::to_string(n));
+  if (n < 1 || n > 65536) ctx.invalid("num_split must be in [1, 65536], is " + std::to_string(n));
   std::vector<Output> parts = ops::split(ctx.scope(), ctx.input(1), n, ctx.constant_int(0, "the split_dim input"));
   return Converted{parts, parts[0].op()};
 }

@@ -47,6 +47,7 @@ class BundleReader {
   int num_shards_ = 1;
   std::vector<VariableInfo> infos_;
   std::vector<Entry> entries_;  // parallel to infos_
+  std::map<std::string, size_t> index_;     // name -> position in infos_
   std::map<std::string, int> unsupported_;  // tensors of dtypes Sluice lacks -> TF dtype
 };
 
