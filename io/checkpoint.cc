@@ -325,8 +325,14 @@ void write_checkpoint(const std::string& path,
 CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
   // A TensorFlow checkpoint prefix ("dir/model" for model.index + model.data-*): its
   // bundle reader (io/tf/) does the reading, the rest of this class stays the same.
-  if (is_tf_checkpoint(path)) {
-    bundle_ = std::make_shared<const tf::BundleReader>(path);
+  // "dir/model.index" names the TF checkpoint "dir/model" (a common slip).
+  const std::string suffix = ".index";
+  if (path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+      is_tf_checkpoint(path.substr(0, path.size() - suffix.size()))) {
+    path_ = path.substr(0, path.size() - suffix.size());
+  }
+  if (is_tf_checkpoint(path_)) {
+    bundle_ = std::make_shared<const tf::BundleReader>(path_);
     infos_ = bundle_->variables();
     for (size_t i = 0; i < infos_.size(); ++i) by_name_.emplace_back(infos_[i].name, i);
     std::sort(by_name_.begin(), by_name_.end());

@@ -36,6 +36,10 @@ struct VariableInfo {
 void write_checkpoint(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors);
 
+// These readers (read_checkpoint, list_variables, load_variable, CheckpointReader) also
+// take a TensorFlow checkpoint prefix (io/tf/tf_checkpoint.h): names as TF saved them,
+// sorted by name; errors name the .index or .data file.
+//
 // Every tensor in the file, in file order, fully validated (checksums, zero padding).
 // NotFound when the file cannot be opened; DataLoss naming the file and tensor for anything
 // wrong inside it (including files of another kind, e.g. an .npz).

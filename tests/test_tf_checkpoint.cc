@@ -54,6 +54,8 @@ TEST(TfCheckpoint, RegressionListAndLoad) {
   EXPECT_FLOAT_EQ(io::load_variable(prefix, "W").scalar<float>(), 0.21396178f);
   EXPECT_FLOAT_EQ(io::load_variable(prefix, "b").scalar<float>(), 1.0495254f);
   EXPECT_TRUE(contains(error_of<NotFound>([&] { io::load_variable(prefix, "nope"); }), "nope"));
+  // The .index file's path names the checkpoint too.
+  EXPECT_FLOAT_EQ(io::load_variable(prefix + ".index", "W").scalar<float>(), 0.21396178f);
   // read_checkpoint reads them all.
   EXPECT_EQ(io::read_checkpoint(prefix).size(), vars.size());
 }

@@ -110,9 +110,11 @@ Converted convert_fill(ConvertContext& ctx) {
   if (!shape.is_fully_defined()) ctx.invalid("dims " + shape.to_string() + " has negative entries");
   const Tensor v = ctx.require_constant(1, "the value input");
   if (v.num_elements() != 1) ctx.invalid("value must be a scalar, is " + v.shape().to_string());
+  if (v.dtype() == DType::i64) {
+    const int64_t i = v.scalar<int64_t>();
+    if (i > (int64_t{1} << 53) || i < -(int64_t{1} << 53)) ctx.unsupported("an int64 fill value beyond 2^53 is not supported");
+  }
   const double d = v.as_double(0);
-  if (v.dtype() == DType::i64 && static_cast<int64_t>(d) != v.scalar<int64_t>())
-    ctx.unsupported("an int64 fill value beyond 2^53 is not supported");
   return ctx.one(ops::fill(ctx.scope(), v.dtype(), shape, d));
 }
 
