@@ -15,6 +15,7 @@
 #include "checkpoint.h"
 #include "onnx/onnx_import.h"
 #include "saver.h"
+#include "tf/tf_import.h"
 
 namespace sluice::io {
 
@@ -192,6 +193,8 @@ LoadedModel load_model(const std::string& dir_in, SessionOptions options) {
                  dir, "' (not a folder)");
   const std::string graph_path = dir + "/" + kBundleGraphFile;
   const std::string ckpt_path = dir + "/" + kBundleVariablesFile;
+  // A TensorFlow 1.x SavedModel (saved_model.pb + variables/): its "serve" MetaGraph.
+  if (::stat(graph_path.c_str(), &st) != 0 && is_tf_saved_model(dir)) return load_tf_saved_model(dir, {"serve"}, options);
   for (const std::string& p : {graph_path, ckpt_path})
     SLUICE_REQUIRE(::stat(p.c_str(), &st) == 0, NotFound, "load_model: '", dir, "' is not a model bundle (no ",
                    p.substr(dir.size() + 1), ")");

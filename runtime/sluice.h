@@ -57,3 +57,5 @@
 #include "../io/progress.h"
 #include "../io/saver.h"
 #include "../io/onnx/onnx_import.h"
+#include "../io/tf/tf_checkpoint.h"
+#include "../io/tf/tf_import.h"
