@@ -85,6 +85,9 @@ OpRegistry& OpRegistry::global() {
     register_pool_ops(*r);
     register_rnn_ops(*r);
     register_normalization_ops(*r);
+    register_depthwise_ops(*r);
+    register_layer_norm_ops(*r);
+    register_image_ops(*r);
     return r;
   }();
   return *registry;

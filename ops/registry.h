@@ -182,5 +182,8 @@ void register_conv_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
+void register_depthwise_ops(OpRegistry& r);
+void register_layer_norm_ops(OpRegistry& r);
+void register_image_ops(OpRegistry& r);
 
 }  // namespace sluice
