@@ -173,7 +173,7 @@ constexpr int64_t kDirectAccumulators = 8 * kVector<T>;
 // inside the image, so only rows are checked. W == 0 means the run-time width `width`
 // (< kVector, the remainder), with P == 1. The accumulators are 512-bit vectors (GCC/Clang
 // vector extensions): left to itself, the compiler picks 256-bit vectors on recent Xeons.
-template <int64_t W, int64_t P, class T>
+template <int64_t W, int64_t P, Epilogue::Kind Act, class T>
 inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                           const Epilogue& act, int64_t n, int64_t y, int64_t xo, int64_t f0, int64_t width,
                           bool interior, T* out) {
@@ -181,7 +181,7 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
   constexpr int64_t V = kVector<T>, K = W > 0 ? W / V : 1;  // vectors per pixel
   // Unaligned vector loads and stores (memcpy of 64 bytes compiles to one instruction).
   // (Filled through a reference: returning 512-bit vectors by value changes the ABI on AVX2.)
-  auto load = [&](Vec& v, const T* p) {
+  auto load = [&](Vec& v, const T* p) __attribute__((always_inline)) {
     if (W > 0) {
       std::memcpy(&v, p, sizeof(Vec));
     } else {
@@ -217,7 +217,7 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
   for (int64_t p = 0; p < P; ++p)
     for (int64_t k = 0; k < K; ++k) {
       Vec r = acc[p][k];
-      activate<T>(act, r);
+      activate_as<Act, T>(act, r);
       if (W > 0) {
         std::memcpy(out + p * g.f + k * V, &r, sizeof(Vec));
       } else {
@@ -229,7 +229,7 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
 // All outputs of the P pixels xo .. xo+P-1 (P > 1 only in the interior), in chunks of 4,
 // 2 and 1 vectors, each with as many pixels at a time as keep kDirectAccumulators (at most
 // P; P is a power of two).
-template <int64_t P, class T>
+template <int64_t P, Epilogue::Kind Act, class T>
 void direct_run(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                 const Epilogue& act, int64_t n, int64_t y, int64_t xo, bool interior, T* out) {
   constexpr int64_t V = kVector<T>, A = kDirectAccumulators<T>;
@@ -239,23 +239,23 @@ void direct_run(const ConvGeometry& g, const T* x, const T* filter, const T* bia
   int64_t f0 = 0;
   for (; f0 + 4 * V <= g.f; f0 += 4 * V)
     for (int64_t p = 0; p < P; p += P4)
-      direct_pixels<4 * V, P4>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
+      direct_pixels<4 * V, P4, Act>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
                                out + p * g.f + f0);
   if (f0 + 2 * V <= g.f) {
     for (int64_t p = 0; p < P; p += P2)
-      direct_pixels<2 * V, P2>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
+      direct_pixels<2 * V, P2, Act>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
                                out + p * g.f + f0);
     f0 += 2 * V;
   }
   if (f0 + V <= g.f) {
     for (int64_t p = 0; p < P; p += P1)
-      direct_pixels<V, P1>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
+      direct_pixels<V, P1, Act>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
                            out + p * g.f + f0);
     f0 += V;
   }
   if (f0 < g.f)
     for (int64_t p = 0; p < P; ++p)
-      direct_pixels<0, 1>(g, x, filter, bias, act, n, y, xo + p, f0, g.f - f0, interior,
+      direct_pixels<0, 1, Act>(g, x, filter, bias, act, n, y, xo + p, f0, g.f - f0, interior,
                           out + p * g.f + f0);
 }
 
@@ -274,27 +274,30 @@ void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T*
   const int64_t rows = g.n * g.oh;
   const int64_t grain =
       std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(g.ow * g.f, 1));
-  kernels::parallel_range(pool, rows, grain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / g.oh, yo = r % g.oh;
-      T* out_row = y + r * g.ow * g.f;
-      int64_t xo = 0;
-      for (; xo < x_lo; ++xo)
-        direct_run<1>(g, x, filter, bias, act, n, yo, xo, false, out_row + xo * g.f);
-      for (; xo + kStep <= x_hi; xo += kStep)
-        direct_run<kStep>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
-      // The rest of the interior in runs of 4 and 2 (only the borders go one by one).
-      if (xo + 4 <= x_hi) {
-        direct_run<4>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
-        xo += 4;
+  with_activation(act, [&](auto kind) {
+    constexpr Epilogue::Kind Act = decltype(kind)::value;
+    kernels::parallel_range(pool, rows, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / g.oh, yo = r % g.oh;
+        T* out_row = y + r * g.ow * g.f;
+        int64_t xo = 0;
+        for (; xo < x_lo; ++xo)
+          direct_run<1, Act>(g, x, filter, bias, act, n, yo, xo, false, out_row + xo * g.f);
+        for (; xo + kStep <= x_hi; xo += kStep)
+          direct_run<kStep, Act>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
+        // The rest of the interior in runs of 4 and 2 (only the borders go one by one).
+        if (xo + 4 <= x_hi) {
+          direct_run<4, Act>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
+          xo += 4;
+        }
+        if (xo + 2 <= x_hi) {
+          direct_run<2, Act>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
+          xo += 2;
+        }
+        for (; xo < g.ow; ++xo)
+          direct_run<1, Act>(g, x, filter, bias, act, n, yo, xo, xo < x_hi, out_row + xo * g.f);
       }
-      if (xo + 2 <= x_hi) {
-        direct_run<2>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
-        xo += 2;
-      }
-      for (; xo < g.ow; ++xo)
-        direct_run<1>(g, x, filter, bias, act, n, yo, xo, xo < x_hi, out_row + xo * g.f);
-    }
+    });
   });
 }
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "../runtime/thread_pool.h"
 
@@ -53,25 +54,44 @@ struct Epilogue {
   Epilogue(Kind k, double lo_, double hi_, double alpha_) : kind(k), lo(lo_), hi(hi_), alpha(alpha_) {}
 };
 
-// Applies the activation of `e` to a scalar or a GCC vector V of T, in place (vectors go by
-// reference: passing 512-bit vectors by value changes the ABI on AVX2). The comparisons
-// are written so that NaN falls through every branch unchanged.
-template <class T, class V>
-inline void activate(const Epilogue& e, V& v) {
+// Applies the activation of kind K (with e's parameters) to a scalar or a GCC vector V of
+// T, in place (vectors go by reference: passing 512-bit vectors by value changes the ABI
+// on AVX2). The comparisons are written so that NaN falls through every branch unchanged.
+template <Epilogue::Kind K, class T, class V>
+__attribute__((always_inline)) inline void activate_as(const Epilogue& e, V& v) {
+  if constexpr (K == Epilogue::relu) {
+    v = v < T(0) ? V{} : v;
+  } else if constexpr (K == Epilogue::clip) {
+    v = v < T(e.lo) ? V{} + T(e.lo) : v;
+    v = v > T(e.hi) ? V{} + T(e.hi) : v;
+  } else if constexpr (K == Epilogue::leaky_relu) {
+    v = v < T(0) ? v * T(e.alpha) : v;
+  }
+}
+
+// Calls f(std::integral_constant<Epilogue::Kind, e.kind>{}), so register-blocked kernels
+// can take the activation as a template parameter (no branch per store).
+template <class F>
+inline void with_activation(const Epilogue& e, F&& f) {
   switch (e.kind) {
     case Epilogue::relu:
-      v = v < T(0) ? V{} : v;
+      f(std::integral_constant<Epilogue::Kind, Epilogue::relu>{});
       break;
     case Epilogue::clip:
-      v = v < T(e.lo) ? V{} + T(e.lo) : v;
-      v = v > T(e.hi) ? V{} + T(e.hi) : v;
+      f(std::integral_constant<Epilogue::Kind, Epilogue::clip>{});
       break;
     case Epilogue::leaky_relu:
-      v = v < T(0) ? v * T(e.alpha) : v;
+      f(std::integral_constant<Epilogue::Kind, Epilogue::leaky_relu>{});
       break;
     default:
-      break;
+      f(std::integral_constant<Epilogue::Kind, Epilogue::none>{});
   }
+}
+
+// The same with the kind read at run time (for loops that are not register-bound).
+template <class T, class V>
+inline void activate(const Epilogue& e, V& v) {
+  with_activation(e, [&](auto kind) { activate_as<decltype(kind)::value, T>(e, v); });
 }
 
 // Each operation has a dispatcher that picks the fastest path for the geometry, and the

@@ -117,7 +117,7 @@ void general_pixel(const ConvGeometry& g, const T* x, const T* filter, const T* 
 // The 3x3 path's register block: P output pixels of one output row, channels [c0, c0+L)
 // (one vector). rows[i] is input row oy*sh - pad_top + i (null when outside the image), ix0
 // the input column of pixel 0's first tap (all taps of the P pixels are inside the row).
-template <int64_t SW, int64_t P, class T>
+template <int64_t SW, int64_t P, Epilogue::Kind K, class T>
 inline void block_3x3(const T* const rows[3], int64_t C, int64_t ix0, int64_t c0, const T* filter,
                       const T* bias, const Epilogue& act, T* out) {
   using V = typename VecOf<T>::type;
@@ -142,7 +142,7 @@ inline void block_3x3(const T* const rows[3], int64_t C, int64_t ix0, int64_t c0
     }
   }
   for (int64_t p = 0; p < P; ++p) {
-    activate<T>(act, acc[p]);
+    activate_as<K, T>(act, acc[p]);
     vstore(out + p * C, acc[p]);
   }
 }
@@ -164,16 +164,16 @@ inline void tail_3x3(const T* const rows[3], int64_t C, int64_t ix0, int64_t c0,
     }
 }
 
-template <int64_t SW, int64_t P, class T>
+template <int64_t SW, int64_t P, Epilogue::Kind K, class T>
 inline void run_3x3(const T* const rows[3], int64_t C, int64_t ix0, const T* filter,
                     const T* bias, const Epilogue& act, T* out) {
   constexpr int64_t L = kLanes<T>;
   int64_t c0 = 0;
-  for (; c0 + L <= C; c0 += L) block_3x3<SW, P>(rows, C, ix0, c0, filter, bias, act, out + c0);
+  for (; c0 + L <= C; c0 += L) block_3x3<SW, P, K>(rows, C, ix0, c0, filter, bias, act, out + c0);
   if (c0 < C) tail_3x3<SW, P>(rows, C, ix0, c0, filter, bias, act, out);
 }
 
-template <int64_t SW, class T>
+template <int64_t SW, Epilogue::Kind K, class T>
 void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                         const Epilogue& act, T* y, ThreadPool& pool) {
   constexpr int64_t P = 8;
@@ -194,13 +194,13 @@ void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, cons
       int64_t ox = 0;
       for (; ox < x_lo; ++ox) general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
       for (; ox + P <= x_hi; ox += P)
-        run_3x3<SW, P>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
+        run_3x3<SW, P, K>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
       if (ox + 4 <= x_hi) {
-        run_3x3<SW, 4>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
+        run_3x3<SW, 4, K>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
         ox += 4;
       }
       for (; ox < x_hi; ++ox)
-        run_3x3<SW, 1>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
+        run_3x3<SW, 1, K>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
       for (; ox < g.ow; ++ox) general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
     }
   });
@@ -234,11 +234,14 @@ void depthwise_forward_3x3(const ConvGeometry& g, const T* x, const T* filter, c
                            const Epilogue& act, T* y, ThreadPool& pool) {
   SLUICE_REQUIRE(depthwise_3x3_applies(g), Internal,
                  "depthwise_forward_3x3 on a geometry it does not apply to");
-  if (g.sw == 1) {
-    forward_3x3_stride<1>(g, x, filter, bias, act, y, pool);
-  } else {
-    forward_3x3_stride<2>(g, x, filter, bias, act, y, pool);
-  }
+  with_activation(act, [&](auto kind) {
+    constexpr Epilogue::Kind K = decltype(kind)::value;
+    if (g.sw == 1) {
+      forward_3x3_stride<1, K>(g, x, filter, bias, act, y, pool);
+    } else {
+      forward_3x3_stride<2, K>(g, x, filter, bias, act, y, pool);
+    }
+  });
 }
 
 template <class T>

@@ -97,28 +97,33 @@ LnLayout runtime_layout(const KernelContext& ctx, const Tensor& x, const Tensor&
   return l;
 }
 
-// Sums of x[0, d) and of (x - shift)^2 in two levels (T over 8 lanes of up to 256
-// elements, then double), so long rows lose nothing to float32 rounding.
-template <class T>
-double row_sum(const T* __restrict x, int64_t d, double shift, bool squares) {
+// Sum of f(i) over [0, d) in two levels: in T over 8 lanes for up to 256 elements (so it
+// vectorizes; the order depends only on d), then in double, so long rows lose nothing to
+// float32 rounding.
+template <class T, class F>
+double lane_sum(int64_t d, F&& f) {
   constexpr int64_t kChunk = 256;
-  const T sh = static_cast<T>(shift);
   double total = 0;
   for (int64_t c0 = 0; c0 < d; c0 += kChunk) {
     const int64_t c1 = std::min(d, c0 + kChunk);
     T lane[8] = {};
     int64_t i = c0;
     for (; i + 8 <= c1; i += 8)
-      for (int l = 0; l < 8; ++l) {
-        const T v = squares ? (x[i + l] - sh) * (x[i + l] - sh) : x[i + l];
-        lane[l] += v;
-      }
+      for (int l = 0; l < 8; ++l) lane[l] += f(i + l);
     T rest = 0;
-    for (; i < c1; ++i) rest += squares ? (x[i] - sh) * (x[i] - sh) : x[i];
+    for (; i < c1; ++i) rest += f(i);
     total += static_cast<double>(((lane[0] + lane[1]) + (lane[2] + lane[3])) +
                                  ((lane[4] + lane[5]) + (lane[6] + lane[7])) + rest);
   }
   return total;
+}
+
+// Sums of x[0, d), or of (x - shift)^2.
+template <class T>
+double row_sum(const T* __restrict x, int64_t d, double shift, bool squares) {
+  const T sh = static_cast<T>(shift);
+  if (!squares) return lane_sum<T>(d, [&](int64_t i) { return x[i]; });
+  return lane_sum<T>(d, [&](int64_t i) { return (x[i] - sh) * (x[i] - sh); });
 }
 
 template <class T>
@@ -201,7 +206,9 @@ void layer_norm_grad_typed(KernelContext& ctx) {
   const int64_t groups = std::max<int64_t>(1, std::min<int64_t>(blocks, 16));
   std::vector<double> partial(static_cast<size_t>(checked_mul(groups, 2 * d)), 0.0);
   parallel_range(ctx.pool(), groups, 1, [&](int64_t g0, int64_t g1) {
-    std::vector<T> xhat(static_cast<size_t>(d));
+    std::vector<T> buf(static_cast<size_t>(2 * d));
+    T* __restrict xhat = buf.data();
+    T* __restrict gg = xhat + d;
     for (int64_t grp = g0; grp < g1; ++grp) {
       double* __restrict pg = partial.data() + grp * 2 * d;
       double* __restrict pb = pg + d;
@@ -212,18 +219,17 @@ void layer_norm_grad_typed(KernelContext& ctx) {
         T* __restrict out = dxp + r * d;
         const T m = mp[r], iv = ip[r];
         // dx = inv * (g*gamma - mean(g*gamma) - xhat * mean(g*gamma*xhat))
-        double a = 0, b = 0;
         for (int64_t j = 0; j < d; ++j) {
           xhat[j] = (xr[j] - m) * iv;
-          const T gg = g[j] * gp[j];
-          a += gg;
-          b += gg * xhat[j];
+          gg[j] = g[j] * gp[j];
           pg[j] += static_cast<double>(g[j] * xhat[j]);
           pb[j] += static_cast<double>(g[j]);
         }
+        const double a = lane_sum<T>(d, [&](int64_t j) { return gg[j]; });
+        const double b = lane_sum<T>(d, [&](int64_t j) { return gg[j] * xhat[j]; });
         const T ma = static_cast<T>(a / static_cast<double>(d)),
                 mb = static_cast<T>(b / static_cast<double>(d));
-        for (int64_t j = 0; j < d; ++j) out[j] = iv * (g[j] * gp[j] - ma - xhat[j] * mb);
+        for (int64_t j = 0; j < d; ++j) out[j] = iv * (gg[j] - ma - xhat[j] * mb);
       }
     }
   });

@@ -160,6 +160,26 @@ TEST(ConvTranspose, IsTheAdjointOfConv2D) {
     EXPECT_NEAR(r[0].as_double(i), r[1].as_double(i), 1e-12);
 }
 
+TEST(ConvTranspose, GroupedAndTransposedResultsDoNotDependOnTheNumberOfThreads) {
+  const Tensor xv = random_tensor(DType::f32, {6, 20, 18, 32}, 21);
+  const Tensor wg = random_tensor(DType::f32, {3, 3, 8, 32}, 22);
+  const Tensor wt = random_tensor(DType::f32, {4, 4, 16, 32}, 23);
+  auto run = [&](int threads) {
+    Graph g;
+    Scope s(g);
+    Output x = ops::placeholder(s, DType::f32, {-1, 20, 18, 32});
+    Output a = ops::conv2d(s, x, ops::constant(s, wg), {1, 1}, Padding::same, {1, 1}, 4);
+    Output t = ops::conv2d_transpose(s, x, ops::constant(s, wt), {2, 2},
+                                     Pads::explicit_pads(1, 1, 1, 1));
+    Output loss = ops::add(s, ops::sum(s, ops::square(s, a)), ops::sum(s, ops::square(s, t)));
+    auto grads = gradients(s, {loss}, {x});
+    Session sess(g, SessionOptions{threads});
+    return sess.run({{x, xv}}, {a, t, grads[0]});
+  };
+  auto one = run(1), four = run(4);
+  for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(one[i].equals(four[i])) << i;
+}
+
 TEST(ConvTranspose, Errors) {
   using testing::contains;
   using testing::error_of;
