@@ -1,6 +1,7 @@
 #include "conv_attrs.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "array_ops.h"
 #include "kernel_util.h"
@@ -92,6 +93,10 @@ WindowDim window_dim(int64_t in, int64_t size, int64_t stride, int64_t dilation,
       return d;
     }
     case Padding::explicit_pads: {
+      constexpr int64_t kMaxPad = int64_t{1} << 40;  // keeps the sums below from overflowing
+      SLUICE_REQUIRE(std::abs(explicit_before) <= kMaxPad && std::abs(explicit_after) <= kMaxPad,
+                     InvalidArgument, what, ": explicit pads ", explicit_before, ", ",
+                     explicit_after, " are out of range");
       d.pad_before = explicit_before, d.pad_after = explicit_after;
       if (in < 0) {
         d.out = -1;

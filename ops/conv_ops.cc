@@ -7,6 +7,8 @@
 // the kernel and builds the gradient graphs.
 #include "conv_ops.h"
 
+#include <cstdlib>
+
 #include "array_ops.h"
 #include "conv_attrs.h"
 #include "conv_lowering.h"
@@ -158,6 +160,9 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
   const int64_t sizes[2] = {g.oh, g.ow}, k[2] = {g.kh, g.kw}, s[2] = {g.sh, g.sw},
                 d[2] = {g.dh, g.dw};
   const int64_t before[2] = {a.pads.top, a.pads.left}, after[2] = {a.pads.bottom, a.pads.right};
+  for (int64_t p : {a.pads.top, a.pads.bottom, a.pads.left, a.pads.right})
+    SLUICE_REQUIRE(std::abs(p) <= (int64_t{1} << 40), InvalidArgument, "explicit pad ", p,
+                   " is out of range; ", shapes);
   int64_t out[2], pad[2];
   for (int i = 0; i < 2; ++i) {
     const char* what = i == 0 ? "rows" : "cols";
@@ -167,22 +172,25 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
       out[i] = out_size.empty() ? -1 : out_size[i], pad[i] = 0;
       continue;
     }
-    const int64_t eff = (k[i] - 1) * d[i] + 1;
+    const int64_t eff = checked_mul(k[i] - 1, d[i], "dilated window size") + 1;
     const Padding mode = a.pads.mode;
     const bool same = mode == Padding::same || mode == Padding::same_lower;
     if (!out_size.empty()) {
       out[i] = out_size[i];
+      SLUICE_REQUIRE(out[i] > 0 && out[i] <= (int64_t{1} << 40), InvalidArgument, what,
+                     ": output_size ", out[i], " is out of range; ", shapes);
     } else if (same) {
       out[i] = checked_mul(sizes[i], s[i], "output size");
     } else {
       const int64_t b = mode == Padding::valid ? 0 : before[i], e = mode == Padding::valid ? 0 : after[i];
-      out[i] = s[i] * (sizes[i] - 1) + out_pad[i] + eff - b - e;
+      out[i] = checked_mul(s[i], sizes[i] - 1, "output size") + out_pad[i] + eff - b - e;
     }
     SLUICE_REQUIRE(out[i] > 0, InvalidArgument, what, ": the output size ", out[i],
                    " must be positive; ", shapes);
     int64_t pb = 0, pe = 0;
     if (same) {
-      const int64_t total = std::max<int64_t>(s[i] * (sizes[i] - 1) + out_pad[i] + eff - out[i], 0);
+      const int64_t total = std::max<int64_t>(
+          checked_mul(s[i], sizes[i] - 1, "output size") + out_pad[i] + eff - out[i], 0);
       pb = mode == Padding::same ? total / 2 : total - total / 2;
       pe = total - pb;
     } else if (mode == Padding::explicit_pads) {

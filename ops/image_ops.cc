@@ -150,6 +150,9 @@ std::vector<Tap> axis_taps(const ResizeAttrs& a, int axis, int64_t in, int64_t o
     } else {  // tf_half_pixel_for_nn
       x = (of + 0.5f) / s;
     }
+    // Far outside the image every tap lands on the edge (or is excluded): clamping keeps
+    // the conversions below in range without changing any result.
+    x = std::min(std::max(x, -4.0f), static_cast<float>(in) + 3.0f);
     Tap& t = taps[static_cast<size_t>(o)];
     const float fl = std::floor(x);
     if (opt.mode == "nearest") {
