@@ -209,6 +209,15 @@ TEST(ConvTranspose, Errors) {
                           {1, 1}, Padding::valid, {}, {0, 0}, {1, 1}, 2);
   });
   EXPECT_TRUE(contains(m, "groups (2) must divide")) << m;
+  m = error_of<InvalidArgument>([&] {
+    ops::conv2d_transpose(s.named("t7"), x, w, {1, 1}, Padding::valid, {int64_t{1} << 50, 6});
+  });
+  EXPECT_TRUE(contains(m, "output_size 1125899906842624 is out of range")) << m;
+  m = error_of<InvalidArgument>([&] {
+    ops::conv2d_transpose(s.named("t8"), x, w, {1, 1},
+                          Pads::explicit_pads(int64_t{1} << 62, 0, 0, 0));
+  });
+  EXPECT_TRUE(contains(m, "out of range")) << m;
 }
 
 }  // namespace

@@ -293,6 +293,11 @@ TEST(ResizeErrors, FlagsSizesAndModes) {
     ops::resize(s.named("r8"), x, ops::constant(s, Tensor(DType::i64, {0})));
   });
   EXPECT_TRUE(contains(m, "an empty size needs scales")) << m;
+  // Tiny scales with an explicit size put the source far outside the image: edge values.
+  ops::ResizeOptions tiny;
+  tiny.mode = "cubic";
+  tiny.scales = {1e-30, 1e-30};
+  Output far = ops::resize(s, ops::constant(s, iota({1, 2, 2, 1})), Ints{2, 2}, tiny);
   // A run-time size that is not positive.
   Output size = ops::placeholder(s, DType::i32, {2});
   Output y = ops::resize_bilinear(s.named("rt"), x, size);
@@ -303,6 +308,7 @@ TEST(ResizeErrors, FlagsSizesAndModes) {
              {y});
   });
   EXPECT_TRUE(contains(m, "'rt' (ResizeBilinear)") && contains(m, "positive")) << m;
+  for (float v : sess.run({}, {far})[0].to_vector<float>()) EXPECT_TRUE(v >= 1 && v <= 4) << v;
 }
 
 }  // namespace
