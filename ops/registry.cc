@@ -88,6 +88,9 @@ OpRegistry& OpRegistry::global() {
     register_gru_ops(*r);
     register_simple_rnn_ops(*r);
     register_numerics_ops(*r);
+    register_depthwise_ops(*r);
+    register_layer_norm_ops(*r);
+    register_image_ops(*r);
     return r;
   }();
   return *registry;

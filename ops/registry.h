@@ -185,5 +185,8 @@ void register_normalization_ops(OpRegistry& r);
 void register_gru_ops(OpRegistry& r);
 void register_simple_rnn_ops(OpRegistry& r);
 void register_numerics_ops(OpRegistry& r);
+void register_depthwise_ops(OpRegistry& r);
+void register_layer_norm_ops(OpRegistry& r);
+void register_image_ops(OpRegistry& r);
 
 }  // namespace sluice

@@ -48,6 +48,9 @@
 #include "../ops/registry.h"
 #include "../ops/state_ops.h"
 #include "../ops/training_ops.h"
+#include "../ops/depthwise_ops.h"
+#include "../ops/layer_norm_ops.h"
+#include "../ops/image_ops.h"
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
