@@ -85,6 +85,7 @@ OpRegistry& OpRegistry::global() {
     register_pool_ops(*r);
     register_rnn_ops(*r);
     register_normalization_ops(*r);
+    register_shape_ops(*r);
     return r;
   }();
   return *registry;

@@ -182,5 +182,6 @@ void register_conv_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
+void register_shape_ops(OpRegistry& r);
 
 }  // namespace sluice
