@@ -1,12 +1,18 @@
-// Array ops: constants, placeholders, identity, concat/split, slicing, indexing, casts.
-// Includes shape_ops.h (reshape, transpose, fill, broadcasting), so this header gives both.
+// Array ops: constants, placeholders, identity, concat/split/stack, slicing, indexing, casts.
+// Includes the other array-family headers (shape_ops.h: reshape, transpose, fill, range;
+// slice_ops.h: slice, strided_slice, slice_onnx, reverse; layout_ops.h: pad, tile,
+// broadcast_to, expand, depth_to_space; index_ops.h: gather_nd, scatter_nd,
+// gather_elements, one_hot with tensor depth, non_zero), so this header gives them all.
 // Shapes use ? for a dimension unknown until run time.
 #pragma once
 
 #include <vector>
 
 #include "../graph/scope.h"
+#include "index_ops.h"
+#include "layout_ops.h"
 #include "shape_ops.h"
+#include "slice_ops.h"
 
 namespace sluice::ops {
 
@@ -40,5 +46,21 @@ Output one_hot(const Scope& scope, const Output& indices, int64_t depth, double 
 Output cast(const Scope& scope, const Output& x, DType dtype);
 // where cond then a else b, all three broadcast together; cond is bool.
 Output select(const Scope& scope, const Output& cond, const Output& a, const Output& b);
+// cond [bool], a, b (one dtype, any) -> broadcast(cond, a, b): a where cond, else b, with
+// full NumPy broadcasting of all three (TensorFlow SelectV2, ONNX Where; the same op as
+// select). TensorFlow 1.x Select with a vector cond and matrices a, b picks whole rows:
+// reshape cond to [n, 1, ..] first. Differentiable in a and b.
+Output where(const Scope& scope, const Output& cond, const Output& a, const Output& b);
+
+// values: n tensors of one shape [d..] -> [.., n, ..] with the new dim at axis (in
+// [-rank-1, rank]) (TensorFlow Pack, tf.stack).
+Output stack(const Scope& scope, const std::vector<Output>& values, int64_t axis = 0);
+// x [.., n, ..] -> n tensors [.., ..] along axis (TensorFlow Unpack, tf.unstack); num
+// defaults to x's static dim (-1: read it from the static shape, which must know it).
+std::vector<Output> unstack(const Scope& scope, const Output& x, int64_t axis = 0, int64_t num = -1);
+// x [.., d, ..] -> pieces [.., sizes_i, ..] along axis (TensorFlow SplitV, ONNX Split with
+// sizes); one size may be -1 (the rest of d); sizes must add up to d.
+std::vector<Output> split_v(const Scope& scope, const Output& x, const std::vector<int64_t>& sizes,
+                            int64_t axis);
 
 }  // namespace sluice::ops

@@ -86,6 +86,9 @@ OpRegistry& OpRegistry::global() {
     register_rnn_ops(*r);
     register_normalization_ops(*r);
     register_shape_ops(*r);
+    register_slice_ops(*r);
+    register_layout_ops(*r);
+    register_index_ops(*r);
     return r;
   }();
   return *registry;

@@ -183,5 +183,8 @@ void register_pool_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
 void register_shape_ops(OpRegistry& r);
+void register_slice_ops(OpRegistry& r);
+void register_layout_ops(OpRegistry& r);
+void register_index_ops(OpRegistry& r);
 
 }  // namespace sluice

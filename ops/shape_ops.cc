@@ -4,10 +4,14 @@
 #include "shape_ops.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "array_ops.h"
 #include "array_util.h"
+#include "reduction_ops.h"
+#include "static_value.h"
 
 namespace sluice {
 
@@ -158,10 +162,9 @@ void transpose_shape(ShapeContext& ctx) {
   for (int64_t p : perm) out.push_back(in.dim(static_cast<int>(p)));
   ctx.add_output(ctx.input_dtype(0), Shape(out));
 }
-void transpose_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
+// y = x with its dims permuted by perm (already checked).
+void transpose_with(KernelContext& ctx, const Tensor& x, const Ints& perm) {
   const int r = x.rank();
-  const Ints perm = checked_perm(ctx.attr<Ints>("perm"), r);
   Ints od;
   for (int64_t p : perm) od.push_back(x.dim(static_cast<int>(p)));
   Tensor& y = ctx.allocate_output(0, Shape(od));
@@ -189,6 +192,10 @@ void transpose_kernel(KernelContext& ctx) {
                      }
                    });
   });
+}
+void transpose_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  transpose_with(ctx, x, checked_perm(ctx.attr<Ints>("perm"), x.rank()));
 }
 Grads transpose_grad(const Scope& s, const Operation& op, const Grads& g) {
   // d/dx transpose(x, p) = transpose(g, inverse(p))
@@ -316,6 +323,299 @@ Grads sum_to_like_grad(const Scope& s, const Operation& op, const Grads& g) {
   return {ops::broadcast_like(s, g[0], op.input(0)), Output()};
 }
 
+// ---------------------------------------------------------------------------------------
+// DynamicReshape: the target shape is a tensor (TensorFlow Reshape, ONNX Reshape)
+
+// The requested dims with ONNX's "0 copies the input dim" applied.
+Ints reshape_request(const Tensor& shape, const Shape& in, bool copy_zero) {
+  Ints req = int_values(shape, "Reshape shape");
+  SLUICE_REQUIRE(shape.rank() == 1, InvalidArgument, "Reshape shape must be a vector, got shape ",
+                 shape.shape().to_string());
+  if (copy_zero) {
+    for (size_t i = 0; i < req.size(); ++i) {
+      if (req[i] != 0) continue;
+      SLUICE_REQUIRE(static_cast<int>(i) < in.rank(), InvalidArgument, "Reshape shape ",
+                     ints_to_string(req), ": entry ", i, " is 0 (copy the input dim) but the input ",
+                     in.to_string(), " has rank ", in.rank());
+      req[i] = in.dim(static_cast<int>(i));
+    }
+  }
+  return req;
+}
+
+void dynamic_reshape_shape(ShapeContext& ctx) {
+  require_int_vector_input(ctx, 1, "Reshape shape");
+  const Shape& in = ctx.input_shape(0);
+  const Output& x = ctx.node().inputs[0];
+  const bool copy_zero = ctx.attr<bool>("copy_zero_dims");
+  const auto elems = static_int_vector(ctx.node().inputs[1]);
+  if (!elems) {
+    const int64_t n = static_length(ctx.node().inputs[1]);
+    ctx.add_output(ctx.input_dtype(0), n < 0 ? Shape::unknown_rank() : Shape(Ints(n, -1)));
+    return;
+  }
+  const int n = static_cast<int>(elems->size());
+  Ints out(n, -1);
+  int infer = -1;
+  int64_t known_product = 1;
+  bool other_unknown = false;          // an output dim nothing is known about
+  std::vector<int> symbolic;           // output dims that are unknown dims of x itself
+  for (int i = 0; i < n; ++i) {
+    StaticElem e = (*elems)[i];
+    if (e.known && e.value == 0 && copy_zero) {
+      SLUICE_REQUIRE(!in.known_rank() || i < in.rank(), InvalidArgument, "Reshape shape entry ", i,
+                     " is 0 (copy the input dim) but the input ", in.to_string(), " has rank ",
+                     in.rank());
+      e = StaticElem{};
+      if (in.known_rank() && in.dim(i) >= 0) {
+        e.known = true;
+        e.value = in.dim(i);
+      } else {
+        e.of = x;
+        e.dim = i;
+      }
+    }
+    if (!e.known) {
+      const bool of_x = e.of == x && in.known_rank() && in.dim(e.dim) < 0;
+      if (of_x) {
+        symbolic.push_back(e.dim);
+      } else {
+        other_unknown = true;
+      }
+      continue;
+    }
+    if (e.value == -1) {
+      SLUICE_REQUIRE(infer < 0, InvalidArgument, "Reshape shape has more than one -1 (entries ",
+                     infer, " and ", i, ")");
+      infer = i;
+      continue;
+    }
+    SLUICE_REQUIRE(e.value >= 0, InvalidArgument, "Reshape shape entry ", i, " is ", e.value,
+                   " (only -1 may be negative)");
+    out[i] = e.value;
+    known_product = checked_mul(known_product, e.value, "reshape element count");
+  }
+  const bool all_known = symbolic.empty() && !other_unknown;
+  if (all_known && in.is_fully_defined()) {
+    ctx.add_output(ctx.input_dtype(0), resolve_reshape(out, in.num_elements(), in));
+    return;
+  }
+  if (infer >= 0 && !other_unknown && in.known_rank() && known_product > 0) {
+    // The unknown output dims are exactly x's unknown dims (Flatten's
+    // reshape(x, [shape(x)[0], -1])): the -1 takes the product of x's known dims.
+    Ints unknown_in;
+    int64_t in_known = 1;
+    for (int i = 0; i < in.rank(); ++i) {
+      if (in.dim(i) < 0) {
+        unknown_in.push_back(i);
+      } else {
+        in_known = checked_mul(in_known, in.dim(i), "reshape element count");
+      }
+    }
+    Ints sym(symbolic.begin(), symbolic.end());
+    std::sort(sym.begin(), sym.end());
+    if (sym == unknown_in && in_known % known_product == 0) out[infer] = in_known / known_product;
+  }
+  ctx.add_output(ctx.input_dtype(0), Shape(out));
+}
+void dynamic_reshape_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Ints req = reshape_request(ctx.input(1), x.shape(), ctx.attr<bool>("copy_zero_dims"));
+  ctx.set_output(0, x.reshaped(resolve_reshape(req, x.num_elements(), x.shape())));
+}
+Grads dynamic_reshape_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx reshape(x, shape) = g reshaped back to x's shape
+  return {ops::reshape_like(s, g[0], op.input(0)), Output()};
+}
+
+// ---------------------------------------------------------------------------------------
+// DynamicTranspose, InvertPermutation
+
+void dynamic_transpose_shape(ShapeContext& ctx) {
+  require_int_vector_input(ctx, 1, "Transpose perm");
+  const Shape& in = ctx.input_shape(0);
+  const int64_t n = static_length(ctx.node().inputs[1]);
+  SLUICE_REQUIRE(!in.known_rank() || n < 0 || n == in.rank(), InvalidArgument, "Transpose perm of size ",
+                 n, " for a tensor of shape ", in.to_string());
+  const auto perm = static_int_values(ctx.node().inputs[1]);
+  if (!in.known_rank()) {
+    ctx.add_output(ctx.input_dtype(0), n < 0 ? Shape::unknown_rank() : Shape(Ints(n, -1)));
+    return;
+  }
+  if (!perm) {
+    ctx.add_output(ctx.input_dtype(0), Shape(Ints(in.rank(), -1)));
+    return;
+  }
+  Ints out;
+  for (int64_t p : checked_perm(*perm, in.rank())) out.push_back(in.dim(static_cast<int>(p)));
+  ctx.add_output(ctx.input_dtype(0), Shape(out));
+}
+void dynamic_transpose_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Ints perm = int_values(ctx.input(1), "Transpose perm");
+  SLUICE_REQUIRE(static_cast<int>(perm.size()) == x.rank(), InvalidArgument, "Transpose perm ",
+                 ints_to_string(perm), " for a tensor of shape ", x.shape().to_string());
+  transpose_with(ctx, x, checked_perm(perm, x.rank()));
+}
+Grads dynamic_transpose_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx transpose(x, p) = transpose(g, inverse(p))
+  return {ops::transpose(s, g[0], ops::invert_permutation(s, op.input(1))), Output()};
+}
+
+void invert_permutation_shape(ShapeContext& ctx) {
+  require_int_vector_input(ctx, 0, "InvertPermutation input");
+  const Shape& in = ctx.input_shape(0);
+  SLUICE_REQUIRE(!in.known_rank() || in.rank() == 1, InvalidArgument,
+                 "InvertPermutation input must be a vector, got shape ", in.to_string());
+  ctx.add_output(ctx.input_dtype(0), in.known_rank() ? in : Shape{-1});
+}
+void invert_permutation_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  SLUICE_REQUIRE(x.rank() == 1, InvalidArgument, "InvertPermutation input must be a vector, got shape ",
+                 x.shape().to_string());
+  const Ints p = int_values(x, "InvertPermutation input");
+  const int64_t n = static_cast<int64_t>(p.size());
+  Ints inv(p.size(), -1);
+  for (int64_t i = 0; i < n; ++i) {
+    SLUICE_REQUIRE(p[i] >= 0 && p[i] < n && inv[p[i]] < 0, InvalidArgument, "InvertPermutation input ",
+                   ints_to_string(p), " is not a permutation of 0..", n - 1);
+    inv[p[i]] = i;
+  }
+  Tensor& y = ctx.allocate_output(0, x.shape());
+  for (int64_t i = 0; i < n; ++i) {
+    if (y.dtype() == DType::i32) {
+      y.data<int32_t>()[i] = static_cast<int32_t>(inv[i]);
+    } else {
+      y.data<int64_t>()[i] = inv[i];
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// DynamicFill: dims and value are tensors (TensorFlow Fill, ONNX ConstantOfShape)
+
+void dynamic_fill_shape(ShapeContext& ctx) {
+  require_int_vector_input(ctx, 0, "Fill dims");
+  const Shape& v = ctx.input_shape(1);
+  SLUICE_REQUIRE(!v.known_rank() || v.rank() == 0, InvalidArgument, "Fill value must be a scalar, got shape ",
+                 v.to_string());
+  const auto elems = static_int_vector(ctx.node().inputs[0]);
+  if (!elems) {
+    const int64_t n = static_length(ctx.node().inputs[0]);
+    ctx.add_output(ctx.input_dtype(1), n < 0 ? Shape::unknown_rank() : Shape(Ints(n, -1)));
+    return;
+  }
+  Ints dims;
+  for (const StaticElem& e : *elems) {
+    SLUICE_REQUIRE(!e.known || e.value >= 0, InvalidArgument, "Fill dims must be >= 0, got ", e.value);
+    dims.push_back(e.known ? e.value : -1);
+  }
+  const Shape out(dims);
+  if (out.is_fully_defined()) (void)out.num_elements();  // overflow check at build time
+  ctx.add_output(ctx.input_dtype(1), out);
+}
+void dynamic_fill_kernel(KernelContext& ctx) {
+  const Tensor& dims_t = ctx.input(0);
+  const Tensor& v = ctx.input(1);
+  SLUICE_REQUIRE(dims_t.rank() == 1, InvalidArgument, "Fill dims must be a vector, got shape ",
+                 dims_t.shape().to_string());
+  SLUICE_REQUIRE(v.rank() == 0, InvalidArgument, "Fill value must be a scalar, got shape ",
+                 v.shape().to_string());
+  const Ints dims = int_values(dims_t, "Fill dims");
+  for (int64_t d : dims)
+    SLUICE_REQUIRE(d >= 0, InvalidArgument, "Fill dims ", ints_to_string(dims), " must be >= 0");
+  Tensor& y = ctx.allocate_output(0, Shape(dims));
+  by_element_size(v.dtype(), [&](auto e) {
+    using E = decltype(e);
+    E* dst = static_cast<E*>(y.raw_data());
+    const E value = *static_cast<const E*>(v.raw_data());
+    parallel_range(ctx.pool(), y.num_elements(), kElementwiseGrain,
+                   [&](int64_t b, int64_t end) { std::fill(dst + b, dst + end, value); });
+  });
+}
+Grads dynamic_fill_grad(const Scope& s, const Operation&, const Grads& g) {
+  // d/dvalue fill(dims, value) = sum of g
+  return {Output(), ops::sum(s, g[0])};
+}
+
+// ---------------------------------------------------------------------------------------
+// Range
+
+// Number of elements of range(start, limit, delta) under TensorFlow's rules (an error when
+// delta points away from limit) or ONNX's (then empty).
+template <class T>
+int64_t range_size(T start, T limit, T delta, bool onnx) {
+  SLUICE_REQUIRE(delta != T(0), InvalidArgument, "Requires delta != 0");
+  if (!onnx) {
+    SLUICE_REQUIRE(!(delta > 0 && start > limit), InvalidArgument,
+                   "Requires start <= limit when delta > 0: ", +start, "/", +limit);
+    SLUICE_REQUIRE(!(delta < 0 && start < limit), InvalidArgument,
+                   "Requires start >= limit when delta < 0: ", +start, "/", +limit);
+  }
+  if ((delta > 0 && start >= limit) || (delta < 0 && start <= limit)) return 0;
+  if constexpr (std::is_integral_v<T>) {
+    // |limit - start| and |delta| in unsigned arithmetic: exact for any int64 values.
+    const uint64_t span = delta > 0 ? static_cast<uint64_t>(limit) - static_cast<uint64_t>(start)
+                                    : static_cast<uint64_t>(start) - static_cast<uint64_t>(limit);
+    const uint64_t step = delta > 0 ? static_cast<uint64_t>(delta) : 0 - static_cast<uint64_t>(delta);
+    const uint64_t n = span / step + (span % step != 0 ? 1 : 0);
+    SLUICE_REQUIRE(n <= (uint64_t{1} << 62), InvalidArgument, "Range of ", n, " elements is too large");
+    return static_cast<int64_t>(n);
+  } else {
+    const double n = std::ceil(std::abs((static_cast<double>(limit) - static_cast<double>(start)) /
+                                        static_cast<double>(delta)));
+    SLUICE_REQUIRE(n == n && n <= static_cast<double>(int64_t{1} << 62), InvalidArgument,
+                   "Requires ((limit - start) / delta) to be a finite size, got ", +start, ", ",
+                   +limit, ", ", +delta);
+    return static_cast<int64_t>(n);
+  }
+}
+
+void range_shape(ShapeContext& ctx) {
+  for (int i = 0; i < 3; ++i) {
+    const Shape& s = ctx.input_shape(i);
+    SLUICE_REQUIRE(!s.is_fully_defined() || (s.rank() <= 1 && s.num_elements() == 1), InvalidArgument,
+                   "Range ", i == 0 ? "start" : i == 1 ? "limit" : "delta",
+                   " must be a scalar, got shape ", s.to_string());
+  }
+  require_same_dtype(ctx, 0, 1);
+  require_same_dtype(ctx, 0, 2);
+  int64_t n = -1;
+  const Tensor* a = ctx.input_constant(0);
+  const Tensor* b = ctx.input_constant(1);
+  const Tensor* c = ctx.input_constant(2);
+  dispatch<float, double, int32_t, int64_t>(ctx.input_dtype(0), "Range", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if (a && b && c && a->num_elements() == 1 && b->num_elements() == 1 && c->num_elements() == 1)
+      n = range_size<T>(a->data<T>()[0], b->data<T>()[0], c->data<T>()[0], ctx.attr<bool>("onnx"));
+  });
+  ctx.add_output(ctx.input_dtype(0), Shape{n});
+}
+void range_kernel(KernelContext& ctx) {
+  for (int i = 0; i < 3; ++i)
+    SLUICE_REQUIRE(ctx.input(i).num_elements() == 1 && ctx.input(i).rank() <= 1, InvalidArgument, "Range ",
+                   i == 0 ? "start" : i == 1 ? "limit" : "delta", " must be a scalar, got shape ",
+                   ctx.input(i).shape().to_string());
+  const bool onnx = ctx.attr<bool>("onnx");
+  dispatch<float, double, int32_t, int64_t>(ctx.input(0).dtype(), "Range", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T start = ctx.input(0).data<T>()[0], delta = ctx.input(2).data<T>()[0];
+    const int64_t n = range_size<T>(start, ctx.input(1).data<T>()[0], delta, onnx);
+    T* y = ctx.allocate_output(0, Shape{n}).template data<T>();
+    if constexpr (std::is_integral_v<T>) {
+      // start + i * delta in wrapping unsigned arithmetic: every result lies in [start, limit).
+      using U = std::make_unsigned_t<T>;
+      for (int64_t i = 0; i < n; ++i)
+        y[i] = static_cast<T>(static_cast<U>(start) + static_cast<U>(i) * static_cast<U>(delta));
+    } else if (onnx) {
+      for (int64_t i = 0; i < n; ++i) y[i] = start + static_cast<T>(i) * delta;  // ONNX's formula
+    } else {
+      T v = start;  // TensorFlow accumulates, and rounds accordingly
+      for (int64_t i = 0; i < n; ++i, v += delta) y[i] = v;
+    }
+  });
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------
@@ -346,6 +646,16 @@ void register_shape_ops(OpRegistry& r) {
       .shape_fn(broadcast_like_shape).kernel(broadcast_like_kernel).gradient(broadcast_like_grad);
   r.op("SumToLike").input("x").input("like").output("y")
       .shape_fn(sum_to_like_shape).kernel(sum_to_like_kernel).gradient(sum_to_like_grad);
+  r.op("DynamicReshape").input("tensor").input("shape").output("output").attr("copy_zero_dims", false)
+      .shape_fn(dynamic_reshape_shape).kernel(dynamic_reshape_kernel).gradient(dynamic_reshape_grad);
+  r.op("DynamicTranspose").input("x").input("perm").output("y")
+      .shape_fn(dynamic_transpose_shape).kernel(dynamic_transpose_kernel).gradient(dynamic_transpose_grad);
+  r.op("InvertPermutation").input("x").output("y")
+      .shape_fn(invert_permutation_shape).kernel(invert_permutation_kernel).not_differentiable();
+  r.op("DynamicFill").input("dims").input("value").output("output")
+      .shape_fn(dynamic_fill_shape).kernel(dynamic_fill_kernel).gradient(dynamic_fill_grad);
+  r.op("Range").input("start").input("limit").input("delta").output("output").attr("onnx", false)
+      .shape_fn(range_shape).kernel(range_kernel).not_differentiable();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -400,6 +710,36 @@ Output broadcast_like(const Scope& scope, const Output& x, const Output& like) {
 
 Output sum_to_like(const Scope& scope, const Output& x, const Output& like) {
   return NodeBuilder(scope, "SumToLike").input(x).input(like).finish().output(0);
+}
+
+Output reshape(const Scope& scope, const Output& x, std::initializer_list<int64_t> shape) {
+  return reshape(scope, x, std::vector<int64_t>(shape));
+}
+
+Output reshape(const Scope& scope, const Output& x, const Output& shape, bool copy_zero_dims) {
+  return NodeBuilder(scope, "DynamicReshape").input(x).input(shape).attr("copy_zero_dims", copy_zero_dims)
+      .finish().output(0);
+}
+
+Output transpose(const Scope& scope, const Output& x, std::initializer_list<int64_t> perm) {
+  return transpose(scope, x, std::vector<int64_t>(perm));
+}
+
+Output transpose(const Scope& scope, const Output& x, const Output& perm) {
+  return NodeBuilder(scope, "DynamicTranspose").input(x).input(perm).finish().output(0);
+}
+
+Output invert_permutation(const Scope& scope, const Output& perm) {
+  return NodeBuilder(scope, "InvertPermutation").input(perm).finish().output(0);
+}
+
+Output fill(const Scope& scope, const Output& dims, const Output& value) {
+  return NodeBuilder(scope, "DynamicFill").input(dims).input(value).finish().output(0);
+}
+
+Output range(const Scope& scope, const Output& start, const Output& limit, const Output& delta, bool onnx) {
+  return NodeBuilder(scope, "Range").input(start).input(limit).input(delta).attr("onnx", onnx)
+      .finish().output(0);
 }
 
 }  // namespace ops
