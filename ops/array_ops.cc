@@ -499,8 +499,9 @@ void pack_shape(ShapeContext& ctx) {
   Shape s = ctx.input_shape(0);
   for (int i = 1; i < n; ++i) {
     require_same_dtype(ctx, 0, i);
-    SLUICE_REQUIRE(s.compatible_with(ctx.input_shape(i)), InvalidArgument, "Pack input ", i, " has shape ",
-                   ctx.input_shape(i).to_string(), ", input 0 has shape ", ctx.input_shape(0).to_string());
+    SLUICE_REQUIRE(s.compatible_with(ctx.input_shape(i)), InvalidArgument, "Pack input ", i,
+                   " has shape ", ctx.input_shape(i).to_string(), ", input 0 has shape ",
+                   ctx.input_shape(0).to_string());
     s = s.merge(ctx.input_shape(i));
   }
   if (!s.known_rank()) {
@@ -516,21 +517,25 @@ void pack_kernel(KernelContext& ctx) {
   const int n = ctx.num_inputs();
   const Tensor& x0 = ctx.input(0);
   for (int i = 1; i < n; ++i)
-    SLUICE_REQUIRE(ctx.input(i).shape() == x0.shape(), InvalidArgument, "Pack input ", i, " has shape ",
-                   ctx.input(i).shape().to_string(), ", input 0 has shape ", x0.shape().to_string());
+    SLUICE_REQUIRE(ctx.input(i).shape() == x0.shape(), InvalidArgument, "Pack input ", i,
+                   " has shape ", ctx.input(i).shape().to_string(), ", input 0 has shape ",
+                   x0.shape().to_string());
   const int axis = normalize_axis(ctx.attr_int("axis"), x0.rank() + 1, "Pack axis");
   Ints d = x0.shape().dims();
   d.insert(d.begin() + axis, n);
   Tensor& y = ctx.allocate_output(0, Shape(d));
   // Output [outer, n, inner]: row o holds the o-th [inner] piece of every input in turn.
   const int64_t outer = dims_product(x0.shape(), 0, axis);
-  const size_t piece = static_cast<size_t>(dims_product(x0.shape(), axis, x0.rank())) * dtype_size(x0.dtype());
+  const size_t piece =
+      static_cast<size_t>(dims_product(x0.shape(), axis, x0.rank())) * dtype_size(x0.dtype());
   char* dst = static_cast<char*>(y.raw_data());
-  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, static_cast<int64_t>(piece) * n));
+  const int64_t grain = std::max<int64_t>(
+      1, kElementwiseGrain / std::max<int64_t>(1, static_cast<int64_t>(piece) * n));
   parallel_range(ctx.pool(), outer, grain, [&](int64_t b, int64_t e) {
     for (int64_t o = b; o < e; ++o)
       for (int i = 0; i < n; ++i)
-        copy_bytes(dst + (o * n + i) * piece, static_cast<const char*>(ctx.input(i).raw_data()) + o * piece, piece);
+        copy_bytes(dst + (o * n + i) * piece,
+                   static_cast<const char*>(ctx.input(i).raw_data()) + o * piece, piece);
   });
 }
 Grads pack_grad(const Scope& s, const Operation& op, const Grads& g) {
@@ -541,11 +546,12 @@ Grads pack_grad(const Scope& s, const Operation& op, const Grads& g) {
 void unpack_shape(ShapeContext& ctx) {
   const Shape& in = ctx.input_shape(0);
   const int64_t num = ctx.attr_int("num");
-  SLUICE_REQUIRE(in.known_rank() && in.rank() >= 1, InvalidArgument, "Unpack input needs a known rank >= 1, got ",
-                 in.to_string());
+  SLUICE_REQUIRE(in.known_rank() && in.rank() >= 1, InvalidArgument,
+                 "Unpack input needs a known rank >= 1, got ", in.to_string());
   const int axis = normalize_axis(ctx.attr_int("axis"), in.rank(), "Unpack axis");
-  SLUICE_REQUIRE(num >= 0 && num <= (1 << 16) && (in.dim(axis) < 0 || in.dim(axis) == num), InvalidArgument,
-                 "Unpack num ", num, " does not match dim ", axis, " of ", in.to_string());
+  SLUICE_REQUIRE(num >= 0 && num <= (1 << 16) && (in.dim(axis) < 0 || in.dim(axis) == num),
+                 InvalidArgument, "Unpack num ", num, " does not match dim ", axis, " of ",
+                 in.to_string());
   Ints d = in.dims();
   d.erase(d.begin() + axis);
   for (int64_t i = 0; i < num; ++i) ctx.add_output(ctx.input_dtype(0), Shape(d));
@@ -554,16 +560,18 @@ void unpack_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const int axis = normalize_axis(ctx.attr_int("axis"), x.rank(), "Unpack axis");
   const int64_t num = ctx.attr_int("num");
-  SLUICE_REQUIRE(x.dim(axis) == num, InvalidArgument, "Unpack num ", num, " does not match dim ", axis, " of ",
-                 x.shape().to_string());
+  SLUICE_REQUIRE(x.dim(axis) == num, InvalidArgument, "Unpack num ", num, " does not match dim ",
+                 axis, " of ", x.shape().to_string());
   Ints d = x.shape().dims();
   d.erase(d.begin() + axis);
   const int64_t outer = dims_product(x.shape(), 0, axis);
-  const size_t piece = static_cast<size_t>(dims_product(x.shape(), axis + 1, x.rank())) * dtype_size(x.dtype());
+  const size_t piece =
+      static_cast<size_t>(dims_product(x.shape(), axis + 1, x.rank())) * dtype_size(x.dtype());
   const char* src = static_cast<const char*>(x.raw_data());
   for (int64_t i = 0; i < num; ++i) {
     char* dst = static_cast<char*>(ctx.allocate_output(static_cast<int>(i), Shape(d)).raw_data());
-    for (int64_t o = 0; o < outer; ++o) copy_bytes(dst + o * piece, src + (o * num + i) * piece, piece);
+    for (int64_t o = 0; o < outer; ++o)
+      copy_bytes(dst + o * piece, src + (o * num + i) * piece, piece);
   }
 }
 Grads unpack_grad(const Scope& s, const Operation& op, const Grads& g) {
@@ -577,18 +585,19 @@ Ints split_v_sizes(const Ints& sizes, int64_t d) {
   int64_t total = 0;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] == -1) {
-      SLUICE_REQUIRE(infer < 0, InvalidArgument, "SplitV sizes ", ints_to_string(sizes), " have more than one -1");
+      SLUICE_REQUIRE(infer < 0, InvalidArgument, "SplitV sizes ", ints_to_string(sizes),
+                     " have more than one -1");
       infer = static_cast<int>(i);
       continue;
     }
-    SLUICE_REQUIRE(sizes[i] >= 0 && sizes[i] <= (int64_t{1} << 40), InvalidArgument, "SplitV sizes ",
-                   ints_to_string(sizes), " must be >= 0 (or one -1)");
+    SLUICE_REQUIRE(sizes[i] >= 0 && sizes[i] <= (int64_t{1} << 40), InvalidArgument,
+                   "SplitV sizes ", ints_to_string(sizes), " must be >= 0 (or one -1)");
     total += sizes[i];
   }
   Ints out = sizes;
   if (d < 0) return out;
-  SLUICE_REQUIRE(infer >= 0 ? total <= d : total == d, InvalidArgument, "SplitV sizes ", ints_to_string(sizes),
-                 " do not add up to the split dimension's size ", d);
+  SLUICE_REQUIRE(infer >= 0 ? total <= d : total == d, InvalidArgument, "SplitV sizes ",
+                 ints_to_string(sizes), " do not add up to the split dimension's size ", d);
   if (infer >= 0) out[infer] = d - total;
   return out;
 }
@@ -596,10 +605,12 @@ Ints split_v_sizes(const Ints& sizes, int64_t d) {
 void split_v_shape(ShapeContext& ctx) {
   const Shape& in = ctx.input_shape(0);
   const Ints& sizes = ctx.attr<Ints>("sizes");
-  SLUICE_REQUIRE(!sizes.empty() && sizes.size() <= (1 << 16), InvalidArgument, "SplitV needs 1 to 65536 sizes");
+  SLUICE_REQUIRE(!sizes.empty() && sizes.size() <= (1 << 16), InvalidArgument,
+                 "SplitV needs 1 to 65536 sizes");
   SLUICE_REQUIRE(in.known_rank(), InvalidArgument, "SplitV input needs a known rank");
   const int axis = normalize_axis(ctx.attr_int("axis"), in.rank(), "SplitV axis");
-  for (int64_t s : split_v_sizes(sizes, in.dim(axis))) ctx.add_output(ctx.input_dtype(0), in.with_dim(axis, s));
+  for (int64_t s : split_v_sizes(sizes, in.dim(axis)))
+    ctx.add_output(ctx.input_dtype(0), in.with_dim(axis, s));
 }
 void split_v_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
@@ -649,12 +660,29 @@ void register_array_ops(OpRegistry& r) {
       .shape_fn(cast_shape).kernel(cast_kernel).gradient(cast_grad);
   r.op("Select").input("condition").input("t").input("e").output("output")
       .shape_fn(select_shape).kernel(select_kernel).gradient(select_grad);
-  r.op("Pack").variadic_input("values").output("output").attr("axis", 0)
-      .shape_fn(pack_shape).kernel(pack_kernel).gradient(pack_grad);
-  r.op("Unpack").input("value").output("output").required_attr("num").attr("axis", 0)
-      .shape_fn(unpack_shape).kernel(unpack_kernel).gradient(unpack_grad);
-  r.op("SplitV").input("value").output("output").required_attr("sizes").required_attr("axis")
-      .shape_fn(split_v_shape).kernel(split_v_kernel).gradient(split_v_grad);
+  r.op("Pack")
+      .variadic_input("values")
+      .output("output")
+      .attr("axis", 0)
+      .shape_fn(pack_shape)
+      .kernel(pack_kernel)
+      .gradient(pack_grad);
+  r.op("Unpack")
+      .input("value")
+      .output("output")
+      .required_attr("num")
+      .attr("axis", 0)
+      .shape_fn(unpack_shape)
+      .kernel(unpack_kernel)
+      .gradient(unpack_grad);
+  r.op("SplitV")
+      .input("value")
+      .output("output")
+      .required_attr("sizes")
+      .required_attr("axis")
+      .shape_fn(split_v_shape)
+      .kernel(split_v_kernel)
+      .gradient(split_v_grad);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -738,17 +766,20 @@ Output stack(const Scope& scope, const std::vector<Output>& values, int64_t axis
 std::vector<Output> unstack(const Scope& scope, const Output& x, int64_t axis, int64_t num) {
   if (num < 0) {
     const Shape& s = x.shape();
-    SLUICE_REQUIRE(s.known_rank() && s.rank() >= 1, InvalidArgument, "unstack of ", x.name(), " with shape ",
-                   s.to_string(), ": num must be given when the rank is unknown");
+    SLUICE_REQUIRE(s.known_rank() && s.rank() >= 1, InvalidArgument, "unstack of ", x.name(),
+                   " with shape ", s.to_string(), ": num must be given when the rank is unknown");
     num = s.dim(normalize_axis(axis, s.rank(), "unstack axis"));
-    SLUICE_REQUIRE(num >= 0, InvalidArgument, "unstack of ", x.name(), " with shape ", s.to_string(),
-                   ": num must be given when dim ", axis, " is unknown");
+    SLUICE_REQUIRE(num >= 0, InvalidArgument, "unstack of ", x.name(), " with shape ",
+                   s.to_string(), ": num must be given when dim ", axis, " is unknown");
   }
-  return all_outputs(NodeBuilder(scope, "Unpack").input(x).attr("num", num).attr("axis", axis).finish());
+  return all_outputs(
+      NodeBuilder(scope, "Unpack").input(x).attr("num", num).attr("axis", axis).finish());
 }
 
-std::vector<Output> split_v(const Scope& scope, const Output& x, const std::vector<int64_t>& sizes, int64_t axis) {
-  return all_outputs(NodeBuilder(scope, "SplitV").input(x).attr("sizes", sizes).attr("axis", axis).finish());
+std::vector<Output> split_v(const Scope& scope, const Output& x, const std::vector<int64_t>& sizes,
+                            int64_t axis) {
+  return all_outputs(
+      NodeBuilder(scope, "SplitV").input(x).attr("sizes", sizes).attr("axis", axis).finish());
 }
 
 }  // namespace ops

@@ -57,7 +57,8 @@ Output where(const Scope& scope, const Output& cond, const Output& a, const Outp
 Output stack(const Scope& scope, const std::vector<Output>& values, int64_t axis = 0);
 // x [.., n, ..] -> n tensors [.., ..] along axis (TensorFlow Unpack, tf.unstack); num
 // defaults to x's static dim (-1: read it from the static shape, which must know it).
-std::vector<Output> unstack(const Scope& scope, const Output& x, int64_t axis = 0, int64_t num = -1);
+std::vector<Output> unstack(const Scope& scope, const Output& x, int64_t axis = 0,
+                            int64_t num = -1);
 // x [.., d, ..] -> pieces [.., sizes_i, ..] along axis (TensorFlow SplitV, ONNX Split with
 // sizes); one size may be -1 (the rest of d); sizes must add up to d.
 std::vector<Output> split_v(const Scope& scope, const Output& x, const std::vector<int64_t>& sizes,

@@ -53,28 +53,29 @@ void gather_axis_maps(ThreadPool& pool, const Tensor& x, const AxisMaps& maps, c
     E* dst = static_cast<E*>(y.raw_data());
     E fv{};
     if (fill) std::memcpy(&fv, fill, sizeof(E));
-    parallel_range(pool, rows, std::max<int64_t>(1, kElementwiseGrain / inner), [&](int64_t b, int64_t end) {
-      for (int64_t row = b; row < end; ++row) {
-        // Decompose the row into output indices of dims 0..r-2 (the last dim is `inner`).
-        int64_t rem = row, base = 0;
-        bool filled = false;
-        for (int d = r - 2; d >= 0; --d) {
-          const int64_t n = static_cast<int64_t>(off[d].size());
-          const int64_t v = off[d][rem % n];
-          rem /= n;
-          if (v < 0) filled = true;
-          base += v;
-        }
-        E* out = dst + row * inner;
-        if (filled) {
-          std::fill(out, out + inner, fv);
-        } else if (contiguous) {
-          copy_bytes(out, src + base + last[0], static_cast<size_t>(inner) * sizeof(E));
-        } else {
-          for (int64_t j = 0; j < inner; ++j) out[j] = last[j] < 0 ? fv : src[base + last[j]];
-        }
-      }
-    });
+    parallel_range(
+        pool, rows, std::max<int64_t>(1, kElementwiseGrain / inner), [&](int64_t b, int64_t end) {
+          for (int64_t row = b; row < end; ++row) {
+            // Decompose the row into output indices of dims 0..r-2 (the last dim is `inner`).
+            int64_t rem = row, base = 0;
+            bool filled = false;
+            for (int d = r - 2; d >= 0; --d) {
+              const int64_t n = static_cast<int64_t>(off[d].size());
+              const int64_t v = off[d][rem % n];
+              rem /= n;
+              if (v < 0) filled = true;
+              base += v;
+            }
+            E* out = dst + row * inner;
+            if (filled) {
+              std::fill(out, out + inner, fv);
+            } else if (contiguous) {
+              copy_bytes(out, src + base + last[0], static_cast<size_t>(inner) * sizeof(E));
+            } else {
+              for (int64_t j = 0; j < inner; ++j) out[j] = last[j] < 0 ? fv : src[base + last[j]];
+            }
+          }
+        });
   });
 }
 

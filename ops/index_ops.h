@@ -15,29 +15,33 @@ namespace sluice::ops {
 // params [B.., P_0..P_{K-1}, S..], indices [B.., M.., K] -> [B.., M.., S..] (TensorFlow
 // GatherNd, ONNX GatherND): each K-tuple of indices picks a slice of params. The first
 // batch_dims dims (B..) are batch dims shared by params and indices.
-Output gather_nd(const Scope& scope, const Output& params, const Output& indices, int64_t batch_dims = 0);
+Output gather_nd(const Scope& scope, const Output& params, const Output& indices,
+                 int64_t batch_dims = 0);
 
 // indices [M.., K], updates [M.., S..], shape int32/int64 [K + rank(S)] -> zeros of `shape`
 // with each update slice added at its K-tuple (TensorFlow ScatterNd; duplicate indices
 // sum, in index order, so results are deterministic). Numeric dtypes.
-Output scatter_nd(const Scope& scope, const Output& indices, const Output& updates, const Output& shape);
+Output scatter_nd(const Scope& scope, const Output& indices, const Output& updates,
+                  const Output& shape);
 
 // data [P.., S..], indices [M.., K], updates [M.., S..] -> data with each update slice
 // written at its K-tuple (ONNX ScatterND; TensorFlow TensorScatterUpdate/Add/Mul/Min/Max).
 // reduction: "none" (later duplicates win, in index order), "add", "mul", "max", "min";
 // "none" takes any dtype, the others numeric. Differentiable for "none" and "add".
-Output tensor_scatter_nd(const Scope& scope, const Output& data, const Output& indices, const Output& updates,
-                         const std::string& reduction = "none");
+Output tensor_scatter_nd(const Scope& scope, const Output& data, const Output& indices,
+                         const Output& updates, const std::string& reduction = "none");
 
 // data [d_0..d_{r-1}], indices [i_0..i_{r-1}] (same rank; i_k <= d_k off the axis) ->
 // [i_0..i_{r-1}]: out[.., j, ..] = data[.., indices[.., j, ..], ..] along axis (ONNX
 // GatherElements, torch.gather).
-Output gather_elements(const Scope& scope, const Output& data, const Output& indices, int64_t axis = 0);
+Output gather_elements(const Scope& scope, const Output& data, const Output& indices,
+                       int64_t axis = 0);
 
 // data, indices [same rank], updates [indices' shape] -> data with data[.., indices[..j..], ..]
 // = updates[..j..] along axis (ONNX ScatterElements); reduction as in tensor_scatter_nd.
-Output scatter_elements(const Scope& scope, const Output& data, const Output& indices, const Output& updates,
-                        int64_t axis = 0, const std::string& reduction = "none");
+Output scatter_elements(const Scope& scope, const Output& data, const Output& indices,
+                        const Output& updates, int64_t axis = 0,
+                        const std::string& reduction = "none");
 
 // indices [i..] (any numeric dtype; floats truncated), depth: a scalar (or [1]) of any
 // numeric dtype, on_value/off_value: scalars of one dtype (the output's) -> rank+1 tensor
@@ -45,8 +49,9 @@ Output scatter_elements(const Scope& scope, const Output& data, const Output& in
 // Indices outside [0, depth) give all off_value (TensorFlow OneHot); with
 // wrap_negative (ONNX OneHot) indices in [-depth, 0) count from the end. For ONNX's
 // `values` input [off, on], pass gather(values, 1) and gather(values, 0). Not differentiable.
-Output one_hot(const Scope& scope, const Output& indices, const Output& depth, const Output& on_value,
-               const Output& off_value, int64_t axis = -1, bool wrap_negative = false);
+Output one_hot(const Scope& scope, const Output& indices, const Output& depth,
+               const Output& on_value, const Output& off_value, int64_t axis = -1,
+               bool wrap_negative = false);
 
 // x [d..] (any dtype) -> int64 [rank, n]: the coordinates of its n non-zero elements in
 // row-major order (ONNX NonZero; a scalar counts as rank 1). TensorFlow's Where(x) is

@@ -21,8 +21,8 @@ namespace sluice::ops {
 // np.pad; TensorFlow requires reflect pads <= d-1 and symmetric pads <= d); a non-empty
 // pad of an empty dim in a mirror/edge mode is an error. Differentiable in x, and in
 // constant_value for mode "constant".
-Output pad(const Scope& scope, const Output& x, const Output& paddings, const std::string& mode = "constant",
-           const Output& constant_value = Output());
+Output pad(const Scope& scope, const Output& x, const Output& paddings,
+           const std::string& mode = "constant", const Output& constant_value = Output());
 
 // x [d0..dn] -> [d0*m0, .., dn*mn] (TensorFlow Tile, ONNX Tile): x repeated m_i times
 // along dim i; multiples int32/int64 [rank], each >= 0.

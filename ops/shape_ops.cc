@@ -335,8 +335,9 @@ Ints reshape_request(const Tensor& shape, const Shape& in, bool copy_zero) {
     for (size_t i = 0; i < req.size(); ++i) {
       if (req[i] != 0) continue;
       SLUICE_REQUIRE(static_cast<int>(i) < in.rank(), InvalidArgument, "Reshape shape ",
-                     ints_to_string(req), ": entry ", i, " is 0 (copy the input dim) but the input ",
-                     in.to_string(), " has rank ", in.rank());
+                     ints_to_string(req), ": entry ", i,
+                     " is 0 (copy the input dim) but the input ", in.to_string(), " has rank ",
+                     in.rank());
       req[i] = in.dim(static_cast<int>(i));
     }
   }
@@ -358,8 +359,8 @@ void dynamic_reshape_shape(ShapeContext& ctx) {
   Ints out(n, -1);
   int infer = -1;
   int64_t known_product = 1;
-  bool other_unknown = false;          // an output dim nothing is known about
-  std::vector<int> symbolic;           // output dims that are unknown dims of x itself
+  bool other_unknown = false;  // an output dim nothing is known about
+  std::vector<int> symbolic;   // output dims that are unknown dims of x itself
   for (int i = 0; i < n; ++i) {
     StaticElem e = (*elems)[i];
     if (e.known && e.value == 0 && copy_zero) {
@@ -435,8 +436,8 @@ void dynamic_transpose_shape(ShapeContext& ctx) {
   require_int_vector_input(ctx, 1, "Transpose perm");
   const Shape& in = ctx.input_shape(0);
   const int64_t n = static_length(ctx.node().inputs[1]);
-  SLUICE_REQUIRE(!in.known_rank() || n < 0 || n == in.rank(), InvalidArgument, "Transpose perm of size ",
-                 n, " for a tensor of shape ", in.to_string());
+  SLUICE_REQUIRE(!in.known_rank() || n < 0 || n == in.rank(), InvalidArgument,
+                 "Transpose perm of size ", n, " for a tensor of shape ", in.to_string());
   const auto perm = static_int_values(ctx.node().inputs[1]);
   if (!in.known_rank()) {
     ctx.add_output(ctx.input_dtype(0), n < 0 ? Shape::unknown_rank() : Shape(Ints(n, -1)));
@@ -471,14 +472,15 @@ void invert_permutation_shape(ShapeContext& ctx) {
 }
 void invert_permutation_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  SLUICE_REQUIRE(x.rank() == 1, InvalidArgument, "InvertPermutation input must be a vector, got shape ",
-                 x.shape().to_string());
+  SLUICE_REQUIRE(x.rank() == 1, InvalidArgument,
+                 "InvertPermutation input must be a vector, got shape ", x.shape().to_string());
   const Ints p = int_values(x, "InvertPermutation input");
   const int64_t n = static_cast<int64_t>(p.size());
   Ints inv(p.size(), -1);
   for (int64_t i = 0; i < n; ++i) {
-    SLUICE_REQUIRE(p[i] >= 0 && p[i] < n && inv[p[i]] < 0, InvalidArgument, "InvertPermutation input ",
-                   ints_to_string(p), " is not a permutation of 0..", n - 1);
+    SLUICE_REQUIRE(p[i] >= 0 && p[i] < n && inv[p[i]] < 0, InvalidArgument,
+                   "InvertPermutation input ", ints_to_string(p), " is not a permutation of 0..",
+                   n - 1);
     inv[p[i]] = i;
   }
   Tensor& y = ctx.allocate_output(0, x.shape());
@@ -497,8 +499,8 @@ void invert_permutation_kernel(KernelContext& ctx) {
 void dynamic_fill_shape(ShapeContext& ctx) {
   require_int_vector_input(ctx, 0, "Fill dims");
   const Shape& v = ctx.input_shape(1);
-  SLUICE_REQUIRE(!v.known_rank() || v.rank() == 0, InvalidArgument, "Fill value must be a scalar, got shape ",
-                 v.to_string());
+  SLUICE_REQUIRE(!v.known_rank() || v.rank() == 0, InvalidArgument,
+                 "Fill value must be a scalar, got shape ", v.to_string());
   const auto elems = static_int_vector(ctx.node().inputs[0]);
   if (!elems) {
     const int64_t n = static_length(ctx.node().inputs[0]);
@@ -507,7 +509,8 @@ void dynamic_fill_shape(ShapeContext& ctx) {
   }
   Ints dims;
   for (const StaticElem& e : *elems) {
-    SLUICE_REQUIRE(!e.known || e.value >= 0, InvalidArgument, "Fill dims must be >= 0, got ", e.value);
+    SLUICE_REQUIRE(!e.known || e.value >= 0, InvalidArgument, "Fill dims must be >= 0, got ",
+                   e.value);
     dims.push_back(e.known ? e.value : -1);
   }
   const Shape out(dims);
@@ -557,9 +560,11 @@ int64_t range_size(T start, T limit, T delta, bool onnx) {
     // |limit - start| and |delta| in unsigned arithmetic: exact for any int64 values.
     const uint64_t span = delta > 0 ? static_cast<uint64_t>(limit) - static_cast<uint64_t>(start)
                                     : static_cast<uint64_t>(start) - static_cast<uint64_t>(limit);
-    const uint64_t step = delta > 0 ? static_cast<uint64_t>(delta) : 0 - static_cast<uint64_t>(delta);
+    const uint64_t step =
+        delta > 0 ? static_cast<uint64_t>(delta) : 0 - static_cast<uint64_t>(delta);
     const uint64_t n = span / step + (span % step != 0 ? 1 : 0);
-    SLUICE_REQUIRE(n <= (uint64_t{1} << 62), InvalidArgument, "Range of ", n, " elements is too large");
+    SLUICE_REQUIRE(n <= (uint64_t{1} << 62), InvalidArgument, "Range of ", n,
+                   " elements is too large");
     return static_cast<int64_t>(n);
   } else {
     const double n = std::ceil(std::abs((static_cast<double>(limit) - static_cast<double>(start)) /
@@ -574,8 +579,11 @@ int64_t range_size(T start, T limit, T delta, bool onnx) {
 void range_shape(ShapeContext& ctx) {
   for (int i = 0; i < 3; ++i) {
     const Shape& s = ctx.input_shape(i);
-    SLUICE_REQUIRE(!s.is_fully_defined() || (s.rank() <= 1 && s.num_elements() == 1), InvalidArgument,
-                   "Range ", i == 0 ? "start" : i == 1 ? "limit" : "delta",
+    SLUICE_REQUIRE(!s.is_fully_defined() || (s.rank() <= 1 && s.num_elements() == 1),
+                   InvalidArgument, "Range ",
+                   i == 0   ? "start"
+                   : i == 1 ? "limit"
+                            : "delta",
                    " must be a scalar, got shape ", s.to_string());
   }
   require_same_dtype(ctx, 0, 1);
@@ -593,9 +601,12 @@ void range_shape(ShapeContext& ctx) {
 }
 void range_kernel(KernelContext& ctx) {
   for (int i = 0; i < 3; ++i)
-    SLUICE_REQUIRE(ctx.input(i).num_elements() == 1 && ctx.input(i).rank() <= 1, InvalidArgument, "Range ",
-                   i == 0 ? "start" : i == 1 ? "limit" : "delta", " must be a scalar, got shape ",
-                   ctx.input(i).shape().to_string());
+    SLUICE_REQUIRE(ctx.input(i).num_elements() == 1 && ctx.input(i).rank() <= 1, InvalidArgument,
+                   "Range ",
+                   i == 0   ? "start"
+                   : i == 1 ? "limit"
+                            : "delta",
+                   " must be a scalar, got shape ", ctx.input(i).shape().to_string());
   const bool onnx = ctx.attr<bool>("onnx");
   dispatch<float, double, int32_t, int64_t>(ctx.input(0).dtype(), "Range", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -646,16 +657,43 @@ void register_shape_ops(OpRegistry& r) {
       .shape_fn(broadcast_like_shape).kernel(broadcast_like_kernel).gradient(broadcast_like_grad);
   r.op("SumToLike").input("x").input("like").output("y")
       .shape_fn(sum_to_like_shape).kernel(sum_to_like_kernel).gradient(sum_to_like_grad);
-  r.op("DynamicReshape").input("tensor").input("shape").output("output").attr("copy_zero_dims", false)
-      .shape_fn(dynamic_reshape_shape).kernel(dynamic_reshape_kernel).gradient(dynamic_reshape_grad);
-  r.op("DynamicTranspose").input("x").input("perm").output("y")
-      .shape_fn(dynamic_transpose_shape).kernel(dynamic_transpose_kernel).gradient(dynamic_transpose_grad);
-  r.op("InvertPermutation").input("x").output("y")
-      .shape_fn(invert_permutation_shape).kernel(invert_permutation_kernel).not_differentiable();
-  r.op("DynamicFill").input("dims").input("value").output("output")
-      .shape_fn(dynamic_fill_shape).kernel(dynamic_fill_kernel).gradient(dynamic_fill_grad);
-  r.op("Range").input("start").input("limit").input("delta").output("output").attr("onnx", false)
-      .shape_fn(range_shape).kernel(range_kernel).not_differentiable();
+  r.op("DynamicReshape")
+      .input("tensor")
+      .input("shape")
+      .output("output")
+      .attr("copy_zero_dims", false)
+      .shape_fn(dynamic_reshape_shape)
+      .kernel(dynamic_reshape_kernel)
+      .gradient(dynamic_reshape_grad);
+  r.op("DynamicTranspose")
+      .input("x")
+      .input("perm")
+      .output("y")
+      .shape_fn(dynamic_transpose_shape)
+      .kernel(dynamic_transpose_kernel)
+      .gradient(dynamic_transpose_grad);
+  r.op("InvertPermutation")
+      .input("x")
+      .output("y")
+      .shape_fn(invert_permutation_shape)
+      .kernel(invert_permutation_kernel)
+      .not_differentiable();
+  r.op("DynamicFill")
+      .input("dims")
+      .input("value")
+      .output("output")
+      .shape_fn(dynamic_fill_shape)
+      .kernel(dynamic_fill_kernel)
+      .gradient(dynamic_fill_grad);
+  r.op("Range")
+      .input("start")
+      .input("limit")
+      .input("delta")
+      .output("output")
+      .attr("onnx", false)
+      .shape_fn(range_shape)
+      .kernel(range_kernel)
+      .not_differentiable();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -717,8 +755,12 @@ Output reshape(const Scope& scope, const Output& x, std::initializer_list<int64_
 }
 
 Output reshape(const Scope& scope, const Output& x, const Output& shape, bool copy_zero_dims) {
-  return NodeBuilder(scope, "DynamicReshape").input(x).input(shape).attr("copy_zero_dims", copy_zero_dims)
-      .finish().output(0);
+  return NodeBuilder(scope, "DynamicReshape")
+      .input(x)
+      .input(shape)
+      .attr("copy_zero_dims", copy_zero_dims)
+      .finish()
+      .output(0);
 }
 
 Output transpose(const Scope& scope, const Output& x, std::initializer_list<int64_t> perm) {
@@ -737,9 +779,15 @@ Output fill(const Scope& scope, const Output& dims, const Output& value) {
   return NodeBuilder(scope, "DynamicFill").input(dims).input(value).finish().output(0);
 }
 
-Output range(const Scope& scope, const Output& start, const Output& limit, const Output& delta, bool onnx) {
-  return NodeBuilder(scope, "Range").input(start).input(limit).input(delta).attr("onnx", onnx)
-      .finish().output(0);
+Output range(const Scope& scope, const Output& start, const Output& limit, const Output& delta,
+             bool onnx) {
+  return NodeBuilder(scope, "Range")
+      .input(start)
+      .input(limit)
+      .input(delta)
+      .attr("onnx", onnx)
+      .finish()
+      .output(0);
 }
 
 }  // namespace ops

@@ -23,7 +23,8 @@ Output reshape(const Scope& scope, const Output& x, std::initializer_list<int64_
 // x [*] -> [shape's values] (TensorFlow Reshape): shape int32/int64 [n]; one entry may be
 // -1 (inferred), 0 is a zero-sized dim. With copy_zero_dims (ONNX Reshape without
 // allowzero), a 0 entry copies x's dim at that position instead.
-Output reshape(const Scope& scope, const Output& x, const Output& shape, bool copy_zero_dims = false);
+Output reshape(const Scope& scope, const Output& x, const Output& shape,
+               bool copy_zero_dims = false);
 // x [*] -> like's run-time shape (same element count).
 Output reshape_like(const Scope& scope, const Output& x, const Output& like);
 // x [d0..dn] -> [d_perm0..d_permn]; empty perm reverses the dims.

@@ -111,7 +111,8 @@ std::optional<Elems> eval(const Output& t, int depth) {
     }
     if (spec.final_shape.size() > 1) return unknown_elems(t);
     Elems r;
-    for (int64_t o = 0; o < spec.size[0]; ++o) r.push_back((*src)[spec.begin[0] + o * spec.stride[0]]);
+    for (int64_t o = 0; o < spec.size[0]; ++o)
+      r.push_back((*src)[spec.begin[0] + o * spec.stride[0]]);
     return r;
   }
   return unknown_elems(t);

@@ -17,7 +17,7 @@ namespace sluice::kernels {
 struct StaticElem {
   bool known = false;
   int64_t value = 0;
-  Output of;     // valid when the element is the size of of's dim `dim`
+  Output of;  // valid when the element is the size of of's dim `dim`
   int dim = -1;
 };
 

@@ -41,7 +41,8 @@ SliceSpec resolve_strided_slice(const Ints& dims, const Ints* begin, const Ints*
     SLUICE_REQUIRE(static_cast<int64_t>(begin->size()) == n &&
                        static_cast<int64_t>(end->size()) == n &&
                        static_cast<int64_t>(strides->size()) == n,
-                   InvalidArgument, "Expected begin, end, and strides to be 1D equal size tensors, but got begin ",
+                   InvalidArgument,
+                   "Expected begin, end, and strides to be 1D equal size tensors, but got begin ",
                    ints_to_string(*begin), ", end ", ints_to_string(*end), ", strides ",
                    ints_to_string(*strides));
   }
@@ -69,7 +70,8 @@ SliceSpec resolve_strided_slice(const Ints& dims, const Ints* begin, const Ints*
   int full = 0;
   for (int64_t i = 0; i < sparse_n; ++i) {
     if (bit(ellipsis, i)) {
-      const int64_t next = std::min<int64_t>(rank - (sparse_n - i) + 1 + new_axes_after_ellipsis, rank);
+      const int64_t next =
+          std::min<int64_t>(rank - (sparse_n - i) + 1 + new_axes_after_ellipsis, rank);
       for (; full < next; ++full) {
         dbegin_mask[full] = dend_mask[full] = true;
         gather.push_back(full);
@@ -152,8 +154,9 @@ SliceSpec resolve_onnx_slice(const Ints& dims, const Ints& starts, const Ints& e
     for (size_t j = 0; j < k; ++j) axes.push_back(static_cast<int64_t>(j));
   if (steps.empty()) steps.assign(k, 1);
   SLUICE_REQUIRE(ends.size() == k && axes.size() == k && steps.size() == k, InvalidArgument,
-                 "Slice starts ", ints_to_string(starts), ", ends ", ints_to_string(ends), ", axes ",
-                 ints_to_string(axes), " and steps ", ints_to_string(steps), " differ in length");
+                 "Slice starts ", ints_to_string(starts), ", ends ", ints_to_string(ends),
+                 ", axes ", ints_to_string(axes), " and steps ", ints_to_string(steps),
+                 " differ in length");
   SliceSpec spec;
   spec.begin.assign(rank, 0);
   spec.stride.assign(rank, 1);
@@ -164,8 +167,8 @@ SliceSpec resolve_onnx_slice(const Ints& dims, const Ints& starts, const Ints& e
     SLUICE_REQUIRE(a >= -rank && a < rank, InvalidArgument, "Slice axes[", j, "] = ", a,
                    " is out of range for an input of rank ", rank);
     if (a < 0) a += rank;
-    SLUICE_REQUIRE(!seen[a], InvalidArgument, "Slice axes ", ints_to_string(axes),
-                   " name axis ", a, " twice");
+    SLUICE_REQUIRE(!seen[a], InvalidArgument, "Slice axes ", ints_to_string(axes), " name axis ", a,
+                   " twice");
     seen[a] = true;
     const int64_t step = steps[j], dim = dims[a];
     SLUICE_REQUIRE(step != 0, InvalidArgument, "Slice steps[", j, "] must be non-zero");

@@ -37,9 +37,15 @@ inline Shape static_shape(const Build& f) {
 }
 
 inline Output c(const Scope& s, const Tensor& t) { return ops::constant(s, t); }
-inline Tensor f32(std::vector<float> v, const Shape& shape) { return Tensor::from_vector(v, shape); }
-inline Tensor i64(std::vector<int64_t> v) { return Tensor::from_vector(v, Shape{static_cast<int64_t>(v.size())}); }
-inline Tensor i32(std::vector<int32_t> v) { return Tensor::from_vector(v, Shape{static_cast<int64_t>(v.size())}); }
+inline Tensor f32(std::vector<float> v, const Shape& shape) {
+  return Tensor::from_vector(v, shape);
+}
+inline Tensor i64(std::vector<int64_t> v) {
+  return Tensor::from_vector(v, Shape{static_cast<int64_t>(v.size())});
+}
+inline Tensor i32(std::vector<int32_t> v) {
+  return Tensor::from_vector(v, Shape{static_cast<int64_t>(v.size())});
+}
 // 0, 1, 2, .. as float32 in `shape`.
 inline Tensor iota(const Shape& shape) {
   std::vector<float> v(static_cast<size_t>(shape.num_elements()));
@@ -50,7 +56,8 @@ inline Tensor iota(const Shape& shape) {
 inline void expect_values(const Tensor& t, const Shape& shape, const std::vector<double>& want) {
   ASSERT_EQ(t.shape(), shape) << t;
   ASSERT_EQ(t.num_elements(), static_cast<int64_t>(want.size()));
-  for (size_t i = 0; i < want.size(); ++i) EXPECT_EQ(t.as_double(static_cast<int64_t>(i)), want[i]) << "element " << i << " of " << t;
+  for (size_t i = 0; i < want.size(); ++i)
+    EXPECT_EQ(t.as_double(static_cast<int64_t>(i)), want[i]) << "element " << i << " of " << t;
 }
 
 // Runs f's graph, which must fail with an E; returns the message.
@@ -68,6 +75,8 @@ std::string run_error(const Build& f) {
   return "";
 }
 
-inline bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+inline bool has(const std::string& s, const std::string& part) {
+  return s.find(part) != std::string::npos;
+}
 
 }  // namespace sluice::testing

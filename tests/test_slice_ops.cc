@@ -28,7 +28,9 @@ TEST(DynamicSlice, ValuesStaticShapesAndErrors) {
   EXPECT_EQ(static_shape(sl({2, 1}, {-1, -1})), Shape({1, 2}));
   expect_values(eval(sl({2, 1}, {-1, -1})), {1, 2}, {7, 8});
   expect_values(eval(sl({3, 0}, {0, 3})), {0, 3}, {});
-  expect_values(eval([&](const Scope& s) { return ops::slice(s, c(s, m), c(s, i32({0, 2})), c(s, i32({3, 1}))); }),
+  expect_values(eval([&](const Scope& s) {
+                  return ops::slice(s, c(s, m), c(s, i32({0, 2})), c(s, i32({3, 1})));
+                }),
                 {3, 1}, {2, 5, 8});
   // Braced lists still pick the attr form (the Slice op).
   Graph g;
@@ -42,35 +44,43 @@ TEST(DynamicSlice, ValuesStaticShapesAndErrors) {
   Session sess(g);
   expect_values(sess.run({{b, i64({1, 1})}}, {y})[0], {2, 2}, {4, 5, 7, 8});
   const std::string msg = error_of<InvalidArgument>([&] { sess.run({{b, i64({2, 0})}}, {y}); });
-  EXPECT_TRUE(has(msg, "node 'sl' (DynamicSlice)") && has(msg, "[2,0]") && has(msg, "[3,3]")) << msg;
+  EXPECT_TRUE(has(msg, "node 'sl' (DynamicSlice)") && has(msg, "[2,0]") && has(msg, "[3,3]"))
+      << msg;
 }
 
 // x[spec] for x = iota(shape) with constant begin/end/strides.
-Tensor strided(const Shape& shape, std::vector<int64_t> b, std::vector<int64_t> e, std::vector<int64_t> st,
-               int64_t bm = 0, int64_t em = 0, int64_t ell = 0, int64_t na = 0, int64_t sh = 0) {
+Tensor strided(const Shape& shape, std::vector<int64_t> b, std::vector<int64_t> e,
+               std::vector<int64_t> st, int64_t bm = 0, int64_t em = 0, int64_t ell = 0,
+               int64_t na = 0, int64_t sh = 0) {
   return eval([&](const Scope& s) {
-    return ops::strided_slice(s, c(s, iota(shape)), c(s, i64(b)), c(s, i64(e)), c(s, i64(st)), bm, em, ell, na, sh);
+    return ops::strided_slice(s, c(s, iota(shape)), c(s, i64(b)), c(s, i64(e)), c(s, i64(st)), bm,
+                              em, ell, na, sh);
   });
 }
 
 TEST(StridedSlice, MasksStridesAndClamping) {
   // x = iota [3, 4]: row r holds 4r .. 4r+3.
-  expect_values(strided({3, 4}, {1, 0}, {0, 0}, {1, 2}, 0b10, 0b11), {2, 2}, {4, 6, 8, 10});  // x[1:, ::2]
-  expect_values(strided({3, 4}, {-1}, {0}, {1}, 0, 0, 0, 0, 1), {4}, {8, 9, 10, 11});         // x[-1]
-  expect_values(strided({3, 4}, {0, -1}, {0, 0}, {-1, 1}, 1, 1, 0, 0, 0b10), {3}, {11, 7, 3});  // x[::-1, -1]
-  expect_values(strided({3, 4}, {0, 1}, {0, 3}, {1, 1}, 0, 0, 1), {3, 2}, {1, 2, 5, 6, 9, 10});  // x[..., 1:3]
+  expect_values(strided({3, 4}, {1, 0}, {0, 0}, {1, 2}, 0b10, 0b11), {2, 2},
+                {4, 6, 8, 10});                                                        // x[1:, ::2]
+  expect_values(strided({3, 4}, {-1}, {0}, {1}, 0, 0, 0, 0, 1), {4}, {8, 9, 10, 11});  // x[-1]
+  expect_values(strided({3, 4}, {0, -1}, {0, 0}, {-1, 1}, 1, 1, 0, 0, 0b10), {3},
+                {11, 7, 3});  // x[::-1, -1]
+  expect_values(strided({3, 4}, {0, 1}, {0, 3}, {1, 1}, 0, 0, 1), {3, 2},
+                {1, 2, 5, 6, 9, 10});  // x[..., 1:3]
   expect_values(strided({3, 4}, {0, 0, 0}, {0, 0, 1}, {1, 1, 1}, 0b10, 0b10, 0, 0b1, 0b100), {1, 3},
-                {0, 4, 8});  // x[None, :, 0]
-  expect_values(strided({3, 4}, {-100, 2}, {100, 1}, {1, 1}), {3, 0}, {});         // clamped; empty
-  expect_values(strided({3, 4}, {0, 10}, {0, -100}, {1, -3}, 0, 0, 0, 0, 1), {2}, {3, 0});  // x[0, 10:-100:-3]
+                {0, 4, 8});                                                 // x[None, :, 0]
+  expect_values(strided({3, 4}, {-100, 2}, {100, 1}, {1, 1}), {3, 0}, {});  // clamped; empty
+  expect_values(strided({3, 4}, {0, 10}, {0, -100}, {1, -3}, 0, 0, 0, 0, 1), {2},
+                {3, 0});  // x[0, 10:-100:-3]
   expect_values(strided({3, 4}, {0, 0}, {0, 0}, {1, 1}, 0, 0, 1, 0b10), {3, 4, 1},
-                {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});  // x[..., None]
+                {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});                // x[..., None]
   expect_values(strided({3, 4}, {1}, {2}, {1}), {1, 4}, {4, 5, 6, 7});  // trailing dims taken whole
-  expect_values(strided({3, 4}, {2, 3}, {0, 0}, {-1, -1}, 0, 0b11), {3, 4},
-                {11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0});  // x[2::-1, 3::-1]: end masks with negative strides
+  expect_values(
+      strided({3, 4}, {2, 3}, {0, 0}, {-1, -1}, 0, 0b11), {3, 4},
+      {11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0});  // x[2::-1, 3::-1]: end masks with negative strides
   // x[..., None, 1] on [2, 3, 4]: a new axis after the ellipsis.
-  expect_values(strided({2, 3, 4}, {0, 0, 1}, {0, 0, 2}, {1, 1, 1}, 0, 0, 0b1, 0b10, 0b100), {2, 3, 1},
-                {1, 5, 9, 13, 17, 21});
+  expect_values(strided({2, 3, 4}, {0, 0, 1}, {0, 0, 2}, {1, 1, 1}, 0, 0, 0b1, 0b10, 0b100),
+                {2, 3, 1}, {1, 5, 9, 13, 17, 21});
   // Rank 0 input with an empty spec.
   expect_values(strided({}, {}, {}, {}), {}, {0});
 }
@@ -79,11 +89,12 @@ TEST(StridedSlice, StaticShapesDtypesAndThreads) {
   Graph g;
   Scope s(g);
   Output x = ops::placeholder(s, DType::f32, {-1, 4});
-  auto ss = [&](const Output& in, std::vector<int64_t> b, std::vector<int64_t> e, std::vector<int64_t> st, int64_t bm,
-                int64_t em, int64_t sh) {
+  auto ss = [&](const Output& in, std::vector<int64_t> b, std::vector<int64_t> e,
+                std::vector<int64_t> st, int64_t bm, int64_t em, int64_t sh) {
     return ops::strided_slice(s, in, c(s, i32(std::vector<int32_t>(b.begin(), b.end()))),
                               c(s, i32(std::vector<int32_t>(e.begin(), e.end()))),
-                              c(s, i32(std::vector<int32_t>(st.begin(), st.end()))), bm, em, 0, 0, sh);
+                              c(s, i32(std::vector<int32_t>(st.begin(), st.end()))), bm, em, 0, 0,
+                              sh);
   };
   EXPECT_EQ(ss(x, {0, 1}, {0, 3}, {1, 1}, 1, 1, 0).shape(), Shape({-1, 2}));
   EXPECT_EQ(ss(x, {0, 1}, {0, 3}, {1, 1}, 1, 1, 0b1).shape(), Shape({2}));
@@ -91,8 +102,8 @@ TEST(StridedSlice, StaticShapesDtypesAndThreads) {
   EXPECT_EQ(ops::strided_slice(s, x, b, b, b, 0, 0, 0, 0, 0b10).shape(), Shape({-1}));
   // bool and int64 elements
   const Tensor bools = eval([&](const Scope& s) {
-    return ops::strided_slice(s, c(s, Tensor({true, true, false, false})), c(s, i64({0})), c(s, i64({0})),
-                              c(s, i64({-1})), 1, 1);
+    return ops::strided_slice(s, c(s, Tensor({true, true, false, false})), c(s, i64({0})),
+                              c(s, i64({0})), c(s, i64({-1})), 1, 1);
   });
   expect_values(bools, {4}, {0, 0, 1, 1});
   // One and two threads give the same bits.
@@ -109,10 +120,11 @@ TEST(StridedSlice, Errors) {
   Graph g;
   Scope s(g);
   const Output x = c(s, iota({3, 4}));
-  auto build = [&](const std::string& name, std::vector<int64_t> b, std::vector<int64_t> e, std::vector<int64_t> st,
-                   int64_t ell = 0, int64_t sh = 0) {
+  auto build = [&](const std::string& name, std::vector<int64_t> b, std::vector<int64_t> e,
+                   std::vector<int64_t> st, int64_t ell = 0, int64_t sh = 0) {
     return error_of<InvalidArgument>([&] {
-      ops::strided_slice(s.named(name), x, c(s, i64(b)), c(s, i64(e)), c(s, i64(st)), 0, 0, ell, 0, sh);
+      ops::strided_slice(s.named(name), x, c(s, i64(b)), c(s, i64(e)), c(s, i64(st)), 0, 0, ell, 0,
+                         sh);
     });
   };
   std::string m = build("shrink_oob", {5}, {6}, {1}, 0, 1);
@@ -124,7 +136,8 @@ TEST(StridedSlice, Errors) {
   EXPECT_TRUE(has(build("neg_shrink", {0}, {1}, {-1}, 0, 1), "only stride 1"));
   // At run time, through a fed begin.
   Output b = ops::placeholder(s, DType::i64, {1});
-  Output y = ops::strided_slice(s.named("run"), x, b, c(s, i64({0})), c(s, i64({1})), 0, 0, 0, 0, 1);
+  Output y =
+      ops::strided_slice(s.named("run"), x, b, c(s, i64({0})), c(s, i64({1})), 0, 0, 0, 0, 1);
   Session sess(g);
   expect_values(sess.run({{b, i64({-3})}}, {y})[0], {4}, {0, 1, 2, 3});
   m = error_of<InvalidArgument>([&] { sess.run({{b, i64({3})}}, {y}); });
@@ -133,30 +146,33 @@ TEST(StridedSlice, Errors) {
 
 TEST(StridedSlice, GradScattersIntoZeros) {
   const Tensor y = eval([&](const Scope& s) {
-    return ops::strided_slice_grad(s, c(s, i64({3, 4})), c(s, i64({1, 0})), c(s, i64({0, 0})), c(s, i64({1, 2})),
-                                   c(s, f32({1, 2, 3, 4}, {2, 2})), 0b10, 0b11);
+    return ops::strided_slice_grad(s, c(s, i64({3, 4})), c(s, i64({1, 0})), c(s, i64({0, 0})),
+                                   c(s, i64({1, 2})), c(s, f32({1, 2, 3, 4}, {2, 2})), 0b10, 0b11);
   });
   expect_values(y, {3, 4}, {0, 0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0});
 }
 
 TEST(SliceOnnx, StartsEndsAxesSteps) {
-  auto sl = [&](const Shape& shape, std::vector<int64_t> st, std::vector<int64_t> en, std::vector<int64_t> ax,
-                std::vector<int64_t> sp) {
+  auto sl = [&](const Shape& shape, std::vector<int64_t> st, std::vector<int64_t> en,
+                std::vector<int64_t> ax, std::vector<int64_t> sp) {
     return [=](const Scope& s) {
-      return ops::slice_onnx(s, c(s, iota(shape)), c(s, i64(st)), c(s, i64(en)), ax.empty() ? Output() : c(s, i64(ax)),
+      return ops::slice_onnx(s, c(s, iota(shape)), c(s, i64(st)), c(s, i64(en)),
+                             ax.empty() ? Output() : c(s, i64(ax)),
                              sp.empty() ? Output() : c(s, i64(sp)));
     };
   };
   EXPECT_EQ(static_shape(sl({3, 4}, {1}, {kMax}, {1}, {})), Shape({3, 3}));
   expect_values(eval(sl({3, 4}, {1}, {kMax}, {1}, {})), {3, 3}, {1, 2, 3, 5, 6, 7, 9, 10, 11});
-  expect_values(eval(sl({3, 4}, {-1}, {kMin}, {0}, {-1})), {3, 4}, {8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3});
+  expect_values(eval(sl({3, 4}, {-1}, {kMin}, {0}, {-1})), {3, 4},
+                {8, 9, 10, 11, 4, 5, 6, 7, 0, 1, 2, 3});
   expect_values(eval(sl({3, 4}, {0, 1}, {2, 3}, {}, {})), {2, 2}, {1, 2, 5, 6});
   expect_values(eval(sl({3, 4}, {0}, {4}, {-1}, {2})), {3, 2}, {0, 2, 4, 6, 8, 10});
   expect_values(eval(sl({3, 4}, {3}, {-100}, {1}, {-2})), {3, 2}, {3, 1, 7, 5, 11, 9});
   expect_values(eval(sl({3, 4}, {5}, {10}, {0}, {})), {0, 4}, {});
   expect_values(eval(sl({0, 2}, {-1}, {kMin}, {0}, {-1})), {0, 2}, {});
   expect_values(eval([&](const Scope& s) {
-                  return ops::slice_onnx(s, c(s, iota({4})), c(s, i32({1})), c(s, i32({2147483647})));
+                  return ops::slice_onnx(s, c(s, iota({4})), c(s, i32({1})),
+                                         c(s, i32({2147483647})));
                 }),
                 {3}, {1, 2, 3});
   Graph g;
@@ -164,7 +180,8 @@ TEST(SliceOnnx, StartsEndsAxesSteps) {
   const Output x = c(s, iota({3, 4}));
   auto err = [&](std::vector<int64_t> ax, std::vector<int64_t> sp) {
     return error_of<InvalidArgument>([&] {
-      ops::slice_onnx(s.named("bad"), x, c(s, i64({0, 0})), c(s, i64({1, 1})), c(s, i64(ax)), c(s, i64(sp)));
+      ops::slice_onnx(s.named("bad"), x, c(s, i64({0, 0})), c(s, i64({1, 1})), c(s, i64(ax)),
+                      c(s, i64(sp)));
     });
   };
   EXPECT_TRUE(has(err({1, -1}, {1, 1}), "twice"));
@@ -181,12 +198,21 @@ TEST(SliceOnnx, StartsEndsAxesSteps) {
 
 TEST(Reverse, AxesAndErrors) {
   const Tensor x = iota({2, 3});
-  expect_values(eval([&](const Scope& s) { return ops::reverse(s, c(s, x), {1}); }), {2, 3}, {2, 1, 0, 5, 4, 3});
-  expect_values(eval([&](const Scope& s) { return ops::reverse(s, c(s, x), {0, -1}); }), {2, 3}, {5, 4, 3, 2, 1, 0});
-  expect_values(eval([&](const Scope& s) { return ops::reverse(s, c(s, x), {}); }), {2, 3}, {0, 1, 2, 3, 4, 5});
-  expect_values(eval([&](const Scope& s) { return ops::reverse(s, c(s, Tensor({int64_t{1}, int64_t{2}})), {0}); }), {2},
-                {2, 1});
-  expect_values(eval([&](const Scope& s) { return ops::reverse(s, c(s, Tensor::zeros(DType::u8, {0, 2})), {0}); }),
+  expect_values(eval([&](const Scope& s) { return ops::reverse(s, c(s, x), {1}); }), {2, 3},
+                {2, 1, 0, 5, 4, 3});
+  expect_values(eval([&](const Scope& s) {
+                  return ops::reverse(s, c(s, x), {0, -1});
+                }),
+                {2, 3}, {5, 4, 3, 2, 1, 0});
+  expect_values(eval([&](const Scope& s) { return ops::reverse(s, c(s, x), {}); }), {2, 3},
+                {0, 1, 2, 3, 4, 5});
+  expect_values(eval([&](const Scope& s) {
+                  return ops::reverse(s, c(s, Tensor({int64_t{1}, int64_t{2}})), {0});
+                }),
+                {2}, {2, 1});
+  expect_values(eval([&](const Scope& s) {
+                  return ops::reverse(s, c(s, Tensor::zeros(DType::u8, {0, 2})), {0});
+                }),
                 {0, 2}, {});
   Graph g;
   Scope s(g);
@@ -194,7 +220,8 @@ TEST(Reverse, AxesAndErrors) {
   EXPECT_THROW(ops::reverse(s, c(s, x), {2}), InvalidArgument);
 }
 
-Tensor padded(const Tensor& x, const Tensor& pads, const std::string& mode, const Tensor& value = Tensor()) {
+Tensor padded(const Tensor& x, const Tensor& pads, const std::string& mode,
+              const Tensor& value = Tensor()) {
   return eval([&](const Scope& s) {
     return ops::pad(s, c(s, x), c(s, pads), mode, value.valid() ? c(s, value) : Output());
   });
@@ -208,7 +235,8 @@ TEST(Pad, ConstantModeLayoutsAndCropping) {
   expect_values(padded(x, pairs({1, 0, 0, 2}), "constant"), {3, 5},
                 {0, 0, 0, 0, 0, 0, 1, 2, 0, 0, 3, 4, 5, 0, 0});
   // ONNX layout [begins.., ends..] and a constant value.
-  expect_values(padded(x, i64({0, 1, 0, 1}), "constant", Tensor(9.0f)), {2, 5}, {9, 0, 1, 2, 9, 9, 3, 4, 5, 9});
+  expect_values(padded(x, i64({0, 1, 0, 1}), "constant", Tensor(9.0f)), {2, 5},
+                {9, 0, 1, 2, 9, 9, 3, 4, 5, 9});
   // Negative pads crop.
   expect_values(padded(f32({1, 2, 3, 4}, {4}), i64({-1, 1}), "CONSTANT"), {4}, {2, 3, 4, 0});
   expect_values(padded(f32({1, 2, 3, 4}, {4}), i64({-2, -2}), "constant"), {0}, {});
@@ -225,26 +253,31 @@ TEST(Pad, MirrorAndEdgeModes) {
   expect_values(padded(v, i64({2, 2}), "reflect"), {7}, {3, 2, 1, 2, 3, 2, 1});
   expect_values(padded(v, i64({2, 2}), "symmetric"), {7}, {2, 1, 1, 2, 3, 3, 2});
   expect_values(padded(v, i64({2, 1}), "edge"), {6}, {1, 1, 1, 2, 3, 3});
-  expect_values(padded(v, i64({5, 0}), "reflect"), {8}, {2, 1, 2, 3, 2, 1, 2, 3});  // wider than the input
+  expect_values(padded(v, i64({5, 0}), "reflect"), {8},
+                {2, 1, 2, 3, 2, 1, 2, 3});  // wider than the input
   // TensorFlow's MirrorPad documentation examples.
   const Tensor t = f32({1, 2, 3, 4, 5, 6}, {2, 3});
-  expect_values(padded(t, pairs({1, 1, 2, 2}), "REFLECT"), {4, 7},
-                {6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1, 6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1});
-  expect_values(padded(t, pairs({1, 1, 2, 2}), "SYMMETRIC"), {4, 7},
-                {2, 1, 1, 2, 3, 3, 2, 2, 1, 1, 2, 3, 3, 2, 5, 4, 4, 5, 6, 6, 5, 5, 4, 4, 5, 6, 6, 5});
+  expect_values(
+      padded(t, pairs({1, 1, 2, 2}), "REFLECT"), {4, 7},
+      {6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1, 6, 5, 4, 5, 6, 5, 4, 3, 2, 1, 2, 3, 2, 1});
+  expect_values(
+      padded(t, pairs({1, 1, 2, 2}), "SYMMETRIC"), {4, 7},
+      {2, 1, 1, 2, 3, 3, 2, 2, 1, 1, 2, 3, 3, 2, 5, 4, 4, 5, 6, 6, 5, 5, 4, 4, 5, 6, 6, 5});
   Graph g;
   Scope s(g);
   const Output x = c(s, t);
-  EXPECT_THROW(ops::pad(s, x, c(s, i64({1, 1}))), InvalidArgument);           // wrong paddings shape
+  EXPECT_THROW(ops::pad(s, x, c(s, i64({1, 1}))), InvalidArgument);  // wrong paddings shape
   EXPECT_THROW(ops::pad(s, x, c(s, pairs({0, 0, -2, -2}))), InvalidArgument);  // cropped below zero
   EXPECT_THROW(ops::pad(s, x, c(s, pairs({0, 0, 1, 1})), "wrap"), InvalidArgument);
-  EXPECT_THROW(ops::pad(s, c(s, Tensor::zeros(DType::f32, {0})), c(s, i64({1, 0})), "reflect"), InvalidArgument);
+  EXPECT_THROW(ops::pad(s, c(s, Tensor::zeros(DType::f32, {0})), c(s, i64({1, 0})), "reflect"),
+               InvalidArgument);
   Output p = ops::placeholder(s, DType::i32, {-1, 2});
   Output y = ops::pad(s.named("pad"), x, p, "edge");
   EXPECT_EQ(y.shape(), Shape({-1, -1}));
   Session sess(g);
-  const std::string m = error_of<InvalidArgument>(
-      [&] { sess.run({{p, Tensor::from_vector(std::vector<int32_t>{0, 0, 0, 0, 0, 0}, {3, 2})}}, {y}); });
+  const std::string m = error_of<InvalidArgument>([&] {
+    sess.run({{p, Tensor::from_vector(std::vector<int32_t>{0, 0, 0, 0, 0, 0}, {3, 2})}}, {y});
+  });
   EXPECT_TRUE(has(m, "node 'pad' (Pad)") && has(m, "[3,2]")) << m;
 }
 
@@ -270,8 +303,10 @@ TEST(Tile, Values) {
   expect_values(eval(t({2, 1})), {4, 2}, {1, 2, 3, 4, 1, 2, 3, 4});
   expect_values(eval(t({1, 3})), {2, 6}, {1, 2, 1, 2, 1, 2, 3, 4, 3, 4, 3, 4});
   expect_values(eval(t({0, 2})), {0, 4}, {});
-  expect_values(eval([&](const Scope& s) { return ops::tile(s, c(s, Tensor({true, false})), c(s, i32({2}))); }), {4},
-                {1, 0, 1, 0});
+  expect_values(eval([&](const Scope& s) {
+                  return ops::tile(s, c(s, Tensor({true, false})), c(s, i32({2})));
+                }),
+                {4}, {1, 0, 1, 0});
   Graph g;
   Scope s(g);
   EXPECT_THROW(ops::tile(s, c(s, x), c(s, i64({2}))), InvalidArgument);
@@ -287,11 +322,13 @@ TEST(BroadcastToExpand, TensorFlowAndOnnxRules) {
   const Tensor v = f32({1, 2, 3}, {3});
   auto bt = [&](const Tensor& x, std::vector<int64_t> shape, bool expand) {
     return eval([&](const Scope& s) {
-      return expand ? ops::expand(s, c(s, x), c(s, i64(shape))) : ops::broadcast_to(s, c(s, x), c(s, i64(shape)));
+      return expand ? ops::expand(s, c(s, x), c(s, i64(shape)))
+                    : ops::broadcast_to(s, c(s, x), c(s, i64(shape)));
     });
   };
   expect_values(bt(v, {2, 3}, false), {2, 3}, {1, 2, 3, 1, 2, 3});
-  expect_values(bt(f32({1, 2, 3}, {3, 1}), {2, 3, 2}, false), {2, 3, 2}, {1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3});
+  expect_values(bt(f32({1, 2, 3}, {3, 1}), {2, 3, 2}, false), {2, 3, 2},
+                {1, 1, 2, 2, 3, 3, 1, 1, 2, 2, 3, 3});
   expect_values(bt(v, {2, 1}, true), {2, 3}, {1, 2, 3, 1, 2, 3});  // ONNX: the 1 keeps x's dim
   expect_values(bt(f32({1, 2}, {2, 1}), {1, 2}, true), {2, 2}, {1, 1, 2, 2});
   expect_values(bt(iota({2, 3}), {3}, true), {2, 3}, {0, 1, 2, 3, 4, 5});
@@ -299,7 +336,8 @@ TEST(BroadcastToExpand, TensorFlowAndOnnxRules) {
   expect_values(bt(Tensor(int64_t{4}), {2}, false), {2}, {4, 4});
   Graph g;
   Scope s(g);
-  EXPECT_THROW(ops::broadcast_to(s, c(s, v), c(s, i64({2, 1}))), InvalidArgument);  // TensorFlow: exact target
+  EXPECT_THROW(ops::broadcast_to(s, c(s, v), c(s, i64({2, 1}))),
+               InvalidArgument);  // TensorFlow: exact target
   EXPECT_THROW(ops::broadcast_to(s, c(s, v), c(s, i64({4}))), InvalidArgument);
   EXPECT_THROW(ops::expand(s, c(s, v), c(s, i64({4}))), InvalidArgument);
   Output shape = ops::placeholder(s, DType::i64, {2});
@@ -315,14 +353,16 @@ TEST(DepthToSpace, TensorFlowAndOnnxOrders) {
   };
   // TensorFlow's documentation examples (NHWC).
   expect_values(d2s(f32({1, 2, 3, 4}, {1, 1, 1, 4}), 2, "DCR", "NHWC"), {1, 2, 2, 1}, {1, 2, 3, 4});
-  expect_values(d2s(iota({1, 1, 1, 12}), 2, "DCR", "NHWC"), {1, 2, 2, 3}, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
+  expect_values(d2s(iota({1, 1, 1, 12}), 2, "DCR", "NHWC"), {1, 2, 2, 3},
+                {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
   expect_values(d2s(iota({1, 2, 2, 4}), 2, "DCR", "NHWC"), {1, 4, 4, 1},
                 {0, 1, 4, 5, 2, 3, 6, 7, 8, 9, 12, 13, 10, 11, 14, 15});
   // ONNX NCHW: 8 channels of one pixel, b = 2, C' = 2.
   expect_values(d2s(iota({1, 8, 1, 1}), 2, "DCR", "NCHW"), {1, 2, 2, 2}, {0, 2, 4, 6, 1, 3, 5, 7});
   expect_values(d2s(iota({1, 8, 1, 1}), 2, "CRD", "NCHW"), {1, 2, 2, 2}, {0, 1, 2, 3, 4, 5, 6, 7});
   // ONNX's [1, 8, 2, 3] arange example: the first output row in each mode.
-  const Tensor dcr = d2s(iota({1, 8, 2, 3}), 2, "DCR", "NCHW"), crd = d2s(iota({1, 8, 2, 3}), 2, "CRD", "NCHW");
+  const Tensor dcr = d2s(iota({1, 8, 2, 3}), 2, "DCR", "NCHW"),
+               crd = d2s(iota({1, 8, 2, 3}), 2, "CRD", "NCHW");
   ASSERT_EQ(dcr.shape(), Shape({1, 2, 4, 6}));
   for (int x = 0; x < 6; ++x) {
     EXPECT_EQ(dcr.at<float>({0, 0, 0, x}), std::vector<float>({0, 12, 1, 13, 2, 14})[x]);
@@ -338,7 +378,9 @@ TEST(DepthToSpace, TensorFlowAndOnnxOrders) {
       EXPECT_TRUE(back.equals(x)) << mode << " " << fmt;
     }
   }
-  expect_values(eval([&](const Scope& s) { return ops::space_to_depth(s, c(s, f32({1, 2, 3, 4}, {1, 2, 2, 1})), 2); }),
+  expect_values(eval([&](const Scope& s) {
+                  return ops::space_to_depth(s, c(s, f32({1, 2, 3, 4}, {1, 2, 2, 1})), 2);
+                }),
                 {1, 1, 1, 4}, {1, 2, 3, 4});
   Graph g;
   Scope s(g);
@@ -393,21 +435,25 @@ std::vector<double> naive_gather(const Tensor& x, const std::vector<std::vector<
       flat = flat * x.dim(static_cast<int>(d)) + lists[d][o[d]];
     }
     out.push_back(fill ? 0.0 : x.as_double(flat));
-    for (int d = static_cast<int>(lists.size()) - 1; d >= 0 && ++o[d] == lists[d].size(); --d) o[d] = 0;
+    for (int d = static_cast<int>(lists.size()) - 1; d >= 0 && ++o[d] == lists[d].size(); --d)
+      o[d] = 0;
   }
   return out;
 }
 
 TEST(AxisMapKernels, RandomSlicesAndPadsMatchNaiveReference) {
   std::mt19937 rng(7);
-  auto uni = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  auto uni = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
   for (int trial = 0; trial < 60; ++trial) {
     const int rank = static_cast<int>(uni(1, 4));
     std::vector<int64_t> dims, b, e, st, pads;
     for (int d = 0; d < rank; ++d) dims.push_back(uni(d == 0 ? 0 : 1, 6));
     const Tensor x = iota(Shape(dims));
     std::vector<std::vector<int64_t>> lists, pad_lists;
-    const std::string mode = std::vector<std::string>{"constant", "reflect", "symmetric", "edge"}[trial % 4];
+    const std::string mode =
+        std::vector<std::string>{"constant", "reflect", "symmetric", "edge"}[trial % 4];
     for (int d = 0; d < rank; ++d) {
       b.push_back(uni(-8, 8));
       e.push_back(uni(-8, 8));
@@ -448,7 +494,8 @@ TEST(AxisMapKernels, PadAndTileGradientsAreThreadIndependentAndMatchNaiveSums) {
   Output loss = ops::sum(s, ops::mul(s, ops::pad(s, x, pads, "reflect"), w));
   Output dx = gradients(s, {loss}, {x})[0];
   Output t = ops::tile(s, x, c(s, i64({3, 2})));
-  Output dt = gradients(s, {ops::sum(s, ops::mul(s, t, c(s, iota({120, 74}).cast(DType::f64))))}, {x})[0];
+  Output dt =
+      gradients(s, {ops::sum(s, ops::mul(s, t, c(s, iota({120, 74}).cast(DType::f64))))}, {x})[0];
   const Tensor xv = Tensor::zeros(DType::f64, {40, 37});
   const auto one = Session(g, SessionOptions{1}).run({{x, xv}}, {dx, dt});
   const auto two = Session(g, SessionOptions{2}).run({{x, xv}}, {dx, dt});
@@ -458,9 +505,11 @@ TEST(AxisMapKernels, PadAndTileGradientsAreThreadIndependentAndMatchNaiveSums) {
   std::vector<double> want_pad(40 * 37, 0.0), want_tile(40 * 37, 0.0);
   for (int64_t i = 0; i < 115; ++i)
     for (int64_t j = 0; j < 100; ++j)
-      want_pad[mirror(i - 30, 40, "reflect") * 37 + mirror(j - 3, 37, "reflect")] += static_cast<double>(i * 100 + j);
+      want_pad[mirror(i - 30, 40, "reflect") * 37 + mirror(j - 3, 37, "reflect")] +=
+          static_cast<double>(i * 100 + j);
   for (int64_t i = 0; i < 120; ++i)
-    for (int64_t j = 0; j < 74; ++j) want_tile[(i % 40) * 37 + j % 37] += static_cast<double>(i * 74 + j);
+    for (int64_t j = 0; j < 74; ++j)
+      want_tile[(i % 40) * 37 + j % 37] += static_cast<double>(i * 74 + j);
   expect_values(one[0], {40, 37}, want_pad);
   expect_values(one[1], {40, 37}, want_tile);
 }
