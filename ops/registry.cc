@@ -91,6 +91,10 @@ OpRegistry& OpRegistry::global() {
     register_depthwise_ops(*r);
     register_layer_norm_ops(*r);
     register_image_ops(*r);
+    register_shape_ops(*r);
+    register_slice_ops(*r);
+    register_layout_ops(*r);
+    register_index_ops(*r);
     return r;
   }();
   return *registry;

@@ -188,5 +188,9 @@ void register_numerics_ops(OpRegistry& r);
 void register_depthwise_ops(OpRegistry& r);
 void register_layer_norm_ops(OpRegistry& r);
 void register_image_ops(OpRegistry& r);
+void register_shape_ops(OpRegistry& r);
+void register_slice_ops(OpRegistry& r);
+void register_layout_ops(OpRegistry& r);
+void register_index_ops(OpRegistry& r);
 
 }  // namespace sluice

@@ -35,6 +35,7 @@
 #include "../graph/scope.h"
 
 #include "../ops/array_ops.h"
+#include "../ops/shape_ops.h"
 #include "../ops/conv_ops.h"
 #include "../ops/gemm.h"
 #include "../ops/math_ops.h"
