@@ -85,6 +85,12 @@ OpRegistry& OpRegistry::global() {
     register_pool_ops(*r);
     register_rnn_ops(*r);
     register_normalization_ops(*r);
+    register_activation_ops(*r);
+    register_math_unary_ops(*r);
+    register_math_binary_ops(*r);
+    register_matrix_ops(*r);
+    register_scan_ops(*r);
+    register_sort_ops(*r);
     return r;
   }();
   return *registry;

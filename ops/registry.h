@@ -182,5 +182,11 @@ void register_conv_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
+void register_activation_ops(OpRegistry& r);
+void register_math_unary_ops(OpRegistry& r);
+void register_math_binary_ops(OpRegistry& r);
+void register_matrix_ops(OpRegistry& r);
+void register_scan_ops(OpRegistry& r);
+void register_sort_ops(OpRegistry& r);
 
 }  // namespace sluice

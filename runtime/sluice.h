@@ -42,6 +42,12 @@
 #include "../ops/registry.h"
 #include "../ops/state_ops.h"
 #include "../ops/training_ops.h"
+#include "../ops/activation_ops.h"
+#include "../ops/math_binary_ops.h"
+#include "../ops/math_unary_ops.h"
+#include "../ops/matrix_ops.h"
+#include "../ops/scan_ops.h"
+#include "../ops/sort_ops.h"
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
