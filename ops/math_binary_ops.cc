@@ -109,9 +109,14 @@ Grads squared_difference_grad(const Scope& s, const Operation& op, const Grads& 
 
 // ---- ClipByValue ----
 
+// max(min(v, hi), lo), or min(max(v, lo), hi) in NumPy order, with NaN in any operand giving
+// NaN (comparisons with NaN are false; a NaN bound is picked explicitly).
 template <class T>
-T clip(T v, T lo, T hi) {
-  // max(min(v, hi), lo), with NaN in any operand giving NaN (comparisons with NaN are false).
+T clip(T v, T lo, T hi, bool numpy_order) {
+  if (numpy_order) {
+    const T t = v < lo || lo != lo ? lo : v;
+    return t > hi || hi != hi ? hi : t;
+  }
   const T t = v > hi || hi != hi ? hi : v;
   return t < lo || lo != lo ? lo : t;
 }
@@ -131,6 +136,7 @@ void clip_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& lo = ctx.input(1);
   const Tensor& hi = ctx.input(2);
+  const bool numpy_order = ctx.attr<bool>("numpy_order");
   SLUICE_REQUIRE(lo.dtype() == x.dtype() && hi.dtype() == x.dtype(), InvalidArgument,
                  "ClipByValue of ", x.summary(), " between ", lo.summary(), " and ", hi.summary());
   const Shape out = broadcast_shapes(broadcast_shapes(x.shape(), lo.shape()), hi.shape());
@@ -145,26 +151,34 @@ void clip_kernel(KernelContext& ctx) {
     if (lo.num_elements() == 1 && hi.num_elements() == 1 && x.shape() == out) {
       const T l = lp[0], h = hp[0];  // the common case: scalar bounds
       parallel_range(ctx.pool(), y.num_elements(), kElementwiseGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) yp[i] = clip(xp[i], l, h);
+        for (int64_t i = b; i < e; ++i) yp[i] = clip(xp[i], l, h, numpy_order);
       });
       return;
     }
     BroadcastLoop<3> loop(out, {&x.shape(), &lo.shape(), &hi.shape()});
     for_each_broadcast_row<3>(ctx.pool(), loop, [&](int64_t o, auto off, int64_t n, auto st) {
       for (int64_t j = 0; j < n; ++j)
-        yp[o + j] = clip(xp[off[0] + j * st[0]], lp[off[1] + j * st[1]], hp[off[2] + j * st[2]]);
+        yp[o + j] = clip(xp[off[0] + j * st[0]], lp[off[1] + j * st[1]], hp[off[2] + j * st[2]], numpy_order);
     });
   });
 }
 
 Grads clip_grad(const Scope& s, const Operation& op, const Grads& g) {
-  // y = max(min(x, hi), lo): dy/dx = 1 where lo <= x <= hi; dy/dhi = 1 where x > hi >= lo;
-  // dy/dlo = 1 where x < lo or hi < lo (the three masks partition every element).
+  // dy/dx = 1 where lo <= x <= hi; where lo <= hi, dy/dlo = 1 for x < lo and dy/dhi = 1 for
+  // x > hi; where lo > hi, all of it goes to the winning bound (lo for max(min(x, hi), lo),
+  // hi for min(max(x, lo), hi)). The three masks partition every element.
   const Output x = op.input(0), lo = op.input(1), hi = op.input(2);
   const Output zeros = ops::zeros_like(s, g[0]);
   const Output to_x = ops::logical_and(s, ops::less_equal(s, x, hi), ops::greater_equal(s, x, lo));
-  const Output to_hi = ops::logical_and(s, ops::greater(s, x, hi), ops::greater_equal(s, hi, lo));
-  const Output to_lo = ops::logical_or(s, ops::less(s, x, lo), ops::less(s, hi, lo));
+  const Output crossed = ops::less(s, hi, lo);
+  Output to_lo, to_hi;
+  if (op.node()->attr<bool>("numpy_order")) {
+    to_lo = ops::logical_and(s, ops::less(s, x, lo), ops::logical_not(s, crossed));
+    to_hi = ops::logical_or(s, ops::greater(s, x, hi), crossed);
+  } else {
+    to_lo = ops::logical_or(s, ops::less(s, x, lo), crossed);
+    to_hi = ops::logical_and(s, ops::greater(s, x, hi), ops::logical_not(s, crossed));
+  }
   auto part = [&](const Output& mask, const Output& input) {
     return ops::sum_to_like(s, ops::select(s, mask, g[0], zeros), input);
   };
@@ -201,7 +215,7 @@ void register_math_binary_ops(OpRegistry& r) {
   r.op("LogicalXor").input("x").input("y").output("z").shape_fn(logical_binary_shape)
       .kernel(broadcast_binary_kernel<LogicalXorF, bool>).not_differentiable();
   r.op("ClipByValue").input("t").input("clip_value_min").input("clip_value_max").output("output")
-      .shape_fn(clip_shape).kernel(clip_kernel).gradient(clip_grad);
+      .attr("numpy_order", false).shape_fn(clip_shape).kernel(clip_kernel).gradient(clip_grad);
 }
 
 namespace ops {
@@ -216,8 +230,9 @@ Output squared_difference(const Scope& s, const Output& a, const Output& b) {
 }
 Output logical_xor(const Scope& s, const Output& a, const Output& b) { return binary(s, "LogicalXor", a, b); }
 
-Output clip_by_value(const Scope& s, const Output& x, const Output& lo, const Output& hi) {
-  return NodeBuilder(s, "ClipByValue").input(x).input(lo).input(hi).finish().output(0);
+Output clip_by_value(const Scope& s, const Output& x, const Output& lo, const Output& hi, bool numpy_order) {
+  return NodeBuilder(s, "ClipByValue").input(x).input(lo).input(hi).attr("numpy_order", numpy_order)
+      .finish().output(0);
 }
 
 Output maximum_n(const Scope& s, const std::vector<Output>& xs) { return fold(s, "maximum_n", xs, ops::maximum); }

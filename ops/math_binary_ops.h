@@ -25,12 +25,15 @@ Output squared_difference(const Scope& scope, const Output& a, const Output& b);
 // a != b on bools (TF LogicalXor is a composite; ONNX Xor). bool -> bool.
 Output logical_xor(const Scope& scope, const Output& a, const Output& b);
 
-// x clipped to [lo, hi]: max(min(x, hi), lo) elementwise, x, lo and hi broadcast together
-// (output shape = broadcast of all three). NaN in x, lo or hi gives NaN. Where lo > hi the
-// result is lo (TF's clip_by_value order; NumPy clip and ONNX's reference give hi there).
-// Any numeric dtype. Gradient: to x where lo <= x <= hi, to hi where x > hi >= lo, to lo
-// elsewhere (as TF's minimum-then-maximum composite).
-Output clip_by_value(const Scope& scope, const Output& x, const Output& lo, const Output& hi);
+// x clipped to [lo, hi] elementwise, x, lo and hi broadcast together (output shape =
+// broadcast of all three). NaN in x, lo or hi gives NaN. Any numeric dtype. The two orders
+// differ only where lo > hi:
+//   default:     max(min(x, hi), lo), so lo wins (TF clip_by_value);
+//   numpy_order: min(max(x, lo), hi), so hi wins (NumPy clip, ONNX Clip).
+// Gradient: to x where lo <= x <= hi, to lo below, to hi above, and where lo > hi to the
+// bound that wins (as TF's minimum/maximum composite).
+Output clip_by_value(const Scope& scope, const Output& x, const Output& lo, const Output& hi,
+                     bool numpy_order = false);
 
 // Variadic elementwise ops with NumPy broadcasting across all inputs (ONNX Max, Min, Sum,
 // Mean): xs [S_0], .., [S_n-1] -> [broadcast(S_0, .., S_n-1)], n >= 1, one dtype.

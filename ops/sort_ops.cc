@@ -88,7 +88,7 @@ void arg_kernel(KernelContext& ctx) {
                  InvalidArgument, "argmax/argmin over ", v.len, " elements needs output_type int64");
   const bool last = ctx.attr<bool>("select_last_index");
   Tensor& y = ctx.allocate_output(0, with_axis(x.shape(), axis, 1, ctx.attr<bool>("keepdims")));
-  dispatch<float, double, int32_t, int64_t, uint8_t, bool>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
+  dispatch<SLUICE_ALL_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* p = x.data<T>();
     dispatch<int32_t, int64_t>(out_type, "argmax output", [&](auto otag) {

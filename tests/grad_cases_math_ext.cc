@@ -75,6 +75,10 @@ std::vector<GradCase> math_ext_cases() {
                 [](const Scope& s, const X& x) { return ops::clip_by_value(s, x[0], x[1], x[2]); }};
   clip.inputs = {Tensor(), f64({-1.0, -0.5, 0.3, 2.5}, {4}), Tensor(1.0)};
   cases.push_back(clip);
+  GradCase clip_numpy = clip;
+  clip_numpy.name = "clip_by_value_numpy_order";
+  clip_numpy.build = [](const Scope& s, const X& x) { return ops::clip_by_value(s, x[0], x[1], x[2], true); };
+  cases.push_back(clip_numpy);
   return cases;
 }
 

@@ -127,8 +127,8 @@ TEST(MathBinaryOps, SquaredDifferenceAndXor) {
 }
 
 TEST(MathBinaryOps, ClipByValue) {
-  auto clip = [](const Tensor& x, const Tensor& lo, const Tensor& hi) {
-    return eval([&](const Scope& s) { return ops::clip_by_value(s, c(s, x), c(s, lo), c(s, hi)); });
+  auto clip = [](const Tensor& x, const Tensor& lo, const Tensor& hi, bool numpy_order = false) {
+    return eval([&](const Scope& s) { return ops::clip_by_value(s, c(s, x), c(s, lo), c(s, hi), numpy_order); });
   };
   expect_values(clip(f32({-2, 0.5f, 3, NAN, INFINITY, -INFINITY}), Tensor(0.0f), Tensor(1.0f)), {6},
                 {0, 0.5, 1, kNaN, 1, 0});
@@ -138,6 +138,11 @@ TEST(MathBinaryOps, ClipByValue) {
   // Tensor bounds broadcast; the output takes the shape of all three; lo > hi gives lo.
   expect_values(clip(f32({-5, 0, 5}, {3, 1}), f32({-1, 0, 2}), Tensor(1.0f)), {3, 3},
                 {-1, 0, 2, 0, 0, 2, 1, 1, 2});
+  // NumPy/ONNX order: hi wins where lo > hi; elsewhere the same.
+  expect_values(clip(f32({-5, 0, 5}, {3, 1}), f32({-1, 0, 2}), Tensor(1.0f), true), {3, 3},
+                {-1, 0, 1, 0, 0, 1, 1, 1, 1});
+  expect_values(clip(f32({-2, 0.5f, 3, NAN, INFINITY}), Tensor(0.0f), Tensor(1.0f), true), {5}, {0, 0.5, 1, kNaN, 1});
+  expect_values(clip(f32({-2, 0.5f}), Tensor(0.0f), Tensor(NAN), true), {2}, {kNaN, kNaN});
   expect_values(clip(i32({-7, 3, 9}), i32({0}), i32({5})), {3}, {0, 3, 5});
   EXPECT_THROW(clip(f32({1}), i32({0}), i32({5})), InvalidArgument);
 }
