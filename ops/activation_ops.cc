@@ -45,7 +45,10 @@ struct Relu6GradF : NoAttrs {
   void operator()(const std::array<const T*, 2>& in, T* y, int64_t n) const {
     const T* g = in[0];
     const T* x = in[1];
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) && x[i] < T(6) ? g[i] : T(0);
+    for (int64_t i = 0; i < n; ++i) {
+      const T v = x[i];
+      y[i] = (v > T(0)) & (v < T(6)) ? g[i] : T(0);  // `&`: a branch-free select that vectorizes
+    }
   }
 };
 Output relu6_grad_op(const Scope& s, const Output& g, const Output& x) {
@@ -61,12 +64,37 @@ Grads relu6_grad_grad(const Scope& s, const Operation& op, const Grads& g) {
 
 // ---- LeakyRelu, LeakyReluGrad ----
 
+// y = x > 0 ? pos : neg, blockwise, where neg is computed for the whole block first. GCC does
+// not vectorize `x > 0 ? v : a * v` (without -fno-trapping-math it may not evaluate a * v
+// where the branch would not), but it does vectorize a select between two loaded values.
+// y = x > 0 ? pos : other, blockwise: fill(b, len, other) first writes the other branch for
+// elements [b, b + len) (all of them, vectorized), then a select picks per element. GCC does
+// not vectorize `x > 0 ? v : a * v` (without -fno-trapping-math it may not evaluate a * v
+// where the branch would not), but it does vectorize a select between two loaded values.
+// y may be x's or pos's buffer: other is filled before y[b..] is written. Plain loops over
+// plain pointers: through a closure, every store to y could change the pointers, and the
+// select loop would stay scalar.
+template <class T, class Fill>
+void select_positive(const T* x, const T* pos, T* y, int64_t n, Fill&& fill) {
+  alignas(64) T other[kBlock];
+  for (int64_t b = 0; b < n; b += kBlock) {
+    const int64_t len = std::min(kBlock, n - b);
+    fill(b, len, other);
+    const T* xb = x + b;
+    const T* pb = pos + b;
+    T* yb = y + b;
+    for (int64_t i = 0; i < len; ++i) yb[i] = xb[i] > T(0) ? pb[i] : other[i];
+  }
+}
+
 struct LeakyReluF : AlphaAttr {
   using AlphaAttr::AlphaAttr;
   template <class T>
   void operator()(const T* x, T* y, int64_t n) const {
     const T a = static_cast<T>(alpha);
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : a * x[i];
+    select_positive(x, x, y, n, [x, a](int64_t b, int64_t len, T* o) {
+      for (int64_t i = 0; i < len; ++i) o[i] = a * x[b + i];
+    });
   }
 };
 struct LeakyReluGradF : AlphaAttr {
@@ -75,8 +103,9 @@ struct LeakyReluGradF : AlphaAttr {
   void operator()(const std::array<const T*, 2>& in, T* y, int64_t n) const {
     const T a = static_cast<T>(alpha);
     const T* g = in[0];
-    const T* x = in[1];
-    for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? g[i] : a * g[i];
+    select_positive(in[1], g, y, n, [g, a](int64_t b, int64_t len, T* o) {
+      for (int64_t i = 0; i < len; ++i) o[i] = a * g[b + i];
+    });
   }
 };
 Output leaky_relu_grad_op(const Scope& s, const Output& g, const Output& x, double alpha) {
@@ -98,12 +127,10 @@ struct EluF : AlphaAttr {
   template <class T>
   void operator()(const T* x, T* y, int64_t n) const {
     const T a = static_cast<T>(alpha);
-    for_each_block(0, n, [&](int64_t b, int64_t len) {
-      alignas(64) T neg[kBlock];
-      // expm1 for every element (vectorized); the branch below keeps x where x > 0 and lets
-      // NaN through the expm1 side.
-      ArrayMap<T>(neg, len) = ConstArrayMap<T>(x + b, len).expm1() * a;
-      for (int64_t i = 0; i < len; ++i) y[b + i] = x[b + i] > T(0) ? x[b + i] : neg[i];
+    // alpha expm1(x) for every element (vectorized); the select keeps x where x > 0 and lets
+    // NaN through the expm1 side.
+    select_positive(x, x, y, n, [x, a](int64_t b, int64_t len, T* o) {
+      ArrayMap<T>(o, len) = ConstArrayMap<T>(x + b, len).expm1() * a;
     });
   }
 };
@@ -116,7 +143,9 @@ struct EluGradF : AlphaAttr {
     const T* x = in[1];
     const T* y = in[2];
     // d/dx alpha (e^x - 1) = alpha e^x = y + alpha: no exp needed.
-    for (int64_t i = 0; i < n; ++i) dx[i] = x[i] > T(0) ? g[i] : g[i] * (y[i] + a);
+    select_positive(x, g, dx, n, [g, y, a](int64_t b, int64_t len, T* o) {
+      for (int64_t i = 0; i < len; ++i) o[i] = g[b + i] * (y[b + i] + a);
+    });
   }
 };
 Output elu_grad_op(const Scope& s, const Output& g, const Output& x, const Output& y, double alpha) {
@@ -141,13 +170,16 @@ struct SoftplusF : NoAttrs {
   using NoAttrs::NoAttrs;
   template <class T>
   void operator()(const T* x, T* y, int64_t n) const {
-    for_each_block(0, n, [&](int64_t b, int64_t len) {
-      alignas(64) T tail[kBlock];
-      // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|; NaN stays NaN
-      // through the log1p term.
-      ArrayMap<T>(tail, len) = (-ConstArrayMap<T>(x + b, len).abs()).exp().log1p();
-      for (int64_t i = 0; i < len; ++i) y[b + i] = (x[b + i] > T(0) ? x[b + i] : T(0)) + tail[i];
-    });
+    // log(1 + e^x) = max(x, 0) + log1p(e^-|x|): no overflow for large |x|; NaN stays NaN
+    // through the log1p term. Plain loops, as in select_positive.
+    alignas(64) T tail[kBlock];
+    for (int64_t b = 0; b < n; b += kBlock) {
+      const int64_t len = std::min(kBlock, n - b);
+      const T* xb = x + b;
+      T* yb = y + b;
+      ArrayMap<T>(tail, len) = (-ConstArrayMap<T>(xb, len).abs()).exp().log1p();
+      for (int64_t i = 0; i < len; ++i) yb[i] = (xb[i] > T(0) ? xb[i] : T(0)) + tail[i];
+    }
   }
 };
 struct SoftplusGradF : NoAttrs {

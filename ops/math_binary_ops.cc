@@ -110,15 +110,16 @@ Grads squared_difference_grad(const Scope& s, const Operation& op, const Grads& 
 // ---- ClipByValue ----
 
 // max(min(v, hi), lo), or min(max(v, lo), hi) in NumPy order, with NaN in any operand giving
-// NaN (comparisons with NaN are false; a NaN bound is picked explicitly).
+// NaN (comparisons with NaN are false; a NaN bound is picked explicitly). `|`, not `||`:
+// branch-free selects, so the loops vectorize.
 template <class T>
 T clip(T v, T lo, T hi, bool numpy_order) {
   if (numpy_order) {
-    const T t = v < lo || lo != lo ? lo : v;
-    return t > hi || hi != hi ? hi : t;
+    const T t = (v < lo) | (lo != lo) ? lo : v;
+    return (t > hi) | (hi != hi) ? hi : t;
   }
-  const T t = v > hi || hi != hi ? hi : v;
-  return t < lo || lo != lo ? lo : t;
+  const T t = (v > hi) | (hi != hi) ? hi : v;
+  return (t < lo) | (lo != lo) ? lo : t;
 }
 
 void clip_shape(ShapeContext& ctx) {
