@@ -47,7 +47,7 @@ struct Relu6GradF : NoAttrs {
     const T* x = in[1];
     for (int64_t i = 0; i < n; ++i) {
       const T v = x[i];
-      y[i] = (v > T(0)) & (v < T(6)) ? g[i] : T(0);  // `&`: a branch-free select that vectorizes
+      y[i] = ((v > T(0)) & (v < T(6))) ? g[i] : T(0);  // `&`: a branch-free select that vectorizes
     }
   }
 };

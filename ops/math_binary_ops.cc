@@ -115,11 +115,11 @@ Grads squared_difference_grad(const Scope& s, const Operation& op, const Grads& 
 template <class T>
 T clip(T v, T lo, T hi, bool numpy_order) {
   if (numpy_order) {
-    const T t = (v < lo) | (lo != lo) ? lo : v;
-    return (t > hi) | (hi != hi) ? hi : t;
+    const T t = ((v < lo) | (lo != lo)) ? lo : v;
+    return ((t > hi) | (hi != hi)) ? hi : t;
   }
-  const T t = (v > hi) | (hi != hi) ? hi : v;
-  return (t < lo) | (lo != lo) ? lo : t;
+  const T t = ((v > hi) | (hi != hi)) ? hi : v;
+  return ((t < lo) | (lo != lo)) ? lo : t;
 }
 
 void clip_shape(ShapeContext& ctx) {

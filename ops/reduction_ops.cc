@@ -588,10 +588,10 @@ Output reduce_any(const Scope& s, const Output& x, const Output& axes, bool keep
   return axes_reduction(s, "ReduceAny", x, axes, keepdims, noop_with_empty_axes);
 }
 
-Output reduce_logsumexp(const Scope& scope, const Output& x, const Ints& axes, bool keepdims) {
-  SLUICE_REQUIRE(is_floating(x.dtype()), InvalidArgument, "reduce_logsumexp needs a float input, got ",
+Output logsumexp(const Scope& scope, const Output& x, const Ints& axes, bool keepdims) {
+  SLUICE_REQUIRE(is_floating(x.dtype()), InvalidArgument, "logsumexp needs a float input, got ",
                  dtype_name(x.dtype()));
-  const std::string name = scope.explicit_name().empty() ? "reduce_logsumexp" : scope.explicit_name();
+  const std::string name = scope.explicit_name().empty() ? "logsumexp" : scope.explicit_name();
   const Scope in = scope.sub(name);
   // Shift by the maximum so exp cannot overflow; an infinite maximum (all -inf, or a +inf)
   // is replaced by 0 so x - m stays defined, as TF does. The shift cancels exactly, so it

@@ -57,8 +57,8 @@ Output reduce_any(const Scope& scope, const Output& x, const Output& axes, bool 
 
 // log(sum(exp(x), axes)), stable: x [d] -> [d without axes] (or keepdims). float only.
 // (TF reduce_logsumexp, ONNX ReduceLogSumExp.) All -inf gives -inf; any +inf gives +inf.
-Output reduce_logsumexp(const Scope& scope, const Output& x, const std::vector<int64_t>& axes = {},
-                        bool keepdims = false);
+Output logsumexp(const Scope& scope, const Output& x, const std::vector<int64_t>& axes = {},
+                 bool keepdims = false);
 // sum(x^2) / 2 over all elements: x [any] -> [] (TF L2Loss). float only.
 Output l2_loss(const Scope& scope, const Output& x);
 

@@ -15,8 +15,6 @@ GradCase ranged(GradCase c, double low, double high) {
   return c;
 }
 
-Tensor f64(std::vector<double> v, const Shape& shape) { return Tensor::from_vector(v, shape); }
-
 std::vector<GradCase> math_ext_cases() {
   using UnaryFn = Output (*)(const Scope&, const Output&);
   auto unary = [](const char* name, UnaryFn f, double low, double high) {
@@ -57,28 +55,29 @@ std::vector<GradCase> math_ext_cases() {
       {"batch_matmul_adj_both", {{2, 4, 3}, {2, 5, 4}},
        [](const Scope& s, const X& x) { return ops::batch_matmul(s, x[0], x[1], true, true); }},
   };
-  // Modulos: the divisor is fixed with both signs (discontinuities where a/b is an integer
-  // are a measure-zero set the random dividends miss).
-  const Tensor divisor = f64({0.7, -1.3, 1.9}, {3});
-  GradCase floor_mod{"floor_mod", {{2, 3}, {3}},
-                     [](const Scope& s, const X& x) { return ops::floor_mod(s, x[0], x[1]); }};
-  floor_mod.inputs = {Tensor(), divisor};
-  floor_mod.low = -5;
-  floor_mod.high = 5;
-  GradCase truncate_mod = floor_mod;
-  truncate_mod.name = "truncate_mod";
-  truncate_mod.build = [](const Scope& s, const X& x) { return ops::truncate_mod(s, x[0], x[1]); };
+  // Modulos: divisors of both signs kept away from zero, 0.3 x + 0.8 sign(x) (sign has no
+  // gradient, so d/dx = 0.3 carries the check to the divisor); the discontinuities where a/b
+  // is an integer are a measure-zero set the random inputs miss. (No explicit `inputs`
+  // tensors in these static cases: a Tensor destroyed during static destruction returns its
+  // buffer to an allocator thread cache that is already gone.)
+  auto divisor = [](const Scope& s, const Output& x) {
+    return ops::add(s, ops::mul(s, x, ops::scalar_like(s, x, 0.3)),
+                    ops::mul(s, ops::sign(s, x), ops::scalar_like(s, x, 0.8)));
+  };
+  GradCase floor_mod{"floor_mod", {{2, 3}, {3}}, [divisor](const Scope& s, const X& x) {
+                       return ops::floor_mod(s, ops::mul(s, x[0], ops::scalar_like(s, x[0], 2.0)), divisor(s, x[1]));
+                     }};
+  GradCase truncate_mod{"truncate_mod", {{2, 3}, {3}}, [divisor](const Scope& s, const X& x) {
+                          return ops::truncate_mod(s, ops::mul(s, x[0], ops::scalar_like(s, x[0], 2.0)), divisor(s, x[1]));
+                        }};
   cases.push_back(floor_mod);
   cases.push_back(truncate_mod);
-  // clip_by_value with a bound per column, one column with lo > hi (lo wins there).
-  GradCase clip{"clip_by_value", {{3, 4}, {4}, {}},
-                [](const Scope& s, const X& x) { return ops::clip_by_value(s, x[0], x[1], x[2]); }};
-  clip.inputs = {Tensor(), f64({-1.0, -0.5, 0.3, 2.5}, {4}), Tensor(1.0)};
-  cases.push_back(clip);
-  GradCase clip_numpy = clip;
-  clip_numpy.name = "clip_by_value_numpy_order";
-  clip_numpy.build = [](const Scope& s, const X& x) { return ops::clip_by_value(s, x[0], x[1], x[2], true); };
-  cases.push_back(clip_numpy);
+  // clip_by_value with a random bound per column and a random scalar upper bound: some
+  // columns have lo > hi, where the winning bound takes the gradient.
+  cases.push_back({"clip_by_value", {{3, 4}, {4}, {}},
+                   [](const Scope& s, const X& x) { return ops::clip_by_value(s, x[0], x[1], x[2]); }});
+  cases.push_back({"clip_by_value_numpy_order", {{3, 4}, {4}, {}},
+                   [](const Scope& s, const X& x) { return ops::clip_by_value(s, x[0], x[1], x[2], true); }});
   return cases;
 }
 

@@ -149,7 +149,10 @@ TEST(ActivationOps, Float32MatchesFloat64) {
       {"leaky_relu_grad", [](const Scope& s, const Output& x, const Output& g) {
          return gradients(s, {ops::leaky_relu(s, x)}, {x}, {g})[0]; }},
   };
-  for (const auto& [name, fn] : fns) {
+  for (const auto& entry : fns) {
+    // (no structured binding: clang 14 cannot capture one in a lambda)
+    const std::string& name = entry.first;
+    const Fn& fn = entry.second;
     const Tensor a = eval([&](const Scope& s) { return fn(s, c(s, x32), c(s, g32)); });
     const Tensor b = eval([&](const Scope& s) { return fn(s, c(s, x64), c(s, g64)); });
     double worst = 0;
@@ -177,8 +180,11 @@ TEST(ActivationOps, FusedKernelsDoNotDependOnTheThreadCount) {
       {"relu6_grad", [](const Scope& s, const Output& x) { return gradients(s, {ops::relu6(s, x)}, {x})[0]; }},
       {"leaky_relu_grad", [](const Scope& s, const Output& x) { return gradients(s, {ops::leaky_relu(s, x)}, {x})[0]; }},
   };
-  for (const auto& [name, fn] : fns)
+  for (const auto& entry : fns) {
+    const std::string& name = entry.first;
+    const Fn& fn = entry.second;
     expect_thread_count_independent([&](const Scope& s) { return fn(s, ops::identity(s, c(s, big))); }, name);
+  }
 }
 
 }  // namespace

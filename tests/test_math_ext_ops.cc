@@ -178,8 +178,11 @@ TEST(MathExtOps, KernelsDoNotDependOnTheThreadCount) {
       {"floor_mod", [](const Scope& s, const Output& x, const Output& y) { return ops::floor_mod(s, x, y); }},
       {"clip", [](const Scope& s, const Output& x, const Output& y) { return ops::clip_by_value(s, x, y, ops::abs(s, y)); }},
   };
-  for (const auto& [name, fn] : fns)
+  for (const auto& entry : fns) {
+    const std::string& name = entry.first;
+    const Fn& fn = entry.second;
     expect_thread_count_independent([&](const Scope& s) { return fn(s, c(s, big), c(s, other)); }, name);
+  }
 }
 
 }  // namespace
