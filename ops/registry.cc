@@ -95,6 +95,12 @@ OpRegistry& OpRegistry::global() {
     register_slice_ops(*r);
     register_layout_ops(*r);
     register_index_ops(*r);
+    register_activation_ops(*r);
+    register_math_unary_ops(*r);
+    register_math_binary_ops(*r);
+    register_matrix_ops(*r);
+    register_scan_ops(*r);
+    register_sort_ops(*r);
     return r;
   }();
   return *registry;

@@ -192,5 +192,11 @@ void register_shape_ops(OpRegistry& r);
 void register_slice_ops(OpRegistry& r);
 void register_layout_ops(OpRegistry& r);
 void register_index_ops(OpRegistry& r);
+void register_activation_ops(OpRegistry& r);
+void register_math_unary_ops(OpRegistry& r);
+void register_math_binary_ops(OpRegistry& r);
+void register_matrix_ops(OpRegistry& r);
+void register_scan_ops(OpRegistry& r);
+void register_sort_ops(OpRegistry& r);
 
 }  // namespace sluice

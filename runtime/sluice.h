@@ -52,6 +52,12 @@
 #include "../ops/depthwise_ops.h"
 #include "../ops/layer_norm_ops.h"
 #include "../ops/image_ops.h"
+#include "../ops/activation_ops.h"
+#include "../ops/math_binary_ops.h"
+#include "../ops/math_unary_ops.h"
+#include "../ops/matrix_ops.h"
+#include "../ops/scan_ops.h"
+#include "../ops/sort_ops.h"
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
