@@ -57,7 +57,7 @@ std::vector<Tensor> reference(RnnCell cell, const std::vector<Tensor>& in, const
   if (mask.valid()) opts.mask = ops::constant(root, mask);
   const std::vector<Output> y = composite_rnn(root, cell, c, opts);
   Session sess(g);
-  return sess.run({}, {y.begin(), y.end()});
+  return sess.run({}, y);
 }
 
 Tensor zeros_state(int64_t b, int64_t u) { return Tensor::zeros(DType::f64, {b, u}); }

@@ -187,7 +187,7 @@ TEST(RnnOps, ForwardAndGradientsMatchComposedNetworks) {
       Net net32(cell, c, DType::f32, 7);
       const std::vector<Output> f32 = fused_rnn(net32.root, cell, net32.in, net32.opts);
       Session s32(net32.g, SessionOptions{1});
-      const std::vector<Tensor> r32 = s32.run(net32.feeds, {f32.begin(), f32.end()});
+      const std::vector<Tensor> r32 = s32.run(net32.feeds, f32);
       for (size_t k = 0; k < f32.size(); ++k)
         EXPECT_LT(max_rel_diff(r32[k], r[2 * k + 1]), 3e-5) << what << " float32 output " << k;
     }
@@ -246,7 +246,7 @@ std::vector<Tensor> run_fused(RnnCell cell, std::vector<Tensor> in, const RnnOpt
   }
   const std::vector<Output> y = fused_rnn(root, cell, ph, o);
   Session sess(g);
-  return sess.run(feeds, {y.begin(), y.end()});
+  return sess.run(feeds, y);
 }
 
 std::vector<Tensor> values_of(const Net& net) {
@@ -529,7 +529,7 @@ TEST(RnnOps, GraphFileRoundTripKeepsEveryOption) {
       all.insert(all.end(), grads.begin(), grads.end());
       for (const Output& o : all) fetch_names.push_back(o.name());
       Session sess(net.g);
-      want = sess.run(net.feeds, {fetch_names.begin(), fetch_names.end()});
+      want = sess.run(net.feeds, fetch_names);
       std::vector<Output> fed = net.in;
       if (net.mask.valid()) fed.push_back(net.mask);
       if (net.lengths.valid()) fed.push_back(net.lengths);
@@ -543,7 +543,7 @@ TEST(RnnOps, GraphFileRoundTripKeepsEveryOption) {
     FeedList feeds;
     for (const auto& [name, value] : feed_names) feeds.emplace_back(name, value);
     Session s2(g2);
-    const std::vector<Tensor> got = s2.run(feeds, {fetch_names.begin(), fetch_names.end()});
+    const std::vector<Tensor> got = s2.run(feeds, fetch_names);
     ASSERT_EQ(got.size(), want.size()) << what;
     for (size_t i = 0; i < got.size(); ++i) EXPECT_TRUE(got[i].equals(want[i])) << what << " " << fetch_names[i];
     if (cell != RnnCell::lstm) continue;

@@ -119,8 +119,6 @@ std::vector<int> topological_order(const ParsedGraph& g, const std::vector<bool>
   return order;
 }
 
-bool is_control_flow(const std::string& op) { return op == "Switch" || op == "Merge" || op == "RefSwitch" || op == "RefMerge"; }
-
 // Which branch of which run-time predicate a value belongs to (empty outside tf.cond).
 using Conds = std::map<Output, int>;
 

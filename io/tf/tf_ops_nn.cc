@@ -47,7 +47,17 @@ Converted convert_conv2d(ConvertContext& ctx) {
   return ctx.one(to_nchw(ctx, y, true));
 }
 
-template <Output (*pool)(const Scope&, const Output&, std::vector<int64_t>, std::vector<int64_t>, Padding)>
+// TF's pools with their defaults (no dilation, floor mode; AvgPool divides by the
+// non-padding count), in one signature for convert_pool.
+using PoolFn = Output (*)(const Scope&, const Output&, std::vector<int64_t>, std::vector<int64_t>, Padding);
+Output tf_max_pool(const Scope& s, const Output& x, std::vector<int64_t> k, std::vector<int64_t> st, Padding p) {
+  return ops::max_pool(s, x, std::move(k), std::move(st), p);
+}
+Output tf_avg_pool(const Scope& s, const Output& x, std::vector<int64_t> k, std::vector<int64_t> st, Padding p) {
+  return ops::avg_pool(s, x, std::move(k), std::move(st), p);
+}
+
+template <PoolFn pool>
 Converted convert_pool(ConvertContext& ctx) {
   ctx.require_inputs(1);
   const bool nchw = is_nchw(ctx);
@@ -112,8 +122,8 @@ void add_nn_ops(std::vector<OpEntry>& t) {
   t.push_back({"Conv2D", convert_conv2d, "Conv2D (+ Transposes for NCHW)", conv});
   const char* pool = "`ksize`, `strides` (1 in batch and channel), `padding` SAME/VALID (average pooling divides by "
                      "the non-padding count, as TF), `data_format` NHWC or NCHW (transposed)";
-  t.push_back({"MaxPool", convert_pool<ops::max_pool>, "MaxPool (+ Transposes for NCHW)", pool});
-  t.push_back({"AvgPool", convert_pool<ops::avg_pool>, "AvgPool (+ Transposes for NCHW)", pool});
+  t.push_back({"MaxPool", convert_pool<tf_max_pool>, "MaxPool (+ Transposes for NCHW)", pool});
+  t.push_back({"AvgPool", convert_pool<tf_avg_pool>, "AvgPool (+ Transposes for NCHW)", pool});
   const char* bn = "`epsilon` (default 1e-4) used as given, `is_training` (default true: batch statistics, "
                    "batch_variance Bessel-corrected), `data_format` NHWC/NCHW (transposed); outputs y, batch_mean, "
                    "batch_variance, reserve_space_1 (the mean used); the other reserve spaces are not produced";
