@@ -9,6 +9,7 @@
 #include <sluice/sluice.h>
 
 #include "test_util.h"
+#include "tf_test_util.h"
 
 namespace sluice::testing {
 
@@ -50,12 +51,11 @@ inline void save_mlp(const std::string& dir, int64_t seed) {
   io::save_model(dir, sess, {{"serving_default", {{{"x", x}}, {{"probs", probs}, {"logits", logits}}}}});
 }
 
-// ../shared/interop/tf_serving, or "" when absent.
+// ../shared/interop/tf_serving (tf_test_util.h finds ../shared/interop), or "" when absent.
 inline std::string tf_serving_interop_dir() {
-  const char* env = std::getenv("SLUICE_INTEROP_DIR");
-  const std::string base = env ? env : std::string(SLUICE_SOURCE_DIR) + "/../shared/interop";
-  const std::string dir = base + "/tf_serving";
-  return std::filesystem::exists(dir) ? dir : "";
+  const std::string base = interop_dir();
+  if (base.empty() || !std::filesystem::is_directory(base + "/tf_serving")) return "";
+  return base + "/tf_serving";
 }
 
 }  // namespace sluice::testing
