@@ -64,13 +64,14 @@ Server::Server(std::vector<ModelConfig> configs, ServerOptions options) : option
   SLUICE_REQUIRE(options_.api.max_json_depth >= 1, InvalidArgument, "max JSON depth must be >= 1");
   const ApiOptions api_options = options_.api;
   manager_ = std::make_unique<ModelManager>(
-      std::move(configs), [api_options](Servable& s) { RestApi::attach_batchers(s, api_options); });
+      std::move(configs), [api_options](Servable& s) { RestApi::attach_batchers(s, api_options); },
+      SessionOptions{options_.session_threads});
   manager_->poll();  // serve nothing before the initial versions are loaded (as TF Serving)
   api_ = std::make_unique<RestApi>(*manager_, metrics_, options_.api);
 
   if (options_.access_log == "-") {
     log_ = stderr;
-  } else if (!options_.access_log.empty()) {
+  } else if (!options_.access_log.empty() && options_.access_log != "off") {
     log_ = std::fopen(options_.access_log.c_str(), "a");
     if (!log_) throw NotFound("cannot open the access log '" + options_.access_log + "' for appending");
     own_log_ = true;
@@ -85,6 +86,9 @@ Server::Server(std::vector<ModelConfig> configs, ServerOptions options) : option
   http_->set_write_timeout(sec, usec);
   http_->set_keep_alive_max_count(100000);
   http_->set_keep_alive_timeout(2);
+  // Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
+  // body until the client's delayed ACK (~40 ms per keep-alive request).
+  http_->set_tcp_nodelay(true);
 
   http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     t_request_start = std::chrono::steady_clock::now();

@@ -35,7 +35,8 @@ struct ServerOptions {
   size_t max_body_bytes = 64u << 20;  // larger bodies get 413
   int timeout_ms = 30000;             // socket read/write limit per request
   int poll_seconds = 1;               // base path polling (hot reload); 0: no polling
-  std::string access_log = "-";       // "-": stderr, "": off, otherwise a file appended to
+  std::string access_log = "-";       // "-": stderr, "off" (or ""): none, otherwise a file appended to
+  int session_threads = 0;            // intra-op threads per Session::run (0: the shared pool)
   ApiOptions api;
 };
 

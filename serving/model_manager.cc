@@ -155,7 +155,8 @@ const char* version_state_name(VersionState state) {
   return "UNKNOWN";
 }
 
-Servable load_servable(const std::string& model_name, int64_t version, const std::string& dir) {
+Servable load_servable(const std::string& model_name, int64_t version, const std::string& dir,
+                        SessionOptions session_options) {
   std::string source = dir;
   if (!io::is_tf_saved_model(dir) && !fs::exists(fs::path(dir) / io::kBundleGraphFile)) {
     // A version folder holding one ONNX file (TF Serving's layout for non-TF platforms).
@@ -165,7 +166,7 @@ Servable load_servable(const std::string& model_name, int64_t version, const std
       if (e.path().extension() == ".onnx") onnx.push_back(e.path());
     if (onnx.size() == 1) source = onnx[0].string();
   }
-  Servable s{model_name, version, io::load_model(source), {}, nullptr};
+  Servable s{model_name, version, io::load_model(source, session_options), {}, nullptr};
   if (io::is_tf_saved_model(dir)) {
     const io::TfSavedModelInfo info = io::inspect_tf_saved_model(dir);
     for (const auto& mg : info.meta_graphs) {
@@ -176,8 +177,8 @@ Servable load_servable(const std::string& model_name, int64_t version, const std
   return s;
 }
 
-ModelManager::ModelManager(std::vector<ModelConfig> configs, OnLoad on_load)
-    : on_load_(std::move(on_load)), snapshot_(std::make_shared<Snapshot>()) {
+ModelManager::ModelManager(std::vector<ModelConfig> configs, OnLoad on_load, SessionOptions session_options)
+    : on_load_(std::move(on_load)), session_options_(session_options), snapshot_(std::make_shared<Snapshot>()) {
   for (ModelConfig& c : configs) {
     const std::string name = c.name;
     if (models_.count(name)) throw InvalidArgument("model name '" + name + "' is configured twice");
@@ -256,7 +257,7 @@ void ModelManager::poll_model(const std::string& name) {
       }
       std::optional<VersionStatus> failure;
       try {
-        auto s = std::make_shared<Servable>(load_servable(name, *v, on_disk.at(*v)));
+        auto s = std::make_shared<Servable>(load_servable(name, *v, on_disk.at(*v), session_options_));
         if (on_load_) on_load_(*s);
         fresh[*v] = std::move(s);
         std::cerr << "sluice serve: loaded model '" << name << "' version " << *v << " from '" << on_disk.at(*v)

@@ -91,7 +91,8 @@ using ServableHandle = std::shared_ptr<const Servable>;
 
 // Loads the version in `dir` (io::load_model; a folder holding exactly one .onnx file loads
 // that file). Errors as io::load_model; NotFound for an empty folder.
-Servable load_servable(const std::string& model_name, int64_t version, const std::string& dir);
+Servable load_servable(const std::string& model_name, int64_t version, const std::string& dir,
+                        SessionOptions session_options = {});
 
 class ModelManager {
  public:
@@ -99,7 +100,9 @@ class ModelManager {
   // HTTP layer uses it to attach batchers.
   using OnLoad = std::function<void(Servable&)>;
 
-  explicit ModelManager(std::vector<ModelConfig> configs, OnLoad on_load = {});
+  // Every version's Session gets `session_options` (e.g. num_threads = 1 when concurrent
+  // requests, not intra-op threads, should use the cores).
+  explicit ModelManager(std::vector<ModelConfig> configs, OnLoad on_load = {}, SessionOptions session_options = {});
   ~ModelManager();  // stops polling
   ModelManager(const ModelManager&) = delete;
   ModelManager& operator=(const ModelManager&) = delete;
@@ -141,6 +144,7 @@ class ModelManager {
   void publish_locked();
 
   OnLoad on_load_;
+  SessionOptions session_options_;
   std::mutex poll_mutex_;          // one scan at a time
   mutable std::mutex mutex_;       // models_ and snapshot_
   std::map<std::string, Model> models_;

@@ -80,13 +80,16 @@ void add_serve(CLI::App& app) {
   sub->add_option("--file_system_poll_wait_seconds", o->server.poll_seconds,
                   "how often base paths are scanned for new versions (0: never)")
       ->capture_default_str();
+  sub->add_option("--session_threads", o->server.session_threads,
+                  "intra-op threads per model run (0: the process-wide pool; 1: each request on its HTTP thread)")
+      ->capture_default_str();
   sub->add_flag("--enable_batching", o->server.api.enable_batching, "merge concurrent predict requests");
   sub->add_option("--max_batch_size", o->max_batch_size, "rows per merged run (with --enable_batching)")
       ->capture_default_str();
   sub->add_option("--batch_timeout_micros", o->batch_timeout_micros,
                   "longest a batch waits to fill (with --enable_batching)")
       ->capture_default_str();
-  sub->add_option("--access_log", o->server.access_log, "access log: '-' stderr, '' off, or a file to append to")
+  sub->add_option("--access_log", o->server.access_log, "access log: '-' stderr, 'off', or a file to append to")
       ->capture_default_str();
   sub->callback([o] { run_serve(*o); });
 }
