@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Load test of `sluice serve` with wrk, on loopback only, bounded in time: half_plus_two and
+# the MNIST-shaped MLP (batch 1 requests) at 1, 8 and 64 connections, batching off and on.
+# Prints a Markdown table (requests/s, p50, p99, non-2xx answers).
+#
+#   bench/serving/load.sh [BUILD_DIR] [SECONDS_PER_POINT]      (defaults: build, 10)
+set -euo pipefail
+build=${1:-build}
+secs=${2:-10}
+here=$(cd "$(dirname "$0")" && pwd)
+command -v wrk >/dev/null || { echo "wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+work=$(mktemp -d)
+server_pid=""
+cleanup() {
+  if [[ -n "$server_pid" ]]; then kill -TERM "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+"$build/bench/bench_serving_models" "$work/models" >/dev/null
+cat > "$work/models.json" <<JSON
+{"model_config_list": [
+  {"name": "half_plus_two", "base_path": "$work/models/half_plus_two"},
+  {"name": "mlp", "base_path": "$work/models/mlp"}]}
+JSON
+
+echo "| model | batching | connections | requests/s | p50 | p99 | non-2xx |"
+echo "|---|---|---|---|---|---|---|"
+for batching in off on; do
+  flags=(--model_config_file="$work/models.json" --port=0 --access_log=off --file_system_poll_wait_seconds=0 ${SERVE_FLAGS:-})
+  [[ $batching == on ]] && flags+=(--enable_batching --max_batch_size=64 --batch_timeout_micros=500)
+  "$build/tools/sluice" serve "${flags[@]}" > "$work/serve.out" 2> "$work/serve.err" &
+  server_pid=$!
+  for _ in $(seq 100); do grep -q "Exporting" "$work/serve.out" 2>/dev/null && break; sleep 0.1; done
+  port=$(sed -n 's/.*:\([0-9]*\) \.\.\.$/\1/p' "$work/serve.out")
+  [[ -n "$port" ]] || { cat "$work/serve.err" >&2; exit 1; }
+  for model in half_plus_two mlp; do
+    for conns in 1 8 64; do
+      threads=$(( conns < 2 ? 1 : 2 ))
+      out=$(BODY_FILE="$work/models/$model.json" wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
+              -s "$here/post.lua" "http://127.0.0.1:$port/v1/models/$model:predict")
+      rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
+      p50=$(awk '$1=="50%" {print $2}' <<<"$out")
+      p99=$(awk '$1=="99%" {print $2}' <<<"$out")
+      bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+      echo "| $model | $batching | $conns | $rps | $p50 | $p99 | ${bad:-0} |"
+    done
+  done
+  kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
+done

@@ -1,0 +1,255 @@
+#include "http_server.h"
+
+#include <httplib.h>
+
+#include <chrono>
+#include <ctime>
+
+namespace sluice::serving {
+namespace {
+
+// When the request being handled on this worker thread arrived (set before routing).
+thread_local std::chrono::steady_clock::time_point t_request_start;
+thread_local bool t_request_started = false;
+
+std::string utc_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char millis[8];
+  std::snprintf(millis, sizeof millis, ".%03dZ", static_cast<int>(ms));
+  return std::string(buf) + millis;
+}
+
+// Request paths are client-controlled: keep log lines one line of printable ASCII.
+std::string printable(const std::string& s, size_t max_len = 512) {
+  std::string out;
+  for (char c : s.substr(0, max_len)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u >= 0x7f || c == '"') {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\x%02x", u);
+      out += buf;
+    } else {
+      out += c;
+    }
+  }
+  return s.size() > max_len ? out + "..." : out;
+}
+
+std::string html_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '&': out += "&amp;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Server::Server(std::vector<ModelConfig> configs, ServerOptions options) : options_(std::move(options)) {
+  SLUICE_REQUIRE(options_.num_threads >= 1, InvalidArgument, "the number of HTTP threads must be >= 1, got ",
+                 options_.num_threads);
+  SLUICE_REQUIRE(options_.api.max_json_depth >= 1, InvalidArgument, "max JSON depth must be >= 1");
+  const ApiOptions api_options = options_.api;
+  manager_ = std::make_unique<ModelManager>(
+      std::move(configs), [api_options](Servable& s) { RestApi::attach_batchers(s, api_options); },
+      SessionOptions{options_.session_threads});
+  manager_->poll();  // serve nothing before the initial versions are loaded (as TF Serving)
+  api_ = std::make_unique<RestApi>(*manager_, metrics_, options_.api);
+
+  if (options_.access_log == "-") {
+    log_ = stderr;
+  } else if (!options_.access_log.empty() && options_.access_log != "off") {
+    log_ = std::fopen(options_.access_log.c_str(), "a");
+    if (!log_) throw NotFound("cannot open the access log '" + options_.access_log + "' for appending");
+    own_log_ = true;
+  }
+
+  http_ = std::make_unique<httplib::Server>();
+  const size_t threads = static_cast<size_t>(options_.num_threads);
+  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http_->set_payload_max_length(options_.max_body_bytes);
+  const time_t sec = options_.timeout_ms / 1000, usec = (options_.timeout_ms % 1000) * 1000;
+  http_->set_read_timeout(sec, usec);
+  http_->set_write_timeout(sec, usec);
+  http_->set_keep_alive_max_count(100000);
+  http_->set_keep_alive_timeout(2);
+  // Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
+  // body until the client's delayed ACK (~40 ms per keep-alive request).
+  http_->set_tcp_nodelay(true);
+
+  http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+    t_request_start = std::chrono::steady_clock::now();
+    t_request_started = true;
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  auto api_handler = [this](const httplib::Request& req, httplib::Response& res) {
+    const ApiResponse r = api_->handle(req.method, req.path, req.body);
+    res.status = r.status;
+    res.set_content(r.body, "application/json");
+  };
+  http_->Get(R"(/v1/.*)", api_handler);
+  http_->Post(R"(/v1/.*)", api_handler);
+  http_->Get("/monitoring/prometheus/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.prometheus_text(), "text/plain; version=0.0.4");
+  });
+  http_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(status_page(), "text/html; charset=utf-8");
+  });
+  const size_t max_body = options_.max_body_bytes;
+  http_->set_error_handler(httplib::Server::HandlerWithResponse([max_body](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+    std::string message;
+    if (res.status == 413)
+      message = "Request body is larger than the limit of " + std::to_string(max_body) + " bytes";
+    else if (res.status == 404)
+      message = "Not found: " + req.method + " " + req.path;
+    else
+      message = "HTTP error " + std::to_string(res.status);
+    res.set_content(error_body(message), "application/json");
+    return httplib::Server::HandlerResponse::Handled;
+  }));
+  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+    std::string what = "unknown exception";
+    try {
+      std::rethrow_exception(ep);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    res.status = 500;
+    res.set_content(error_body("Internal error: " + what), "application/json");
+  });
+  http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+    metrics_.record_http(res.status);
+    if (!log_) return;
+    std::string took = "-";
+    if (t_request_started) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.3fms",
+                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_request_start).count());
+      took = buf;
+      t_request_started = false;
+    }
+    log_access(req.remote_addr + ":" + std::to_string(req.remote_port) + " [" + utc_now() + "] \"" +
+               printable(req.method) + " " + printable(req.path) + " " + printable(req.version) + "\" " +
+               std::to_string(res.status) + " " + std::to_string(res.body.size()) + " " + took + "\n");
+  });
+}
+
+Server::~Server() {
+  shutdown();
+  if (own_log_ && log_) std::fclose(log_);
+}
+
+void Server::log_access(const std::string& line) {
+  std::lock_guard<std::mutex> lock(log_mutex_);
+  std::fwrite(line.data(), 1, line.size(), log_);
+  std::fflush(log_);
+}
+
+int Server::bind() {
+  if (options_.port == 0) {
+    port_ = http_->bind_to_any_port(options_.host);
+    if (port_ < 0) throw InvalidArgument("cannot listen on " + options_.host + " (any port)");
+  } else {
+    if (options_.port < 0 || options_.port > 65535)
+      throw InvalidArgument("port must be in [0, 65535], got " + std::to_string(options_.port));
+    if (!http_->bind_to_port(options_.host, options_.port))
+      throw InvalidArgument("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
+                            " (address in use or not local?)");
+    port_ = options_.port;
+  }
+  if (options_.poll_seconds > 0) manager_->start_polling(std::chrono::seconds(options_.poll_seconds));
+  return port_;
+}
+
+void Server::serve() {
+  SLUICE_REQUIRE(port_ >= 0, FailedPrecondition, "Server::serve: bind() first");
+  http_->listen_after_bind();
+}
+
+void Server::start() {
+  SLUICE_REQUIRE(port_ >= 0, FailedPrecondition, "Server::start: bind() first");
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // Return once accepting, so shutdown() right after start() cannot miss the server.
+  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
+void Server::shutdown() {
+  if (manager_) manager_->stop_polling();
+  if (http_ && http_->is_running()) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Server::status_page() const {
+  std::string h;
+  h += "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>sluice serve</title><style>"
+       "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;margin:.5em 0}"
+       "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:left}code{background:#f4f4f4}"
+       "textarea{width:40em;height:5em}pre{background:#f4f4f4;padding:.5em}</style></head><body>"
+       "<h1>sluice serve</h1>";
+  const auto summary = metrics_.per_model();
+  for (const std::string& name : manager_->model_names()) {
+    h += "<h2 class=\"model\">" + html_escape(name) + "</h2>";
+    auto sm = summary.find(name);
+    if (sm != summary.end() && sm->second.requests > 0)
+      h += "<p class=\"requests\">" + std::to_string(sm->second.requests) + " requests, " +
+           std::to_string(sm->second.errors) + " errors, mean latency " +
+           std::to_string(sm->second.total_micros / static_cast<double>(sm->second.requests) / 1000.0) + " ms</p>";
+    else
+      h += "<p class=\"requests\">no requests yet</p>";
+    h += "<table><tr><th>version</th><th>state</th><th>status</th></tr>";
+    try {
+      for (const VersionStatus& s : manager_->status(name))
+        h += "<tr><td>" + std::to_string(s.version) + "</td><td class=\"state\">" + version_state_name(s.state) +
+             "</td><td>" + (s.error ? html_escape(std::string(tf_error_code_name(*s.error)) + ": " + s.error_message)
+                                    : std::string("OK")) + "</td></tr>";
+    } catch (const NotFound&) {
+      h += "<tr><td colspan=3>no versions found</td></tr>";
+    }
+    h += "</table>";
+    ServableHandle s;
+    try {
+      s = manager_->find(name);
+    } catch (const Error&) {
+      continue;
+    }
+    for (const auto& sig : s->model.signatures()) {
+      const std::string id = html_escape(name + "-" + sig.first);
+      h += "<h3>signature <code>" + html_escape(sig.first) + "</code> (version " + std::to_string(s->version) +
+           ")</h3><table><tr><th></th><th>key</th><th>dtype</th><th>shape</th><th>tensor</th></tr>";
+      for (const auto& kv : sig.second.inputs)
+        h += "<tr><td>input</td><td>" + html_escape(kv.first) + "</td><td>" + tf_dtype_name(kv.second.dtype()) +
+             "</td><td>" + kv.second.shape().to_string() + "</td><td>" + html_escape(kv.second.name()) + "</td></tr>";
+      for (const auto& kv : sig.second.outputs)
+        h += "<tr><td>output</td><td>" + html_escape(kv.first) + "</td><td>" + tf_dtype_name(kv.second.dtype()) +
+             "</td><td>" + kv.second.shape().to_string() + "</td><td>" + html_escape(kv.second.name()) + "</td></tr>";
+      h += "</table><form data-model=\"" + html_escape(name) + "\" data-signature=\"" + html_escape(sig.first) +
+           "\" onsubmit=\"return send(this)\"><textarea name=\"body\" id=\"req-" + id +
+           "\">{\"signature_name\": \"" + html_escape(sig.first) + "\", \"instances\": []}</textarea><br>"
+           "<button type=\"submit\">predict</button><pre class=\"answer\" id=\"ans-" + id + "\"></pre></form>";
+    }
+  }
+  h += "<p><a href=\"/monitoring/prometheus/metrics\">metrics</a></p><script>"
+       "function send(f){var p=f.querySelector('.answer');p.textContent='...';"
+       "fetch('/v1/models/'+encodeURIComponent(f.dataset.model)+':predict',{method:'POST',"
+       "headers:{'Content-Type':'application/json'},body:f.body.value})"
+       ".then(function(r){return r.text().then(function(t){p.textContent=r.status+' '+t;});})"
+       ".catch(function(e){p.textContent=String(e);});return false;}</script></body></html>";
+  return h;
+}
+
+}  // namespace sluice::serving
