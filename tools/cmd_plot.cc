@@ -53,11 +53,12 @@ Run read_log(const std::string& path) {
 bool is_loss(const std::string& k) { return k.find("loss") != std::string::npos; }
 bool is_accuracy(const std::string& k) { return k.find("acc") != std::string::npos; }
 
-std::string gp_quote(const std::string& s) {
+// A gnuplot string literal; `text` ones also escape the enhanced-text markup (_ ^ @ &).
+std::string gp_quote(const std::string& s, bool text = true) {
   std::string r = "\"";
   for (char c : s) {
     if (c == '"' || c == '\\') r += '\\';
-    if (c == '_' || c == '@' || c == '^' || c == '&') r += "\\\\";  // gnuplot's enhanced-text markup
+    if (text && (c == '_' || c == '@' || c == '^' || c == '&')) r += "\\\\";
     r += c;
   }
   return r + "\"";
@@ -80,7 +81,7 @@ void plot(const PlotOptions& o) {
   std::string s;
   s += ext == "svg" ? "set terminal svg size " + std::to_string(520 * panels) + ",420 dynamic enhanced font \"Helvetica,12\" background \"white\"\n"
                     : "set terminal pngcairo size " + std::to_string(640 * panels) + ",480 enhanced font \"Helvetica,11\"\n";
-  s += "set output " + gp_quote(o.out) + "\n";
+  s += "set output " + gp_quote(o.out, false) + "\n";
   // Inline data blocks, one per run and metric.
   std::map<std::pair<size_t, std::string>, std::string> block;
   for (size_t i = 0; i < runs.size(); ++i)

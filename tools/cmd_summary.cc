@@ -77,6 +77,9 @@ std::vector<LayerRow> find_layers(const Model& m) {
     const Operation& op = ops[i];
     const std::string scope = scope_of(op.name()), leaf = op.name().substr(scope.size() + (scope.empty() ? 0 : 1));
     if (scope.empty() || scope.rfind("gradients", 0) == 0) continue;
+    // Optimizer slots ("conv2d/kernel/Adam") sit under their variable's name: not a layer.
+    const std::optional<Operation> owner = m.graph.find_operation(scope);
+    if (owner && owner->type() == "VariableV2") continue;
     const bool weight = op.type() == "VariableV2" || (op.type() == "Const" && is_weight_leaf(leaf));
     if (weight) {
       const int64_t n = op.output(0).shape().is_fully_defined() ? op.output(0).shape().num_elements() : 0;
@@ -109,13 +112,17 @@ std::vector<LayerRow> find_layers(const Model& m) {
   std::vector<LayerRow> rows;
   for (auto& [scope, row] : layers) {
     row.type = layer_type(scope, types[scope]);
-    if (!row.output.valid()) {
+    const bool found = row.output.valid();
+    if (!found) {
       // Nothing outside reads it (the model's last layer with no loss): its last op.
       for (const Operation& op : ops)
         if (op.name().rfind(scope + "/", 0) == 0 && op.num_outputs() > 0 && op.type() != "VariableV2" &&
             op.type() != "Const" && op.type().rfind("Assign", 0) != 0)
           row.output = op.output(0);
     }
+    // A scope that only holds variables nothing outside reads (an optimizer's) is no layer.
+    const std::string leaf = scope.substr(scope.rfind('/') + 1);
+    if (!found && !std::regex_match(leaf, layer_name)) continue;
     rows.push_back(row);
   }
   std::sort(rows.begin(), rows.end(), [](const LayerRow& a, const LayerRow& b) { return a.first < b.first; });

@@ -230,15 +230,16 @@ int fold_batch_norms(Rewriter& rw) {
       continue;
     NodeDef* p = rw.producer(bn.inputs[0]);
     const Tensor* old_bias = nullptr;
-    NodeDef* bias_node = nullptr;
     if (p && p->op == "BiasAdd" && rw.only_used(*p, 1) && p->control_inputs.empty()) {
       old_bias = rw.const_value(p->inputs[1]);
       if (!old_bias) continue;
-      bias_node = p;
       p = rw.producer(p->inputs[0]);
     }
-    if (!p || !(p->op == "Conv2D" || p->op == "MatMul") || !rw.only_used(*p, 1) || !p->control_inputs.empty())
-      continue;
+    if (!p || !rw.only_used(*p, 1) || !p->control_inputs.empty()) continue;
+    const AttrValue* act = find_attr(*p, "activation");
+    const bool fused = p->op == "FusedConv2D" && !old_bias && act && act->get<std::string>("activation") == "none";
+    if (fused) old_bias = rw.const_value(p->inputs[2]);
+    if (!(p->op == "Conv2D" || p->op == "MatMul" || (fused && old_bias))) continue;
     if (p->op == "MatMul") {
       const AttrValue* tb = find_attr(*p, "transpose_b");
       if (tb && tb->get<bool>("transpose_b")) continue;
@@ -249,7 +250,6 @@ int fold_batch_norms(Rewriter& rw) {
     const AttrValue* eps_attr = find_attr(bn, "epsilon");
     const double eps = eps_attr ? eps_attr->get<double>("epsilon") : 1e-3;
     std::vector<double> inv(static_cast<size_t>(c));
-    Tensor bias(scale->dtype(), Shape{c});
     Tensor bias64 = Tensor::zeros(DType::f64, Shape{c});
     for (int64_t k = 0; k < c; ++k) {
       const size_t kk = static_cast<size_t>(k);
@@ -257,19 +257,28 @@ int fold_batch_norms(Rewriter& rw) {
       const double b = old_bias ? old_bias->as_double(k) : 0.0;
       bias64.data<double>()[k] = (b - mean->as_double(k)) * inv[kk] + offset->as_double(k);
     }
-    const std::string conv_name = p->name, bn_name = bn.name, x = p->name + ":0";
-    const std::string wname = rw.fresh_name(conv_name + "/folded_weights");
-    rw.insert_before(conv_name, make_const(wname, scale_last_axis(*w, inv)));
-    rw.node(conv_name)->inputs[1] = wname + ":0";
-    rw.node(conv_name)->outputs.clear();
+    const NodeDef producer = *p;
+    const std::string bn_name = bn.name;
+    const std::string wname = rw.fresh_name(producer.name + "/folded_weights");
+    rw.insert_before(bn_name, make_const(wname, scale_last_axis(*w, inv)));
     const std::string bname = rw.fresh_name(bn_name + "/folded_bias");
     rw.insert_before(bn_name, make_const(bname, bias64.cast(scale->dtype())));
     NodeDef& nb = *rw.node(bn_name);
-    nb.op = "BiasAdd";
-    nb.inputs = {x, bname + ":0"};
-    nb.attrs.clear();
     nb.outputs.clear();
-    (void)bias_node;  // the old BiasAdd now has no consumer; pruning removes it
+    if (producer.op == "MatMul") {
+      // y = x w' + b': the MatMul reads the scaled weights, the batch norm becomes the BiasAdd.
+      rw.node(producer.name)->inputs[1] = wname + ":0";
+      rw.node(producer.name)->outputs.clear();
+      nb.op = "BiasAdd";
+      nb.inputs = {producer.name + ":0", bname + ":0"};
+      nb.attrs.clear();
+    } else {
+      // One FusedConv2D (x, w', b') under the batch norm's name; the old convolution goes.
+      nb.op = "FusedConv2D";
+      nb.inputs = {producer.inputs[0], wname + ":0", bname + ":0"};
+      nb.attrs = producer.attrs;
+      set_attr(nb, "activation", AttrValue(std::string("none")));
+    }
     rw.reindex();
     ++folded;
   }
@@ -287,6 +296,17 @@ int fuse_convolutions(Rewriter& rw) {
       if (!act && last.op != "BiasAdd") continue;
       if (rw.control_used(last.name) || !last.control_inputs.empty()) continue;
       NodeDef* b = act ? rw.producer(last.inputs[0]) : &last;
+      if (act && b && b->op == "FusedConv2D" && rw.only_used(*b, 1) && b->control_inputs.empty() &&
+          find_attr(*b, "activation") && find_attr(*b, "activation")->get<std::string>("activation") == "none") {
+        NodeDef f = *b;
+        f.name = last.name;
+        f.outputs.clear();
+        set_attr(f, "activation", AttrValue(std::string(last.op == "Relu" ? "relu" : "relu6")));
+        last = f;
+        rw.reindex();
+        ++fused;
+        continue;
+      }
       if (!b || b->op != "BiasAdd" || !b->control_inputs.empty() || (act && !rw.only_used(*b, 1))) continue;
       NodeDef* c = rw.producer(b->inputs[0]);
       if (!c || c->op != "Conv2D" || !rw.only_used(*c, 1) || !c->control_inputs.empty()) continue;
