@@ -12,6 +12,8 @@ sluice_packages=(
   libonnx-dev libprotobuf-dev                # ONNX import: ONNX's protobuf classes and op schemas
   libonnx-testdata                           # ONNX's backend test data (ctest onnx_conformance)
   python3-torch python3-torchvision          # exports the real models test_onnx_models runs
+  graphviz gnuplot-nox                       # `sluice graph` (dot draws the graph) and `sluice plot` (training curves)
+  libpng-dev                                 # test_cli_convert decodes the PNG pictures
 )
 sluice_install_deps() {
   local missing=()

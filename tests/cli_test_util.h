@@ -86,6 +86,11 @@ inline const CliArtifacts& cli_artifacts() {
     r.dir = ::testing::TempDir() + "/sluice_cli_models_" + std::to_string(getpid());
     std::filesystem::remove_all(r.dir);
     std::filesystem::create_directories(r.dir);
+    static std::string dir_to_remove = r.dir;
+    std::atexit([] {
+      std::error_code ec;
+      std::filesystem::remove_all(dir_to_remove, ec);
+    });
     Graph g;
     g.set_random_seed(7);
     Scope root(g);

@@ -110,14 +110,11 @@ std::string graph_to_dot(const Graph& graph, int depth, const std::string& title
     return slash == std::string::npos ? std::string() : name.substr(0, slash);
   };
   for (const auto& [name, b] : boxes) {
+    // A scope is coloured by what it is for: a layer (nn ops) over its variables, over state
+    // updates, over math.
     Kind main = Kind::other;
-    int best = -1;
-    for (const auto& [k, n] : b.kinds)
-      if (n > best && k != Kind::other) {
-        best = n;
-        main = k;
-      }
-    if (best < 0) main = Kind::other;
+    for (Kind k : {Kind::math, Kind::io, Kind::state, Kind::variable, Kind::nn})
+      if (b.kinds.count(k)) main = k;
     const size_t slash = name.rfind('/');
     std::string label = (slash == std::string::npos ? name : name.substr(slash + 1)) + "\n(" +
                         std::to_string(b.count) + " ops)";

@@ -109,7 +109,11 @@ void plot(const PlotOptions& o) {
     std::string cmd;
     for (const auto& [ik, name] : block) {
       if (loss != is_loss(ik.second)) continue;
-      const bool validation = ik.second.rfind("val", 0) == 0 || ik.second.rfind("test", 0) == 0;
+      // Validation/test curves are dashed when the run also has the training curve they match.
+      const std::string& key = ik.second;
+      const size_t us = key.find('_');
+      const bool validation = (key.rfind("val_", 0) == 0 || key.rfind("test_", 0) == 0) &&
+                              runs[ik.first].series.count(key.substr(us + 1)) > 0;
       cmd += std::string(cmd.empty() ? "plot " : ", ") + name + " using 1:2 title " +
              gp_quote(runs[ik.first].name + " " + ik.second) + " lw 2 pt 7 ps 0.5 lc rgb \"" +
              colors[ik.first % 7] + "\"" + (validation ? " dt 2" : "");
