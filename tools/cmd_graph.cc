@@ -113,7 +113,7 @@ std::string graph_to_dot(const Graph& graph, int depth, const std::string& title
     // A scope is coloured by what it is for: a layer (nn ops) over its variables, over state
     // updates, over math.
     Kind main = Kind::other;
-    for (Kind k : {Kind::math, Kind::io, Kind::state, Kind::variable, Kind::nn})
+    for (Kind k : {Kind::math, Kind::io, Kind::variable, Kind::state, Kind::nn})
       if (b.kinds.count(k)) main = k;
     const size_t slash = name.rfind('/');
     std::string label = (slash == std::string::npos ? name : name.substr(slash + 1)) + "\n(" +
