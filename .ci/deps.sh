@@ -15,6 +15,8 @@ sluice_packages=(
   libcpp-httplib-dev                         # `sluice serve`'s HTTP server (serving/) and the tests' HTTP client
   wrk                                        # bench/serving/load.sh: HTTP load on loopback
   curl                                       # examples/serve_mnist.sh sends its requests with curl
+  graphviz gnuplot-nox                       # `sluice graph` (dot draws the graph) and `sluice plot` (training curves)
+  libpng-dev                                 # test_cli_convert decodes the PNG pictures
 )
 sluice_install_deps() {
   local missing=()

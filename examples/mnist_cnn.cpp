@@ -7,12 +7,13 @@
 // "test accuracy: 0.XXXX".
 //
 //   mnist_cnn [--data DIR] [--epochs N] [--steps N] [--batch N] [--lr X] [--seed N]
-//             [--threads N]
+//             [--threads N] [--log FILE] [--save-graph FILE]
 #include <sluice/sluice.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <cstdio>
 #include <numeric>
 #include <random>
@@ -38,6 +39,9 @@ int main(int argc, char** argv) {
   app.add_option("--lr", lr, "Adam learning rate")->capture_default_str();
   app.add_option("--seed", seed, "graph seed (weights, dropout, shuffling)")->capture_default_str();
   app.add_option("--threads", threads, "intra-op threads (0: one per core)")->capture_default_str();
+  std::string log_path, graph_path;
+  app.add_option("--save-graph", graph_path, "write the training graph (a Sluice graph file) for `sluice graph`");
+  app.add_option("--log", log_path, "append one JSON line per epoch (loss, test accuracy, lr, seconds) for `sluice plot`");
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -65,6 +69,7 @@ int main(int argc, char** argv) {
     optimizers::Adam adam(lr);
     Operation train = adam.minimize(root, loss);
 
+    if (!graph_path.empty()) io::write_graph(g, graph_path, {{"serving_default", {{{"image", img}}, {{"probs", preds}}}}});
     Session sess(g, SessionOptions{threads});
     sess.run({}, {}, {ops::global_variables_initializer(root)});
     std::printf(
@@ -73,6 +78,11 @@ int main(int argc, char** argv) {
         static_cast<long long>(test_x.dim(0)), lr, static_cast<long long>(batch),
         sess.thread_pool().num_threads());
     std::printf("GEMM: %s\n", gemm::backend_info().c_str());
+    std::ofstream log;
+    if (!log_path.empty()) {
+      log.open(log_path, std::ios::trunc);
+      if (!log) throw InvalidArgument("cannot write the log '" + log_path + "'");
+    }
 
     // Test accuracy in slices (the whole test set at once would need ~1.5 GB of activations).
     auto test_accuracy = [&] {
@@ -123,6 +133,13 @@ int main(int argc, char** argv) {
       test_acc = test_accuracy();
       std::printf("epoch %d: %.2f s (%zu steps, %.1f ms/step), test accuracy %.4f\n", epoch, secs,
                   s, 1e3 * secs / std::max<size_t>(s, 1), test_acc);
+      if (log.is_open()) {
+        char line[256];
+        std::snprintf(line, sizeof(line),
+                      "{\"epoch\": %d, \"loss\": %.6g, \"test_accuracy\": %.6g, \"lr\": %g, \"seconds\": %.3f}\n", epoch,
+                      loss_sum / std::max<size_t>(s, 1), test_acc, lr, secs);
+        log << line << std::flush;
+      }
     }
     std::printf("test accuracy: %.4f\n", test_acc);
   } catch (const Error& e) {
