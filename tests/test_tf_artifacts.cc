@@ -109,26 +109,28 @@ TEST(TfArtifactsRnn, LstmAndGruAgainstFloat64Cells) {
     SLUICE_INTEROP_OR_SKIP(pb, lstm ? "tf2onnx/lstm/frozen.pb" : "tf2onnx/gru/frozen.pb");
     // X's batch is unknown in the file; dropout's RandomUniform needs its shape when the
     // graph is built, so X is input-mapped to a placeholder with a known batch.
-    Graph g;
-    Scope root(g);
-    const int64_t B = 3, T = 28, I = 28;
-    Output x = ops::placeholder(root.named("x"), DType::f32, {B, T * I});
-    const Output pred = io::import_tf_graph_def(g, pb, {"", {{"X:0", x}}, {"output:0"}}).tensors[0];
-    const Tensor xv = random_input(Shape{B, T * I}, lstm ? 11 : 12);
-    const Tensor y = Session(g).run({{x, xv}, {g.tensor("keep_prob:0"), Tensor(1.0f)}}, {pred})[0];
-    EXPECT_EQ(y.shape(), (Shape{B, 10}));
-    expect_close(y, rnn_reference(g, lstm, xv, B, T, I), 2e-5);
-    // keep_prob 0.5: dropout is live (Floor(keep_prob + U) masks, survivors scaled by 2),
-    // so the output differs from the keep_prob 1 one.
-    const Tensor yd = Session(g).run({{x, xv}, {g.tensor("keep_prob:0"), Tensor(0.5f)}}, {pred})[0];
-    double diff = 0;
-    for (int64_t i = 0; i < y.num_elements(); ++i) diff += std::abs(y.as_double(i) - yd.as_double(i));
-    EXPECT_GT(diff, 1e-3);
+    for (const int64_t B : {int64_t{1}, int64_t{3}}) {
+      Graph g;
+      Scope root(g);
+      const int64_t T = 28, I = 28;
+      Output x = ops::placeholder(root.named("x"), DType::f32, {B, T * I});
+      const Output pred = io::import_tf_graph_def(g, pb, {"", {{"X:0", x}}, {"output:0"}}).tensors[0];
+      const Tensor xv = random_input(Shape{B, T * I}, lstm ? 11 : 12);
+      const Tensor y = Session(g).run({{x, xv}, {g.tensor("keep_prob:0"), Tensor(1.0f)}}, {pred})[0];
+      EXPECT_EQ(y.shape(), (Shape{B, 10}));
+      expect_close(y, rnn_reference(g, lstm, xv, B, T, I), 2e-5);
+      // keep_prob 0.5: dropout is live (Floor(keep_prob + U) masks, survivors scaled by 2),
+      // so the output differs from the keep_prob 1 one.
+      const Tensor yd = Session(g).run({{x, xv}, {g.tensor("keep_prob:0"), Tensor(0.5f)}}, {pred})[0];
+      double diff = 0;
+      for (int64_t i = 0; i < y.num_elements(); ++i) diff += std::abs(y.as_double(i) - yd.as_double(i));
+      EXPECT_GT(diff, 1e-3);
+    }
   }
 }
 
 TEST(TfArtifactsRnn, UnknownBatchNeedsAKnownShapeForDropout) {
-  // Imported as it is (X [?, 28, 28]), everything up to the dropout reads its shapes at run
+  // Imported as it is (X [?, 784]), everything up to the dropout reads its shapes at run
   // time; dropout's RandomUniform cannot: the exact error says what to do.
   SLUICE_INTEROP_OR_SKIP(pb, "tf2onnx/lstm/frozen.pb");
   Graph g;

@@ -74,6 +74,19 @@ Converted convert_squeeze(ConvertContext& ctx) {
 
 Converted convert_expand_dims(ConvertContext& ctx) {
   ctx.require_inputs(2);
+  // A statically known int scalar/vector (tf.zeros' ExpandDims(batch size) in RNN zero
+  // states) folds to a constant, so the Concat/Fill after it see a constant shape too.
+  const Output x = ctx.input(0);
+  if (x.dtype() == DType::i32 || x.dtype() == DType::i64) {
+    if (std::optional<Tensor> c = ctx.constant_input(0); c && c->num_elements() <= 64) {
+      const int64_t axis = ctx.constant_int(1, "the dim input");
+      const int64_t r = c->shape().rank();
+      if (axis < -r - 1 || axis > r) ctx.invalid("dim " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+      std::vector<int64_t> dims = c->shape().dims();
+      dims.insert(dims.begin() + (axis < 0 ? axis + r + 1 : axis), 1);
+      return ctx.one(ops::constant(ctx.scope(), c->reshaped(Shape(dims))));
+    }
+  }
   return ctx.one(ops::expand_dims(ctx.scope(), ctx.input(0), ctx.constant_int(1, "the dim input")));
 }
 
