@@ -86,7 +86,9 @@ int main(int argc, char** argv) {
       {"tf_serving/saved_model_half_plus_three/00000123", Tensor(2.0f)},
       {"tf_serving/matrix_half_plus_two/1", Tensor::from_vector<float>({1, 2, 3, 4, 5, 6, 7, 8, 9}, {1, 3, 3})},
       {"more/half_plus_two_mkl/00000123", Tensor::from_vector<float>({1, 2}, {2, 1})}};
-  for (const auto& [rel, x] : saved) {
+  for (const auto& entry : saved) {
+    const std::string& rel = entry.first;  // (no structured bindings: lambdas capture them)
+    const Tensor& x = entry.second;
     step("SavedModel " + rel, [&] {
       const io::TfSavedModelInfo info = io::inspect_tf_saved_model(dir + "/" + rel);
       for (const auto& [name, sig] : info.meta_graphs.at(0).signatures)
