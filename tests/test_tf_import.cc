@@ -10,149 +10,13 @@
 
 #include "sluice/sluice.h"
 #include "test_util.h"
+#include "tf_reference.h"
 #include "tf_test_util.h"
 
 using namespace sluice;
 using sluice::testing::contains;
 using sluice::testing::error_of;
-
-namespace {
-
-// ---- an independent float64 evaluator for the op types of the artifacts ----
-
-struct Arr {
-  std::vector<int64_t> dims;
-  std::vector<double> v;
-};
-
-class Reference {
- public:
-  explicit Reference(std::map<std::string, Arr> feeds) : memo_(std::move(feeds)) {}
-
-  Arr eval(const Output& x) {
-    const Node* n = x.node();
-    auto it = memo_.find(n->name);
-    if (it != memo_.end()) return it->second;
-    Arr r = compute(*n);
-    memo_[n->name] = r;
-    return r;
-  }
-
- private:
-  static int64_t count(const std::vector<int64_t>& d) {
-    int64_t c = 1;
-    for (int64_t x : d) c *= x;
-    return c;
-  }
-  Arr compute(const Node& n) {
-    const std::string& op = n.op_type();
-    auto in = [&](int i) { return eval(n.inputs[i]); };
-    if (op == "Const") {
-      const Tensor& t = n.attr<Tensor>("value");
-      Arr a{t.shape().dims(), {}};
-      for (int64_t i = 0; i < t.num_elements(); ++i) a.v.push_back(t.as_double(i));
-      return a;
-    }
-    if (op == "Identity") return in(0);
-    if (op == "Relu" || op == "Sigmoid") {
-      Arr a = in(0);
-      for (double& x : a.v) x = op == "Relu" ? std::max(x, 0.0) : 1 / (1 + std::exp(-x));
-      return a;
-    }
-    if (op == "BiasAdd" || op == "Add") {
-      Arr a = in(0), b = in(1);
-      const size_t m = b.v.size();  // bias / same-shape or trailing broadcast
-      for (size_t i = 0; i < a.v.size(); ++i) a.v[i] += b.v[i % m];
-      return a;
-    }
-    if (op == "MatMul") {
-      const Arr a = in(0), b = in(1);
-      const int64_t M = a.dims[0], K = a.dims[1], N = b.dims[1];
-      Arr c{{M, N}, std::vector<double>(static_cast<size_t>(M * N), 0.0)};
-      for (int64_t i = 0; i < M; ++i)
-        for (int64_t k = 0; k < K; ++k)
-          for (int64_t j = 0; j < N; ++j) c.v[i * N + j] += a.v[i * K + k] * b.v[k * N + j];
-      return c;
-    }
-    if (op == "Reshape") {
-      Arr a = in(0);
-      std::vector<int64_t> d = n.attr<std::vector<int64_t>>("shape");
-      int64_t known = 1, unk = -1;
-      for (size_t i = 0; i < d.size(); ++i) (d[i] < 0 ? unk = static_cast<int64_t>(i) : known *= d[i]);
-      if (unk >= 0) d[unk] = static_cast<int64_t>(a.v.size()) / known;
-      a.dims = d;
-      return a;
-    }
-    if (op == "Conv2D" || op == "MaxPool") {
-      const Arr x = in(0);
-      const bool conv = op == "Conv2D";
-      const Arr w = conv ? in(1) : Arr{};
-      const auto strides = n.attr<std::vector<int64_t>>("strides");
-      const std::vector<int64_t> k = conv ? std::vector<int64_t>{w.dims[0], w.dims[1]} : n.attr<std::vector<int64_t>>("ksize");
-      const bool same = n.attr<std::string>("padding") == "SAME";
-      const int64_t N = x.dims[0], H = x.dims[1], W = x.dims[2], C = x.dims[3], F = conv ? w.dims[3] : C;
-      // TF: SAME out = ceil(in / s), padding split with the smaller half first.
-      auto out_dim = [&](int64_t in_, int64_t kk, int64_t s, int64_t* pad) {
-        const int64_t o = same ? (in_ + s - 1) / s : (in_ - kk + s) / s;
-        *pad = same ? std::max<int64_t>((o - 1) * s + kk - in_, 0) / 2 : 0;
-        return o;
-      };
-      int64_t pt, pl;
-      const int64_t OH = out_dim(H, k[0], strides[0], &pt), OW = out_dim(W, k[1], strides[1], &pl);
-      Arr y{{N, OH, OW, F}, std::vector<double>(static_cast<size_t>(N * OH * OW * F), conv ? 0.0 : -INFINITY)};
-      for (int64_t b = 0; b < N; ++b)
-        for (int64_t oy = 0; oy < OH; ++oy)
-          for (int64_t ox = 0; ox < OW; ++ox)
-            for (int64_t i = 0; i < k[0]; ++i)
-              for (int64_t j = 0; j < k[1]; ++j) {
-                const int64_t iy = oy * strides[0] - pt + i, ix = ox * strides[1] - pl + j;
-                if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                const double* px = &x.v[((b * H + iy) * W + ix) * C];
-                double* py = &y.v[((b * OH + oy) * OW + ox) * F];
-                if (!conv) {
-                  for (int64_t c = 0; c < C; ++c) py[c] = std::max(py[c], px[c]);
-                  continue;
-                }
-                for (int64_t c = 0; c < C; ++c)
-                  for (int64_t f = 0; f < F; ++f) py[f] += px[c] * w.v[((i * k[1] + j) * C + c) * F + f];
-              }
-      return y;
-    }
-    throw std::runtime_error("reference: no evaluation for " + op + " (" + n.name + ")");
-  }
-  std::map<std::string, Arr> memo_;
-};
-
-Tensor random_input(const Shape& shape, uint32_t seed) {
-  Tensor t(DType::f32, shape);
-  uint32_t s = seed;
-  float* p = t.data<float>();
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    s = s * 1664525u + 1013904223u;
-    p[i] = static_cast<float>((s >> 8) % 1000) / 1000.0f;
-  }
-  return t;
-}
-
-// Imports `file`, runs `output` on a random batch fed to `input`, and compares with the
-// float64 evaluation: agreement to float32 precision (relative to the output's scale).
-void check_against_reference(const std::string& file, const std::string& input, const std::string& output,
-                             const Shape& in_shape) {
-  Graph g;
-  io::import_tf_graph_def(g, file);
-  const Tensor x = random_input(in_shape, 7);
-  const Tensor y = Session(g).run({{input, x}}, {output})[0];
-  Arr ax{in_shape.dims(), {}};
-  for (int64_t i = 0; i < x.num_elements(); ++i) ax.v.push_back(x.as_double(i));
-  Reference ref({{g.tensor(input).node()->name, ax}});
-  const Arr r = ref.eval(g.tensor(output));
-  ASSERT_EQ(static_cast<int64_t>(r.v.size()), y.num_elements());
-  double scale = 1e-30;
-  for (double v : r.v) scale = std::max(scale, std::abs(v));
-  for (size_t i = 0; i < r.v.size(); ++i) ASSERT_NEAR(y.as_double(static_cast<int64_t>(i)), r.v[i], 2e-5 * scale) << i;
-}
-
-}  // namespace
+using namespace sluice::testing::tfref;
 
 TEST(TfArtifacts, RegressionFrozenGraph) {
   SLUICE_INTEROP_OR_SKIP(pb, "tf2onnx/regression/graphdef/frozen.pb");
@@ -244,18 +108,6 @@ TEST(TfArtifacts, MatrixHalfPlusTwo) {
             (std::vector<float>{2.5f, 3, 3.5f, 4, 4.5f, 5, 5.5f, 6, 6.5f}));
 }
 
-TEST(TfArtifacts, HalfPlusTwoMklWaitsForStridedSlice) {
-  // Resource variables (VarHandleOp/ReadVariableOp) import; its serving signature also
-  // reads a StridedSlice of a Conv2D. Turn into a run test (x -> 0.5 x + 2) once
-  // strided_slice lands.
-  SLUICE_INTEROP_OR_SKIP(dir, "more/half_plus_two_mkl/00000123");
-  io::LoadedModel m = io::load_model(dir);
-  EXPECT_EQ(m.signature_names(), (std::vector<std::string>{"regress_x2_to_y3"}));
-  EXPECT_EQ(io::inspect_tf_saved_model(dir).meta_graphs[0].signatures.at("serving_default").unsupported,
-            "StridedSlice (first node 'strided_slice')");
-  EXPECT_EQ(error_of<NotFound>([&] { m.run("serving_default", {}); }).find("has no signature 'serving_default'") != std::string::npos, true);
-}
-
 TEST(TfArtifacts, FcLayersAgainstFloat64) {
   SLUICE_INTEROP_OR_SKIP(pb, "tf2onnx/fc-layers/frozen.pb");
   check_against_reference(pb, "X:0", "output:0", Shape{8, 784});
@@ -288,23 +140,14 @@ TEST(TfArtifacts, Cifar10CnnAgainstFloat64) {
 }
 
 TEST(TfArtifacts, NnfusionSingleOps) {
-  // Each single-op graph imports and runs; values are checked per op in test_tf_ops.
-  const std::map<std::string, std::string> graphs = {
-      {"frozen_avg_pool_graph.pb", ""}, {"frozen_conv2d_nhwc_graph.pb", ""}, {"frozen_fusedbn_inference_graph.pb", ""},
-      {"frozen_reduce_mean_graph.pb", ""}, {"frozen_softmax_2d_graph.pb", ""}, {"frozen_transpose_4d.pb", ""},
-      {"max_pool_2d_pads.pb", ""},
-      {"frozen_depthwise_conv2d_graph.pb", "DepthwiseConv2dNative"}, {"frozen_pad_graph.pb", "Pad"},
-      {"frozen_padv2_graph.pb", "PadV2"}};
-  for (const auto& [file, missing] : graphs) {
+  // Each single-op graph imports and runs; values are checked per op in test_tf_ops and,
+  // for depthwise / pad / padv2, in test_tf_artifacts.
+  for (const std::string file :
+       {"frozen_avg_pool_graph.pb", "frozen_conv2d_nhwc_graph.pb", "frozen_fusedbn_inference_graph.pb",
+        "frozen_reduce_mean_graph.pb", "frozen_softmax_2d_graph.pb", "frozen_transpose_4d.pb", "max_pool_2d_pads.pb",
+        "frozen_depthwise_conv2d_graph.pb", "frozen_pad_graph.pb", "frozen_padv2_graph.pb"}) {
     SLUICE_INTEROP_OR_SKIP(pb, "more/nnfusion_ops/" + file);
     Graph g;
-    if (!missing.empty()) {
-      // Waits for the opsnn / opsarray ops: the exact error today.
-      const std::string msg = error_of<Unimplemented>([&] { io::import_tf_graph_def(g, pb); });
-      EXPECT_TRUE(contains(msg, "TensorFlow op types Sluice does not support (each with its first node): " + missing + " (first node '"))
-          << msg;
-      continue;
-    }
     io::import_tf_graph_def(g, pb);
     FeedList feeds;
     for (const Operation& op : g.operations())
@@ -317,25 +160,4 @@ TEST(TfArtifacts, NnfusionSingleOps) {
     const Tensor y = Session(g).run(feeds, {g.operations().back().output(0)})[0];
     for (int64_t i = 0; i < y.num_elements(); ++i) ASSERT_TRUE(std::isfinite(y.as_double(i))) << file;
   }
-}
-
-TEST(TfArtifacts, RecurrentAndKeywordSpottingWaitForOps) {
-  // These need ops other workers are adding; the exact error lists them.
-  SLUICE_INTEROP_OR_SKIP(lstm, "tf2onnx/lstm/frozen.pb");
-  SLUICE_INTEROP_OR_SKIP(gru, "tf2onnx/gru/frozen.pb");
-  SLUICE_INTEROP_OR_SKIP(kws, "more/ds_cnn_s/DS_CNN_S.pb");
-  const std::string tail = " (import only the outputs you need with return_elements, or input-map a tensor past them)";
-  for (const std::string& pb : {lstm, gru}) {
-    Graph g;
-    EXPECT_EQ(error_of<Unimplemented>([&] { io::import_tf_graph_def(g, pb); }),
-              "GraphDef '" + pb + "': TensorFlow op types Sluice does not support (each with its first node): "
-              "Floor (first node 'model/dropout/Floor'), Pack (first node 'model/Reshape/shape'), StridedSlice "
-              "(first node 'model/strided_slice'), Unpack (first node 'model/unstack')" + tail);
-  }
-  Graph g;
-  Scope root(g);
-  Output mfcc = ops::placeholder(root.named("mfcc"), DType::f32, {-1, 49, 10});
-  EXPECT_EQ(error_of<Unimplemented>([&] { io::import_tf_graph_def(g, kws, {"", {{"Mfcc:0", mfcc}}, {"labels_softmax:0"}}); }),
-            "GraphDef '" + kws + "': TensorFlow op types Sluice does not support (each with its first node): "
-            "DepthwiseConv2dNative (first node 'MobileNet/conv_ds_1/depthwise_conv/depthwise')" + tail);
 }

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "../../ops/array_ops.h"
+#include "../../ops/static_value.h"
 #include "detail/tf_convert.h"
 
 namespace sluice::io::tf {
@@ -34,7 +35,26 @@ std::optional<Tensor> constant_value(const Output& x) {
   return std::nullopt;
 }
 
-std::optional<Tensor> ConvertContext::constant_input(int i) const { return constant_value(input(i)); }
+// Besides Consts, small int vectors the graph determines statically (Shape of a value with
+// a known shape, then StridedSlice / Pack / Concat / Gather / Cast of those: what Keras'
+// Flatten and tf.nn.dropout build) count as constants, so they fold into attrs.
+std::optional<Tensor> ConvertContext::constant_input(int i) const {
+  const Output x = input(i);
+  if (std::optional<Tensor> c = constant_value(x)) return c;
+  const DType dt = x.dtype();
+  const Shape& s = x.shape();
+  if ((dt != DType::i32 && dt != DType::i64) || !s.known_rank() || s.rank() > 1) return std::nullopt;
+  const std::optional<std::vector<int64_t>> v = kernels::static_int_values(x);
+  if (!v || (s.rank() == 0 && v->size() != 1)) return std::nullopt;
+  const Shape shape = s.rank() == 0 ? Shape{} : Shape{static_cast<int64_t>(v->size())};
+  if (dt == DType::i64) return Tensor::from_vector(*v, shape);
+  std::vector<int32_t> w;
+  for (int64_t e : *v) {
+    if (e < INT32_MIN || e > INT32_MAX) return std::nullopt;
+    w.push_back(static_cast<int32_t>(e));
+  }
+  return Tensor::from_vector(w, shape);
+}
 
 Tensor ConvertContext::require_constant(int i, const std::string& what) const {
   std::optional<Tensor> t = constant_input(i);
@@ -172,6 +192,7 @@ std::vector<OpEntry> build_table() {
   add_math_ops(t);
   add_array_ops(t);
   add_nn_ops(t);
+  add_layout_ops(t);
   t.push_back({"Switch", handled_by_importer, "(folded) / Select",
                "`tf.cond`: a constant predicate (a Const, possibly behind Identity) keeps only the taken "
                "branch; any other bool scalar predicate (e.g. a fed or defaulted PlaceholderWithDefault such as "
@@ -209,9 +230,11 @@ std::string tf_ops_markdown() {
      << "`load_model` fail with one `Unimplemented` error that names every such op type and the first\n"
      << "node of each, before anything is built - but only for the part of the graph the requested\n"
      << "outputs need (input-mapped tensors cut the graph there).\n\n"
-     << "Shape-like inputs (Reshape's shape, Transpose's perm, reduction axes, ConcatV2's axis, Slice's\n"
-     << "begin/size, ...) must be constants (a `Const`, possibly behind `Identity`): they are folded into\n"
-     << "the attrs of Sluice's ops. A run-time value there is an `Unimplemented` error naming the node.\n"
+     << "Shape-like inputs (Reshape's shape, Transpose's perm, reduction axes, Slice's begin/size, ...)\n"
+     << "that are constants (a `Const`, possibly behind `Identity`) are folded into the attrs of Sluice's\n"
+     << "ops; where the notes say so, a value computed at run time (e.g. from the `Shape` of an input\n"
+     << "with an unknown batch) is read as a tensor instead. Where the notes say \"constant\", a run-time\n"
+     << "value is an `Unimplemented` error naming the node.\n"
      << "dtypes: float32, float64, int32, int64, uint8 and bool, as each Sluice op accepts them.\n\n"
      << "| TF op | Sluice op(s) | attrs, dtypes, limits |\n|---|---|---|\n";
   for (const OpEntry& e : op_table()) os << "| `" << e.tf_op << "` | " << e.sluice << " | " << e.notes << " |\n";

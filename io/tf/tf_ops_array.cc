@@ -3,6 +3,9 @@
 #include <cmath>
 
 #include "../../ops/array_ops.h"
+#include "../../ops/index_ops.h"
+#include "../../ops/shape_ops.h"
+#include "../../ops/slice_ops.h"
 #include "../../ops/math_ops.h"
 #include "detail/tf_convert.h"
 
@@ -55,8 +58,12 @@ Converted convert_rank(ConvertContext& ctx) {
   return ctx.one(int_constant(ctx.scope(), {s.rank()}, DType::i32, true));
 }
 
+// Shape-like inputs are folded into attrs when they are constants; otherwise (a shape
+// computed from a run-time Shape, as tf.layers and RNN graphs with an unknown batch do)
+// the op reads them as tensors.
 Converted convert_reshape(ConvertContext& ctx) {
   ctx.require_inputs(2);
+  if (!ctx.constant_input(1)) return ctx.one(ops::reshape(ctx.scope(), ctx.input(0), ctx.input(1)));
   return ctx.one(ops::reshape(ctx.scope(), ctx.input(0), ctx.constant_ints(1, "the shape input")));
 }
 
@@ -67,11 +74,26 @@ Converted convert_squeeze(ConvertContext& ctx) {
 
 Converted convert_expand_dims(ConvertContext& ctx) {
   ctx.require_inputs(2);
+  // A statically known int scalar/vector (tf.zeros' ExpandDims(batch size) in RNN zero
+  // states) folds to a constant, so the Concat/Fill after it see a constant shape too.
+  const Output x = ctx.input(0);
+  if (x.dtype() == DType::i32 || x.dtype() == DType::i64) {
+    if (std::optional<Tensor> c = ctx.constant_input(0); c && c->num_elements() <= 64) {
+      const int64_t axis = ctx.constant_int(1, "the dim input");
+      const int64_t r = c->shape().rank();
+      if (axis < -r - 1 || axis > r) ctx.invalid("dim " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+      std::vector<int64_t> dims = c->shape().dims();
+      dims.insert(dims.begin() + (axis < 0 ? axis + r + 1 : axis), 1);
+      return ctx.one(ops::constant(ctx.scope(), c->reshaped(Shape(dims))));
+    }
+  }
   return ctx.one(ops::expand_dims(ctx.scope(), ctx.input(0), ctx.constant_int(1, "the dim input")));
 }
 
 Converted convert_slice(ConvertContext& ctx) {
   ctx.require_inputs(3);
+  if (!ctx.constant_input(1) || !ctx.constant_input(2))
+    return ctx.one(ops::slice(ctx.scope(), ctx.input(0), ctx.input(1), ctx.input(2)));
   return ctx.one(ops::slice(ctx.scope(), ctx.input(0), ctx.constant_ints(1, "the begin input"),
                             ctx.constant_ints(2, "the size input")));
 }
@@ -106,13 +128,16 @@ Converted convert_split(ConvertContext& ctx) {
 
 Converted convert_fill(ConvertContext& ctx) {
   ctx.require_inputs(2);
+  if (!ctx.constant_input(0) || !ctx.constant_input(1))
+    return ctx.one(ops::fill(ctx.scope(), ctx.input(0), ctx.input(1)));
   const Shape shape(ctx.constant_ints(0, "the dims input"));
   if (!shape.is_fully_defined()) ctx.invalid("dims " + shape.to_string() + " has negative entries");
   const Tensor v = ctx.require_constant(1, "the value input");
   if (v.num_elements() != 1) ctx.invalid("value must be a scalar, is " + v.shape().to_string());
   if (v.dtype() == DType::i64) {
     const int64_t i = v.scalar<int64_t>();
-    if (i > (int64_t{1} << 53) || i < -(int64_t{1} << 53)) ctx.unsupported("an int64 fill value beyond 2^53 is not supported");
+    // Beyond 2^53 the double attr would round: the tensor form keeps the exact value.
+    if (i > (int64_t{1} << 53) || i < -(int64_t{1} << 53)) return ctx.one(ops::fill(ctx.scope(), ctx.input(0), ctx.input(1)));
   }
   const double d = v.as_double(0);
   return ctx.one(ops::fill(ctx.scope(), v.dtype(), shape, d));
@@ -120,6 +145,7 @@ Converted convert_fill(ConvertContext& ctx) {
 
 Converted convert_transpose(ConvertContext& ctx) {
   ctx.require_inputs(2);
+  if (!ctx.constant_input(1)) return ctx.one(ops::transpose(ctx.scope(), ctx.input(0), ctx.input(1)));
   const std::vector<int64_t> perm = ctx.constant_ints(1, "the perm input");
   if (perm.empty() && ctx.input(0).shape().rank() != 0) ctx.invalid("an empty perm for a non-scalar input");
   if (perm.empty()) return ctx.one(ops::identity(ctx.scope(), ctx.input(0)));
@@ -169,7 +195,9 @@ Converted convert_select_v2(ConvertContext& ctx) {
 
 Converted convert_one_hot(ConvertContext& ctx) {
   ctx.require_inputs(4);
-  if (ctx.attr_int("axis", -1) != -1) ctx.unsupported("only axis -1 is supported");
+  const int64_t axis = ctx.attr_int("axis", -1);
+  if (axis != -1 || !ctx.constant_input(1) || !ctx.constant_input(2) || !ctx.constant_input(3))
+    return ctx.one(ops::one_hot(ctx.scope(), ctx.input(0), ctx.input(1), ctx.input(2), ctx.input(3), axis));
   const int64_t depth = ctx.constant_int(1, "the depth input");
   if (depth < 0) ctx.invalid("depth must be >= 0, is " + std::to_string(depth));
   const Tensor on = ctx.require_constant(2, "on_value"), off = ctx.require_constant(3, "off_value");
@@ -184,19 +212,19 @@ void add_array_ops(std::vector<OpEntry>& t) {
   t.push_back({"Shape", convert_shape, "Const (static shape) / Shape (+ Cast)", "`out_type` int32 (default) or int64"});
   t.push_back({"Size", convert_size, "Const (static shape) / Size (+ Cast)", "`out_type` int32 or int64"});
   t.push_back({"Rank", convert_rank, "Const", "the input's rank must be known statically"});
-  t.push_back({"Reshape", convert_reshape, "Reshape", "constant shape (one -1 allowed)"});
+  t.push_back({"Reshape", convert_reshape, "Reshape", "shape (one -1 allowed; a constant is folded, a computed one read at run time)"});
   t.push_back({"Squeeze", convert_squeeze, "Squeeze", "`squeeze_dims` (empty: every size-1 dim)"});
   t.push_back({"ExpandDims", convert_expand_dims, "ExpandDims", "constant dim, negative allowed"});
-  t.push_back({"Slice", convert_slice, "Slice", "constant begin and size (-1: to the end)"});
+  t.push_back({"Slice", convert_slice, "Slice", "begin and size (-1: to the end; constants folded, computed ones read at run time)"});
   t.push_back({"ConcatV2", convert_concat_v2, "Concat", "constant axis (last input), negative allowed"});
   t.push_back({"Concat", convert_concat, "Concat", "constant concat_dim (first input)"});
   t.push_back({"Split", convert_split, "Split", "constant split_dim; `num_split` must divide the dim"});
-  t.push_back({"Fill", convert_fill, "Fill", "constant dims and value"});
+  t.push_back({"Fill", convert_fill, "Fill", "dims and value (constants folded, computed dims read at run time); any dtype"});
   t.push_back({"ZerosLike", [](ConvertContext& c) { c.require_inputs(1); return c.one(ops::zeros_like(c.scope(), c.input(0))); },
                "ZerosLike", ""});
   t.push_back({"OnesLike", [](ConvertContext& c) { c.require_inputs(1); return c.one(ops::ones_like(c.scope(), c.input(0))); },
                "OnesLike", ""});
-  t.push_back({"Transpose", convert_transpose, "Transpose", "constant perm"});
+  t.push_back({"Transpose", convert_transpose, "Transpose", "perm (constant folded, computed read at run time)"});
   t.push_back({"GatherV2", convert_gather_v2, "Gather", "constant axis; `batch_dims` 0; out-of-range indices are "
                "an error (as TF on CPU)"});
   t.push_back({"Gather", convert_gather, "Gather", "axis 0"});
@@ -205,8 +233,8 @@ void add_array_ops(std::vector<OpEntry>& t) {
   t.push_back({"Select", convert_select, "Select (+ Reshape of a vector condition)", "TF v1 rules: condition of the "
                "values' shape, a scalar, or a vector selecting rows"});
   t.push_back({"SelectV2", convert_select_v2, "Select", "broadcasting"});
-  t.push_back({"OneHot", convert_one_hot, "OneHot", "constant depth, on_value, off_value; `axis` -1; out-of-range "
-               "indices give an all-off row"});
+  t.push_back({"OneHot", convert_one_hot, "OneHot", "depth, on_value, off_value (constants or run-time scalars); "
+               "`axis` (-1: last); out-of-range indices give an all-off row"});
 }
 
 }  // namespace sluice::io::tf

@@ -1,7 +1,10 @@
 // TF op table, math: elementwise arithmetic (NumPy/TF broadcasting), comparisons and
 // logic, matmul, bias, reductions with constant axes.
 #include "../../ops/array_ops.h"
+#include "../../ops/math_binary_ops.h"
 #include "../../ops/math_ops.h"
+#include "../../ops/math_unary_ops.h"
+#include "../../ops/matrix_ops.h"
 #include "../../ops/nn_ops.h"
 #include "../../ops/reduction_ops.h"
 #include "detail/tf_convert.h"
@@ -56,9 +59,13 @@ Converted convert_bias_add(ConvertContext& ctx) {
 
 // Sum/Mean/Max/Min over constant axes (reduction_indices); TF reduces over nothing when
 // the axes are empty, where Sluice's empty list means "all axes".
-template <Output (*f)(const Scope&, const Output&, const std::vector<int64_t>&, bool)>
+// Computed axes go to the tensor form, with TF's "empty axes reduce nothing".
+using TensorReduction = Output (*)(const Scope&, const Output&, const Output&, bool, bool);
+template <Output (*f)(const Scope&, const Output&, const std::vector<int64_t>&, bool), TensorReduction g>
 Converted reduction(ConvertContext& ctx) {
   ctx.require_inputs(2);
+  if (!ctx.constant_input(1))
+    return ctx.one(g(ctx.scope(), ctx.input(0), ctx.input(1), ctx.attr_bool("keep_dims", false), true));
   const std::vector<int64_t> axes = ctx.constant_ints(1, "the reduction axes input");
   const bool keep = ctx.attr_bool("keep_dims", false);
   if (axes.empty()) return ctx.one(ops::identity(ctx.scope(), ctx.input(0)));
@@ -73,6 +80,22 @@ Converted arg_reduction(ConvertContext& ctx) {
   if (out == DType::i64) return ctx.one(f(ctx.scope(), ctx.input(0), axis));
   if (out != DType::i32) ctx.invalid(std::string("output_type ") + dtype_name(out) + " (int32 or int64)");
   return ctx.one(ops::cast(ctx.scope(), f(ctx.aux("arg"), ctx.input(0), axis), DType::i32));
+}
+
+// BatchMatMul (v1: equal batch dims) and BatchMatMulV2 (broadcast batch dims): adj_x /
+// adj_y transpose the last two dims (the dtypes are real).
+Converted convert_batch_matmul(ConvertContext& ctx) {
+  ctx.require_inputs(2);
+  const Output a = ctx.input(0), b = ctx.input(1);
+  if (ctx.op_type() == "BatchMatMul" && a.shape().known_rank() && b.shape().known_rank()) {
+    const Shape &sa = a.shape(), &sb = b.shape();
+    bool same = sa.rank() == sb.rank();
+    for (int i = 0; same && i + 2 < sa.rank(); ++i)
+      same = sa.dim(i) < 0 || sb.dim(i) < 0 || sa.dim(i) == sb.dim(i);
+    if (!same) ctx.invalid("BatchMatMul needs equal batch dims (BatchMatMulV2 broadcasts), got " + sa.to_string() +
+                           " and " + sb.to_string());
+  }
+  return ctx.one(ops::batch_matmul(ctx.scope(), a, b, ctx.attr_bool("adj_x", false), ctx.attr_bool("adj_y", false)));
 }
 
 // L2Loss = sum(x^2) / 2, a composite until a fused op exists.
@@ -123,13 +146,47 @@ void add_math_ops(std::vector<OpEntry>& t) {
   t.push_back({"MatMul", convert_matmul, "MatMul", "`transpose_a`, `transpose_b`; float32/float64"});
   t.push_back({"BiasAdd", convert_bias_add, "BiasAdd; NCHW: Add of bias as [C,1,..]", "`data_format` NHWC/NCHW"});
   t.push_back({"BiasAddV1", convert_bias_add, "BiasAdd", "NHWC"});
-  const char* red = "constant axes (scalar or list, negative allowed; empty reduces nothing, as TF); `keep_dims`";
-  t.push_back({"Sum", reduction<ops::sum>, "Sum", red});
-  t.push_back({"Mean", reduction<ops::mean>, "Mean", red});
-  t.push_back({"Max", reduction<ops::max>, "Max", red});
-  t.push_back({"Min", reduction<ops::min>, "Min", red});
+  const char* red = "axes a scalar or list (negative allowed; empty reduces nothing, as TF), constant or computed; "
+                    "`keep_dims`";
+  const char* red_bool = "as Sum; bool input";
+  t.push_back({"Sum", reduction<ops::sum, ops::reduce_sum>, "Sum", red});
+  t.push_back({"Mean", reduction<ops::mean, ops::reduce_mean>, "Mean", red});
+  t.push_back({"Max", reduction<ops::max, ops::reduce_max>, "Max", red});
+  t.push_back({"Min", reduction<ops::min, ops::reduce_min>, "Min", red});
+  t.push_back({"Prod", reduction<ops::prod, ops::reduce_prod>, "Prod", red});
+  t.push_back({"All", reduction<ops::all, ops::reduce_all>, "All", red_bool});
+  t.push_back({"Any", reduction<ops::any, ops::reduce_any>, "Any", red_bool});
   t.push_back({"ArgMax", arg_reduction<ops::argmax>, "ArgMax (+ Cast)", "constant axis; `output_type` int64 or int32"});
   t.push_back({"ArgMin", arg_reduction<ops::argmin>, "ArgMin (+ Cast)", "constant axis; `output_type` int64 or int32"});
+  const char* fl = "float (TF registers it for floats only)";
+  t.push_back({"Floor", unary<ops::floor>, "Floor", fl});
+  t.push_back({"Ceil", unary<ops::ceil>, "Ceil", fl});
+  t.push_back({"Round", unary<ops::round>, "Round", "half to even (as TF); integers unchanged"});
+  t.push_back({"Erf", unary<ops::erf>, "Erf", "float"});
+  t.push_back({"Sin", unary<ops::sin>, "Sin", "float"});
+  t.push_back({"Cos", unary<ops::cos>, "Cos", "float"});
+  t.push_back({"Tan", unary<ops::tan>, "Tan", "float"});
+  t.push_back({"Asin", unary<ops::asin>, "Asin", "float"});
+  t.push_back({"Acos", unary<ops::acos>, "Acos", "float"});
+  t.push_back({"Atan", unary<ops::atan>, "Atan", "float"});
+  t.push_back({"Sinh", unary<ops::sinh>, "Sinh", "float"});
+  t.push_back({"Cosh", unary<ops::cosh>, "Cosh", "float"});
+  t.push_back({"Log1p", unary<ops::log1p>, "Log1p", "float"});
+  t.push_back({"Expm1", unary<ops::expm1>, "Expm1", "float"});
+  t.push_back({"IsNan", unary<ops::is_nan>, "IsNan", "float -> bool"});
+  t.push_back({"IsInf", [](ConvertContext& c) { c.require_inputs(1); return c.one(ops::is_inf(c.scope(), c.input(0))); },
+               "IsInf", "float -> bool (+inf and -inf)"});
+  t.push_back({"IsFinite", unary<ops::is_finite>, "IsFinite", "float -> bool"});
+  t.push_back({"FloorDiv", binary<ops::floor_div>, "FloorDiv", "rounds toward -inf for integers (-7 // 2 = -4, as "
+               "TF and Python); floats floor(a / b); broadcasting"});
+  t.push_back({"FloorMod", binary<ops::floor_mod>, "FloorMod", "the result has the divisor's sign (-7 % 3 = 2, as TF "
+               "and Python); broadcasting"});
+  t.push_back({"TruncateMod", binary<ops::truncate_mod>, "TruncateMod", "C fmod: the dividend's sign"});
+  t.push_back({"Mod", binary<ops::truncate_mod>, "TruncateMod", "TF's Mod is C's % / fmod: the dividend's sign"});
+  t.push_back({"SquaredDifference", binary<ops::squared_difference>, "SquaredDifference", bc});
+  t.push_back({"BatchMatMul", convert_batch_matmul, "BatchMatMul", "`adj_x`, `adj_y`; equal batch dims"});
+  t.push_back({"BatchMatMulV2", convert_batch_matmul, "BatchMatMul", "`adj_x`, `adj_y`; batch dims broadcast "
+               "(NumPy rules)"});
   t.push_back({"L2Loss", convert_l2_loss, "Sum(Square(x)) * 0.5", "composite"});
 }
 

@@ -1,7 +1,11 @@
 // TF op table, neural-network ops: activations, softmax, convolution and pooling (NHWC
 // kernels; NCHW by transposing around them), fused batch normalization.
 #include "../../ops/array_ops.h"
+#include "../../ops/activation_ops.h"
 #include "../../ops/conv_ops.h"
+#include "../../ops/depthwise_ops.h"
+#include "../../ops/image_ops.h"
+#include "../../ops/layer_norm_ops.h"
 #include "../../ops/math_ops.h"
 #include "../../ops/nn_ops.h"
 #include "../../ops/normalization_ops.h"
@@ -25,6 +29,20 @@ Padding padding_of(const ConvertContext& ctx) {
   ctx.unsupported("padding '" + p + "' is not supported (SAME, VALID)");
 }
 
+// Convolutions also take padding EXPLICIT with `explicit_paddings` (8 entries, pairs in
+// data_format order; batch and channel pairs 0).
+Pads pads_of(const ConvertContext& ctx, bool nchw) {
+  if (ctx.attr_string("padding") != "EXPLICIT") return padding_of(ctx);
+  const std::vector<int64_t> p = ctx.attr_ints("explicit_paddings");
+  if (p.size() != 8) ctx.invalid("explicit_paddings must have 8 entries, has " + std::to_string(p.size()));
+  const int h = nchw ? 4 : 2, c = nchw ? 2 : 6;
+  if (p[0] != 0 || p[1] != 0 || p[c] != 0 || p[c + 1] != 0)
+    ctx.unsupported("explicit_paddings must be 0 in the batch and channel dims");
+  for (int64_t v : p)
+    if (v < 0) ctx.invalid("explicit_paddings must be >= 0");
+  return Pads::explicit_pads(p[h], p[h + 1], p[h + 2], p[h + 3]);
+}
+
 // The spatial {H, W} entries of a 4-entry strides/ksize/dilations attr, checking that the
 // batch and channel entries are 1.
 std::vector<int64_t> spatial(const ConvertContext& ctx, const std::string& attr, bool nchw,
@@ -41,10 +59,53 @@ Converted convert_conv2d(ConvertContext& ctx) {
   const bool nchw = is_nchw(ctx);
   const auto strides = spatial(ctx, "strides", nchw);
   const auto dilations = spatial(ctx, "dilations", nchw, {1, 1, 1, 1});
-  const Padding padding = padding_of(ctx);
-  if (!nchw) return ctx.one(ops::conv2d(ctx.scope(), ctx.input(0), ctx.input(1), strides, padding, dilations));
-  Output y = ops::conv2d(ctx.aux("conv"), to_nhwc(ctx, ctx.input(0)), ctx.input(1), strides, padding, dilations);
-  return ctx.one(to_nchw(ctx, y, true));
+  const Pads padding = pads_of(ctx, nchw);
+  const bool depthwise = ctx.op_type() == "DepthwiseConv2dNative";
+  auto conv = [&](const Scope& s, const Output& x) {
+    return depthwise ? ops::depthwise_conv2d(s, x, ctx.input(1), strides, padding, dilations)
+                     : ops::conv2d(s, x, ctx.input(1), strides, padding, dilations);
+  };
+  if (!nchw) return ctx.one(conv(ctx.scope(), ctx.input(0)));
+  return ctx.one(to_nchw(ctx, conv(ctx.aux("conv"), to_nhwc(ctx, ctx.input(0))), true));
+}
+
+// Conv2DBackpropInput(input_sizes, filter, out_backprop): the transposed convolution of
+// out_backprop to the (constant) input_sizes.
+Converted convert_conv2d_backprop_input(ConvertContext& ctx) {
+  ctx.require_inputs(3);
+  const bool nchw = is_nchw(ctx);
+  const auto strides = spatial(ctx, "strides", nchw);
+  const auto dilations = spatial(ctx, "dilations", nchw, {1, 1, 1, 1});
+  const Pads padding = pads_of(ctx, nchw);
+  const std::vector<int64_t> sizes = ctx.constant_ints(0, "the input_sizes input");
+  if (sizes.size() != 4) ctx.invalid("input_sizes must have 4 entries, has " + std::to_string(sizes.size()));
+  const std::vector<int64_t> hw = nchw ? std::vector<int64_t>{sizes[2], sizes[3]} : std::vector<int64_t>{sizes[1], sizes[2]};
+  if (hw[0] < 1 || hw[1] < 1) ctx.invalid("input_sizes must be positive in H and W");
+  auto tconv = [&](const Scope& s, const Output& dy) {
+    return ops::conv2d_transpose(s, dy, ctx.input(1), strides, padding, hw, {0, 0}, dilations);
+  };
+  if (!nchw) return ctx.one(tconv(ctx.scope(), ctx.input(2)));
+  return ctx.one(to_nchw(ctx, tconv(ctx.aux("conv"), to_nhwc(ctx, ctx.input(2))), true));
+}
+
+Converted convert_lrn(ConvertContext& ctx) {
+  ctx.require_inputs(1);
+  const int64_t r = ctx.attr_int("depth_radius", 5);
+  if (r < 0 || r > 65536) ctx.invalid("depth_radius must be in [0, 65536], is " + std::to_string(r));
+  return ctx.one(ops::lrn(ctx.scope(), ctx.input(0), r, ctx.attr_float("bias", 1.0f), ctx.attr_float("alpha", 1.0f),
+                          ctx.attr_float("beta", 0.5f)));
+}
+
+template <Output (*f)(const Scope&, const Output&, const Output&, bool, bool)>
+Converted convert_resize(ConvertContext& ctx) {
+  ctx.require_inputs(2);
+  return ctx.one(f(ctx.scope(), ctx.input(0), ctx.input(1), ctx.attr_bool("align_corners", false),
+                   ctx.attr_bool("half_pixel_centers", false)));
+}
+
+Converted convert_leaky_relu(ConvertContext& ctx) {
+  ctx.require_inputs(1);
+  return ctx.one(ops::leaky_relu(ctx.scope(), ctx.input(0), ctx.attr_float("alpha", 0.2f)));
 }
 
 // TF's pools with their defaults (no dilation, floor mode; AvgPool divides by the
@@ -117,9 +178,28 @@ void add_nn_ops(std::vector<OpEntry>& t) {
   t.push_back({"Softmax", unary<ops::softmax>, "Softmax", "over the last axis"});
   t.push_back({"LogSoftmax", unary<ops::log_softmax>, "LogSoftmax", "over the last axis"});
   const char* conv = "`strides`, `dilations` (1 in batch and channel), `padding` SAME (TF's split: the extra row/col "
-                     "at the bottom/right, also for even kernels and stride 2) or VALID, `data_format` NHWC or NCHW "
-                     "(transposed around the NHWC kernel); filter HWIO";
+                     "at the bottom/right, also for even kernels and stride 2), VALID or EXPLICIT (`explicit_paddings`), "
+                     "`data_format` NHWC or NCHW (transposed around the NHWC kernel); filter HWIO";
   t.push_back({"Conv2D", convert_conv2d, "Conv2D (+ Transposes for NCHW)", conv});
+  t.push_back({"DepthwiseConv2dNative", convert_conv2d, "DepthwiseConv2d (+ Transposes for NCHW)",
+               "as Conv2D; filter [KH, KW, C, multiplier] -> C * multiplier channels"});
+  t.push_back({"Conv2DBackpropInput", convert_conv2d_backprop_input, "Conv2DTranspose (+ Transposes for NCHW)",
+               "constant input_sizes (the output's shape); `strides`, `dilations`, `padding` SAME/VALID/EXPLICIT, "
+               "`data_format` as Conv2D; filter [KH, KW, C_out, C_in] (tf.nn.conv2d_transpose)"});
+  t.push_back({"Relu6", unary<ops::relu6>, "Relu6", "min(max(x, 0), 6)"});
+  t.push_back({"Elu", [](ConvertContext& c) { c.require_inputs(1); return c.one(ops::elu(c.scope(), c.input(0))); }, "Elu", "alpha 1"});
+  t.push_back({"Selu", [](ConvertContext& c) { c.require_inputs(1); return c.one(ops::selu(c.scope(), c.input(0))); }, "Selu", "TF's alpha and scale"});
+  t.push_back({"LeakyRelu", convert_leaky_relu, "LeakyRelu", "`alpha` (default 0.2)"});
+  t.push_back({"Softplus", unary<ops::softplus>, "Softplus", "log(1 + exp(x)), overflow-safe"});
+  t.push_back({"Softsign", unary<ops::softsign>, "Softsign", "x / (1 + |x|)"});
+  t.push_back({"LRN", convert_lrn, "LRN", "`depth_radius` (default 5), `bias` (1), `alpha` (1), `beta` (0.5) over the "
+               "last axis, as TF"});
+  const char* rs = "size int32 [2] (constant or computed), `align_corners`, `half_pixel_centers` (not both) as TF; "
+                   "NHWC";
+  t.push_back({"ResizeBilinear", convert_resize<ops::resize_bilinear>, "ResizeBilinear",
+               "size int32 [2] (constant or computed), `align_corners`, `half_pixel_centers` (not both) as TF; NHWC; "
+               "float32 output (float64 for float64 images)"});
+  t.push_back({"ResizeNearestNeighbor", convert_resize<ops::resize_nearest_neighbor>, "ResizeNearestNeighbor", rs});
   const char* pool = "`ksize`, `strides` (1 in batch and channel), `padding` SAME/VALID (average pooling divides by "
                      "the non-padding count, as TF), `data_format` NHWC or NCHW (transposed)";
   t.push_back({"MaxPool", convert_pool<tf_max_pool>, "MaxPool (+ Transposes for NCHW)", pool});

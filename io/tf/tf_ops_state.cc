@@ -117,7 +117,8 @@ Converted convert_assign(ConvertContext& ctx) {
 template <Output (*random)(const Scope&, const Shape&, DType, double, double, int64_t)>
 Converted convert_random(ConvertContext& ctx) {
   ctx.require_inputs(1);
-  const Shape shape(ctx.constant_ints(0, "the shape input"));
+  const Shape shape(ctx.constant_ints(0, "the shape input (known when building the graph: input-map a "
+                                           "placeholder with a known batch size)"));
   if (!shape.is_fully_defined()) ctx.invalid("shape " + shape.to_string() + " has negative dims");
   const int64_t seed2 = ctx.attr_int("seed2", 0), seed = ctx.attr_int("seed", 0);
   return ctx.one(random(ctx.scope(), shape, ctx.attr_dtype("dtype"), 0.0, 1.0, seed2 != 0 ? seed2 : seed));
@@ -149,7 +150,8 @@ void add_state_ops(std::vector<OpEntry>& t) {
                "`use_locking` ignored (Sluice's writes are always locked)"});
   t.push_back({"AssignAdd", convert_assign<ops::assign_add>, "AssignAdd", "`use_locking` ignored"});
   t.push_back({"AssignSub", convert_assign<ops::assign_sub>, "AssignSub", "`use_locking` ignored"});
-  t.push_back({"RandomUniform", convert_random<ops::random_uniform>, "RandomUniform", "constant shape; `dtype` float; "
+  t.push_back({"RandomUniform", convert_random<ops::random_uniform>, "RandomUniform", "shape known when the graph is built (a constant, or "
+               "Shape of a value of known shape); `dtype` float; "
                "`seed`/`seed2` seed Sluice's generator (same distribution, not TF's numbers)"});
   t.push_back({"RandomStandardNormal", convert_random<ops::random_normal>, "RandomNormal", "as RandomUniform"});
   t.push_back({"TruncatedNormal", convert_random<ops::truncated_normal>, "TruncatedNormal", "as RandomUniform "

@@ -116,6 +116,7 @@ void add_math_ops(std::vector<OpEntry>& table);
 void add_array_ops(std::vector<OpEntry>& table);
 void add_nn_ops(std::vector<OpEntry>& table);
 void add_state_ops(std::vector<OpEntry>& table);
+void add_layout_ops(std::vector<OpEntry>& table);
 
 // Helpers the families share.
 // The value of `x` when it is a Const (through Identity / StopGradient-free Identity chains).
