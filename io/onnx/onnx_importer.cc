@@ -50,7 +50,8 @@ std::string read_file(const std::string& path) {
 const std::vector<OpEntry>& op_table() {
   static const std::vector<OpEntry> table = [] {
     std::vector<OpEntry> t;
-    for (auto* family : {&math_op_entries, &nn_op_entries, &array_op_entries, &reduce_op_entries})
+    for (auto* family : {&math_op_entries, &nn_op_entries, &array_op_entries, &reduce_op_entries, &rnn_op_entries,
+                        &activation_op_entries, &index_op_entries})
       for (const OpEntry& e : family()) t.push_back(e);
     std::sort(t.begin(), t.end(), [](const OpEntry& a, const OpEntry& b) {
       return std::string(a.op_type) < std::string(b.op_type);

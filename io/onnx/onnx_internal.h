@@ -180,5 +180,8 @@ std::vector<OpEntry> math_op_entries();
 std::vector<OpEntry> nn_op_entries();
 std::vector<OpEntry> array_op_entries();
 std::vector<OpEntry> reduce_op_entries();
+std::vector<OpEntry> rnn_op_entries();
+std::vector<OpEntry> activation_op_entries();
+std::vector<OpEntry> index_op_entries();
 
 }  // namespace sluice::io::onnx_detail
