@@ -563,3 +563,42 @@ TEST(OnnxImport, OpTableMatchesDocsOnnxOpsMd) {
   EXPECT_EQ(ss.str(), text) << "docs/onnx_ops.md is out of date: run with SLUICE_UPDATE_DOCS=1";
   EXPECT_GE(io::onnx_supported_ops().size(), 60u);
 }
+
+TEST(OnnxImport, ConvFollowedByReluOrClipFusesAndKeepsThePreActivationValue) {
+  // Conv -> Relu and Conv -> Clip(-0.5, 0.5): the activations run inside FusedConv2D, and the
+  // convolutions' own values (negative entries included) can still be fetched by name.
+  OnnxModel m(13);
+  m.input("x", F, {2, 3, 6, 6});
+  m.init("w", random_tensor<float>({4, 3, 3, 3}, 21));
+  m.init("b", random_tensor<float>({4}, 22));
+  m.init("lo", Tensor(-0.5f));
+  m.init("hi", Tensor(0.5f));
+  m.node("Conv", {"x", "w", "b"}, {"c1"}).ints("pads", {1, 1, 1, 1});
+  m.node("Relu", {"c1"}, {"r"});
+  m.node("Conv", {"x", "w", "b"}, {"c2"}).ints("pads", {0, 1, 2, 1});
+  m.node("Clip", {"c2", "lo", "hi"}, {"k"});
+  m.output("r");
+  m.output("k");
+  Graph g;
+  io::ImportResult r = io::import_onnx_bytes(g, m.bytes(), {"", {}, {"r:0", "k:0", "c1:0", "c2:0"}});
+  const Tensor x = random_tensor<float>({2, 3, 6, 6}, 23);
+  const std::vector<Tensor> got = Session(g).run({{"x:0", x}}, r.tensors);
+  ASSERT_EQ(got[2].shape(), Shape({2, 4, 6, 6}));
+  ASSERT_EQ(got[3].shape(), Shape({2, 4, 6, 6}));  // pads top 0, bottom 2
+  int negative = 0;
+  for (int64_t i = 0; i < got[2].num_elements(); ++i) {
+    const float c = got[2].data<float>()[i];
+    negative += c < 0;
+    EXPECT_FLOAT_EQ(got[0].data<float>()[i], std::max(c, 0.0f));
+  }
+  for (int64_t i = 0; i < got[3].num_elements(); ++i)
+    EXPECT_FLOAT_EQ(got[1].data<float>()[i], std::min(std::max(got[3].data<float>()[i], -0.5f), 0.5f));
+  EXPECT_GT(negative, 0);
+  int fused = 0;
+  for (const Operation& op : g.operations()) {
+    if (op.type() != "FusedConv2D") continue;
+    for (const auto& [name, value] : op.attrs())
+      if (name == "activation" && value.get<std::string>("activation") != "none") ++fused;
+  }
+  EXPECT_EQ(fused, 2);
+}

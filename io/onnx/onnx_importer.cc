@@ -82,6 +82,10 @@ class Importer {
   Output cl_of(Value& v);
   Output fold(const Output& x);
   const std::string& source() const { return source_; }
+  int consumers(const std::string& name) const {
+    const auto it = consumers_.find(name);
+    return it == consumers_.end() ? 0 : it->second;
+  }
 
  private:
   void check_structure();
@@ -97,6 +101,7 @@ class Importer {
 
   const ::onnx::ModelProto& model_;
   const ::onnx::GraphProto& graph_;
+  std::map<std::string, int> consumers_;  // ONNX value -> nodes reading it (+1 for a graph output)
   const ImportOptions& options_;
   std::string source_;
   int opset_ = 0;
@@ -438,6 +443,10 @@ ImportResult Importer::run(Graph& into) {
   std::vector<std::string> returns;
   for (const std::string& r : options_.return_elements) returns.push_back(resolve_name(r, "return element"));
   values_.clear();
+  for (const auto& node : graph_.node())
+    for (const std::string& in : node.input())
+      if (!in.empty()) ++consumers_[in];
+  for (const auto& out : graph_.output()) ++consumers_[out.name()];
 
   build();
 
@@ -470,6 +479,8 @@ NodeContext::NodeContext(Importer& importer, const ::onnx::NodeProto& node, int 
       scope_(scope),
       where_("ONNX node '" + display_name(node) + "' (" + node.op_type() + ")"),
       attrs_(node, "'" + importer.source() + "': " + where_) {}
+
+int NodeContext::consumers(int i) const { return has_input(i) ? importer_.consumers(node_.input(i)) : 0; }
 
 bool NodeContext::has_input(int i) const { return i >= 0 && i < node_.input_size() && !node_.input(i).empty(); }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../graph/scope.h"
+#include "../../ops/conv_ops.h"
 #include "onnx_import.h"
 
 namespace sluice::io::onnx_detail {
@@ -108,6 +109,8 @@ class NodeContext {
 
   int num_inputs() const { return node_.input_size(); }
   bool has_input(int i) const;  // present and not the empty name of an omitted input
+  // How many ONNX nodes read input i's value (graph outputs count once more).
+  int consumers(int i) const;
   // The input in ONNX order (InvalidArgument naming the node when it is missing).
   Output input(int i);
   // The input channels-last (rank >= 3; other ranks as input()).
@@ -157,6 +160,10 @@ class NodeContext {
   std::string where_;
   Attrs attrs_;
 };
+
+// Builds the Relu / Clip node being imported as its Conv input's FusedConv2D with `act`
+// when that input feeds nothing else (onnx_ops_activation.cc); false when it cannot.
+bool fused_into_conv(NodeContext& ctx, const FusedActivation& act);
 
 // ---- the op table (onnx_importer.cc) ----
 

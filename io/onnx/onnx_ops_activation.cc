@@ -5,6 +5,8 @@
 
 #include "../../ops/activation_ops.h"
 #include "../../ops/array_ops.h"
+#include "../../ops/conv_attrs.h"
+#include "../../ops/conv_ops.h"
 #include "../../ops/math_binary_ops.h"
 #include "../../ops/math_ops.h"
 #include "../../ops/math_unary_ops.h"
@@ -12,6 +14,21 @@
 #include "onnx_internal.h"
 
 namespace sluice::io::onnx_detail {
+
+// Conv -> Relu / Clip with constant bounds (ResNet's and MobileNet's pattern) when the
+// convolution's output feeds nothing else: the activation runs inside a second FusedConv2D
+// on the same input, filter and bias, while a bias pass over the output is saved. The
+// unfused convolution stays in the graph as the ONNX value it names, so fetching it still
+// works; a session runs it only then.
+bool fused_into_conv(NodeContext& ctx, const FusedActivation& act) {
+  if (!ctx.is_cl(0) || ctx.consumers(0) != 1) return false;
+  Node* conv = ctx.input_cl(0).node();
+  if (conv->op_type() != "FusedConv2D" || kernels::read_activation(*conv).kind != FusedActivation::none) return false;
+  const kernels::ConvArgs a = kernels::read_conv_args(*conv);
+  ctx.set_output_cl(0, ops::fused_conv2d(ctx.scope(), conv->inputs[0], conv->inputs[1], conv->inputs[2], act, a.strides,
+                                         a.pads, a.dilations, a.groups));
+  return true;
+}
 
 namespace {
 
@@ -46,6 +63,12 @@ void build_Clip(NodeContext& ctx) {
     if (ctx.has_input(1)) lo = bound(1);
     if (ctx.has_input(2)) hi = bound(2);
   }
+  const Tensor* lo_c = ctx.opset() < 11 || !ctx.has_input(1) ? nullptr : ctx.constant(1);
+  const Tensor* hi_c = ctx.opset() < 11 || !ctx.has_input(2) ? nullptr : ctx.constant(2);
+  if (ctx.opset() >= 11 && lo_c && hi_c && lo_c->num_elements() == 1 && hi_c->num_elements() == 1 &&
+      lo_c->as_double(0) <= hi_c->as_double(0) &&
+      fused_into_conv(ctx, FusedActivation::clip_to(lo_c->as_double(0), hi_c->as_double(0))))
+    return;
   Output y;
   if (lo.valid() && hi.valid()) y = ops::clip_by_value(s, x, lo, hi, /*numpy_order=*/true);
   else if (lo.valid()) y = ops::maximum(s, x, lo);

@@ -137,7 +137,9 @@ void build_Exp(NodeContext& ctx) { build_float_unary(ctx, ops::exp); }
 void build_Log(NodeContext& ctx) { build_float_unary(ctx, ops::log); }
 void build_Sqrt(NodeContext& ctx) { build_float_unary(ctx, ops::sqrt); }
 void build_Reciprocal(NodeContext& ctx) { build_float_unary(ctx, ops::reciprocal); }
-void build_Relu(NodeContext& ctx) { build_float_unary(ctx, ops::relu); }
+void build_Relu(NodeContext& ctx) {
+  if (!fused_into_conv(ctx, FusedActivation::relu)) build_float_unary(ctx, ops::relu);
+}
 void build_Sigmoid(NodeContext& ctx) { build_float_unary(ctx, ops::sigmoid); }
 void build_Tanh(NodeContext& ctx) { build_float_unary(ctx, ops::tanh); }
 void build_Not(NodeContext& ctx) { unary(ctx, ops::logical_not); }
@@ -258,7 +260,7 @@ std::vector<OpEntry> math_op_entries() {
       {"Log", build_Log, nullptr, "float, double"},
       {"Sqrt", build_Sqrt, nullptr, "float, double"},
       {"Reciprocal", build_Reciprocal, nullptr, "float, double"},
-      {"Relu", build_Relu, nullptr, "float, double"},
+      {"Relu", build_Relu, nullptr, "float, double; fused into a preceding Conv it alone reads"},
       {"Sigmoid", build_Sigmoid, nullptr, "float, double"},
       {"Tanh", build_Tanh, nullptr, "float, double"},
       {"Not", build_Not, nullptr, "bool"},

@@ -10,6 +10,8 @@
 #include "../../ops/normalization_ops.h"
 #include "../../ops/pool_ops.h"
 #include "../../ops/reduction_ops.h"
+#include "../../ops/slice_ops.h"
+#include "../../ops/layout_ops.h"
 #include "../../ops/layer_norm_ops.h"
 #include "../../ops/matrix_ops.h"
 #include "onnx_internal.h"
@@ -29,8 +31,9 @@ std::string join_ints(const std::vector<int64_t>& v) {
 // modes, explicit pads (possibly asymmetric) become explicit Pads.
 struct Window {
   std::vector<int64_t> kernel, strides, dilations;
-  Pads pads;
+  Pads pads;  // of the last two spatial dims (the only one for 1-D)
   bool ceil_mode = false;
+  int64_t depth_before = 0, depth_after = 0;  // 3-D explicit pads of the first spatial dim
 };
 
 Window resolve_window(NodeContext& ctx, std::vector<int64_t> kernel, bool ceil_mode) {
@@ -62,7 +65,12 @@ Window resolve_window(NodeContext& ctx, std::vector<int64_t> kernel, bool ceil_m
     // as ONNX's output-size formulas do.
     if (zero && !ceil_mode) w.pads = Padding::valid;
     else if (n == 1) w.pads = Pads::explicit_pads(0, 0, pads[0], pads[1]);
-    else w.pads = Pads::explicit_pads(pads[0], pads[2], pads[1], pads[3]);
+    else if (n == 2) w.pads = Pads::explicit_pads(pads[0], pads[2], pads[1], pads[3]);
+    else w.pads = Pads::explicit_pads(pads[1], pads[4], pads[2], pads[5]);
+    if (n == 3) {
+      w.depth_before = pads[0];
+      w.depth_after = pads[3];
+    }
     w.ceil_mode = ceil_mode;
   } else {
     ctx.invalid("auto_pad '" + auto_pad + "' (NOTSET, SAME_UPPER, SAME_LOWER or VALID)");
@@ -81,12 +89,76 @@ Output from_2d(NodeContext& ctx, const Output& y, int spatial) {
   return spatial == 1 ? ops::squeeze(ctx.scope(), y, {1}) : y;
 }
 
-int spatial_dims(NodeContext& ctx, const char* what) {
+int spatial_dims(NodeContext& ctx, const char* what, int max_dims = 3) {
   const int r = ctx.rank(0);
-  if (r < 3 || r > 4)
-    ctx.unimplemented(std::string(what) + " of a rank-" + std::to_string(r) +
-                      " input (1-D and 2-D only: 3-D waits on 3-D kernels)");
+  if (r < 3 || r > 2 + max_dims)
+    ctx.unimplemented(std::string(what) + " of a rank-" + std::to_string(r) + " input (1-D to " +
+                      std::to_string(max_dims) + "-D)");
   return r - 2;
+}
+
+// ---- 3-D convolution and pooling on the 2-D kernels, channels-last [N, D, H, W, C] ----
+
+// The padding mode of a window for one dim given as ONNX's (before, after) for explicit pads.
+Padding mode_of(const Window& w) { return w.pads.mode; }
+
+// The output size and pads of the depth dim.
+WindowDim depth_window(NodeContext& ctx, const Window& w, int64_t d) {
+  if (d < 0) ctx.unimplemented("a 3-D window over a depth known only at run time");
+  const Padding m = mode_of(w);
+  return window_dim(d, w.kernel[0], w.strides[0], w.dilations[0], m, w.depth_before, w.depth_after, w.ceil_mode, "depth");
+}
+
+// Conv over [N, D, H, W, C]: the sum over kernel depth kd of a 2-D convolution of the
+// (padded) depth slices kd*dd + od*sd, od < OD, folded into the batch.
+Output conv3d(NodeContext& ctx, const Window& w, const Output& x_cl, const Output& weights, int64_t groups) {
+  const Scope& s = ctx.scope();
+  const Shape xs = x_cl.shape();
+  for (int i = 1; i < 5; ++i)
+    if (xs.dim(i) < 0) ctx.unimplemented("3-D convolution of " + xs.to_string() + " (dims after the batch must be known)");
+  const WindowDim wd = depth_window(ctx, w, xs.dim(1));
+  Output x = x_cl;
+  if (wd.pad_before || wd.pad_after) {
+    std::vector<int64_t> p(10, 0);
+    p[1] = wd.pad_before;
+    p[6] = wd.pad_after;
+    x = ops::pad(s, x, ctx.constant_output(Tensor::from_vector(p, Shape{10})));
+  }
+  // [F, C/g, KD, KH, KW] -> [KD, KH, KW, C/g, F]
+  const Output filter = ctx.fold(ops::transpose(s, weights, {2, 3, 4, 1, 0}));
+  const int64_t h = xs.dim(2), wi = xs.dim(3), c = xs.dim(4);
+  Output sum;
+  for (int64_t kd = 0; kd < w.kernel[0]; ++kd) {
+    const int64_t start = kd * w.dilations[0];
+    auto vec = [&](int64_t v) { return ctx.constant_output(Tensor::from_vector(std::vector<int64_t>{v}, Shape{1})); };
+    Output slab = ops::slice_onnx(s, x, vec(start), vec(start + (wd.out - 1) * w.strides[0] + 1), vec(1), vec(w.strides[0]));
+    slab = ops::reshape(s, slab, {-1, h, wi, c});
+    const Output f = ctx.fold(ops::squeeze(s, ops::slice(s, filter, {kd, 0, 0, 0, 0}, {1, -1, -1, -1, -1}), {0}));
+    const Output y = ops::conv2d(s, slab, f, {w.strides[1], w.strides[2]}, w.pads, {w.dilations[1], w.dilations[2]}, groups);
+    sum = sum.valid() ? ops::add(s, sum, y) : y;
+  }
+  const Shape ys = sum.shape();
+  return ops::reshape(s, sum, {-1, wd.out, ys.dim(1), ys.dim(2), ys.dim(3)});
+}
+
+// Max and average pooling are separable: a 2-D pool over (H, W) of each depth slice, then
+// a [KD, 1] pool over (D, H*W). Average pooling's divisor (the real or padded positions of
+// the window) is the product of the per-dim counts, so the two stages give the same mean.
+Output pool3d(NodeContext& ctx, const Window& w, const Output& x_cl, bool max, bool count_include_pad) {
+  const Scope& s = ctx.scope();
+  const Shape xs = x_cl.shape();
+  for (int i = 1; i < 5; ++i)
+    if (xs.dim(i) < 0) ctx.unimplemented("3-D pooling of " + xs.to_string() + " (dims after the batch must be known)");
+  auto pool = [&](const Output& v, std::vector<int64_t> k, std::vector<int64_t> st, Pads p, std::vector<int64_t> dil) {
+    return max ? ops::max_pool(s, v, k, st, p, dil, w.ceil_mode) : ops::avg_pool(s, v, k, st, p, count_include_pad, w.ceil_mode);
+  };
+  const int64_t d = xs.dim(1), c = xs.dim(4);
+  Output y = pool(ops::reshape(s, x_cl, {-1, xs.dim(2), xs.dim(3), c}), {w.kernel[1], w.kernel[2]},
+                  {w.strides[1], w.strides[2]}, w.pads, {w.dilations[1], w.dilations[2]});
+  const int64_t oh = y.shape().dim(1), ow = y.shape().dim(2);
+  const Pads dp = mode_of(w) == Padding::explicit_pads ? Pads::explicit_pads(w.depth_before, w.depth_after, 0, 0) : w.pads;
+  y = pool(ops::reshape(s, y, {-1, d, oh * ow, c}), {w.kernel[0], 1}, {w.strides[0], 1}, dp, {w.dilations[0], 1});
+  return ops::reshape(s, y, {-1, y.shape().dim(1), oh, ow, c});
 }
 
 std::vector<int64_t> kernel_of(NodeContext& ctx, const Shape& ws, int n) {
@@ -106,6 +178,11 @@ void build_Conv(NodeContext& ctx) {
   const Shape ws = ctx.shape(1);
   if (!ws.known_rank() || ws.rank() != n + 2) ctx.invalid("weights " + ws.to_string() + " do not match the input");
   const Window w = resolve_window(ctx, kernel_of(ctx, ws, n), false);
+  if (n == 3) {
+    Output y = conv3d(ctx, w, ctx.input_cl(0), ctx.input(1), groups);
+    if (ctx.has_input(2)) y = ops::bias_add(ctx.scope(), y, ctx.input(2));
+    return ctx.set_output_cl(0, y);
+  }
   // OIHW -> HWIO (OIW -> WIO, then a leading 1 for H), folded for constant weights.
   Output filter = ctx.input(1);
   filter = n == 2 ? ops::transpose(ctx.scope(), filter, {2, 3, 1, 0})
@@ -121,7 +198,7 @@ void build_Conv(NodeContext& ctx) {
 
 // ConvTranspose: W [C_in, C_out/group, k..] -> Sluice's [KH, KW, C_out/group, C_in].
 void build_ConvTranspose(NodeContext& ctx) {
-  const int n = spatial_dims(ctx, "transposed convolution");
+  const int n = spatial_dims(ctx, "transposed convolution", 2);
   const Attrs& a = ctx.attrs();
   const int64_t groups = a.get_int("group", 1);
   const Shape ws = ctx.shape(1);
@@ -157,13 +234,18 @@ void build_pool(NodeContext& ctx, bool max) {
   if (max && ctx.wants_output(1)) ctx.unimplemented("MaxPool's Indices output (waits on a max_pool_with_argmax op)");
   for (int64_t d : w.dilations)
     if (!max && d != 1) ctx.unimplemented("AveragePool dilations (waits on avg_pool dilations)");
+  const bool include_pad = ctx.attrs().get_int("count_include_pad", 0) != 0;
+  if (n == 3) {
+    if (!is_floating(ctx.dtype(0))) ctx.unimplemented("3-D pooling of an integer input");
+    return ctx.set_output_cl(0, pool3d(ctx, w, ctx.input_cl(0), max, include_pad));
+  }
   Output x = as_2d(ctx, ctx.input_cl(0), n);
   // Integer max pooling through a float type that holds every value exactly.
   const DType dt = x.dtype();
   if (max && !is_floating(dt)) x = ops::cast(ctx.scope(), x, dt == DType::u8 ? DType::f32 : DType::f64);
   Output y = max ? ops::max_pool(ctx.scope(), x, pad_2d(w.kernel), pad_2d(w.strides), w.pads, pad_2d(w.dilations), w.ceil_mode)
                  : ops::avg_pool(ctx.scope(), x, pad_2d(w.kernel), pad_2d(w.strides), w.pads,
-                                 ctx.attrs().get_int("count_include_pad", 0) != 0, w.ceil_mode);
+                                 include_pad, w.ceil_mode);
   if (y.dtype() != dt) y = ops::cast(ctx.scope(), y, dt);
   ctx.set_output_cl(0, from_2d(ctx, y, n));
 }
@@ -371,14 +453,15 @@ std::vector<OpEntry> nn_op_entries() {
   return {
       {"Conv", build_Conv, nullptr,
        "1-D and 2-D, group (grouped and depthwise), strides, dilations, bias (fused); auto_pad SAME_UPPER/"
-       "SAME_LOWER/VALID or explicit, asymmetric pads; computed channels-last"},
+       "SAME_LOWER/VALID or explicit, asymmetric pads; computed channels-last; 3-D as a sum of 2-D convolutions "
+       "over the kernel depth (dims after the batch known)"},
       {"ConvTranspose", build_ConvTranspose, nullptr,
        "1-D and 2-D, group, strides, dilations, pads/auto_pad, output_padding, output_shape, bias"},
       {"MaxPool", build_MaxPool, nullptr,
-       "1-D and 2-D; pads as Conv, ceil_mode, dilations; integer types through an exact float type; "
-       "no Indices output"},
+       "1-D, 2-D and 3-D (separable: 2-D then depth); pads as Conv, ceil_mode, dilations; integer types through an "
+       "exact float type (1-D/2-D); no Indices output"},
       {"AveragePool", build_AveragePool, nullptr,
-       "1-D and 2-D; pads as Conv, ceil_mode, count_include_pad; no dilations"},
+       "1-D, 2-D and 3-D (separable); pads as Conv, ceil_mode, count_include_pad; no dilations"},
       {"GlobalMaxPool", build_GlobalMaxPool, nullptr, "any rank >= 3, channels-last"},
       {"LayerNormalization", build_LayerNormalization, nullptr, "axis, epsilon, optional B; Mean and InvStdDev outputs"},
       {"InstanceNormalization", build_InstanceNormalization, nullptr, "epsilon; channels-last"},
