@@ -28,4 +28,4 @@ echo "| model | batch | threads | Sluice ms | ONNX Runtime ms | ORT / Sluice |"
 echo "|---|---|---|---|---|---|"
 awk '{ key = $2 " " $4 " " $6; t[$1 "|" key] = $8; if (!(key in seen)) { seen[key] = 1; order[n++] = key } }
      END { for (i = 0; i < n; i++) { split(order[i], k, " "); s = t["sluice|" order[i]]; o = t["ort|" order[i]];
-           printf "| %s | %s | %s | %.2f | %.2f | %.2fx |\n", k[1], k[2], k[3], s, o, o / s } }' "$out"
+           printf "| %s | %s | %s | %.3f | %.3f | %.2fx |\n", k[1], k[2], k[3], s, o, o / s } }' "$out"
