@@ -602,3 +602,19 @@ TEST(OnnxImport, ConvFollowedByReluOrClipFusesAndKeepsThePreActivationValue) {
   }
   EXPECT_EQ(fused, 2);
 }
+
+TEST(OnnxImport, RecurrentInputsWithoutADirectionAxisAreInvalid) {
+  // Found by mutating ONNX's conformance models through the fuzz_onnx harness: a bias of
+  // rank 0 (or of unknown rank) once indexed past its dims while being split by direction.
+  OnnxModel m(14);
+  m.input("x", F, {2, 1, 3});
+  m.input("b", F, {});
+  m.init("w", random_tensor<float>({1, 8, 3}, 31));
+  m.init("r", random_tensor<float>({1, 8, 2}, 32));
+  m.node("LSTM", {"x", "w", "r", "b"}, {"y"}, "lstm").i("hidden_size", 2);
+  m.output("y");
+  Graph g;
+  const std::string msg = error_of<InvalidArgument>([&] { io::import_onnx_bytes(g, m.bytes(), {}, "m.onnx"); });
+  EXPECT_TRUE(contains(msg, "has no direction 0 at axis 0")) << msg;
+  EXPECT_EQ(g.num_operations(), 0);
+}

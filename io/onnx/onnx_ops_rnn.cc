@@ -58,7 +58,11 @@ std::vector<RnnActivation> activations(NodeContext& ctx, Cell cell, int dirs) {
 // Direction d of a [D, ...] tensor (or [B, D, ...] with `axis` 1).
 Output direction(NodeContext& ctx, const Output& x, int d, int axis) {
   const Scope& s = ctx.scope();
-  const int r = x.shape().rank();
+  const Shape shape = x.shape();
+  if (!shape.known_rank() || shape.rank() <= axis || (shape.dim(axis) >= 0 && shape.dim(axis) <= d))
+    ctx.invalid("a per-direction input of shape " + shape.to_string() + " has no direction " + std::to_string(d) +
+                " at axis " + std::to_string(axis));
+  const int r = shape.rank();
   std::vector<int64_t> begin(static_cast<size_t>(r), 0), size(static_cast<size_t>(r), -1);
   begin[static_cast<size_t>(axis)] = d;
   size[static_cast<size_t>(axis)] = 1;
@@ -86,6 +90,7 @@ void build_recurrent(NodeContext& ctx, Cell cell) {
     ctx.invalid("W must be [" + std::to_string(dirs) + ", " + std::to_string(g) + "*hidden, input], got " + ws.to_string());
   const int64_t h = ws.dim(1) / g;
   const DType dt = ctx.dtype(0);
+  if (ctx.rank(0) != 3) ctx.invalid("X must have rank 3, got " + ctx.shape(0).to_string());
   const std::vector<RnnActivation> acts = activations(ctx, cell, dirs);
   const int per = num_activations(cell);
   const Output x = batch_major ? ctx.input(0) : ops::transpose(s, ctx.input(0), {1, 0, 2});  // [B, T, K]
