@@ -278,9 +278,9 @@ TEST(OnnxImport, UnsupportedOpsAreListedTogetherBeforeAnythingIsBuilt) {
   OnnxModel m(13);
   m.input("x", F, {1, 4, 5, 5});
   m.init("w", random_tensor<float>({4, 2, 3, 3}, 1));
-  m.node("LeakyRelu", {"x"}, {"a"});
-  m.node("Conv", {"a", "w"}, {"b"}, "grouped").i("group", 2);
-  m.node("LeakyRelu", {"b"}, {"c"});
+  m.node("Einsum", {"x"}, {"a"}).s("equation", "nchw->nchw");
+  m.node("Cast", {"a"}, {"b"}, "half").i("to", 10);  // FLOAT16
+  m.node("Einsum", {"b"}, {"c"}).s("equation", "nchw->nchw");
   m.node("Foo", {"c"}, {"d"}, "custom", "com.example");
   m.output("d");
   m.proto().add_opset_import()->set_domain("com.example");
@@ -288,10 +288,10 @@ TEST(OnnxImport, UnsupportedOpsAreListedTogetherBeforeAnythingIsBuilt) {
   Graph g;
   const std::string msg = error_of<Unimplemented>([&] { io::import_onnx_bytes(g, m.bytes(), {}, "m.onnx"); });
   EXPECT_TRUE(contains(msg, "'m.onnx'")) << msg;
-  EXPECT_TRUE(contains(msg, "LeakyRelu (ai.onnx, version 6)")) << msg;
+  EXPECT_TRUE(contains(msg, "Einsum (ai.onnx, version 12)")) << msg;
   EXPECT_TRUE(contains(msg, "Foo (com.example, no such op at opset 3)")) << msg;
-  EXPECT_TRUE(contains(msg, "Conv (ai.onnx, version 11), node 'grouped': group=2")) << msg;
-  EXPECT_EQ(msg.find("LeakyRelu"), msg.rfind("LeakyRelu"));  // each type once
+  EXPECT_TRUE(contains(msg, "Cast (ai.onnx, version 13), node 'half': Cast to FLOAT16")) << msg;
+  EXPECT_EQ(msg.find("Einsum"), msg.rfind("Einsum"));  // each type once
   EXPECT_EQ(g.num_operations(), 0);
 }
 
@@ -524,14 +524,20 @@ TEST(OnnxImport, ShapeArithmeticWithADynamicBatchFoldsIntoReshape) {
   const Tensor s = sess.run({{"x:0", x}}, {"shape:0"})[0];
   EXPECT_EQ(s.to_vector<int64_t>(), (std::vector<int64_t>{5, 12}));
 
-  // Two dims known only at run time: Reshape waits on the tensor-shape form.
+  // Two dims known only at run time: the shape tensor goes to Reshape at run time (its
+  // 0 entries copy the input's dims, as ONNX's allowzero=0).
   OnnxModel two(13);
   two.input("x", F, {-1, -1});
+  two.init("flip", Tensor::from_vector(std::vector<int64_t>{1, 0}, {2}));
   two.node("Shape", {"x"}, {"s"});
-  two.node("Reshape", {"x", "s"}, {"y"});
+  two.node("Gather", {"s", "flip"}, {"t"});
+  two.node("Reshape", {"x", "t"}, {"y"});
   two.output("y");
-  const std::string msg = error_of<Unimplemented>([&] { io::import_onnx_bytes(g, two.bytes(), {"t"}); });
-  EXPECT_TRUE(contains(msg, "2 dims known only at run time (waits on reshape with a tensor shape, opsarray)")) << msg;
+  io::ImportResult r2 = io::import_onnx_bytes(g, two.bytes(), {"t", {}, {"y:0"}});
+  const Tensor x2 = random_tensor<float>({2, 3}, 14);
+  const Tensor y2 = Session(g).run({{io::onnx_tensor_name("x", "t"), x2}}, {r2.tensors[0]})[0];
+  EXPECT_EQ(y2.shape(), Shape({3, 2}));
+  EXPECT_EQ(y2.to_vector<float>(), x2.to_vector<float>());
 }
 
 TEST(OnnxImport, OpTableMatchesDocsOnnxOpsMd) {
@@ -556,4 +562,59 @@ TEST(OnnxImport, OpTableMatchesDocsOnnxOpsMd) {
   ss << f.rdbuf();
   EXPECT_EQ(ss.str(), text) << "docs/onnx_ops.md is out of date: run with SLUICE_UPDATE_DOCS=1";
   EXPECT_GE(io::onnx_supported_ops().size(), 60u);
+}
+
+TEST(OnnxImport, ConvFollowedByReluOrClipFusesAndKeepsThePreActivationValue) {
+  // Conv -> Relu and Conv -> Clip(-0.5, 0.5): the activations run inside FusedConv2D, and the
+  // convolutions' own values (negative entries included) can still be fetched by name.
+  OnnxModel m(13);
+  m.input("x", F, {2, 3, 6, 6});
+  m.init("w", random_tensor<float>({4, 3, 3, 3}, 21));
+  m.init("b", random_tensor<float>({4}, 22));
+  m.init("lo", Tensor(-0.5f));
+  m.init("hi", Tensor(0.5f));
+  m.node("Conv", {"x", "w", "b"}, {"c1"}).ints("pads", {1, 1, 1, 1});
+  m.node("Relu", {"c1"}, {"r"});
+  m.node("Conv", {"x", "w", "b"}, {"c2"}).ints("pads", {0, 1, 2, 1});
+  m.node("Clip", {"c2", "lo", "hi"}, {"k"});
+  m.output("r");
+  m.output("k");
+  Graph g;
+  io::ImportResult r = io::import_onnx_bytes(g, m.bytes(), {"", {}, {"r:0", "k:0", "c1:0", "c2:0"}});
+  const Tensor x = random_tensor<float>({2, 3, 6, 6}, 23);
+  const std::vector<Tensor> got = Session(g).run({{"x:0", x}}, r.tensors);
+  ASSERT_EQ(got[2].shape(), Shape({2, 4, 6, 6}));
+  ASSERT_EQ(got[3].shape(), Shape({2, 4, 6, 6}));  // pads top 0, bottom 2
+  int negative = 0;
+  for (int64_t i = 0; i < got[2].num_elements(); ++i) {
+    const float c = got[2].data<float>()[i];
+    negative += c < 0;
+    EXPECT_FLOAT_EQ(got[0].data<float>()[i], std::max(c, 0.0f));
+  }
+  for (int64_t i = 0; i < got[3].num_elements(); ++i)
+    EXPECT_FLOAT_EQ(got[1].data<float>()[i], std::min(std::max(got[3].data<float>()[i], -0.5f), 0.5f));
+  EXPECT_GT(negative, 0);
+  int fused = 0;
+  for (const Operation& op : g.operations()) {
+    if (op.type() != "FusedConv2D") continue;
+    for (const auto& [name, value] : op.attrs())
+      if (name == "activation" && value.get<std::string>("activation") != "none") ++fused;
+  }
+  EXPECT_EQ(fused, 2);
+}
+
+TEST(OnnxImport, RecurrentInputsWithoutADirectionAxisAreInvalid) {
+  // Found by mutating ONNX's conformance models through the fuzz_onnx harness: a bias of
+  // rank 0 (or of unknown rank) once indexed past its dims while being split by direction.
+  OnnxModel m(14);
+  m.input("x", F, {2, 1, 3});
+  m.input("b", F, {});
+  m.init("w", random_tensor<float>({1, 8, 3}, 31));
+  m.init("r", random_tensor<float>({1, 8, 2}, 32));
+  m.node("LSTM", {"x", "w", "r", "b"}, {"y"}, "lstm").i("hidden_size", 2);
+  m.output("y");
+  Graph g;
+  const std::string msg = error_of<InvalidArgument>([&] { io::import_onnx_bytes(g, m.bytes(), {}, "m.onnx"); });
+  EXPECT_TRUE(contains(msg, "has no direction 0 at axis 0")) << msg;
+  EXPECT_EQ(g.num_operations(), 0);
 }

@@ -50,7 +50,8 @@ std::string read_file(const std::string& path) {
 const std::vector<OpEntry>& op_table() {
   static const std::vector<OpEntry> table = [] {
     std::vector<OpEntry> t;
-    for (auto* family : {&math_op_entries, &nn_op_entries, &array_op_entries, &reduce_op_entries})
+    for (auto* family : {&math_op_entries, &nn_op_entries, &array_op_entries, &reduce_op_entries, &rnn_op_entries,
+                        &activation_op_entries, &index_op_entries})
       for (const OpEntry& e : family()) t.push_back(e);
     std::sort(t.begin(), t.end(), [](const OpEntry& a, const OpEntry& b) {
       return std::string(a.op_type) < std::string(b.op_type);
@@ -81,6 +82,10 @@ class Importer {
   Output cl_of(Value& v);
   Output fold(const Output& x);
   const std::string& source() const { return source_; }
+  int consumers(const std::string& name) const {
+    const auto it = consumers_.find(name);
+    return it == consumers_.end() ? 0 : it->second;
+  }
 
  private:
   void check_structure();
@@ -96,6 +101,7 @@ class Importer {
 
   const ::onnx::ModelProto& model_;
   const ::onnx::GraphProto& graph_;
+  std::map<std::string, int> consumers_;  // ONNX value -> nodes reading it (+1 for a graph output)
   const ImportOptions& options_;
   std::string source_;
   int opset_ = 0;
@@ -437,6 +443,10 @@ ImportResult Importer::run(Graph& into) {
   std::vector<std::string> returns;
   for (const std::string& r : options_.return_elements) returns.push_back(resolve_name(r, "return element"));
   values_.clear();
+  for (const auto& node : graph_.node())
+    for (const std::string& in : node.input())
+      if (!in.empty()) ++consumers_[in];
+  for (const auto& out : graph_.output()) ++consumers_[out.name()];
 
   build();
 
@@ -469,6 +479,8 @@ NodeContext::NodeContext(Importer& importer, const ::onnx::NodeProto& node, int 
       scope_(scope),
       where_("ONNX node '" + display_name(node) + "' (" + node.op_type() + ")"),
       attrs_(node, "'" + importer.source() + "': " + where_) {}
+
+int NodeContext::consumers(int i) const { return has_input(i) ? importer_.consumers(node_.input(i)) : 0; }
 
 bool NodeContext::has_input(int i) const { return i >= 0 && i < node_.input_size() && !node_.input(i).empty(); }
 

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../../graph/scope.h"
+#include "../../ops/conv_ops.h"
 #include "onnx_import.h"
 
 namespace sluice::io::onnx_detail {
@@ -108,6 +109,8 @@ class NodeContext {
 
   int num_inputs() const { return node_.input_size(); }
   bool has_input(int i) const;  // present and not the empty name of an omitted input
+  // How many ONNX nodes read input i's value (graph outputs count once more).
+  int consumers(int i) const;
   // The input in ONNX order (InvalidArgument naming the node when it is missing).
   Output input(int i);
   // The input channels-last (rank >= 3; other ranks as input()).
@@ -158,6 +161,10 @@ class NodeContext {
   Attrs attrs_;
 };
 
+// Builds the Relu / Clip node being imported as its Conv input's FusedConv2D with `act`
+// when that input feeds nothing else (onnx_ops_activation.cc); false when it cannot.
+bool fused_into_conv(NodeContext& ctx, const FusedActivation& act);
+
 // ---- the op table (onnx_importer.cc) ----
 
 using BuildFn = void (*)(NodeContext& ctx);
@@ -180,5 +187,8 @@ std::vector<OpEntry> math_op_entries();
 std::vector<OpEntry> nn_op_entries();
 std::vector<OpEntry> array_op_entries();
 std::vector<OpEntry> reduce_op_entries();
+std::vector<OpEntry> rnn_op_entries();
+std::vector<OpEntry> activation_op_entries();
+std::vector<OpEntry> index_op_entries();
 
 }  // namespace sluice::io::onnx_detail

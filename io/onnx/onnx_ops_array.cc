@@ -6,8 +6,11 @@
 
 #include "../../ops/array_ops.h"
 #include "../../ops/math_ops.h"
+#include "../../ops/index_ops.h"
 #include "../../ops/nn_ops.h"
 #include "../../ops/random_ops.h"
+#include "../../ops/shape_ops.h"
+#include "../../ops/slice_ops.h"
 #include "onnx_internal.h"
 
 namespace sluice::io::onnx_detail {
@@ -90,10 +93,14 @@ void build_Constant(NodeContext& ctx) {
 }
 
 void build_ConstantOfShape(NodeContext& ctx) {
-  const std::vector<int64_t> dims = ctx.constant_ints(0, "shape", "fill with a tensor shape, opsarray");
   Tensor value = Tensor::zeros(DType::f32, Shape{1});
   if (ctx.attrs().has("value")) value = ctx.attrs().get_tensor("value");
   if (value.num_elements() != 1) ctx.invalid("value must hold one element, got " + value.summary());
+  if (!ctx.constant(0)) {  // a shape known only at run time (a zero state of the batch's size)
+    const Output v = ctx.constant_output(Tensor::filled(value.dtype(), Shape{}, value.as_double(0)));
+    return ctx.set_output(0, ops::fill(ctx.scope(), ctx.input(0), v));
+  }
+  const std::vector<int64_t> dims = ctx.constant_ints(0, "shape");
   for (int64_t d : dims)
     if (d < 0) ctx.invalid("negative dim in shape");
   Shape shape(dims);
@@ -134,6 +141,14 @@ void build_Size(NodeContext& ctx) {
   ctx.set_output(0, ops::size(ctx.scope(), ctx.is_cl(0) ? ctx.input_cl(0) : ctx.input(0)));
 }
 
+// Reshape to a shape tensor only the run time knows (0 copies the input's dim unless
+// allowzero).
+void reshape_at_run_time(NodeContext& ctx) {
+  Output shape = ctx.input(1);
+  if (shape.dtype() != DType::i64) shape = ops::cast(ctx.scope(), shape, DType::i64);
+  ctx.set_output(0, ops::reshape(ctx.scope(), ctx.input(0), shape, ctx.attrs().get_int("allowzero", 0) == 0));
+}
+
 // ONNX Reshape: 0 copies the input's dim (unless allowzero), -1 is inferred. Sluice's
 // Reshape takes static dims with at most one -1, so copied dims must be known or be the
 // only unknown.
@@ -148,11 +163,11 @@ void build_Reshape(NodeContext& ctx) {
       unknown += !e.has_value() || *e == -1;
       dims.push_back(e.value_or(-1));
     }
-    if (unknown > 1)
-      ctx.unimplemented("a shape with " + std::to_string(unknown) +
-                        " dims known only at run time (waits on reshape with a tensor shape, opsarray)");
+    if (unknown > 1) return reshape_at_run_time(ctx);
+  } else if (!ctx.constant(1)) {
+    return reshape_at_run_time(ctx);
   } else {
-    dims = ctx.constant_ints(1, "shape", "reshape with a tensor shape, opsarray");
+    dims = ctx.constant_ints(1, "shape");
   }
   const Shape in = ctx.shape(0);
   const bool allowzero = ctx.attrs().get_int("allowzero", 0) != 0;
@@ -165,8 +180,7 @@ void build_Reshape(NodeContext& ctx) {
     if (dims[i] < -1) ctx.invalid("negative dim in shape");
     inferred += dims[i] == -1;
   }
-  if (inferred > 1)
-    ctx.unimplemented("a target shape with several dims unknown until run time (waits on reshape with a tensor shape, opsarray)");
+  if (inferred > 1) ctx.invalid("shape " + Shape(dims).to_string() + " has more than one -1");
   ctx.set_output(0, ops::reshape(ctx.scope(), ctx.input(0), dims));
 }
 
@@ -232,17 +246,41 @@ void build_Split(NodeContext& ctx) {
   const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", 0), r);
   std::vector<int64_t> sizes;
   if (ctx.opset() >= 13) {
-    if (ctx.has_input(1)) sizes = ctx.constant_ints(1, "split", "split with a tensor of sizes, opsarray");
+    if (ctx.has_input(1)) sizes = ctx.constant_ints(1, "split", "split_v with a tensor of sizes");
   } else {
     sizes = ctx.attrs().get_ints("split", {});
   }
   const int n = ctx.num_outputs();
-  for (size_t i = 1; i < sizes.size(); ++i)
-    if (sizes[i] != sizes[0]) ctx.unimplemented("unequal split sizes (waits on split with sizes, opsarray)");
+  bool equal = true;
+  for (size_t i = 1; i < sizes.size(); ++i) equal = equal && sizes[i] == sizes[0];
   if (!sizes.empty() && static_cast<int>(sizes.size()) != n) ctx.invalid("split has " + std::to_string(sizes.size()) + " sizes for " + std::to_string(n) + " outputs");
   const bool cl = ctx.is_cl(0);
-  const std::vector<Output> parts = ops::split(ctx.scope(), cl ? ctx.input_cl(0) : ctx.input(0), n, cl ? cl_axis(axis, r) : axis);
+  const Output x = cl ? ctx.input_cl(0) : ctx.input(0);
+  const int64_t ax = cl ? cl_axis(axis, r) : axis;
+  const std::vector<Output> parts = equal ? ops::split(ctx.scope(), x, n, ax) : ops::split_v(ctx.scope(), x, sizes, ax);
   for (int i = 0; i < n; ++i) cl ? ctx.set_output_cl(i, parts[i]) : ctx.set_output(i, parts[i]);
+}
+
+// ONNX Slice on Sluice's slice_onnx: arguments known only at run time, steps, dims only
+// the run time knows (Slice-1's attributes become constants).
+void slice_at_run_time(NodeContext& ctx) {
+  auto arg = [&](int input, const char* attr) {
+    if (ctx.opset() >= 10) return ctx.has_input(input) ? ctx.input(input) : Output();
+    if (!ctx.attrs().has(attr)) return Output();
+    const std::vector<int64_t> v = ctx.attrs().get_ints(attr);
+    return ctx.constant_output(Tensor::from_vector(v, Shape{static_cast<int64_t>(v.size())}));
+  };
+  const Output starts = arg(1, "starts");
+  Output axes = arg(3, "axes");
+  // Spelled out when the number of starts is static: the shape function then knows which
+  // dims stay whole.
+  if (!axes.valid() && starts.shape().known_rank() && starts.shape().rank() == 1 && starts.shape().dim(0) >= 0) {
+    std::vector<int64_t> all;
+    for (int64_t i = 0; i < starts.shape().dim(0); ++i) all.push_back(i);
+    axes = ctx.constant_output(Tensor::from_vector(all, Shape{starts.shape().dim(0)}));
+    if (starts.dtype() != DType::i64) axes = ops::cast(ctx.scope(), axes, starts.dtype());
+  }
+  ctx.set_output(0, ops::slice_onnx(ctx.scope(), ctx.input(0), starts, arg(2, "ends"), axes, arg(4, "")));
 }
 
 // Slice-1 (attributes) and Slice-10+ (inputs starts, ends, axes, steps), constant
@@ -257,17 +295,21 @@ void build_Slice(NodeContext& ctx) {
     ends = ctx.attrs().get_ints("ends", {});
     axes = ctx.attrs().get_ints("axes", {});
   } else {
-    starts = ctx.constant_ints(1, "starts", "slice with tensor arguments, opsarray");
-    ends = ctx.constant_ints(2, "ends", "slice with tensor arguments, opsarray");
-    if (ctx.has_input(3)) axes = ctx.constant_ints(3, "axes", "slice with tensor arguments, opsarray");
-    if (ctx.has_input(4)) steps = ctx.constant_ints(4, "steps", "strided_slice, opsarray");
+    bool known = ctx.constant(1) && ctx.constant(2);
+    for (int i = 3; i <= 4; ++i) known = known && (!ctx.has_input(i) || ctx.constant(i));
+    if (!known) return slice_at_run_time(ctx);
+    starts = ctx.constant_ints(1, "starts");
+    ends = ctx.constant_ints(2, "ends");
+    if (ctx.has_input(3)) axes = ctx.constant_ints(3, "axes");
+    if (ctx.has_input(4)) steps = ctx.constant_ints(4, "steps");
   }
   if (starts.size() != ends.size()) ctx.invalid("starts and ends differ in length");
   if (axes.empty())
     for (size_t i = 0; i < starts.size(); ++i) axes.push_back(static_cast<int64_t>(i));
   if (axes.size() != starts.size() || (!steps.empty() && steps.size() != starts.size())) ctx.invalid("starts, ends, axes and steps differ in length");
-  for (int64_t st : steps)
-    if (st != 1) ctx.unimplemented("step " + std::to_string(st) + " (waits on strided_slice, opsarray)");
+  bool unit = true;
+  for (int64_t st : steps) unit = unit && st == 1;
+  if (!unit) return slice_at_run_time(ctx);
   std::vector<int64_t> begin(static_cast<size_t>(r), 0), size(static_cast<size_t>(r), -1);
   std::vector<bool> seen(static_cast<size_t>(r), false);
   for (size_t i = 0; i < axes.size(); ++i) {
@@ -277,8 +319,7 @@ void build_Slice(NodeContext& ctx) {
     const int64_t dim = s.dim(static_cast<int>(a));
     int64_t b = starts[i], e = ends[i];
     const bool e_to_end = e >= std::numeric_limits<int32_t>::max() && b >= 0;
-    if (dim < 0 && (b < 0 || (e < 0 || !e_to_end)))
-      ctx.unimplemented("slicing a dim unknown until run time with start " + std::to_string(b) + ", end " + std::to_string(e));
+    if (dim < 0 && (b < 0 || (e < 0 || !e_to_end))) return slice_at_run_time(ctx);
     if (dim < 0) {
       begin[a] = b;
       continue;
@@ -395,10 +436,18 @@ void build_Trilu(NodeContext& ctx) {
 // OneHot(indices, depth, values [off, on]) with `axis`: Sluice's one_hot (new last axis)
 // moved into place; negative indices count from depth.
 void build_OneHot(NodeContext& ctx) {
+  const Tensor* values = ctx.constant(2);
+  if (!ctx.constant(1) || !values) {  // depth or values known only at run time
+    const Scope& s = ctx.scope();
+    const int r = ctx.rank(0) + 1;
+    const Output v = ctx.input(2);
+    const Output on = ops::gather(s, v, ctx.constant_output(Tensor(int64_t{1})));
+    const Output off = ops::gather(s, v, ctx.constant_output(Tensor(int64_t{0})));
+    return ctx.set_output(0, ops::one_hot(s, ctx.input(0), ctx.input(1), on, off,
+                                          ctx.axis(ctx.attrs().get_int("axis", -1), r), /*wrap_negative=*/true));
+  }
   const std::vector<int64_t> depth = ctx.constant_ints(1, "depth");
   if (depth.size() != 1 || depth[0] < 1) ctx.invalid("depth must be one positive value");
-  const Tensor* values = ctx.constant(2);
-  if (!values) ctx.unimplemented("values known only at run time");
   if (values->num_elements() != 2) ctx.invalid("values must hold [off, on]");
   const Scope& s = ctx.scope();
   Output idx = ctx.input(0);
@@ -446,23 +495,23 @@ std::vector<OpEntry> array_op_entries() {
        "inference: identity (mask all true); training mode (opset 6 is_test=0, 12+ training_mode, also fed at "
        "run time) draws Sluice's seeded mask, so it cannot match another runtime's random numbers"},
       {"Constant", build_Constant, nullptr, "value, value_float(s), value_int(s)"},
-      {"ConstantOfShape", build_ConstantOfShape, nullptr, "shape known at import time"},
+      {"ConstantOfShape", build_ConstantOfShape, nullptr, "value; a shape known at import time (folded) or at run time (fill)"},
       {"Shape", build_Shape, nullptr, "start/end (opset 15); folded when the dims are static, else its static dims tracked"},
       {"Size", build_Size, nullptr, "folded when the shape is static"},
       {"Reshape", build_Reshape, nullptr,
-       "shape known at import time, or but for one dim (Shape/Gather/Concat/arithmetic on static dims are "
-       "tracked, as dynamic-batch exports need); 0 copies a dim, allowzero (opset 14)"},
+       "shape known at import time (partly known shapes from Shape/Gather/Concat arithmetic are tracked), or a "
+       "shape tensor at run time; 0 copies a dim, allowzero (opset 14)"},
       {"Flatten", build_Flatten, nullptr, "any axis, negative from opset 11"},
       {"Transpose", build_Transpose, nullptr, "any perm; one transpose from a channels-last input"},
       {"Concat", build_Concat, nullptr, "any axis; channels-last inputs stay channels-last"},
-      {"Split", build_Split, nullptr, "equal parts (split attr before 13, input from 13)"},
-      {"Slice", build_Slice, nullptr, "attributes (opset < 10) or constant inputs (10+), negative and clamped "
-                                      "starts/ends, axes; step 1"},
+      {"Split", build_Split, nullptr, "equal parts or constant sizes (split attr before 13, input from 13)"},
+      {"Slice", build_Slice, nullptr, "attributes (opset < 10) or inputs (10+, also at run time), negative and "
+                                      "clamped starts/ends, axes, steps (slice_onnx when not a plain slice)"},
       {"Gather", build_Gather, nullptr, "any axis, negative indices"},
       {"Squeeze", build_Squeeze, nullptr, "axes attribute (< 13) or constant input (13+)"},
       {"Unsqueeze", build_Unsqueeze, nullptr, "axes attribute (< 13) or constant input (13+)"},
       {"Trilu", build_Trilu, nullptr, "upper/lower, k (also at run time); matrix size known at import time"},
-      {"OneHot", build_OneHot, nullptr, "constant depth and values, any axis, negative indices"},
+      {"OneHot", build_OneHot, nullptr, "depth and values (also at run time), any axis, negative indices"},
       {"CastLike", build_CastLike, nullptr, "to the types Cast supports"},
       {"EyeLike", build_EyeLike, nullptr, "k, dtype; a shape known at import time (folded to a constant)"},
   };

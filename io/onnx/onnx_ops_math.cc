@@ -4,6 +4,8 @@
 #include <functional>
 
 #include "../../ops/array_ops.h"
+#include "../../ops/activation_ops.h"
+#include "../../ops/math_binary_ops.h"
 #include "../../ops/math_ops.h"
 #include "../../ops/nn_ops.h"
 #include "../../ops/reduction_ops.h"
@@ -35,7 +37,12 @@ Operands operands(NodeContext& ctx) {
   // trailing dims); trailing 1s turn that into NumPy alignment.
   const int n = ctx.num_inputs();
   std::vector<int> trailing(static_cast<size_t>(n), 0);
-  if (ctx.opset() < 7 && n == 2 && ctx.attrs().get_int("broadcast", 0) == 1 && ctx.attrs().has("axis")) {
+  // PRelu-6 (and before) applies a slope [C] per channel: aligned with axis 1.
+  if (ctx.opset() < 7 && n == 2 && ctx.node().op_type() == "PRelu") {
+    const Shape a = ctx.shape(0), b = ctx.shape(1);
+    if (a.known_rank() && b.known_rank() && b.rank() == 1 && a.rank() >= 2 && b.dim(0) != 1)
+      trailing[1] = a.rank() - 2;
+  } else if (ctx.opset() < 7 && n == 2 && ctx.attrs().get_int("broadcast", 0) == 1 && ctx.attrs().has("axis")) {
     const Shape a = ctx.shape(0), b = ctx.shape(1);
     if (!a.known_rank() || !b.known_rank()) ctx.unimplemented("legacy broadcast with unknown ranks");
     const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", 0), a.rank());
@@ -130,7 +137,9 @@ void build_Exp(NodeContext& ctx) { build_float_unary(ctx, ops::exp); }
 void build_Log(NodeContext& ctx) { build_float_unary(ctx, ops::log); }
 void build_Sqrt(NodeContext& ctx) { build_float_unary(ctx, ops::sqrt); }
 void build_Reciprocal(NodeContext& ctx) { build_float_unary(ctx, ops::reciprocal); }
-void build_Relu(NodeContext& ctx) { build_float_unary(ctx, ops::relu); }
+void build_Relu(NodeContext& ctx) {
+  if (!fused_into_conv(ctx, FusedActivation::relu)) build_float_unary(ctx, ops::relu);
+}
 void build_Sigmoid(NodeContext& ctx) { build_float_unary(ctx, ops::sigmoid); }
 void build_Tanh(NodeContext& ctx) { build_float_unary(ctx, ops::tanh); }
 void build_Not(NodeContext& ctx) { unary(ctx, ops::logical_not); }
@@ -150,6 +159,15 @@ void build_Sum(NodeContext& ctx) { variadic(ctx, ops::add, false); }
 void build_Mean(NodeContext& ctx) { variadic(ctx, ops::add, true); }
 void build_Max(NodeContext& ctx) { variadic(ctx, ops::maximum, false); }
 void build_Min(NodeContext& ctx) { variadic(ctx, ops::minimum, false); }
+
+// Mod: fmod=1 is C's fmod (the sign of the dividend: truncate_mod), fmod=0 Python's %
+// (the sign of the divisor: floor_mod; integers only in ONNX).
+void build_Mod(NodeContext& ctx) {
+  binary(ctx, ctx.attrs().get_int("fmod", 0) != 0 ? Binary(ops::truncate_mod) : Binary(ops::floor_mod));
+}
+void build_Xor(NodeContext& ctx) { binary(ctx, ops::logical_xor); }
+// PRelu: slope broadcast (unidirectionally) against x, in x's layout.
+void build_PRelu(NodeContext& ctx) { binary(ctx, ops::prelu); }
 
 void build_Pow(NodeContext& ctx) {
   // Pow-12+ allows an exponent of another type than the base: it is converted to the
@@ -242,7 +260,7 @@ std::vector<OpEntry> math_op_entries() {
       {"Log", build_Log, nullptr, "float, double"},
       {"Sqrt", build_Sqrt, nullptr, "float, double"},
       {"Reciprocal", build_Reciprocal, nullptr, "float, double"},
-      {"Relu", build_Relu, nullptr, "float, double"},
+      {"Relu", build_Relu, nullptr, "float, double; fused into a preceding Conv it alone reads"},
       {"Sigmoid", build_Sigmoid, nullptr, "float, double"},
       {"Tanh", build_Tanh, nullptr, "float, double"},
       {"Not", build_Not, nullptr, "bool"},
@@ -258,6 +276,9 @@ std::vector<OpEntry> math_op_entries() {
       {"GreaterOrEqual", build_GreaterOrEqual, nullptr, "broadcasting"},
       {"And", build_And, nullptr, "bool, broadcasting"},
       {"Or", build_Or, nullptr, "bool, broadcasting"},
+      {"Xor", build_Xor, nullptr, "bool, broadcasting"},
+      {"Mod", build_Mod, nullptr, "fmod 0 (floor_mod) and 1 (truncate_mod), broadcasting"},
+      {"PRelu", build_PRelu, nullptr, "slope broadcast against x (channels-last too); PRelu-6's per-channel slope [C]"},
       {"Sum", build_Sum, nullptr, "any number of inputs, broadcasting"},
       {"Mean", build_Mean, nullptr, "any number of inputs, broadcasting"},
       {"Max", build_Max, nullptr, "any number of inputs, broadcasting"},

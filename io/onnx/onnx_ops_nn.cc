@@ -1,5 +1,6 @@
 // ONNX neural-network ops: convolution, pooling and batch normalization (computed
-// channels-last on Sluice's NHWC kernels), Gemm / MatMul, Softmax / LogSoftmax and LSTM.
+// channels-last on Sluice's NHWC kernels), normalizations, Gemm / MatMul, Softmax / LogSoftmax
+// and the losses.
 #include <cmath>
 
 #include "../../ops/array_ops.h"
@@ -9,7 +10,10 @@
 #include "../../ops/normalization_ops.h"
 #include "../../ops/pool_ops.h"
 #include "../../ops/reduction_ops.h"
-#include "../../ops/rnn_ops.h"
+#include "../../ops/slice_ops.h"
+#include "../../ops/layout_ops.h"
+#include "../../ops/layer_norm_ops.h"
+#include "../../ops/matrix_ops.h"
 #include "onnx_internal.h"
 
 namespace sluice::io::onnx_detail {
@@ -22,15 +26,17 @@ std::string join_ints(const std::vector<int64_t>& v) {
   return s + "]";
 }
 
-// A convolution or pooling window over the spatial dims, from the node's attributes and the
-// input's static shape, resolved to one of Sluice's two paddings.
+// A convolution or pooling window over the spatial dims, from the node's attributes,
+// mapped onto Sluice's paddings: auto_pad SAME_UPPER / SAME_LOWER / VALID are Sluice's own
+// modes, explicit pads (possibly asymmetric) become explicit Pads.
 struct Window {
   std::vector<int64_t> kernel, strides, dilations;
-  Padding padding = Padding::valid;
-  bool any_padding = false;  // SAME that actually pads some dim
+  Pads pads;  // of the last two spatial dims (the only one for 1-D)
+  bool ceil_mode = false;
+  int64_t depth_before = 0, depth_after = 0;  // 3-D explicit pads of the first spatial dim
 };
 
-Window resolve_window(NodeContext& ctx, const Shape& in, std::vector<int64_t> kernel, bool ceil_mode) {
+Window resolve_window(NodeContext& ctx, std::vector<int64_t> kernel, bool ceil_mode) {
   const int n = static_cast<int>(kernel.size());
   const Attrs& a = ctx.attrs();
   Window w;
@@ -47,47 +53,27 @@ Window resolve_window(NodeContext& ctx, const Shape& in, std::vector<int64_t> ke
       ctx.invalid("kernel " + join_ints(kernel) + ", strides " + join_ints(w.strides) + ", dilations " +
                   join_ints(w.dilations) + ", pads " + join_ints(pads) + " must be positive (pads non-negative)");
   const std::string auto_pad = a.get_string("auto_pad", "NOTSET");
-  bool all_same = true, all_valid = true;
-  for (int i = 0; i < n; ++i) {
-    const int64_t h = in.dim(2 + i), k = kernel[i], s = w.strides[i], eff = (k - 1) * w.dilations[i] + 1;
-    if (auto_pad == "VALID" && !ceil_mode) {
-      all_same = false;
-      continue;
+  if (auto_pad == "SAME_UPPER") {
+    w.pads = Padding::same;
+  } else if (auto_pad == "SAME_LOWER") {
+    w.pads = Padding::same_lower;
+  } else if (auto_pad == "VALID" || auto_pad == "NOTSET" || auto_pad.empty()) {
+    if (auto_pad == "VALID") std::fill(pads.begin(), pads.end(), 0);
+    bool zero = true;
+    for (int64_t p : pads) zero = zero && p == 0;
+    // ceil_mode only applies to explicit pads (zeros are fine); the SAME modes ignore it,
+    // as ONNX's output-size formulas do.
+    if (zero && !ceil_mode) w.pads = Padding::valid;
+    else if (n == 1) w.pads = Pads::explicit_pads(0, 0, pads[0], pads[1]);
+    else if (n == 2) w.pads = Pads::explicit_pads(pads[0], pads[2], pads[1], pads[3]);
+    else w.pads = Pads::explicit_pads(pads[1], pads[4], pads[2], pads[5]);
+    if (n == 3) {
+      w.depth_before = pads[0];
+      w.depth_after = pads[3];
     }
-    if (h < 0 && !ceil_mode && pads[i] == 0 && pads[i + n] == 0 && (auto_pad == "NOTSET" || auto_pad.empty())) {
-      all_same = false;  // VALID needs no static size
-      continue;
-    }
-    if (h < 0) ctx.unimplemented("padding of a spatial dim unknown until run time (input " + in.to_string() + ")");
-    const int64_t same_out = (h + s - 1) / s;
-    const int64_t total = std::max<int64_t>((same_out - 1) * s + eff - h, 0);
-    const int64_t same_before = auto_pad == "SAME_LOWER" ? total - total / 2 : total / 2;
-    int64_t p0 = pads[i], p1 = pads[i + n];
-    if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-      p0 = same_before;
-      p1 = total - same_before;
-    } else if (auto_pad == "VALID") {
-      p0 = p1 = 0;
-    }
-    const int64_t span = h + p0 + p1 - eff;
-    if (span < 0) ctx.invalid("window " + std::to_string(eff) + " is larger than the padded input " + std::to_string(h + p0 + p1));
-    const int64_t out = (ceil_mode ? (span + s - 1) / s : span / s) + 1;
-    const int64_t valid_out = h >= eff ? (h - eff) / s + 1 : 0;
-    // Padding past the last window is never read, so only the leading pad and the output
-    // size have to agree with Sluice's rule.
-    all_same = all_same && p0 == total / 2 && out == same_out;
-    all_valid = all_valid && p0 == 0 && out == valid_out;
-    w.any_padding = w.any_padding || total > 0;
-  }
-  if (all_valid) {
-    w.padding = Padding::valid;
-    w.any_padding = false;
-  } else if (all_same) {
-    w.padding = Padding::same;
+    w.ceil_mode = ceil_mode;
   } else {
-    ctx.unimplemented("auto_pad " + auto_pad + ", pads " + join_ints(pads) + (ceil_mode ? ", ceil_mode 1" : "") +
-                      " on input " + in.to_string() +
-                      " (neither VALID nor TensorFlow's SAME: waits on explicit/asymmetric pads and ceil_mode, opsnn)");
+    ctx.invalid("auto_pad '" + auto_pad + "' (NOTSET, SAME_UPPER, SAME_LOWER or VALID)");
   }
   return w;
 }
@@ -103,25 +89,100 @@ Output from_2d(NodeContext& ctx, const Output& y, int spatial) {
   return spatial == 1 ? ops::squeeze(ctx.scope(), y, {1}) : y;
 }
 
-int spatial_dims(NodeContext& ctx, const char* what) {
+int spatial_dims(NodeContext& ctx, const char* what, int max_dims = 3) {
   const int r = ctx.rank(0);
-  if (r < 3 || r > 4)
-    ctx.unimplemented(std::string(what) + " of a rank-" + std::to_string(r) +
-                      " input (1-D and 2-D only: 3-D waits on 3-D kernels)");
+  if (r < 3 || r > 2 + max_dims)
+    ctx.unimplemented(std::string(what) + " of a rank-" + std::to_string(r) + " input (1-D to " +
+                      std::to_string(max_dims) + "-D)");
   return r - 2;
+}
+
+// ---- 3-D convolution and pooling on the 2-D kernels, channels-last [N, D, H, W, C] ----
+
+// The padding mode of a window for one dim given as ONNX's (before, after) for explicit pads.
+Padding mode_of(const Window& w) { return w.pads.mode; }
+
+// The output size and pads of the depth dim.
+WindowDim depth_window(NodeContext& ctx, const Window& w, int64_t d) {
+  if (d < 0) ctx.unimplemented("a 3-D window over a depth known only at run time");
+  const Padding m = mode_of(w);
+  return window_dim(d, w.kernel[0], w.strides[0], w.dilations[0], m, w.depth_before, w.depth_after, w.ceil_mode, "depth");
+}
+
+// Conv over [N, D, H, W, C]: the sum over kernel depth kd of a 2-D convolution of the
+// (padded) depth slices kd*dd + od*sd, od < OD, folded into the batch.
+Output conv3d(NodeContext& ctx, const Window& w, const Output& x_cl, const Output& weights, int64_t groups) {
+  const Scope& s = ctx.scope();
+  const Shape xs = x_cl.shape();
+  for (int i = 1; i < 5; ++i)
+    if (xs.dim(i) < 0) ctx.unimplemented("3-D convolution of " + xs.to_string() + " (dims after the batch must be known)");
+  const WindowDim wd = depth_window(ctx, w, xs.dim(1));
+  Output x = x_cl;
+  if (wd.pad_before || wd.pad_after) {
+    std::vector<int64_t> p(10, 0);
+    p[1] = wd.pad_before;
+    p[6] = wd.pad_after;
+    x = ops::pad(s, x, ctx.constant_output(Tensor::from_vector(p, Shape{10})));
+  }
+  // [F, C/g, KD, KH, KW] -> [KD, KH, KW, C/g, F]
+  const Output filter = ctx.fold(ops::transpose(s, weights, {2, 3, 4, 1, 0}));
+  const int64_t h = xs.dim(2), wi = xs.dim(3), c = xs.dim(4);
+  Output sum;
+  for (int64_t kd = 0; kd < w.kernel[0]; ++kd) {
+    const int64_t start = kd * w.dilations[0];
+    auto vec = [&](int64_t v) { return ctx.constant_output(Tensor::from_vector(std::vector<int64_t>{v}, Shape{1})); };
+    Output slab = ops::slice_onnx(s, x, vec(start), vec(start + (wd.out - 1) * w.strides[0] + 1), vec(1), vec(w.strides[0]));
+    slab = ops::reshape(s, slab, {-1, h, wi, c});
+    const Output f = ctx.fold(ops::squeeze(s, ops::slice(s, filter, {kd, 0, 0, 0, 0}, {1, -1, -1, -1, -1}), {0}));
+    const Output y = ops::conv2d(s, slab, f, {w.strides[1], w.strides[2]}, w.pads, {w.dilations[1], w.dilations[2]}, groups);
+    sum = sum.valid() ? ops::add(s, sum, y) : y;
+  }
+  const Shape ys = sum.shape();
+  return ops::reshape(s, sum, {-1, wd.out, ys.dim(1), ys.dim(2), ys.dim(3)});
+}
+
+// Max and average pooling are separable: a 2-D pool over (H, W) of each depth slice, then
+// a [KD, 1] pool over (D, H*W). Average pooling's divisor (the real or padded positions of
+// the window) is the product of the per-dim counts, so the two stages give the same mean.
+Output pool3d(NodeContext& ctx, const Window& w, const Output& x_cl, bool max, bool count_include_pad) {
+  const Scope& s = ctx.scope();
+  const Shape xs = x_cl.shape();
+  for (int i = 1; i < 5; ++i)
+    if (xs.dim(i) < 0) ctx.unimplemented("3-D pooling of " + xs.to_string() + " (dims after the batch must be known)");
+  auto pool = [&](const Output& v, std::vector<int64_t> k, std::vector<int64_t> st, Pads p, std::vector<int64_t> dil) {
+    return max ? ops::max_pool(s, v, k, st, p, dil, w.ceil_mode) : ops::avg_pool(s, v, k, st, p, count_include_pad, w.ceil_mode);
+  };
+  const int64_t d = xs.dim(1), c = xs.dim(4);
+  Output y = pool(ops::reshape(s, x_cl, {-1, xs.dim(2), xs.dim(3), c}), {w.kernel[1], w.kernel[2]},
+                  {w.strides[1], w.strides[2]}, w.pads, {w.dilations[1], w.dilations[2]});
+  const int64_t oh = y.shape().dim(1), ow = y.shape().dim(2);
+  const Pads dp = mode_of(w) == Padding::explicit_pads ? Pads::explicit_pads(w.depth_before, w.depth_after, 0, 0) : w.pads;
+  y = pool(ops::reshape(s, y, {-1, d, oh * ow, c}), {w.kernel[0], 1}, {w.strides[0], 1}, dp, {w.dilations[0], 1});
+  return ops::reshape(s, y, {-1, y.shape().dim(1), oh, ow, c});
+}
+
+std::vector<int64_t> kernel_of(NodeContext& ctx, const Shape& ws, int n) {
+  std::vector<int64_t> kernel = ctx.attrs().get_ints("kernel_shape", {});
+  if (kernel.empty())
+    for (int i = 0; i < n; ++i) kernel.push_back(ws.dim(2 + i));
+  if (static_cast<int>(kernel.size()) != n) ctx.invalid("kernel_shape " + join_ints(kernel) + " for " + std::to_string(n) + " spatial dims");
+  for (int64_t k : kernel)
+    if (k < 0) ctx.unimplemented("kernel size unknown at import time");
+  return kernel;
 }
 
 void build_Conv(NodeContext& ctx) {
   const int n = spatial_dims(ctx, "convolution");
-  if (ctx.attrs().get_int("group", 1) != 1) ctx.unimplemented("group != 1 (waits on grouped/depthwise conv2d, opsnn)");
+  const int64_t groups = ctx.attrs().get_int("group", 1);
+  if (groups < 1) ctx.invalid("group " + std::to_string(groups));
   const Shape ws = ctx.shape(1);
   if (!ws.known_rank() || ws.rank() != n + 2) ctx.invalid("weights " + ws.to_string() + " do not match the input");
-  std::vector<int64_t> kernel = ctx.attrs().get_ints("kernel_shape", {});
-  if (kernel.empty())
-    for (int i = 0; i < n; ++i) kernel.push_back(ws.dim(2 + i));
-  for (int64_t k : kernel)
-    if (k < 0) ctx.unimplemented("kernel size unknown at import time");
-  const Window w = resolve_window(ctx, ctx.shape(0), kernel, false);
+  const Window w = resolve_window(ctx, kernel_of(ctx, ws, n), false);
+  if (n == 3) {
+    Output y = conv3d(ctx, w, ctx.input_cl(0), ctx.input(1), groups);
+    if (ctx.has_input(2)) y = ops::bias_add(ctx.scope(), y, ctx.input(2));
+    return ctx.set_output_cl(0, y);
+  }
   // OIHW -> HWIO (OIW -> WIO, then a leading 1 for H), folded for constant weights.
   Output filter = ctx.input(1);
   filter = n == 2 ? ops::transpose(ctx.scope(), filter, {2, 3, 1, 0})
@@ -129,44 +190,74 @@ void build_Conv(NodeContext& ctx) {
   filter = ctx.fold(filter);
   const Output x = as_2d(ctx, ctx.input_cl(0), n);
   Output y = ctx.has_input(2)
-                 ? ops::fused_conv2d(ctx.scope(), x, filter, ctx.input(2), pad_2d(w.strides), w.padding, pad_2d(w.dilations))
-                 : ops::conv2d(ctx.scope(), x, filter, pad_2d(w.strides), w.padding, pad_2d(w.dilations));
+                 ? ops::fused_conv2d(ctx.scope(), x, filter, ctx.input(2), FusedActivation::none, pad_2d(w.strides), w.pads,
+                                     pad_2d(w.dilations), groups)
+                 : ops::conv2d(ctx.scope(), x, filter, pad_2d(w.strides), w.pads, pad_2d(w.dilations), groups);
   ctx.set_output_cl(0, from_2d(ctx, y, n));
 }
 
-std::string check_conv(const Attrs& attrs, int) {
-  const int64_t group = attrs.get_int("group", 1);
-  if (group != 1) return "group=" + std::to_string(group) + " (waits on grouped/depthwise conv2d, opsnn)";
-  return "";
+// ConvTranspose: W [C_in, C_out/group, k..] -> Sluice's [KH, KW, C_out/group, C_in].
+void build_ConvTranspose(NodeContext& ctx) {
+  const int n = spatial_dims(ctx, "transposed convolution", 2);
+  const Attrs& a = ctx.attrs();
+  const int64_t groups = a.get_int("group", 1);
+  const Shape ws = ctx.shape(1);
+  if (!ws.known_rank() || ws.rank() != n + 2) ctx.invalid("weights " + ws.to_string() + " do not match the input");
+  const std::vector<int64_t> kernel = kernel_of(ctx, ws, n);
+  Window w = resolve_window(ctx, kernel, false);
+  std::vector<int64_t> out_shape = a.get_ints("output_shape", {});
+  if (static_cast<int>(out_shape.size()) == n + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+  if (!out_shape.empty() && static_cast<int>(out_shape.size()) != n) ctx.invalid("output_shape " + join_ints(out_shape));
+  std::vector<int64_t> out_pad = a.get_ints("output_padding", std::vector<int64_t>(static_cast<size_t>(n), 0));
+  if (static_cast<int>(out_pad.size()) != n) ctx.invalid("output_padding " + join_ints(out_pad));
+  // With output_shape the pads come from it: SAME_UPPER splits them as Sluice's same, any
+  // other auto_pad puts the extra one at the start (ONNX's rule).
+  if (!out_shape.empty())
+    w.pads = a.get_string("auto_pad", "NOTSET") == "SAME_UPPER" ? Pads(Padding::same) : Pads(Padding::same_lower);
+  Output filter = ctx.input(1);
+  filter = n == 2 ? ops::transpose(ctx.scope(), filter, {2, 3, 1, 0})
+                  : ops::expand_dims(ctx.scope(), ops::transpose(ctx.scope(), filter, {2, 1, 0}), 0);
+  filter = ctx.fold(filter);
+  const Output x = as_2d(ctx, ctx.input_cl(0), n);
+  std::vector<int64_t> size2 = out_shape.empty() ? std::vector<int64_t>{} : pad_2d(out_shape);
+  Output y = ops::conv2d_transpose(ctx.scope(), x, filter, pad_2d(w.strides), w.pads, size2, pad_2d(out_pad, 0),
+                                   pad_2d(w.dilations), groups);
+  if (ctx.has_input(2)) y = ops::bias_add(ctx.scope(), y, ctx.input(2));
+  ctx.set_output_cl(0, from_2d(ctx, y, n));
 }
 
 void build_pool(NodeContext& ctx, bool max) {
   const int n = spatial_dims(ctx, max ? "MaxPool" : "AveragePool");
   const std::vector<int64_t> kernel = ctx.attrs().get_ints("kernel_shape", {});
   if (static_cast<int>(kernel.size()) != n) ctx.invalid("kernel_shape " + join_ints(kernel) + " for " + std::to_string(n) + " spatial dims");
-  const Window w = resolve_window(ctx, ctx.shape(0), kernel, ctx.attrs().get_int("ceil_mode", 0) != 0);
+  const Window w = resolve_window(ctx, kernel, ctx.attrs().get_int("ceil_mode", 0) != 0);
+  if (max && ctx.wants_output(1)) ctx.unimplemented("MaxPool's Indices output (waits on a max_pool_with_argmax op)");
   for (int64_t d : w.dilations)
-    if (d != 1) ctx.unimplemented("pooling dilations (waits on opsnn)");
-  if (max && ctx.wants_output(1)) ctx.unimplemented("MaxPool's Indices output");
-  if (!max && w.any_padding && w.padding == Padding::same && ctx.attrs().get_int("count_include_pad", 0) != 0)
-    ctx.unimplemented("count_include_pad=1 with padding (waits on opsnn)");
+    if (!max && d != 1) ctx.unimplemented("AveragePool dilations (waits on avg_pool dilations)");
+  const bool include_pad = ctx.attrs().get_int("count_include_pad", 0) != 0;
+  if (n == 3) {
+    if (!is_floating(ctx.dtype(0))) ctx.unimplemented("3-D pooling of an integer input");
+    return ctx.set_output_cl(0, pool3d(ctx, w, ctx.input_cl(0), max, include_pad));
+  }
   Output x = as_2d(ctx, ctx.input_cl(0), n);
   // Integer max pooling through a float type that holds every value exactly.
   const DType dt = x.dtype();
-  if (max && (dt == DType::u8 || dt == DType::i32)) x = ops::cast(ctx.scope(), x, dt == DType::u8 ? DType::f32 : DType::f64);
-  Output y = max ? ops::max_pool(ctx.scope(), x, pad_2d(w.kernel), pad_2d(w.strides), w.padding)
-                 : ops::avg_pool(ctx.scope(), x, pad_2d(w.kernel), pad_2d(w.strides), w.padding);
+  if (max && !is_floating(dt)) x = ops::cast(ctx.scope(), x, dt == DType::u8 ? DType::f32 : DType::f64);
+  Output y = max ? ops::max_pool(ctx.scope(), x, pad_2d(w.kernel), pad_2d(w.strides), w.pads, pad_2d(w.dilations), w.ceil_mode)
+                 : ops::avg_pool(ctx.scope(), x, pad_2d(w.kernel), pad_2d(w.strides), w.pads,
+                                 include_pad, w.ceil_mode);
   if (y.dtype() != dt) y = ops::cast(ctx.scope(), y, dt);
   ctx.set_output_cl(0, from_2d(ctx, y, n));
 }
 void build_MaxPool(NodeContext& ctx) { build_pool(ctx, true); }
 void build_AveragePool(NodeContext& ctx) { build_pool(ctx, false); }
 
-std::string check_pool(const Attrs& attrs, int) {
-  for (int64_t d : attrs.get_ints("dilations", {}))
-    if (d != 1) return "dilations " + join_ints(attrs.get_ints("dilations", {})) + " (waits on pooling dilations, opsnn)";
-  if (attrs.get_int("storage_order", 0) != 0) return "storage_order=1";
-  return "";
+void build_GlobalMaxPool(NodeContext& ctx) {
+  const int r = ctx.rank(0);
+  if (r < 3) ctx.invalid("expects an input of rank >= 3, got " + ctx.shape(0).to_string());
+  std::vector<int64_t> axes;
+  for (int i = 1; i + 1 < r; ++i) axes.push_back(i);
+  ctx.set_output_cl(0, ops::max(ctx.scope(), ctx.input_cl(0), axes, true));
 }
 
 void build_GlobalAveragePool(NodeContext& ctx) {
@@ -232,37 +323,61 @@ void build_MatMul(NodeContext& ctx) {
   Output a = ctx.input(0), b = ctx.input(1);
   const Shape sa = a.shape(), sb = b.shape();
   if (!sa.known_rank() || !sb.known_rank()) ctx.unimplemented("MatMul of inputs of unknown rank");
-  if (sb.rank() > 2 || sa.rank() == 0 || sb.rank() == 0)
-    ctx.unimplemented("MatMul of " + sa.to_string() + " and " + sb.to_string() +
-                      " (a right-hand side of rank > 2 waits on batch_matmul, opsmath)");
-  // NumPy rules: a vector operand gets a 1 dim that is dropped again; leading dims of a
-  // are flattened into rows.
+  if (sa.rank() == 0 || sb.rank() == 0) ctx.invalid("MatMul of a scalar: " + sa.to_string() + " and " + sb.to_string());
+  // NumPy rules: a vector operand gets a 1 dim that is dropped again.
   const bool a_vec = sa.rank() == 1, b_vec = sb.rank() == 1;
   if (a_vec) a = ops::expand_dims(ctx.scope(), a, 0);
   if (b_vec) b = ops::expand_dims(ctx.scope(), b, 1);
   const Shape la = a.shape();
-  std::vector<int64_t> out_dims;
   int unknown = 0;
+  std::vector<int64_t> out_dims;
   for (int i = 0; i + 1 < la.rank(); ++i) {
     out_dims.push_back(la.dim(i));
     unknown += la.dim(i) < 0;
   }
-  const int64_t k = la.dim(la.rank() - 1);
-  if (la.rank() > 2) {
-    if (unknown > 1 || k < 0)
-      ctx.unimplemented("MatMul of " + sa.to_string() + " with several dims unknown until run time (waits on batch_matmul, opsmath)");
-    a = ops::reshape(ctx.scope(), a, {-1, k});
-  }
-  Output y = ops::matmul(ctx.scope(), a, b);
-  const int64_t n = b.shape().dim(1);
-  if (la.rank() > 2) {
-    if (n < 0) ctx.unimplemented("MatMul with an unknown number of columns");
+  const int64_t k = la.dim(la.rank() - 1), n = b.shape().dim(1);
+  Output y;
+  if (b.shape().rank() == 2 && la.rank() > 2 && unknown <= 1 && k >= 0 && n >= 0) {
+    // [..., K] x [K, N]: the leading dims of a flattened into rows, one GEMM.
     out_dims.push_back(n);
-    y = ops::reshape(ctx.scope(), y, out_dims);
+    y = ops::reshape(ctx.scope(), ops::matmul(ctx.scope(), ops::reshape(ctx.scope(), a, {-1, k}), b), out_dims);
+  } else if (la.rank() == 2 && b.shape().rank() == 2) {
+    y = ops::matmul(ctx.scope(), a, b);
+  } else {
+    y = ops::batch_matmul(ctx.scope(), a, b);  // batch dims broadcast
   }
   if (b_vec) y = ops::squeeze(ctx.scope(), y, {-1});
   if (a_vec) y = ops::squeeze(ctx.scope(), y, {b_vec ? -1 : -2});
   ctx.set_output(0, y);
+}
+
+void build_LayerNormalization(NodeContext& ctx) {
+  const Attrs& at = ctx.attrs();
+  const int r = ctx.rank(0);
+  const int64_t axis = ctx.axis(at.get_int("axis", -1), r);
+  const Output x = ctx.input(0), scale = ctx.input(1);
+  const Output bias = ctx.has_input(2) ? ctx.input(2) : ctx.fold(ops::zeros_like(ctx.scope(), scale));
+  const ops::LayerNormOutputs o = ops::layer_norm_full(ctx.scope(), x, scale, bias, axis, at.get_float("epsilon", 1e-5f));
+  ctx.set_output(0, o.y);
+  if (ctx.wants_output(1)) ctx.set_output(1, o.mean);
+  if (ctx.wants_output(2)) ctx.set_output(2, o.inv_std);
+}
+
+void build_InstanceNormalization(NodeContext& ctx) {
+  if (ctx.rank(0) < 3) ctx.invalid("expects an input of rank >= 3, got " + ctx.shape(0).to_string());
+  ctx.set_output_cl(0, ops::instance_norm(ctx.scope(), ctx.input_cl(0), ctx.input(1), ctx.input(2),
+                                          ctx.attrs().get_float("epsilon", 1e-5f)));
+}
+
+// LRN over the channels (the last axis channels-last), ONNX's window and alpha / size.
+void build_LRN(NodeContext& ctx) {
+  const Attrs& at = ctx.attrs();
+  const int64_t size = at.get_int("size", 0);
+  if (size < 1) ctx.invalid("size must be positive");
+  if (ctx.rank(0) < 3) ctx.invalid("expects an input of rank >= 3, got " + ctx.shape(0).to_string());
+  ctx.set_output_cl(0, ops::lrn(ctx.scope(), ctx.input_cl(0), (size - 1) / 2, at.get_float("bias", 1.0f),
+                                at.get_float("alpha", 1e-4f) / static_cast<double>(size), at.get_float("beta", 0.75f),
+                                size / 2));
 }
 
 // Softmax-13 normalises along `axis`; Softmax-1/11 flattens the input to 2-D at `axis`
@@ -298,57 +413,6 @@ void build_softmax(NodeContext& ctx, bool log) {
 }
 void build_Softmax(NodeContext& ctx) { build_softmax(ctx, false); }
 void build_LogSoftmax(NodeContext& ctx) { build_softmax(ctx, true); }
-
-std::string check_lstm(const Attrs& attrs, int) {
-  const std::string dir = attrs.get_string("direction", "forward");
-  if (dir != "forward") return "direction=" + dir + " (waits on ONNX LSTM semantics, opsrnn)";
-  const std::vector<std::string> acts = attrs.get_strings("activations");
-  if (!acts.empty() && acts != std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"})
-    return "non-default activations (waits on ONNX LSTM semantics, opsrnn)";
-  if (attrs.has("clip")) return "clip (waits on ONNX LSTM semantics, opsrnn)";
-  if (attrs.get_int("input_forget", 0) != 0) return "input_forget=1 (waits on ONNX LSTM semantics, opsrnn)";
-  if (attrs.get_int("layout", 0) != 0) return "layout=1 (waits on ONNX LSTM semantics, opsrnn)";
-  return "";
-}
-
-// ONNX LSTM (forward, default activations) on Sluice's fused Keras-style LSTM: ONNX's gate
-// blocks i, o, f, c are reordered to i, f, c, o, weights transposed, the two biases added,
-// and the sequence goes batch-major.
-void build_LSTM(NodeContext& ctx) {
-  if (ctx.has_input(4)) ctx.unimplemented("sequence_lens (waits on ONNX LSTM semantics, opsrnn)");
-  if (ctx.has_input(7)) ctx.unimplemented("peepholes (waits on ONNX LSTM semantics, opsrnn)");
-  const Shape ws = ctx.shape(1);
-  if (ws.rank() != 3 || ws.dim(0) != 1 || ws.dim(1) < 0 || ws.dim(1) % 4 != 0)
-    ctx.invalid("W must be [1, 4*hidden, input], got " + ws.to_string());
-  const int64_t h = ws.dim(1) / 4;
-  const Scope& s = ctx.scope();
-  // [1, 4H, K] in ONNX's gate order -> [K, 4H] in Keras' (i, f, c, o).
-  auto reorder = [&](const Output& m) {
-    std::vector<Output> g = ops::split(s, ops::squeeze(s, m, {0}), 4, 0);
-    return ops::concat(s, {g[0], g[2], g[3], g[1]}, 0);
-  };
-  const Output kernel = ctx.fold(ops::transpose(s, reorder(ctx.input(1)), {1, 0}));
-  const Output recurrent = ctx.fold(ops::transpose(s, reorder(ctx.input(2)), {1, 0}));
-  const DType dt = ctx.dtype(0);
-  Output bias;
-  if (ctx.has_input(3)) {
-    const std::vector<Output> wb_rb = ops::split(s, ctx.input(3), 2, 1);  // [1, 8H] -> 2 x [1, 4H]
-    bias = ctx.fold(ops::squeeze(s, reorder(ops::expand_dims(s, ops::add(s, wb_rb[0], wb_rb[1]), -1)), {1}));
-  } else {
-    bias = ctx.constant_output(Tensor::zeros(dt, Shape{4 * h}));
-  }
-  const Output x = ops::transpose(s, ctx.input(0), {1, 0, 2});  // [T, B, K] -> [B, T, K]
-  auto initial = [&](int i) {
-    if (ctx.has_input(i)) return ops::squeeze(s, ctx.input(i), {0});
-    // Zeros [B, H] for a batch known only at run time: a [B, 1] slice of x, zeroed, plus [1, H].
-    const Output col = ops::reshape(s, ops::slice(s, x, {0, 0, 0}, {-1, 1, 1}), {-1, 1});
-    return ops::add(s, ops::zeros_like(s, col), ctx.constant_output(Tensor::zeros(dt, Shape{1, h})));
-  };
-  const std::vector<Output> r = ops::lstm(s, x, initial(5), initial(6), kernel, recurrent, bias);
-  ctx.set_output(0, ops::expand_dims(s, ops::transpose(s, r[0], {1, 0, 2}), 1));  // [T, 1, B, H]
-  ctx.set_output(1, ops::expand_dims(s, r[1], 0));
-  ctx.set_output(2, ops::expand_dims(s, r[2], 0));
-}
 
 // The negative log-likelihood of channels-last log-probabilities lp [N, d.., C] at the
 // targets [N, d..], weighted by weight[target] (1 without weights), 0 where the target is
@@ -387,29 +451,34 @@ void build_SoftmaxCrossEntropyLoss(NodeContext& ctx) {
 
 std::vector<OpEntry> nn_op_entries() {
   return {
-      {"Conv", build_Conv, check_conv,
-       "1-D and 2-D, group 1, strides, dilations, bias (fused); pads VALID or TensorFlow-SAME-equivalent "
-       "(auto_pad SAME_UPPER, or pads whose leading part and output size match); computed channels-last"},
-      {"MaxPool", build_MaxPool, check_pool,
-       "1-D and 2-D; pads as Conv; ceil_mode when it does not change the output size; no Indices output; "
-       "uint8/int32 through an exact float type"},
-      {"AveragePool", build_AveragePool, check_pool,
-       "1-D and 2-D; pads as Conv (padding excluded from the mean: count_include_pad 0)"},
+      {"Conv", build_Conv, nullptr,
+       "1-D and 2-D, group (grouped and depthwise), strides, dilations, bias (fused); auto_pad SAME_UPPER/"
+       "SAME_LOWER/VALID or explicit, asymmetric pads; computed channels-last; 3-D as a sum of 2-D convolutions "
+       "over the kernel depth (dims after the batch known)"},
+      {"ConvTranspose", build_ConvTranspose, nullptr,
+       "1-D and 2-D, group, strides, dilations, pads/auto_pad, output_padding, output_shape, bias"},
+      {"MaxPool", build_MaxPool, nullptr,
+       "1-D, 2-D and 3-D (separable: 2-D then depth); pads as Conv, ceil_mode, dilations; integer types through an "
+       "exact float type (1-D/2-D); no Indices output"},
+      {"AveragePool", build_AveragePool, nullptr,
+       "1-D, 2-D and 3-D (separable); pads as Conv, ceil_mode, count_include_pad; no dilations"},
+      {"GlobalMaxPool", build_GlobalMaxPool, nullptr, "any rank >= 3, channels-last"},
+      {"LayerNormalization", build_LayerNormalization, nullptr, "axis, epsilon, optional B; Mean and InvStdDev outputs"},
+      {"InstanceNormalization", build_InstanceNormalization, nullptr, "epsilon; channels-last"},
+      {"LRN", build_LRN, nullptr, "size, alpha, beta, bias; over the channels, channels-last"},
       {"GlobalAveragePool", build_GlobalAveragePool, nullptr, "any rank >= 3, channels-last"},
       {"BatchNormalization", build_BatchNormalization, check_batch_norm,
        "inference; training mode (opset 6 is_test=0, 7-13 extra outputs, 14+ training_mode) gives Y and the "
        "running statistics; spatial=1 only"},
       {"Gemm", build_Gemm, nullptr, "alpha, beta, transA, transB, broadcast C (bias add for a [N] C)"},
       {"MatMul", build_MatMul, nullptr,
-       "2-D, vectors, and [..., K] x [K, N] with at most one unknown leading dim"},
+       "NumPy semantics: vectors, 2-D, N-D with broadcast batch dims (batch_matmul); [..., K] x [K, N] as one GEMM"},
       {"Softmax", build_Softmax, nullptr, "opset < 13: coerced to 2-D at axis; 13+: along axis"},
       {"LogSoftmax", build_LogSoftmax, nullptr, "as Softmax"},
       {"NegativeLogLikelihoodLoss", build_NegativeLogLikelihoodLoss, nullptr,
        "any rank, weights, ignore_index, reduction none/sum/mean (composite: one_hot, sum, gather)"},
       {"SoftmaxCrossEntropyLoss", build_SoftmaxCrossEntropyLoss, nullptr,
        "as NegativeLogLikelihoodLoss of log_softmax over axis 1; the log_prob output"},
-      {"LSTM", build_LSTM, check_lstm,
-       "forward direction, default activations, initial_h/initial_c, no sequence_lens, peepholes or clip"},
   };
 }
 

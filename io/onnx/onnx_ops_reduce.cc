@@ -1,17 +1,18 @@
-// ONNX reductions over constant axes, and ArgMax / ArgMin. ReduceSumSquare, ReduceL1,
+// ONNX reductions (ReduceSum-13's axes also at run time), and ArgMax / ArgMin. ReduceSumSquare, ReduceL1,
 // ReduceL2, ReduceLogSum and ReduceLogSumExp are composites of Sluice's sum/max and
 // elementwise ops (their gradients come for free). A channels-last input is reduced in that
 // layout when the result's order allows it.
 #include "../../ops/array_ops.h"
 #include "../../ops/math_ops.h"
 #include "../../ops/reduction_ops.h"
+#include "../../ops/sort_ops.h"
 #include "onnx_internal.h"
 
 namespace sluice::io::onnx_detail {
 
 namespace {
 
-enum class Kind { sum, mean, max, min, sum_square, l1, l2, log_sum, log_sum_exp };
+enum class Kind { sum, mean, max, min, prod, sum_square, l1, l2, log_sum, log_sum_exp };
 
 Output reduce_with(const Scope& s, Kind kind, const Output& x, const std::vector<int64_t>& axes, bool keep) {
   switch (kind) {
@@ -19,6 +20,7 @@ Output reduce_with(const Scope& s, Kind kind, const Output& x, const std::vector
     case Kind::mean: return ops::mean(s, x, axes, keep);
     case Kind::max: return ops::max(s, x, axes, keep);
     case Kind::min: return ops::min(s, x, axes, keep);
+    case Kind::prod: return ops::prod(s, x, axes, keep);
     case Kind::sum_square: return ops::sum(s, ops::square(s, x), axes, keep);
     case Kind::l1: return ops::sum(s, ops::abs(s, x), axes, keep);
     case Kind::l2: return ops::sqrt(s, ops::sum(s, ops::square(s, x), axes, keep));
@@ -42,8 +44,14 @@ void build_reduce(NodeContext& ctx, Kind kind) {
   std::vector<int64_t> axes;
   bool given = false;
   if (kind == Kind::sum && ctx.opset() >= 13) {
+    if (ctx.has_input(1) && !ctx.constant(1)) {  // axes known only at run time
+      Output ax = ctx.input(1);
+      if (ax.dtype() != DType::i64) ax = ops::cast(ctx.scope(), ax, DType::i64);
+      return ctx.set_output(0, ops::reduce_sum(ctx.scope(), ctx.input(0), ax, keep,
+                                               ctx.attrs().get_int("noop_with_empty_axes", 0) != 0));
+    }
     if (ctx.has_input(1)) {
-      axes = ctx.constant_ints(1, "axes", "reductions with a tensor axes input, opsmath");
+      axes = ctx.constant_ints(1, "axes");
       given = true;
     }
   } else if (ctx.attrs().has("axes")) {
@@ -82,6 +90,7 @@ void build_ReduceSum(NodeContext& ctx) { build_reduce(ctx, Kind::sum); }
 void build_ReduceMean(NodeContext& ctx) { build_reduce(ctx, Kind::mean); }
 void build_ReduceMax(NodeContext& ctx) { build_reduce(ctx, Kind::max); }
 void build_ReduceMin(NodeContext& ctx) { build_reduce(ctx, Kind::min); }
+void build_ReduceProd(NodeContext& ctx) { build_reduce(ctx, Kind::prod); }
 void build_ReduceSumSquare(NodeContext& ctx) { build_reduce(ctx, Kind::sum_square); }
 void build_ReduceL1(NodeContext& ctx) { build_reduce(ctx, Kind::l1); }
 void build_ReduceL2(NodeContext& ctx) { build_reduce(ctx, Kind::l2); }
@@ -91,9 +100,10 @@ void build_ReduceLogSumExp(NodeContext& ctx) { build_reduce(ctx, Kind::log_sum_e
 void build_arg(NodeContext& ctx, bool max) {
   const int r = ctx.rank(0);
   const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", 0), r);
-  Output y = max ? ops::argmax(ctx.scope(), ctx.input(0), axis) : ops::argmin(ctx.scope(), ctx.input(0), axis);
-  if (ctx.attrs().get_int("keepdims", 1) != 0) y = ops::expand_dims(ctx.scope(), y, axis);
-  ctx.set_output(0, y);
+  ops::ArgOptions opt;
+  opt.keepdims = ctx.attrs().get_int("keepdims", 1) != 0;
+  opt.select_last_index = ctx.attrs().get_int("select_last_index", 0) != 0;
+  ctx.set_output(0, max ? ops::argmax(ctx.scope(), ctx.input(0), axis, opt) : ops::argmin(ctx.scope(), ctx.input(0), axis, opt));
 }
 void build_ArgMax(NodeContext& ctx) { build_arg(ctx, true); }
 void build_ArgMin(NodeContext& ctx) { build_arg(ctx, false); }
@@ -111,29 +121,25 @@ void build_MeanVarianceNormalization(NodeContext& ctx) {
   ctx.set_output(0, ops::div(s, ops::sub(s, x, mean), ops::add(s, ops::sqrt(s, var), ops::scalar_like(s, x, 1e-9))));
 }
 
-std::string check_arg(const Attrs& attrs, int) {
-  if (attrs.get_int("select_last_index", 0) != 0) return "select_last_index=1 (waits on opsmath)";
-  return "";
-}
-
 }  // namespace
 
 std::vector<OpEntry> reduce_op_entries() {
   const char* attr_axes = "axes attribute, keepdims; channels-last inputs reduced in place";
   return {
       {"ReduceSum", build_ReduceSum, nullptr,
-       "axes attribute (< 13) or constant input (13+), keepdims, noop_with_empty_axes"},
+       "axes attribute (< 13) or input (13+, also at run time), keepdims, noop_with_empty_axes"},
       {"ReduceMean", build_ReduceMean, nullptr, attr_axes},
       {"ReduceMax", build_ReduceMax, nullptr, attr_axes},
       {"ReduceMin", build_ReduceMin, nullptr, attr_axes},
+      {"ReduceProd", build_ReduceProd, nullptr, attr_axes},
       {"ReduceSumSquare", build_ReduceSumSquare, nullptr, "composite: sum(square(x)); axes attribute"},
       {"ReduceL1", build_ReduceL1, nullptr, "composite: sum(abs(x)); axes attribute"},
       {"ReduceL2", build_ReduceL2, nullptr, "composite: sqrt(sum(square(x))); axes attribute"},
       {"ReduceLogSum", build_ReduceLogSum, nullptr, "composite: log(sum(x)); axes attribute"},
       {"ReduceLogSumExp", build_ReduceLogSumExp, nullptr, "composite, max-shifted: log(sum(exp(x - m))) + m"},
       {"MeanVarianceNormalization", build_MeanVarianceNormalization, nullptr, "axes (default [0, 2, 3])"},
-      {"ArgMax", build_ArgMax, check_arg, "axis, keepdims; first index on ties (select_last_index 0)"},
-      {"ArgMin", build_ArgMin, check_arg, "axis, keepdims; first index on ties (select_last_index 0)"},
+      {"ArgMax", build_ArgMax, nullptr, "axis, keepdims, select_last_index"},
+      {"ArgMin", build_ArgMin, nullptr, "axis, keepdims, select_last_index"},
   };
 }
 
