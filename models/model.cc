@@ -167,14 +167,18 @@ void Model::finish_build() {
   std::set<std::string> trainable_names, seen_layers;
   for (const auto& v : trainable) trainable_names.insert(v.name());
   for (const auto& c : calls) owner[c.node] = c.name;
+  std::map<std::string, size_t> row_of;
   for (const auto& c : calls) {
-    if (seen_layers.count(c.name)) continue;  // a shared layer: one row (its first call)
+    // A shared layer has one row (weights counted once); every call adds its inbound layers.
+    const bool first = !seen_layers.count(c.name);
     seen_layers.insert(c.name);
-    LayerInfo info;
+    if (first) row_of[c.name] = layers_.size();
+    LayerInfo fresh;
+    LayerInfo& info = first ? fresh : layers_[row_of[c.name]];
     info.name = c.name;
     info.type = keras_class_name(c.type);
-    info.output_shape = c.node->output_shapes.empty() ? Shape() : c.node->output_shapes[0];
-    for (const auto& v : all_vars) {
+    if (first) info.output_shape = c.node->output_shapes.empty() ? Shape() : c.node->output_shapes[0];
+    for (const auto& v : first ? all_vars : std::vector<Operation>()) {
       if (v.name().compare(0, c.name.size() + 1, c.name + "/") != 0) continue;
       const bool tr = trainable_names.count(v.name()) > 0;
       const int64_t n = num_elements(v.node()->output_shapes[0]);
@@ -200,7 +204,7 @@ void Model::finish_build() {
         }
       }
     }
-    layers_.push_back(info);
+    if (first) layers_.push_back(info);
   }
   session_ = std::make_unique<Session>(graph_);
   Scope root(graph_);

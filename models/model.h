@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../graph/layers.h"
@@ -201,15 +202,25 @@ class Model {
   // class ids [N]). InvalidArgument when counts, row counts, dtypes or shapes disagree.
   History fit(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
               const FitOptions& options = {});
-  History fit(const Tensor& x, const Tensor& y, const FitOptions& options = {});
+  // One input and one output. (Templates so that braced lists {a, b} pick the vector forms.)
+  template <class T, class = std::enable_if_t<std::is_same_v<T, Tensor>>>
+  History fit(const T& x, const T& y, const FitOptions& options = {}) {
+    return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
+  }
   // Loss and metrics over the whole data (running means over its batches).
   Logs evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
                 const EvaluateOptions& options = {});
-  Logs evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options = {});
+  template <class T, class = std::enable_if_t<std::is_same_v<T, Tensor>>>
+  Logs evaluate(const T& x, const T& y, const EvaluateOptions& options = {}) {
+    return evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
+  }
   // The outputs for all of x, batched (the last batch may be partial), concatenated.
   std::vector<Tensor> predict(const std::vector<Tensor>& x, int64_t batch_size = 32,
                               const std::vector<std::shared_ptr<Callback>>& callbacks = {});
-  Tensor predict(const Tensor& x, int64_t batch_size = 32);
+  template <class T, class = std::enable_if_t<std::is_same_v<T, Tensor>>>
+  Tensor predict(const T& x, int64_t batch_size = 32) {
+    return predict(std::vector<Tensor>{x}, batch_size)[0];
+  }
   // One step on one batch (learning phase true); returns loss and metrics of that batch.
   Logs train_on_batch(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
                       const std::map<int64_t, double>& class_weight = {});

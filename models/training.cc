@@ -233,9 +233,6 @@ Logs Model::evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
   return run_test(*this, x, y, options.batch_size, raw(options.callbacks, this), "");
 }
 
-Logs Model::evaluate(const Tensor& x, const Tensor& y, const EvaluateOptions& options) {
-  return evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
-}
 
 std::vector<Tensor> Model::predict(const std::vector<Tensor>& x, int64_t batch_size,
                                    const std::vector<std::shared_ptr<Callback>>& callbacks) {
@@ -271,13 +268,7 @@ std::vector<Tensor> Model::predict(const std::vector<Tensor>& x, int64_t batch_s
   return out;
 }
 
-Tensor Model::predict(const Tensor& x, int64_t batch_size) {
-  return predict(std::vector<Tensor>{x}, batch_size)[0];
-}
 
-History Model::fit(const Tensor& x, const Tensor& y, const FitOptions& options) {
-  return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
-}
 
 History Model::fit(const std::vector<Tensor>& x_all, const std::vector<Tensor>& y_all,
                    const FitOptions& opt) {
