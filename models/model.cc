@@ -150,6 +150,17 @@ void Model::finish_build() {
       if (reach.count(op.node()))
         calls.push_back({op.node(), key.substr(colon + 1), key.substr(plen, colon - plen)});
   }
+  // Layers inside wrappers (TimeDistributed's inner layer) belong to the wrapper's row.
+  std::set<std::string> call_names;
+  for (const auto& c : calls) call_names.insert(c.name);
+  calls.erase(std::remove_if(calls.begin(), calls.end(),
+                             [&](const Call& c) {
+                               for (size_t p = c.name.find('/'); p != std::string::npos;
+                                    p = c.name.find('/', p + 1))
+                                 if (call_names.count(c.name.substr(0, p))) return true;
+                               return false;
+                             }),
+              calls.end());
   std::sort(calls.begin(), calls.end(),
             [](const Call& a, const Call& b) { return a.node->id < b.node->id; });
   std::map<const Node*, std::string> owner;  // layer output / input node -> row name

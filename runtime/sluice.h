@@ -70,5 +70,6 @@
 #include "../io/tf/tf_checkpoint.h"
 #include "../io/tf/tf_import.h"
 
+#include "../graph/layers_ext.h"
 #include "../models/callbacks.h"
 #include "../models/model.h"
