@@ -2,6 +2,8 @@
 // op, all built into the model's graph.
 #include <cmath>
 
+#include "../ops/math_unary_ops.h"
+
 #include "../graph/losses.h"
 #include "../graph/optimizers.h"
 #include "../ops/array_ops.h"
@@ -117,7 +119,105 @@ optimizers::GradsAndVars clip(const Scope& s, optimizers::GradsAndVars gv, const
   return gv;
 }
 
+// The schedule's value at `step` (f32 scalar), divided by the initial rate.
+Output schedule_factor(const Scope& s, const LearningRateSchedule& sc, double initial, const Output& iterations) {
+  using K = LearningRateSchedule::Kind;
+  Output step = ops::cast(s, iterations, DType::f32);
+  auto c = [&](double v) { return ops::scalar_like(s, step, v); };
+  Output value;
+  switch (sc.kind) {
+    case K::none: return c(1.0);
+    case K::exponential: {
+      Output p = ops::div(s, step, c(static_cast<double>(sc.decay_steps)));
+      if (sc.staircase) p = ops::floor(s, p);
+      value = ops::mul(s, c(initial), ops::pow(s, c(sc.decay_rate), p));
+      break;
+    }
+    case K::piecewise: {
+      value = c(sc.values.back());
+      for (size_t i = sc.boundaries.size(); i-- > 0;)
+        value = ops::select(s, ops::less_equal(s, step, c(static_cast<double>(sc.boundaries[i]))),
+                            c(sc.values[i]), value);
+      break;
+    }
+    case K::polynomial: {
+      Output t = ops::div(s, ops::minimum(s, step, c(static_cast<double>(sc.decay_steps))),
+                          c(static_cast<double>(sc.decay_steps)));
+      value = ops::add(s, ops::mul(s, c(initial - sc.end_learning_rate),
+                                   ops::pow(s, ops::sub(s, c(1.0), t), c(sc.power))),
+                       c(sc.end_learning_rate));
+      break;
+    }
+    case K::cosine: {
+      const double target = sc.warmup_steps > 0 ? sc.warmup_target : initial;
+      Output after = ops::minimum(s, ops::maximum(s, ops::sub(s, step, c(static_cast<double>(sc.warmup_steps))), c(0.0)),
+                                  c(static_cast<double>(sc.decay_steps)));
+      Output cosv = ops::cos(s, ops::mul(s, c(M_PI / static_cast<double>(sc.decay_steps)), after));
+      Output decayed = ops::mul(s, c(target), ops::add(s, c(sc.alpha), ops::mul(s, c((1 - sc.alpha) / 2),
+                                                                                   ops::add(s, c(1.0), cosv))));
+      value = decayed;
+      if (sc.warmup_steps > 0) {
+        Output warm = ops::add(s, c(initial), ops::mul(s, c((target - initial) / static_cast<double>(sc.warmup_steps)), step));
+        value = ops::select(s, ops::less(s, step, c(static_cast<double>(sc.warmup_steps))), warm, decayed);
+      }
+      break;
+    }
+  }
+  return ops::div(s, value, c(initial));
+}
+
+void check_schedule(const LearningRateSchedule& sc) {
+  using K = LearningRateSchedule::Kind;
+  SLUICE_REQUIRE(sc.kind == K::none || sc.kind == K::piecewise || sc.decay_steps > 0, InvalidArgument,
+                 "learning-rate schedule: decay_steps must be positive, got ", sc.decay_steps);
+  if (sc.kind == K::piecewise) {
+    SLUICE_REQUIRE(!sc.boundaries.empty() && sc.values.size() == sc.boundaries.size() + 1,
+                   InvalidArgument, "piecewise_constant_decay: needs one more value than boundaries (",
+                   sc.values.size(), " values, ", sc.boundaries.size(), " boundaries)");
+    for (size_t i = 1; i < sc.boundaries.size(); ++i)
+      SLUICE_REQUIRE(sc.boundaries[i] > sc.boundaries[i - 1], InvalidArgument,
+                     "piecewise_constant_decay: boundaries must increase");
+  }
+  SLUICE_REQUIRE(sc.warmup_steps >= 0, InvalidArgument, "cosine_decay: warmup_steps must be >= 0");
+}
+
 }  // namespace
+
+LearningRateSchedule exponential_decay(int64_t decay_steps, double decay_rate, bool staircase) {
+  LearningRateSchedule s;
+  s.kind = LearningRateSchedule::Kind::exponential;
+  s.decay_steps = decay_steps;
+  s.decay_rate = decay_rate;
+  s.staircase = staircase;
+  return s;
+}
+
+LearningRateSchedule piecewise_constant_decay(std::vector<int64_t> boundaries, std::vector<double> values) {
+  LearningRateSchedule s;
+  s.kind = LearningRateSchedule::Kind::piecewise;
+  s.boundaries = std::move(boundaries);
+  s.values = std::move(values);
+  return s;
+}
+
+LearningRateSchedule polynomial_decay(int64_t decay_steps, double end_learning_rate, double power) {
+  LearningRateSchedule s;
+  s.kind = LearningRateSchedule::Kind::polynomial;
+  s.decay_steps = decay_steps;
+  s.end_learning_rate = end_learning_rate;
+  s.power = power;
+  return s;
+}
+
+LearningRateSchedule cosine_decay(int64_t decay_steps, double alpha, double warmup_target, int64_t warmup_steps) {
+  LearningRateSchedule s;
+  s.kind = LearningRateSchedule::Kind::cosine;
+  s.decay_steps = decay_steps;
+  s.alpha = alpha;
+  s.warmup_target = warmup_target;
+  s.warmup_steps = warmup_steps;
+  return s;
+}
 
 void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_name,
                     const std::vector<std::string>& metrics) {
@@ -156,8 +256,14 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
   c->learning_rate = ops::variable(root.named("learning_rate"), {}, DType::f32,
                                    Initializer::constant(optimizer.learning_rate), false);
   c->iterations = ops::variable(root.named("iterations"), {}, DType::i64, Initializer::zeros(), false);
+  check_schedule(optimizer.schedule);
+  c->effective_learning_rate = c->learning_rate;
+  if (optimizer.schedule.kind != LearningRateSchedule::Kind::none)
+    c->effective_learning_rate = ops::mul(
+        ts.named("scheduled_learning_rate"), c->learning_rate,
+        schedule_factor(ts.with_prefix("schedule"), optimizer.schedule, optimizer.learning_rate, c->iterations));
   std::unique_ptr<optimizers::Optimizer> opt;
-  const LearningRate lr(c->learning_rate);
+  const LearningRate lr(c->effective_learning_rate);
   if (optimizer.name == "adam")
     opt = std::make_unique<optimizers::Adam>(lr, optimizer.beta_1, optimizer.beta_2, optimizer.epsilon);
   else if (optimizer.name == "sgd")

@@ -335,6 +335,11 @@ double Model::learning_rate() const {
   return session_->variable_value(compiled_->learning_rate.node()->name).scalar<float>();
 }
 
+double Model::current_learning_rate() const {
+  require_compiled("current_learning_rate");
+  return session_->run({}, {compiled_->effective_learning_rate})[0].scalar<float>();
+}
+
 void Model::set_learning_rate(double lr) {
   require_compiled("set_learning_rate");
   session_->set_variable_value(compiled_->learning_rate.node()->name,

@@ -40,6 +40,36 @@ class Callback;
 
 using Logs = std::map<std::string, double>;
 
+// A learning-rate schedule (Keras' keras.optimizers.schedules), evaluated in the graph from
+// the model's step counter (iterations(): 0 for the first step):
+//   exponential: initial * decay_rate^(step / decay_steps)  (floor of the ratio if staircase)
+//   piecewise:   values[i] for boundaries[i-1] < step <= boundaries[i] (values: one more)
+//   polynomial:  (initial - end) * (1 - min(step, decay_steps) / decay_steps)^power + end
+//   cosine:      linear warm-up from initial to warmup_target over warmup_steps (none when
+//                warmup_steps is 0: the target is initial), then target * (alpha + (1 - alpha)
+//                * (1 + cos(pi * min(step - warmup_steps, decay_steps) / decay_steps)) / 2)
+// initial is OptimizerConfig::learning_rate. The effective rate is the schedule's value
+// times learning_rate() / initial, so callbacks that change the learning rate (e.g.
+// ReduceLROnPlateau) scale the schedule.
+struct LearningRateSchedule {
+  enum class Kind { none, exponential, piecewise, polynomial, cosine };
+  Kind kind = Kind::none;
+  int64_t decay_steps = 1;
+  double decay_rate = 0.96;
+  bool staircase = false;
+  std::vector<int64_t> boundaries;
+  std::vector<double> values;
+  double end_learning_rate = 0.0001, power = 1.0;
+  double alpha = 0.0, warmup_target = 0.0;
+  int64_t warmup_steps = 0;
+};
+LearningRateSchedule exponential_decay(int64_t decay_steps, double decay_rate, bool staircase = false);
+LearningRateSchedule piecewise_constant_decay(std::vector<int64_t> boundaries, std::vector<double> values);
+LearningRateSchedule polynomial_decay(int64_t decay_steps, double end_learning_rate = 0.0001,
+                                      double power = 1.0);
+LearningRateSchedule cosine_decay(int64_t decay_steps, double alpha = 0.0, double warmup_target = 0.0,
+                                  int64_t warmup_steps = 0);
+
 // The optimizer compile() builds. learning_rate lives in a graph variable
 // ("learning_rate"), so callbacks can change it between steps. Clipping as Keras:
 // clipvalue clips each gradient element to [-v, v], clipnorm rescales each gradient to at
@@ -53,6 +83,7 @@ struct OptimizerConfig {
   double momentum = 0.0;                // sgd, rmsprop
   bool nesterov = false;                // sgd
   double clipnorm = 0.0, clipvalue = 0.0, global_clipnorm = 0.0;
+  LearningRateSchedule schedule;
 };
 OptimizerConfig adam(double learning_rate = 0.001, double beta_1 = 0.9, double beta_2 = 0.999,
                      double epsilon = 1e-7);
@@ -231,6 +262,9 @@ class Model {
   void set_weights(const std::vector<Tensor>& values);
 
   double learning_rate() const;
+  // The rate the next step will use (the schedule at the current step; learning_rate()
+  // without one).
+  double current_learning_rate() const;
   void set_learning_rate(double lr);
   // The optimizer's step counter (Adam's "iterations"; counted by the model for others).
   int64_t iterations() const;

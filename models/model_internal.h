@@ -28,6 +28,7 @@ struct Model::Compiled {
   Output total_loss;                      // scalar
   Operation train_op;
   Output learning_rate;                   // f32 variable
+  Output effective_learning_rate;         // f32 scalar: the schedule applied
   Output iterations;                      // i64 variable, +1 per train step
   std::vector<MetricDef> metrics;
 };

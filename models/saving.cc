@@ -81,6 +81,19 @@ void Model::save(const std::string& dir, bool overwrite) const {
                       {"momentum", o.momentum},   {"nesterov", o.nesterov},
                       {"clipnorm", o.clipnorm},   {"clipvalue", o.clipvalue},
                       {"global_clipnorm", o.global_clipnorm}};
+    const LearningRateSchedule& sc = o.schedule;
+    t["optimizer"]["schedule"] = {{"kind", static_cast<int>(sc.kind)},
+                                  {"decay_steps", sc.decay_steps},
+                                  {"decay_rate", sc.decay_rate},
+                                  {"staircase", sc.staircase},
+                                  {"boundaries", sc.boundaries},
+                                  {"values", sc.values},
+                                  {"end_learning_rate", sc.end_learning_rate},
+                                  {"power", sc.power},
+                                  {"alpha", sc.alpha},
+                                  {"warmup_target", sc.warmup_target},
+                                  {"warmup_steps", sc.warmup_steps}};
+    t["effective_learning_rate"] = c.effective_learning_rate.name();
     t["loss"] = c.loss;
     t["metrics"] = c.metric_names;
     t["sparse"] = c.sparse;
@@ -187,6 +200,21 @@ Model load_model(const std::string& dir) {
       c->optimizer.clipnorm = o.at("clipnorm").get<double>();
       c->optimizer.clipvalue = o.at("clipvalue").get<double>();
       c->optimizer.global_clipnorm = o.at("global_clipnorm").get<double>();
+      const json& sc = o.at("schedule");
+      const int kind = sc.at("kind").get<int>();
+      SLUICE_REQUIRE(kind >= 0 && kind <= 4, DataLoss, "unknown schedule kind ", kind);
+      c->optimizer.schedule.kind = static_cast<LearningRateSchedule::Kind>(kind);
+      c->optimizer.schedule.decay_steps = sc.at("decay_steps").get<int64_t>();
+      c->optimizer.schedule.decay_rate = sc.at("decay_rate").get<double>();
+      c->optimizer.schedule.staircase = sc.at("staircase").get<bool>();
+      c->optimizer.schedule.boundaries = sc.at("boundaries").get<std::vector<int64_t>>();
+      c->optimizer.schedule.values = sc.at("values").get<std::vector<double>>();
+      c->optimizer.schedule.end_learning_rate = sc.at("end_learning_rate").get<double>();
+      c->optimizer.schedule.power = sc.at("power").get<double>();
+      c->optimizer.schedule.alpha = sc.at("alpha").get<double>();
+      c->optimizer.schedule.warmup_target = sc.at("warmup_target").get<double>();
+      c->optimizer.schedule.warmup_steps = sc.at("warmup_steps").get<int64_t>();
+      c->effective_learning_rate = g.tensor(t.at("effective_learning_rate").get<std::string>());
       c->loss = t.at("loss").get<std::string>();
       c->metric_names = t.at("metrics").get<std::vector<std::string>>();
       c->sparse = t.at("sparse").get<bool>();

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -299,4 +300,66 @@ TEST(Models, CompileRejectsBadArguments) {
   bad.batch_size = 0;
   EXPECT_THROW(model.fit(random_tensor({4, 2}, 1), random_tensor({4, 2}, 2), bad), InvalidArgument);
   EXPECT_THROW(model.fit(random_tensor({4, 2}, 1), random_tensor({5, 2}, 2)), InvalidArgument);
+}
+
+TEST(Models, LearningRateSchedulesFollowKerasFormulas) {
+  const double lr0 = 0.1;
+  struct Case {
+    models::LearningRateSchedule s;
+    std::function<double(int64_t)> f;
+  };
+  const double pi = std::acos(-1.0);
+  std::vector<Case> cases = {
+      {models::exponential_decay(3, 0.5), [&](int64_t k) { return lr0 * std::pow(0.5, k / 3.0); }},
+      {models::exponential_decay(3, 0.5, true), [&](int64_t k) { return lr0 * std::pow(0.5, k / 3); }},
+      {models::piecewise_constant_decay({2, 5}, {0.1, 0.05, 0.01}),
+       [](int64_t k) { return k <= 2 ? 0.1 : k <= 5 ? 0.05 : 0.01; }},
+      {models::polynomial_decay(4, 0.02, 2.0),
+       [&](int64_t k) { return (lr0 - 0.02) * std::pow(1 - std::min<int64_t>(k, 4) / 4.0, 2) + 0.02; }},
+      {models::cosine_decay(5, 0.1, 0.3, 2),
+       [&](int64_t k) {
+         if (k < 2) return lr0 + (0.3 - lr0) * k / 2.0;
+         const double t = std::min<int64_t>(k - 2, 5);
+         return 0.3 * (0.1 + 0.9 * 0.5 * (1 + std::cos(pi * t / 5)));
+       }},
+  };
+  const Tensor x = random_tensor({4, 3}, 1), y = rule_labels(x);
+  for (size_t i = 0; i < cases.size(); ++i) {
+    models::Sequential model({layers::Dense(3, Activation::softmax)});
+    model.build({3});
+    models::OptimizerConfig o = models::sgd(lr0);
+    o.schedule = cases[i].s;
+    model.compile(o, "categorical_crossentropy");
+    for (int64_t k = 0; k < 9; ++k) {
+      EXPECT_NEAR(model.current_learning_rate(), cases[i].f(k), 1e-6) << "case " << i << " step " << k;
+      model.train_on_batch({x}, {y});
+    }
+    EXPECT_NEAR(model.learning_rate(), lr0, 1e-7);
+  }
+  models::Sequential bad({layers::Dense(1)});
+  bad.build({1});
+  models::OptimizerConfig o = models::sgd(0.1);
+  o.schedule = models::piecewise_constant_decay({2}, {0.1});
+  EXPECT_THROW(bad.compile(o, "mse"), InvalidArgument);
+}
+
+TEST(Models, ScheduledRateDrivesTheUpdate) {
+  // One SGD step on mse of Dense(1, no bias): w1 = w0 - rate * grad; rate from the schedule.
+  const Tensor x = random_tensor({4, 2}, 3), y = random_tensor({4, 1}, 4);
+  models::Sequential a({layers::Dense(1, Activation::linear, false)}), b({layers::Dense(1, Activation::linear, false)});
+  a.build({2});
+  b.build({2});
+  b.set_weights(a.get_weights());
+  models::OptimizerConfig oa = models::sgd(0.1), ob = models::sgd(0.1);
+  ob.schedule = models::piecewise_constant_decay({100}, {0.025, 0.0});  // a quarter of the rate
+  a.compile(oa, "mse");
+  b.compile(ob, "mse");
+  const Tensor w0 = a.get_weights()[0];
+  a.train_on_batch({x}, {y});
+  b.train_on_batch({x}, {y});
+  const Tensor wa = a.get_weights()[0], wb = b.get_weights()[0];
+  for (int j = 0; j < 2; ++j) {
+    const double da = wa.data<float>()[j] - w0.data<float>()[j], db = wb.data<float>()[j] - w0.data<float>()[j];
+    EXPECT_NEAR(db, da / 4, 1e-6);
+  }
 }
