@@ -152,7 +152,7 @@ Output schedule_factor(const Scope& s, const LearningRateSchedule& sc, double in
       const double target = sc.warmup_steps > 0 ? sc.warmup_target : initial;
       Output after = ops::minimum(s, ops::maximum(s, ops::sub(s, step, c(static_cast<double>(sc.warmup_steps))), c(0.0)),
                                   c(static_cast<double>(sc.decay_steps)));
-      Output cosv = ops::cos(s, ops::mul(s, c(M_PI / static_cast<double>(sc.decay_steps)), after));
+      Output cosv = ops::cos(s, ops::mul(s, c(std::acos(-1.0) / static_cast<double>(sc.decay_steps)), after));
       Output decayed = ops::mul(s, c(target), ops::add(s, c(sc.alpha), ops::mul(s, c((1 - sc.alpha) / 2),
                                                                                    ops::add(s, c(1.0), cosv))));
       value = decayed;

@@ -176,7 +176,10 @@ struct LayerInfo {
 // A layer handed to Sequential: owns a moved-in layer object (or shares one).
 class LayerRef {
  public:
-  template <class L, class = std::enable_if_t<std::is_base_of_v<layers::Layer, L>>>
+  // Takes temporaries only (a named layer would be moved from silently): pass
+  // std::make_shared<...>() to keep a handle.
+  template <class L, class = std::enable_if_t<std::is_base_of_v<layers::Layer, std::decay_t<L>> &&
+                                              !std::is_lvalue_reference_v<L>>>
   LayerRef(L&& layer)  // NOLINT(google-explicit-constructor)
       : layer_(std::make_shared<std::decay_t<L>>(std::move(layer))) {}
   LayerRef(std::shared_ptr<layers::Layer> layer) : layer_(std::move(layer)) {}  // NOLINT
