@@ -41,6 +41,8 @@ Output Layer::operator()(const Scope& scope, const Output& x) {
   SLUICE_REQUIRE(graph_ == g.data(), InvalidArgument, "layer '", full_name_,
                  "' was built in another graph; create one layer object per graph");
   const Output y = call(scope.with_prefix(full_name_), x);
+  // Recorded for models::Model (summary rows, weights by layer): "layer:<type>:<name>".
+  Graph(g).add_to_collection(std::string(kLayerCallPrefix) + default_name() + ":" + full_name_, y.op());
   // A name given through the scope (layer(root.named("probs"), x)) names the output: an
   // Identity "<prefix>probs", as ops::identity(root.named("probs"), y) would.
   return scope.explicit_name().empty() ? y : ops::identity(scope, y);

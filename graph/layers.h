@@ -23,12 +23,19 @@ Output apply_activation(const Scope& scope, const Output& x, Activation act);
 
 namespace layers {
 
+// Graph collections "layer:<type_name>:<layer name>" hold the output op of each call of
+// a layer (what models::Model reads to list a graph's layers).
+inline constexpr const char* kLayerCallPrefix = "layer:";
+
 class Layer {
  public:
   explicit Layer(std::string name = "") : name_(std::move(name)) {}
   virtual ~Layer() = default;
   Layer(const Layer&) = delete;
   Layer& operator=(const Layer&) = delete;
+  // Movable before its first call (models::Sequential takes layers by value).
+  Layer(Layer&&) = default;
+  Layer& operator=(Layer&&) = default;
 
   // Applies the layer to x, building its weights on the first call. A scope with an explicit
   // name (root.named("probs")) names the output: it is then an Identity "<prefix>probs" of
@@ -38,6 +45,8 @@ class Layer {
   // The layer's full name ("block1/dense"), set on the first call.
   const std::string& name() const { return full_name_; }
   bool built() const { return built_; }
+  // The class's default name in snake case ("conv2d", "batch_normalization").
+  const char* type_name() const { return default_name(); }
   std::vector<Operation> weights() const;
   std::vector<Operation> trainable_weights() const;
   std::vector<Operation> non_trainable_weights() const;

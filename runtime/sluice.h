@@ -69,3 +69,7 @@
 #include "../io/onnx/onnx_import.h"
 #include "../io/tf/tf_checkpoint.h"
 #include "../io/tf/tf_import.h"
+
+#include "../graph/layers_ext.h"
+#include "../models/callbacks.h"
+#include "../models/model.h"
