@@ -2,9 +2,12 @@
 #include "array_ops.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
+#include "../runtime/allocator.h"
 #include "kernel_util.h"
 #include "math_ops.h"
 #include "reduction_ops.h"
@@ -18,16 +21,14 @@ namespace {
 using Grads = std::vector<Output>;
 using Ints = std::vector<int64_t>;
 
-// Copies `bytes` bytes, skipping the call for empty copies (null pointers are allowed then).
-inline void copy_bytes(void* dst, const void* src, size_t bytes) {
-  if (bytes) std::memcpy(dst, src, bytes);
-}
-
-// Element-size-generic work: calls f with an unsigned integer type of dtype's size.
+// Element-size-generic work: calls f with an unsigned integer type of dtype's size, or
+// with std::string for string tensors (whose elements must be assigned, not byte-copied).
 template <class F>
 void by_element_size(DType dtype, F&& f) {
+  if (dtype == DType::string) return f(std::string{});
   switch (dtype_size(dtype)) {
     case 1: f(uint8_t{}); break;
+    case 2: f(uint16_t{}); break;
     case 4: f(uint32_t{}); break;
     case 8: f(uint64_t{}); break;
     default: throw Internal("unexpected element size");
@@ -296,7 +297,8 @@ void concat_kernel(KernelContext& ctx) {
     out[axis] += x.dim(axis);
   }
   Tensor& y = ctx.allocate_output(0, Shape(out));
-  const size_t esize = dtype_size(x0.dtype());
+  ElementCopier copy(x0.dtype());
+  const size_t esize = copy.element_size();
   const int64_t outer = dims_product(x0.shape(), 0, axis);
   const int64_t inner = dims_product(x0.shape(), axis + 1, r);
   const size_t out_row = static_cast<size_t>(out[axis] * inner) * esize;
@@ -306,7 +308,7 @@ void concat_kernel(KernelContext& ctx) {
     const Tensor& x = ctx.input(i);
     const size_t row = static_cast<size_t>(x.dim(axis) * inner) * esize;
     const char* src = static_cast<const char*>(x.raw_data());
-    for (int64_t o = 0; o < outer; ++o) copy_bytes(dst + o * out_row + col, src + o * row, row);
+    for (int64_t o = 0; o < outer; ++o) copy(dst + o * out_row + col, src + o * row, row);
     col += row;
   }
 }
@@ -320,7 +322,8 @@ Grads concat_grad(const Scope& s, const Operation& op, const Grads& g) {
 // Copies consecutive pieces of x along `axis` into the outputs (sizes from their shapes).
 void split_into(KernelContext& ctx, const Tensor& x, int axis, const Ints& sizes) {
   const int r = x.rank();
-  const size_t esize = dtype_size(x.dtype());
+  ElementCopier copy(x.dtype());
+  const size_t esize = copy.element_size();
   const int64_t outer = dims_product(x.shape(), 0, axis);
   const int64_t inner = dims_product(x.shape(), axis + 1, r);
   const size_t in_row = static_cast<size_t>(x.dim(axis) * inner) * esize;
@@ -330,7 +333,7 @@ void split_into(KernelContext& ctx, const Tensor& x, int axis, const Ints& sizes
     Tensor& y = ctx.allocate_output(static_cast<int>(i), x.shape().with_dim(axis, sizes[i]));
     const size_t row = static_cast<size_t>(sizes[i] * inner) * esize;
     char* dst = static_cast<char*>(y.raw_data());
-    for (int64_t o = 0; o < outer; ++o) copy_bytes(dst + o * row, src + o * in_row + col, row);
+    for (int64_t o = 0; o < outer; ++o) copy(dst + o * row, src + o * in_row + col, row);
     col += row;
   }
 }
@@ -423,13 +426,14 @@ Ints slice_sizes(const Shape& in, const Ints& begin, const Ints& size, bool runt
 // Copies the box [begin, begin+sizes) of `big` to/from the dense `small` tensor.
 template <bool kToSmall>
 void copy_box(const Shape& big_shape, char* big, char* small, const Ints& begin, const Ints& sizes,
-              size_t esize) {
+              ElementCopier& copy) {
+  const size_t esize = copy.element_size();
   const int r = big_shape.rank();
   int64_t count = 1;
   for (int64_t s : sizes) count *= s;
   if (count == 0) return;
   if (r == 0) {
-    copy_bytes(kToSmall ? small : big, kToSmall ? big : small, esize);
+    copy(kToSmall ? small : big, kToSmall ? big : small, esize);
     return;
   }
   const Ints strides = row_major_strides(big_shape);
@@ -443,7 +447,7 @@ void copy_box(const Shape& big_shape, char* big, char* small, const Ints& begin,
     }
     char* b = big + off * esize;
     char* s = small + row * inner * esize;
-    copy_bytes(kToSmall ? s : b, kToSmall ? b : s, inner * esize);
+    copy(kToSmall ? s : b, kToSmall ? b : s, inner * esize);
   }
 }
 
@@ -461,8 +465,9 @@ void slice_kernel(KernelContext& ctx) {
   const Ints& begin = ctx.attr<Ints>("begin");
   const Ints sizes = slice_sizes(x.shape(), begin, ctx.attr<Ints>("size"), true);
   Tensor& y = ctx.allocate_output(0, Shape(sizes));
+  ElementCopier copy(x.dtype());
   copy_box<true>(x.shape(), static_cast<char*>(const_cast<void*>(x.raw_data())),
-                 static_cast<char*>(y.raw_data()), begin, sizes, dtype_size(x.dtype()));
+                 static_cast<char*>(y.raw_data()), begin, sizes, copy);
 }
 Output slice_grad_op(const Scope& s, const Output& g, const Output& x, const Ints& begin,
                      const Ints& size) {
@@ -488,9 +493,9 @@ void slice_grad_kernel(KernelContext& ctx) {
                  g.shape().to_string(), " for a slice of shape ", ints_to_string(sizes));
   Tensor& y = ctx.allocate_output(0, x.shape());
   if (y.num_bytes()) std::memset(y.raw_data(), 0, y.num_bytes());
+  ElementCopier copy(x.dtype());
   copy_box<false>(x.shape(), static_cast<char*>(y.raw_data()),
-                  static_cast<char*>(const_cast<void*>(g.raw_data())), begin, sizes,
-                  dtype_size(x.dtype()));
+                  static_cast<char*>(const_cast<void*>(g.raw_data())), begin, sizes, copy);
 }
 Grads slice_grad_grad(const Scope& s, const Operation& op, const Grads& g) {
   return {ops::slice(s, g[0], op.node()->attr<Ints>("begin"), op.node()->attr<Ints>("size")),
@@ -545,7 +550,8 @@ void gather_kernel(KernelContext& ctx) {
   const int64_t n = p.dim(axis);
   check_indices(idx, n);
   Tensor& y = ctx.allocate_output(0, gather_shape_of(p.shape(), idx.shape(), axis));
-  const size_t esize = dtype_size(p.dtype());
+  ElementCopier copy(p.dtype());
+  const size_t esize = copy.element_size();
   const int64_t outer = dims_product(p.shape(), 0, axis);
   const int64_t inner = dims_product(p.shape(), axis + 1, p.rank());
   const int64_t k = idx.num_elements();
@@ -554,7 +560,7 @@ void gather_kernel(KernelContext& ctx) {
   char* dst = static_cast<char*>(y.raw_data());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < k; ++j)
-      copy_bytes(dst + (o * k + j) * row, src + (o * n + index_at(idx, j)) * row, row);
+      copy(dst + (o * k + j) * row, src + (o * n + index_at(idx, j)) * row, row);
 }
 Grads gather_grad(const Scope& s, const Operation& op, const Grads& g) {
   // d/dparams gather(params, idx) = scatter-add of g into zeros shaped like params
@@ -619,16 +625,16 @@ void size_kernel(KernelContext& ctx) {
 // converting a NaN, infinite or out-of-range double to an integer type is undefined
 // behaviour, so such values are rejected when the node is built.
 void require_representable(ShapeContext& ctx, const char* attr, DType dtype) {
+  if (!is_integer(dtype)) return;  // float types take any double (overflow gives inf); bool any
   const double v = ctx.attr<double>(attr);
-  double lo = 0, hi_excl = 0;
-  switch (dtype) {
-    case DType::i32: lo = -2147483648.0, hi_excl = 2147483648.0; break;
-    case DType::i64: lo = -9223372036854775808.0, hi_excl = 9223372036854775808.0; break;
-    case DType::u8: lo = 0.0, hi_excl = 256.0; break;
-    default: return;  // float types take any double (overflow gives inf); bool any value
-  }
-  SLUICE_REQUIRE(v >= lo && v < hi_excl, InvalidArgument, attr, " ", v, " is not representable as ",
-                 dtype_name(dtype));
+  dispatch<SLUICE_REAL_TYPES>(dtype, "Fill", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    // [lowest, 2^digits): both bounds are exact doubles.
+    const double hi_excl = std::ldexp(1.0, std::numeric_limits<T>::digits);
+    const double lo = std::is_signed_v<T> ? -hi_excl : 0.0;
+    SLUICE_REQUIRE(v >= lo && v < hi_excl, InvalidArgument, attr, " ", v,
+                   " is not representable as ", dtype_name(dtype));
+  });
 }
 
 void fill_value(Tensor& t, double v) {
@@ -768,30 +774,10 @@ void cast_kernel(KernelContext& ctx) {
     return;
   }
   Tensor& y = ctx.allocate_output(0, x.shape());
-  dispatch<SLUICE_ALL_TYPES>(x.dtype(), "Cast", [&](auto from_tag) {
-    using From = typename decltype(from_tag)::type;
-    dispatch<SLUICE_ALL_TYPES>(y.dtype(), "Cast", [&](auto to_tag) {
-      using To = typename decltype(to_tag)::type;
-      const From* src = x.data<From>();
-      To* dst = y.data<To>();
-      parallel_range(ctx.pool(), x.num_elements(), kElementwiseGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-          if constexpr (std::is_floating_point_v<From> && !std::is_floating_point_v<To> &&
-                        !std::is_same_v<To, bool>) {
-            // Out-of-range float -> int conversion is undefined in C++: saturate instead.
-            const From v = src[i];
-            const From lo = static_cast<From>(std::numeric_limits<To>::lowest());
-            const From hi = static_cast<From>(std::numeric_limits<To>::max());
-            dst[i] = v != v ? To(0) : v <= lo ? std::numeric_limits<To>::lowest()
-                                   : v >= hi ? std::numeric_limits<To>::max()
-                                             : static_cast<To>(v);
-          } else {
-            dst[i] = static_cast<To>(src[i]);
-          }
-        }
-      });
-    });
-  });
+  // The conversion rules (saturating float -> int, NaN -> 0) live in detail::cast_elements,
+  // shared with Tensor::cast.
+  parallel_range(ctx.pool(), x.num_elements(), kElementwiseGrain,
+                 [&](int64_t b, int64_t e) { detail::cast_elements(x, y, b, e); });
 }
 Grads cast_grad(const Scope& s, const Operation& op, const Grads& g) {
   // d/dx cast(x) = cast(g) back to x's dtype, for float -> float casts only
@@ -808,6 +794,25 @@ void select_shape(ShapeContext& ctx) {
                                    ctx.input_shape(2));
   ctx.add_output(ctx.input_dtype(1), s);
 }
+// Broadcasting can repeat one string many times: add up the bytes select would copy and
+// refuse outputs over max_allocation_bytes() before copying any.
+void check_select_strings(const BroadcastLoop<3>& loop, const Tensor& c, const Tensor& a,
+                          const Tensor& b, int64_t count) {
+  const bool* cp = c.data<bool>();
+  const std::string* ap = a.data<std::string>();
+  const std::string* bp = b.data<std::string>();
+  const int64_t n = loop.inner();
+  const uint64_t limit = max_allocation_bytes();
+  uint64_t bytes = 0;
+  for (int64_t row = 0; row < loop.outer() && bytes <= limit; ++row) {
+    const auto off = loop.offsets(row);
+    for (int64_t j = 0; j < n; ++j)
+      bytes += cp[off[0] + j * loop.inner_stride(0)] ? ap[off[1] + j * loop.inner_stride(1)].size()
+                                                     : bp[off[2] + j * loop.inner_stride(2)].size();
+  }
+  check_string_tensor_size(count, bytes, "Select");
+}
+
 void select_kernel(KernelContext& ctx) {
   const Tensor& c = ctx.input(0);
   const Tensor& a = ctx.input(1);
@@ -816,6 +821,7 @@ void select_kernel(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output(0, out);
   if (y.num_elements() == 0) return;
   BroadcastLoop<3> loop(out, {&c.shape(), &a.shape(), &b.shape()});
+  if (a.dtype() == DType::string) check_select_strings(loop, c, a, b, y.num_elements());
   by_element_size(a.dtype(), [&](auto e) {
     using E = decltype(e);
     const bool* cp = c.data<bool>();
@@ -843,44 +849,61 @@ Grads select_grad(const Scope& s, const Operation& op, const Grads& g) {
 
 void register_array_ops(OpRegistry& r) {
   r.op("Const").output("output").required_attr("value")
-      .shape_fn(const_shape).kernel(const_kernel).not_differentiable();
+      .shape_fn(const_shape).kernel(const_kernel).not_differentiable()
+      .supports_strings();
   r.op("Placeholder").output("output").required_attr("dtype").attr("shape", Shape::unknown_rank())
-      .shape_fn(placeholder_shape).kernel(placeholder_kernel).not_differentiable();
+      .shape_fn(placeholder_shape).kernel(placeholder_kernel).not_differentiable()
+      .supports_strings();
   r.op("PlaceholderWithDefault").input("input").output("output").required_attr("shape")
-      .shape_fn(placeholder_with_default_shape).kernel(identity_kernel).gradient(identity_grad);
+      .shape_fn(placeholder_with_default_shape).kernel(identity_kernel).gradient(identity_grad)
+      .supports_strings();
   r.op("Identity").input("input").output("output")
-      .shape_fn(unchanged_shape).kernel(identity_kernel).gradient(identity_grad);
+      .shape_fn(unchanged_shape).kernel(identity_kernel).gradient(identity_grad)
+      .supports_strings();
   r.op("StopGradient").input("input").output("output")
-      .shape_fn(unchanged_shape).kernel(identity_kernel).not_differentiable();
+      .shape_fn(unchanged_shape).kernel(identity_kernel).not_differentiable()
+      .supports_strings();
   r.op("Reshape").input("tensor").output("output").required_attr("shape")
-      .shape_fn(reshape_shape).kernel(reshape_kernel).gradient(reshape_grad);
+      .shape_fn(reshape_shape).kernel(reshape_kernel).gradient(reshape_grad)
+      .supports_strings();
   r.op("ReshapeLike").input("tensor").input("like").output("output")
-      .shape_fn(reshape_like_shape).kernel(reshape_like_kernel).gradient(reshape_like_grad);
+      .shape_fn(reshape_like_shape).kernel(reshape_like_kernel).gradient(reshape_like_grad)
+      .supports_strings();
   r.op("ExpandDims").input("input").output("output").required_attr("axis")
-      .shape_fn(expand_dims_shape).kernel(expand_dims_kernel).gradient(reshape_back_grad);
+      .shape_fn(expand_dims_shape).kernel(expand_dims_kernel).gradient(reshape_back_grad)
+      .supports_strings();
   r.op("Squeeze").input("input").output("output").attr("axes", Ints{})
-      .shape_fn(squeeze_shape).kernel(squeeze_kernel).gradient(reshape_back_grad);
+      .shape_fn(squeeze_shape).kernel(squeeze_kernel).gradient(reshape_back_grad)
+      .supports_strings();
   r.op("Transpose").input("x").output("y").attr("perm", Ints{})
-      .shape_fn(transpose_shape).kernel(transpose_kernel).gradient(transpose_grad);
+      .shape_fn(transpose_shape).kernel(transpose_kernel).gradient(transpose_grad)
+      .supports_strings();
   r.op("Concat").variadic_input("values").output("output").required_attr("axis")
-      .shape_fn(concat_shape).kernel(concat_kernel).gradient(concat_grad);
+      .shape_fn(concat_shape).kernel(concat_kernel).gradient(concat_grad)
+      .supports_strings();
   r.op("Split").input("value").output("output").required_attr("num_split").required_attr("axis")
-      .shape_fn(split_shape).kernel(split_kernel).gradient(split_grad);
+      .shape_fn(split_shape).kernel(split_kernel).gradient(split_grad)
+      .supports_strings();
   r.op("SplitLike").input("value").variadic_input("likes").output("output").required_attr("axis")
-      .shape_fn(split_like_shape).kernel(split_like_kernel).gradient(split_like_grad);
+      .shape_fn(split_like_shape).kernel(split_like_kernel).gradient(split_like_grad)
+      .supports_strings();
   r.op("Slice").input("input").output("output").required_attr("begin").required_attr("size")
-      .shape_fn(slice_shape).kernel(slice_kernel).gradient(slice_grad);
+      .shape_fn(slice_shape).kernel(slice_kernel).gradient(slice_grad)
+      .supports_strings();
   r.op("SliceGrad").input("grad").input("input").output("output").required_attr("begin")
       .required_attr("size")
       .shape_fn(slice_grad_shape).kernel(slice_grad_kernel).gradient(slice_grad_grad);
   r.op("Gather").input("params").input("indices").output("output").attr("axis", 0)
-      .shape_fn(gather_shape).kernel(gather_kernel).gradient(gather_grad);
+      .shape_fn(gather_shape).kernel(gather_kernel).gradient(gather_grad)
+      .supports_strings();
   r.op("GatherGrad").input("grad").input("indices").input("params").output("output").attr("axis", 0)
       .shape_fn(gather_grad_shape).kernel(gather_grad_kernel).gradient(gather_grad_grad);
   r.op("Shape").input("input").output("shape")
-      .shape_fn(shape_shape).kernel(shape_kernel).not_differentiable();
+      .shape_fn(shape_shape).kernel(shape_kernel).not_differentiable()
+      .supports_strings();
   r.op("Size").input("input").output("size")
-      .shape_fn(size_shape).kernel(size_kernel).not_differentiable();
+      .shape_fn(size_shape).kernel(size_kernel).not_differentiable()
+      .supports_strings();
   r.op("ZerosLike").input("x").output("y")
       .shape_fn(unchanged_shape).kernel(zeros_like_kernel).not_differentiable();
   r.op("OnesLike").input("x").output("y")
@@ -897,7 +920,8 @@ void register_array_ops(OpRegistry& r) {
   r.op("Cast").input("x").output("y").required_attr("dtype")
       .shape_fn(cast_shape).kernel(cast_kernel).gradient(cast_grad);
   r.op("Select").input("condition").input("t").input("e").output("output")
-      .shape_fn(select_shape).kernel(select_kernel).gradient(select_grad);
+      .shape_fn(select_shape).kernel(select_kernel).gradient(select_grad)
+      .supports_strings();
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,11 +1,22 @@
 #include "kernel_util.h"
 
+#include "../runtime/allocator.h"
+
 namespace sluice::kernels {
 
 std::string ints_to_string(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
   return s + "]";
+}
+
+void ElementCopier::copy_strings(std::string* dst, const std::string* src, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    copied_ += src[i].size();
+    if (copied_ > max_allocation_bytes())
+      check_string_tensor_size(0, copied_, "copying strings");  // throws ResourceExhausted
+    dst[i] = src[i];
+  }
 }
 
 std::vector<int64_t> row_major_strides(const Shape& shape) {

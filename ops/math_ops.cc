@@ -26,9 +26,12 @@ using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <class T>
 T wrap(T a, T b, char op) {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // In unsigned arithmetic at least as wide as unsigned int: uint16 operands would
+    // otherwise promote to (signed) int, and 65535 * 65535 overflows int.
     using U = std::make_unsigned_t<T>;
-    const U x = static_cast<U>(a), y = static_cast<U>(b);
-    return static_cast<T>(op == '+' ? U(x + y) : op == '-' ? U(x - y) : U(x * y));
+    using W = std::conditional_t<(sizeof(U) < sizeof(unsigned)), unsigned, U>;
+    const W x = static_cast<U>(a), y = static_cast<U>(b);
+    return static_cast<T>(static_cast<U>(op == '+' ? x + y : op == '-' ? x - y : x * y));
   } else {
     return op == '+' ? a + b : op == '-' ? a - b : a * b;
   }
@@ -73,7 +76,13 @@ struct AbsF {
 struct SignF {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
-    return x.unaryExpr([](T v) { return static_cast<T>((T(0) < v) - (v < T(0))); });
+    return x.unaryExpr([](T v) {
+      if constexpr (std::is_unsigned_v<T>) {
+        return static_cast<T>(v != T(0));
+      } else {
+        return static_cast<T>((T(0) < v) - (v < T(0)));
+      }
+    });
   }
 };
 struct SquareF {
@@ -214,7 +223,7 @@ struct MulF : NoCheck { template <class T> static T f(T a, T b) { return wrap<T>
 struct DivF {
   // Integer division by zero traps on x86: refuse it before computing.
   static void check(const Tensor& b) {
-    dispatch<SLUICE_NUMERIC_TYPES>(b.dtype(), "Div", [&](auto tag) {
+    dispatch<SLUICE_REAL_TYPES>(b.dtype(), "Div", [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_integral_v<T>) {
         const T* p = b.data<T>();
@@ -234,8 +243,9 @@ struct DivF {
 struct PowF : NoCheck { template <class T> static T f(T a, T b) { return std::pow(a, b); } };
 struct MaxF : NoCheck { template <class T> static T f(T a, T b) { return a >= b || b != b ? a : b; } };
 struct MinF : NoCheck { template <class T> static T f(T a, T b) { return a <= b || b != b ? a : b; } };
-struct EqualF : NoCheck { template <class T> static bool f(T a, T b) { return a == b; } };
-struct NotEqualF : NoCheck { template <class T> static bool f(T a, T b) { return a != b; } };
+// By reference: T may be std::string.
+struct EqualF : NoCheck { template <class T> static bool f(const T& a, const T& b) { return a == b; } };
+struct NotEqualF : NoCheck { template <class T> static bool f(const T& a, const T& b) { return a != b; } };
 struct LessF : NoCheck { template <class T> static bool f(T a, T b) { return a < b; } };
 struct LessEqualF : NoCheck { template <class T> static bool f(T a, T b) { return a <= b; } };
 struct GreaterF : NoCheck { template <class T> static bool f(T a, T b) { return a > b; } };
@@ -257,6 +267,11 @@ void float_binary_shape(ShapeContext& ctx) {
   binary_shape(ctx, ctx.input_dtype(0));
 }
 void compare_shape(ShapeContext& ctx) { binary_shape(ctx, DType::boolean); }
+void ordered_compare_shape(ShapeContext& ctx) {
+  SLUICE_REQUIRE(ctx.input_dtype(0) != DType::boolean, InvalidArgument,
+                 "ordered comparison of bool tensors; cast them first");
+  binary_shape(ctx, DType::boolean);
+}
 void logical_shape(ShapeContext& ctx) {
   SLUICE_REQUIRE(ctx.input_dtype(0) == DType::boolean, InvalidArgument,
                  "logical ops need bool inputs, got ", dtype_name(ctx.input_dtype(0)));
@@ -365,6 +380,8 @@ Grads matmul_grad(const Scope& s, const Operation& op, const Grads& g) {
 
 void add_n_shape(ShapeContext& ctx) {
   SLUICE_REQUIRE(ctx.num_inputs() >= 1, InvalidArgument, "AddN needs at least one input");
+  SLUICE_REQUIRE(ctx.input_dtype(0) != DType::boolean, InvalidArgument,
+                 "arithmetic on bool tensors; cast them first");
   Shape s = ctx.input_shape(0);
   for (int i = 1; i < ctx.num_inputs(); ++i) {
     require_same_dtype(ctx, 0, i);
@@ -379,7 +396,7 @@ void add_n_kernel(KernelContext& ctx) {
   for (int i = 1; i < ctx.num_inputs(); ++i)
     SLUICE_REQUIRE(ctx.input(i).shape() == x0.shape(), InvalidArgument, "AddN inputs of shapes ",
                    x0.shape().to_string(), " and ", ctx.input(i).shape().to_string());
-  dispatch<SLUICE_NUMERIC_TYPES>(x0.dtype(), "AddN", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x0.dtype(), "AddN", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.forward_or_allocate(0, 0, x0.shape());
     T* yp = y.data<T>();
@@ -410,13 +427,13 @@ Output unary(const Scope& scope, const char* op, const Output& x) {
 void register_math_ops(OpRegistry& r) {
   // Unary.
   r.op("Neg").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<NegF, SLUICE_NUMERIC_TYPES>).gradient(neg_grad);
+      .kernel(unary_kernel<NegF, SLUICE_REAL_TYPES>).gradient(neg_grad);
   r.op("Abs").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<AbsF, SLUICE_NUMERIC_TYPES>).gradient(abs_grad);
+      .kernel(unary_kernel<AbsF, SLUICE_REAL_TYPES>).gradient(abs_grad);
   r.op("Sign").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<SignF, SLUICE_NUMERIC_TYPES>).not_differentiable();
+      .kernel(unary_kernel<SignF, SLUICE_REAL_TYPES>).not_differentiable();
   r.op("Square").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<SquareF, SLUICE_NUMERIC_TYPES>).gradient(square_grad);
+      .kernel(unary_kernel<SquareF, SLUICE_REAL_TYPES>).gradient(square_grad);
   r.op("Exp").input("x").output("y").shape_fn(float_unary_shape)
       .kernel(unary_kernel<ExpF, SLUICE_FLOAT_TYPES>).gradient(exp_grad);
   r.op("Log").input("x").output("y").shape_fn(float_unary_shape)
@@ -436,33 +453,35 @@ void register_math_ops(OpRegistry& r) {
 
   // Binary arithmetic.
   r.op("Add").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<AddF, SLUICE_NUMERIC_TYPES>).gradient(add_grad);
+      .kernel(binary_kernel<AddF, SLUICE_REAL_TYPES>).gradient(add_grad);
   r.op("Sub").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<SubF, SLUICE_NUMERIC_TYPES>).gradient(sub_grad);
+      .kernel(binary_kernel<SubF, SLUICE_REAL_TYPES>).gradient(sub_grad);
   r.op("Mul").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<MulF, SLUICE_NUMERIC_TYPES>).gradient(mul_grad);
+      .kernel(binary_kernel<MulF, SLUICE_REAL_TYPES>).gradient(mul_grad);
   r.op("Div").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<DivF, SLUICE_NUMERIC_TYPES>).gradient(div_grad);
+      .kernel(binary_kernel<DivF, SLUICE_REAL_TYPES>).gradient(div_grad);
   r.op("Pow").input("x").input("y").output("z").shape_fn(float_binary_shape)
       .kernel(binary_kernel<PowF, SLUICE_FLOAT_TYPES>).gradient(pow_grad);
   r.op("Maximum").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<MaxF, SLUICE_NUMERIC_TYPES>).gradient(maximum_grad);
+      .kernel(binary_kernel<MaxF, SLUICE_REAL_TYPES>).gradient(maximum_grad);
   r.op("Minimum").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<MinF, SLUICE_NUMERIC_TYPES>).gradient(minimum_grad);
+      .kernel(binary_kernel<MinF, SLUICE_REAL_TYPES>).gradient(minimum_grad);
 
   // Comparisons and logic.
   r.op("Equal").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<EqualF, SLUICE_ALL_TYPES>).not_differentiable();
+      .kernel(binary_kernel<EqualF, SLUICE_ALL_TYPES, std::string>).not_differentiable()
+      .supports_strings();
   r.op("NotEqual").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<NotEqualF, SLUICE_ALL_TYPES>).not_differentiable();
-  r.op("Less").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<LessF, SLUICE_NUMERIC_TYPES>).not_differentiable();
-  r.op("LessEqual").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<LessEqualF, SLUICE_NUMERIC_TYPES>).not_differentiable();
-  r.op("Greater").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<GreaterF, SLUICE_NUMERIC_TYPES>).not_differentiable();
-  r.op("GreaterEqual").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<GreaterEqualF, SLUICE_NUMERIC_TYPES>).not_differentiable();
+      .kernel(binary_kernel<NotEqualF, SLUICE_ALL_TYPES, std::string>).not_differentiable()
+      .supports_strings();
+  r.op("Less").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(binary_kernel<LessF, SLUICE_REAL_TYPES>).not_differentiable();
+  r.op("LessEqual").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(binary_kernel<LessEqualF, SLUICE_REAL_TYPES>).not_differentiable();
+  r.op("Greater").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(binary_kernel<GreaterF, SLUICE_REAL_TYPES>).not_differentiable();
+  r.op("GreaterEqual").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(binary_kernel<GreaterEqualF, SLUICE_REAL_TYPES>).not_differentiable();
   r.op("LogicalAnd").input("x").input("y").output("z").shape_fn(logical_shape)
       .kernel(binary_kernel<AndF, bool>).not_differentiable();
   r.op("LogicalOr").input("x").input("y").output("z").shape_fn(logical_shape)

@@ -167,7 +167,7 @@ void reduction_kernel(KernelContext& ctx) {
   const Ints& axes = ctx.attr<Ints>("axes");
   const std::vector<bool> red = reduced_dims(axes, x.rank());
   Tensor& y = ctx.allocate_output(0, reduced_shape(x.shape(), axes, ctx.attr<bool>("keepdims")));
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     reduce<R>(ctx.pool(), x.data<T>(), x.shape(), red, y.data<T>(), y.num_elements());
     if constexpr (kMean) {
@@ -177,7 +177,9 @@ void reduction_kernel(KernelContext& ctx) {
         if constexpr (std::is_floating_point_v<T>) {
           p[i] = count ? p[i] / static_cast<T>(count) : std::numeric_limits<T>::quiet_NaN();
         } else {
-          p[i] = count ? static_cast<T>(p[i] / static_cast<T>(count)) : T(0);
+          // Divide in 64 bits: the count need not fit in T (300 elements of int8).
+          using W = std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>;
+          p[i] = count ? static_cast<T>(static_cast<W>(p[i]) / static_cast<W>(count)) : T(0);
         }
       }
     }
@@ -247,7 +249,7 @@ void arg_kernel(KernelContext& ctx) {
   for (int i = 0; i < axis; ++i) outer *= x.dim(i);
   for (int i = axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
   const int64_t n = x.dim(axis);
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), "ArgMax", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), "ArgMax", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* p = x.data<T>();
     int64_t* out = y.data<int64_t>();
