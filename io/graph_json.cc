@@ -470,7 +470,8 @@ Tensor get_string_tensor(const Json* values, const Json* b64, const Shape& shape
   uint64_t bytes = 0;
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string e = sluice::detail::str_cat(at, "[", i, "]");
-    const std::string& text = list[i].is_string() ? list[i].get_ref<const std::string&>() : get_string(list[i], e);
+    if (!list[i].is_string()) get_string(list[i], e);  // throws, naming the kind found
+    const std::string& text = list[i].get_ref<const std::string&>();
     if (values) {
       elems[i] = text;
     } else {

@@ -314,8 +314,12 @@ NpyType type_from_descr(const std::string& descr, const std::string& what) {
       {"i4", DType::i32}, {"i8", DType::i64}, {"u1", DType::u8},  {"u2", DType::u16},
       {"u4", DType::u32}, {"u8", DType::u64}, {"b1", DType::boolean}, {"?", DType::boolean}};
   bool found = false;
-  for (const auto& [code, dtype] : kFixed)
-    if (d == code) found = true, t.dtype = dtype;
+  for (const auto& [code, dtype] : kFixed) {
+    if (d == code) {
+      found = true;
+      t.dtype = dtype;
+    }
+  }
   if (!found && d.size() >= 2 && (d[0] == 'S' || d[0] == 'U') &&
       d.find_first_not_of("0123456789", 1) == std::string::npos && d.size() <= 12) {
     t.dtype = DType::string;

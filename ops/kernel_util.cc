@@ -11,10 +11,11 @@ std::string ints_to_string(const std::vector<int64_t>& v) {
 }
 
 void ElementCopier::copy_strings(std::string* dst, const std::string* src, size_t n) {
+  const uint64_t limit = max_allocation_bytes();
   for (size_t i = 0; i < n; ++i) {
     copied_ += src[i].size();
-    if (copied_ > max_allocation_bytes())
-      check_string_tensor_size(0, copied_, "copying strings");  // throws ResourceExhausted
+    SLUICE_REQUIRE(copied_ <= limit, ResourceExhausted, "the strings this op would copy exceed ",
+                   "the limit of ", limit, " bytes (set_max_allocation_bytes)");
     dst[i] = src[i];
   }
 }

@@ -110,6 +110,25 @@ class ElementCopier {
   uint64_t copied_ = 0;  // string bytes copied so far
 };
 
+// Sign-agnostic integer work. Wrapping +, -, * and negation, and ==, give the same bits for
+// a signed integer type and the unsigned type of its width (two's complement), so kernels of
+// such ops dispatch on the "unsigned twin" of the input dtype and run int8 as uint8, int32 as
+// uint32, ... (bool as uint8, for ==): four integer instantiations instead of nine, which
+// keeps the library's size and build time in check. Kernels doing so read and write through
+// raw_data(), since the twin is not the tensor's own dtype.
+inline DType unsigned_twin(DType d) {
+  switch (d) {
+    case DType::i8:
+    case DType::boolean: return DType::u8;
+    case DType::i16: return DType::u16;
+    case DType::i32: return DType::u32;
+    case DType::i64: return DType::u64;
+    default: return d;
+  }
+}
+// The dispatch list of a sign-agnostic kernel: the float types and the unsigned twins.
+#define SLUICE_TWIN_TYPES float, double, uint8_t, uint16_t, uint32_t, uint64_t
+
 // ---- shape-function helpers ----
 
 // Output 0 has input 0's dtype and shape.

@@ -161,6 +161,15 @@ void reduce(ThreadPool& pool, const T* x, const Shape& xs, const std::vector<boo
   }
 }
 
+template <class T, bool kTwin>
+struct SumStorage {
+  using type = T;
+};
+template <class T>
+struct SumStorage<T, true> {
+  using type = std::make_unsigned_t<T>;
+};
+
 template <class R, bool kMean>
 void reduction_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
@@ -169,7 +178,11 @@ void reduction_kernel(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output(0, reduced_shape(x.shape(), axes, ctx.attr<bool>("keepdims")));
   dispatch<SLUICE_REAL_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    reduce<R>(ctx.pool(), x.data<T>(), x.shape(), red, y.data<T>(), y.num_elements());
+    // Wrapping sums are sign-agnostic: integers reduce as their unsigned twin (see
+    // kernels::unsigned_twin), so Sum and Mean share four integer instantiations.
+    using S = typename SumStorage<T, std::is_same_v<R, SumR> && std::is_integral_v<T>>::type;
+    reduce<R>(ctx.pool(), static_cast<const S*>(x.raw_data()), x.shape(), red, static_cast<S*>(y.raw_data()),
+              y.num_elements());
     if constexpr (kMean) {
       const int64_t count = y.num_elements() ? x.num_elements() / y.num_elements() : 0;
       T* p = y.data<T>();
