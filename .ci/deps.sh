@@ -6,7 +6,12 @@ sluice_packages=(
   libeigen3-dev libopenblas-dev zlib1g-dev   # kernels, GEMM, gzip'd data
   nlohmann-json3-dev libcli11-dev            # graph files, example command lines
   libgtest-dev libbenchmark-dev              # tests, benchmarks
+  libprotobuf-dev protobuf-compiler          # TensorFlow GraphDefs/MetaGraphs/SavedModels (io/tf/tf.proto)
+  libsnappy-dev                              # Snappy-compressed blocks of TensorFlow checkpoint indexes
   dataset-fashion-mnist                      # the default training data
+  libonnx-dev libprotobuf-dev                # ONNX import: ONNX's protobuf classes and op schemas
+  libonnx-testdata                           # ONNX's backend test data (ctest onnx_conformance)
+  python3-torch python3-torchvision          # exports the real models test_onnx_models runs
 )
 sluice_install_deps() {
   local missing=()

@@ -120,19 +120,19 @@ int main(int argc, char** argv) {
     }
     std::printf("architecture written to %s\n", graph_file.c_str());
 
-    // 3. One graph: the architecture imported three times, sharing one input and one
-    //    learning-phase flag, with the average of the three outputs.
+    // 3. One graph: the architecture imported three times, sharing one input, with the
+    //    average of the three outputs. Every imported model follows the graph's one
+    //    learning-phase flag, learning_phase(ens), without mapping it by hand.
     Graph ens;
     Scope root(ens);
     Output x = ops::placeholder(root.named("input"), DType::f32, {-1, 784});
-    Output flag = learning_phase(ens);
     std::vector<Output> outs;
     for (int m = 1; m <= kMembers; ++m) {
       io::ImportOptions opt;
       char prefix[16];
       std::snprintf(prefix, sizeof prefix, "model_%03d", m);
       opt.prefix = prefix;
-      opt.input_map = {{"input:0", x}, {"keras_learning_phase:0", flag}};
+      opt.input_map = {{"input:0", x}};
       opt.return_elements = {"probs:0"};
       outs.push_back(io::import_graph_file(ens, graph_file, opt).tensors[0]);
     }

@@ -31,6 +31,15 @@ std::vector<Output> gradients(const Scope& scope, const std::vector<Output>& ys,
   for (const Output& y : ys)
     SLUICE_REQUIRE(is_floating(y.dtype()), InvalidArgument, "gradients: y '", y.name(),
                    "' has dtype ", dtype_name(y.dtype()), "; only float tensors can be differentiated");
+  for (size_t i = 0; i < grad_ys.size(); ++i) {
+    const Output &gy = grad_ys[i], &y = ys[i];
+    SLUICE_REQUIRE(gy.dtype() == y.dtype(), InvalidArgument, "gradients: grad_ys[", i, "] '",
+                   gy.name(), "' has dtype ", dtype_name(gy.dtype()), " but ys[", i, "] '",
+                   y.name(), "' has dtype ", dtype_name(y.dtype()));
+    SLUICE_REQUIRE(gy.shape().compatible_with(y.shape()), InvalidArgument, "gradients: grad_ys[",
+                   i, "] '", gy.name(), "' has shape ", gy.shape().to_string(), " but ys[", i,
+                   "] '", y.name(), "' has shape ", y.shape().to_string(), " (they must be equal)");
+  }
 
   const Graph g = scope.graph();
   const std::vector<Operation> all = g.operations();
@@ -65,11 +74,20 @@ std::vector<Output> gradients(const Scope& scope, const std::vector<Output>& ys,
 
   std::map<Output, std::vector<Output>> pending;  // contributions per tensor
   for (size_t i = 0; i < ys.size(); ++i) {
-    Output seed = grad_ys.empty() ? ops::ones_like(gs, ys[i]) : grad_ys[i];
-    SLUICE_REQUIRE(seed.dtype() == ys[i].dtype(), InvalidArgument, "grad_ys[", i, "] has dtype ",
-                   dtype_name(seed.dtype()), ", y '", ys[i].name(), "' has ",
-                   dtype_name(ys[i].dtype()));
-    pending[ys[i]].push_back(seed);
+    const Output& y = ys[i];
+    Output seed = grad_ys.empty() ? ops::ones_like(gs, y) : grad_ys[i];
+    const bool same_static_shape = seed.shape().is_fully_defined() && seed.shape() == y.shape();
+    if (!grad_ys.empty() && !same_static_shape) {
+      // Shapes known only at run time are checked then, so a [1,3] grad_ys for a [2,3] y
+      // fails instead of broadcasting: SumToLike(g, y) passes only when y broadcasts to g,
+      // BroadcastLike(g, y) only when g broadcasts to y; both only when the shapes are equal.
+      std::string y_name = y.name();
+      std::replace(y_name.begin(), y_name.end(), ':', '_');
+      const Scope cs = gs.named("grad_ys_" + std::to_string(i) + "_must_have_the_shape_of_" + y_name);
+      const Operation exact_shape = ops::sum_to_like(cs, seed, y).op();
+      seed = ops::broadcast_like(cs.with_control_dependencies({exact_shape}), seed, y);
+    }
+    pending[y].push_back(seed);
   }
   auto total = [&](const Scope& s, const Output& t) -> Output {
     auto it = pending.find(t);

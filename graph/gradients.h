@@ -11,7 +11,11 @@
 namespace sluice {
 
 // Returns one gradient per x (same dtype and shape), or an invalid Output for an x the ys
-// do not depend on. grad_ys defaults to ones. Ops go under "<scope prefix>gradients/".
+// do not depend on. grad_ys defaults to ones; given, each grad_ys[i] must have ys[i]'s dtype
+// and shape: a mismatch is InvalidArgument naming both, when building for what the static
+// shapes show, and at run time (a node "gradients/grad_ys_<i>_must_have_the_shape_of_<y>")
+// for dims known only then, so a [1,3] grad_ys is never broadcast against a [2,3] y.
+// Ops go under "<scope prefix>gradients/".
 std::vector<Output> gradients(const Scope& scope, const std::vector<Output>& ys,
                               const std::vector<Output>& xs,
                               const std::vector<Output>& grad_ys = {});

@@ -142,11 +142,16 @@ std::string Node::describe() const { return "node '" + name + "' (" + op_type() 
 namespace detail {
 
 std::string GraphData::unique_name_locked(const std::string& base) {
-  auto taken = [&](const std::string& n) { return reserved.count(n) > 0; };
-  std::string name = base;
-  for (int i = 1; taken(name); ++i) name = base + "_" + std::to_string(i);
-  reserved.insert(name);
-  return name;
+  // The first free name of base, base_1, base_2, ... (as TensorFlow's unique_name).
+  if (reserved.insert(base).second) return base;
+  int64_t& next = next_suffix[base];
+  for (next = std::max<int64_t>(next, 1);; ++next) {
+    std::string name = base + "_" + std::to_string(next);
+    if (reserved.insert(name).second) {
+      ++next;
+      return name;
+    }
+  }
 }
 
 Node* GraphData::add(std::unique_ptr<Node> node) {

@@ -18,6 +18,10 @@ struct GraphData {
   std::vector<std::unique_ptr<Node>> nodes;
   std::unordered_map<std::string, Node*> by_name;
   std::unordered_set<std::string> reserved;  // names handed out by unique_name
+  // Per base name, the suffix to try next: names are never released, so every "base_k" with
+  // k below it is taken, and finding a free name costs O(1) amortised instead of trying
+  // base_1, base_2, ... from the start (quadratic in the number of ops sharing a base).
+  std::unordered_map<std::string, int64_t> next_suffix;
   std::map<std::string, std::vector<Node*>> collections;
   std::unordered_map<const Node*, Node*> initializers;
   int64_t seed = 87654321;

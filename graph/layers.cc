@@ -40,7 +40,10 @@ Output Layer::operator()(const Scope& scope, const Output& x) {
   }
   SLUICE_REQUIRE(graph_ == g.data(), InvalidArgument, "layer '", full_name_,
                  "' was built in another graph; create one layer object per graph");
-  return call(scope.with_prefix(full_name_), x);
+  const Output y = call(scope.with_prefix(full_name_), x);
+  // A name given through the scope (layer(root.named("probs"), x)) names the output: an
+  // Identity "<prefix>probs", as ops::identity(root.named("probs"), y) would.
+  return scope.explicit_name().empty() ? y : ops::identity(scope, y);
 }
 
 void Layer::build(const Scope&, const Shape&, DType) {}
@@ -55,6 +58,10 @@ Output Layer::add_weight(const Scope& scope, const std::string& name, const Shap
 void Layer::add_update(const Operation& op) {
   updates_.push_back(op);
   Graph::from_data(graph_).add_to_collection(collections::kUpdateOps, op);
+}
+
+void Layer::add_weights_of(const Layer& child) {
+  weights_.insert(weights_.end(), child.weights_.begin(), child.weights_.end());
 }
 
 std::vector<Operation> Layer::weights() const {
@@ -75,6 +82,35 @@ std::vector<Operation> Layer::non_trainable_weights() const {
   for (const auto& w : weights_)
     if (!w.trainable) r.push_back(w.op);
   return r;
+}
+
+void Layer::check_session(const Session& session) const {
+  SLUICE_REQUIRE(built_, FailedPrecondition, "layer '", name_.empty() ? default_name() : name_,
+                 "' is not built yet: call it on an input first");
+  SLUICE_REQUIRE(session.graph().data() == graph_, InvalidArgument, "layer '", full_name_,
+                 "' belongs to another graph than the session's");
+}
+
+std::vector<Tensor> Layer::get_weights(const Session& session) const {
+  check_session(session);
+  std::vector<Tensor> values;
+  for (const auto& w : weights_) values.push_back(session.variable_value(w.op.name()));
+  return values;
+}
+
+void Layer::set_weights(Session& session, const std::vector<Tensor>& values) const {
+  check_session(session);
+  SLUICE_REQUIRE(values.size() == weights_.size(), InvalidArgument, "layer '", full_name_,
+                 "' has ", weights_.size(), " weights, got ", values.size(), " values");
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Node* v = weights_[i].op.node();
+    SLUICE_REQUIRE(values[i].valid() && values[i].dtype() == v->output_dtypes[0] &&
+                       values[i].shape() == v->output_shapes[0],
+                   InvalidArgument, "layer '", full_name_, "': weight ", i, " '", v->name, "' is ",
+                   dtype_name(v->output_dtypes[0]), v->output_shapes[0].to_string(), ", got ",
+                   values[i].valid() ? values[i].summary() : "an empty Tensor");
+  }
+  for (size_t i = 0; i < values.size(); ++i) session.set_variable_value(weights_[i].op.name(), values[i]);
 }
 
 // ---- Dense ----

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "../ops/state_ops.h"
+#include "../runtime/session.h"
 #include "scope.h"
 
 namespace sluice {
@@ -29,7 +30,9 @@ class Layer {
   Layer(const Layer&) = delete;
   Layer& operator=(const Layer&) = delete;
 
-  // Applies the layer to x, building its weights on the first call.
+  // Applies the layer to x, building its weights on the first call. A scope with an explicit
+  // name (root.named("probs")) names the output: it is then an Identity "<prefix>probs" of
+  // the layer's result (the layer and its weights keep the layer's own name).
   Output operator()(const Scope& scope, const Output& x);
 
   // The layer's full name ("block1/dense"), set on the first call.
@@ -41,6 +44,16 @@ class Layer {
   // Ops to run while training (e.g. batch normalization's moving averages).
   const std::vector<Operation>& updates() const { return updates_; }
 
+  // The values of weights() in `session`, in creation order (Keras' get_weights: Dense
+  // {kernel, bias}; BatchNormalization {gamma, beta, moving_mean, moving_variance}).
+  // FailedPrecondition before the layer is built or while a weight is uninitialised;
+  // InvalidArgument for a session of another graph.
+  std::vector<Tensor> get_weights(const Session& session) const;
+  // Sets every weight in `session` (Keras' set_weights): one tensor per weight, in
+  // get_weights' order, each with the weight's dtype and shape. Everything is checked before
+  // anything is written; a mismatch is InvalidArgument naming the weight and both shapes.
+  void set_weights(Session& session, const std::vector<Tensor>& values) const;
+
  protected:
   virtual const char* default_name() const = 0;
   // Creates weights (through add_weight) for an input of this shape and dtype.
@@ -51,6 +64,8 @@ class Layer {
                     const Initializer& init, bool trainable = true);
   // Records an update op and adds it to the graph's update-ops collection.
   void add_update(const Operation& op);
+  // Lists a built sub-layer's weights as this layer's too (wrappers such as Bidirectional).
+  void add_weights_of(const Layer& child);
 
  private:
   struct Weight {
@@ -63,6 +78,8 @@ class Layer {
   detail::GraphData* graph_ = nullptr;  // the graph of the first call
   std::vector<Weight> weights_;
   std::vector<Operation> updates_;
+
+  void check_session(const Session& session) const;
 };
 
 // x [.., in] -> activation(x kernel + bias) [.., units];

@@ -28,6 +28,22 @@ Output as_dtype(const Scope& s, const Output& x, DType dtype) {
   return x.dtype() == dtype ? x : ops::cast(s, x, dtype);
 }
 
+// labels [N] -> one-hot [N, classes] of dtype; a label outside [0, classes) fails the run
+// with InvalidArgument naming this node (TensorFlow's sparse cross-entropy kernel checks the
+// same), instead of an all-zero row that gives loss 0 and gradient 0.
+Output checked_one_hot(const Scope& s, const Output& labels, int64_t classes, DType dtype) {
+  return NodeBuilder(s, "OneHot", "labels_one_hot").input(labels).attr("depth", classes)
+      .attr("on_value", 1.0).attr("off_value", 0.0).attr("dtype", dtype)
+      .attr("check_range", true).finish().output(0);
+}
+
+// The op behind y_pred, looking through Identity (a layer's output named by the scope).
+const Node* producer(const Output& y) {
+  const Node* n = y.node();
+  while (n->op_type() == "Identity") n = n->inputs[0].node();
+  return n;
+}
+
 }  // namespace
 
 namespace losses {
@@ -38,8 +54,8 @@ Output categorical_crossentropy(const Scope& scope, const Output& y_true, const 
   const Scope s = loss_scope(scope, "categorical_crossentropy");
   const Output t = as_dtype(s, y_true, y_pred.dtype());
   Output log_p;
-  if (from_logits || y_pred.node()->op_type() == "Softmax") {
-    const Output logits = from_logits ? y_pred : y_pred.node()->inputs[0];
+  if (from_logits || producer(y_pred)->op_type() == "Softmax") {
+    const Output logits = from_logits ? y_pred : producer(y_pred)->inputs[0];
     log_p = ops::log_softmax(s, logits);
   } else {
     const Output p = ops::div(s, y_pred, ops::sum(s, y_pred, {-1}, true));
@@ -57,7 +73,7 @@ Output sparse_categorical_crossentropy(const Scope& scope, const Output& labels,
                  "sparse_categorical_crossentropy needs y_pred with a known class dimension, got ",
                  ps.to_string());
   const Scope s = loss_scope(scope, "sparse_categorical_crossentropy");
-  const Output onehot = ops::one_hot(s, labels, ps.dim(-1), 1.0, 0.0, y_pred.dtype());
+  const Output onehot = checked_one_hot(s, labels, ps.dim(-1), y_pred.dtype());
   return categorical_crossentropy(s.named("xent"), onehot, y_pred, from_logits);
 }
 
@@ -102,7 +118,14 @@ Output accuracy(const Scope& scope, const Output& y_true, const Output& y_pred) 
 }
 
 Output sparse_accuracy(const Scope& scope, const Output& labels, const Output& y_pred) {
-  const Scope s = loss_scope(scope, "sparse_accuracy");
+  const Scope s0 = loss_scope(scope, "sparse_accuracy");
+  // Labels out of range fail the run (as in sparse_categorical_crossentropy) when the class
+  // count is known; the comparison waits for that check.
+  const Shape& ps = y_pred.shape();
+  const Scope s = ps.known_rank() && ps.rank() >= 1 && ps.dim(-1) > 0
+                      ? s0.with_control_dependencies(
+                            {checked_one_hot(s0, labels, ps.dim(-1), DType::u8).op()})
+                      : s0;
   const Output hit = ops::equal(s, ops::cast(s, labels, DType::i64), ops::argmax(s, y_pred, -1));
   return ops::mean(s, ops::cast(s, hit, DType::f32));
 }

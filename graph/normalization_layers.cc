@@ -11,13 +11,8 @@ namespace sluice::layers {
 
 namespace {
 
-// Keras' fused path (tf.nn.fused_batch_norm) raises epsilon to this (a cuDNN requirement).
+// TensorFlow's fused batch norm (tf.nn.fused_batch_norm) raises epsilon to this.
 constexpr double kFusedMinEpsilon = 1.001e-5;
-
-// Keras takes its fused path for float32 NHWC/NDHWC input: rank 4 or 5, channels last.
-bool keras_fused_path(int rank, DType dtype) {
-  return (rank == 4 || rank == 5) && dtype == DType::f32;
-}
 
 }  // namespace
 
@@ -68,15 +63,18 @@ Output BatchNormalization::call(const Scope& scope, const Output& x) {
                  dtype_name(moving_mean_.dtype()), " inputs [..,", param.dim(0), "] called on ",
                  dtype_name(x.dtype()), s.to_string());
   const DType dt = x.dtype();
-  const bool fused = keras_fused_path(s.rank(), dt);
   const Output training = learning_phase(scope.graph());
   const Output gamma =
       scale_ ? gamma_ : ops::constant(scope.named("gamma_const"), Tensor::ones(dt, param));
   const Output beta =
       center_ ? beta_ : ops::constant(scope.named("beta_const"), Tensor::zeros(dt, param));
+  // One convention for every dtype and rank: TensorFlow's fused kernel's (Keras takes it
+  // only for float32 rank-4/5 inputs and otherwise keeps the biased variance, so its moving
+  // variance depends on the dtype): the moving variance averages the Bessel-corrected batch
+  // variance n / (n - 1) v, and epsilon is at least 1.001e-5.
   const ops::FusedBatchNormOutputs bn = ops::fused_batch_norm(
       scope.named("FusedBatchNorm"), x, gamma, beta, moving_mean_, moving_variance_, training,
-      fused ? std::max(epsilon_, kFusedMinEpsilon) : epsilon_, /*bessel_correction=*/fused);
+      std::max(epsilon_, kFusedMinEpsilon), /*bessel_correction=*/true);
 
   // Keras: decay = 1 - momentum in training, 1 - 1 = 0 in inference, both computed in the
   // variable's dtype (so float32 gets 1 - float(0.99)). In inference the op passes the

@@ -36,11 +36,14 @@ namespace sluice::layers {
 // trainable, if center), "moving_mean" [C] (zeros) and "moving_variance" [C] (ones), both
 // non-trainable. Default name "batch_normalization".
 //
-// Exactly tf.keras: for float32 input of rank 4 or 5 Keras takes its fused path, whose batch
-// variance fed to moving_variance carries Bessel's correction (n / (n - 1), n = elements per
-// channel) and whose epsilon is at least 1.001e-5; for other ranks and for float64 it takes
-// the non-fused path: the biased variance and epsilon as given. The normalisation itself
-// always uses the biased batch variance.
+// One convention for every dtype and rank, TensorFlow's fused kernel's (tf.keras takes it
+// for float32 inputs of rank 4 or 5): the batch variance fed to moving_variance carries
+// Bessel's correction (n / (n - 1), n = elements per channel; n / 1 for n = 1), and epsilon
+// is at least 1.001e-5. The normalisation itself always uses the biased batch variance.
+// (tf.keras' non-fused path, for float64 or other ranks, averages the biased variance
+// instead, so its moving variance depends on the dtype; Sluice's does not.)
+// An empty batch in training leaves gamma, beta and the moving statistics unchanged (see
+// ops::fused_batch_norm): the step has nothing to learn from.
 // Only axis -1 (channels last) is supported; any other axis raises Unimplemented when the
 // layer is first called. Each call adds two update ops (mean and variance).
 class BatchNormalization : public Layer {

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "../ops/registry.h"
+#include "device.h"
 #include "graph_data.h"
 
 namespace sluice {
@@ -58,6 +59,7 @@ Scope Scope::without_control_dependencies() const {
 }
 
 Scope Scope::with_device(const std::string& device) const {
+  DeviceSpec::parse(device);  // throws InvalidArgument for a malformed string
   Scope s = *this;
   s.device_ = device;
   return s;

@@ -24,6 +24,11 @@ class Scope {
   // The next op built with this scope is named exactly `<prefix><op_name>` (made unique
   // with a _N suffix if the name is taken).
   Scope named(const std::string& op_name) const;
+  // Ops built with the returned scope are placed on `device`, in TensorFlow's syntax
+  // ("/cpu:0", "/device:CPU:0", "/job:localhost/replica:0/task:0/device:CPU:0"; see
+  // graph/device.h). A malformed string is InvalidArgument here; a well-formed device this
+  // process does not have (any GPU) fails at Session creation unless
+  // SessionOptions::allow_soft_placement is set.
   Scope with_device(const std::string& device) const;
   // Ops built with the returned scope run after `ops` (added to the existing list).
   Scope with_control_dependencies(const std::vector<Operation>& ops) const;

@@ -13,7 +13,9 @@
 #include <filesystem>
 
 #include "checkpoint.h"
+#include "onnx/onnx_import.h"
 #include "saver.h"
+#include "tf/tf_import.h"
 
 namespace sluice::io {
 
@@ -183,10 +185,16 @@ LoadedModel LoadedModel::from_parts(std::string source, Graph graph,
 LoadedModel load_model(const std::string& dir_in, SessionOptions options) {
   const std::string dir = strip_slashes(dir_in);
   struct stat st {};
+  // An ONNX model file (io/onnx/onnx_import.h).
+  if (dir.size() > 5 && dir.compare(dir.size() - 5, 5, ".onnx") == 0 && ::stat(dir.c_str(), &st) == 0 &&
+      S_ISREG(st.st_mode))
+    return load_onnx_model(dir, options);
   SLUICE_REQUIRE(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), NotFound, "load_model: no model bundle at '",
                  dir, "' (not a folder)");
   const std::string graph_path = dir + "/" + kBundleGraphFile;
   const std::string ckpt_path = dir + "/" + kBundleVariablesFile;
+  // A TensorFlow 1.x SavedModel (saved_model.pb + variables/): its "serve" MetaGraph.
+  if (::stat(graph_path.c_str(), &st) != 0 && is_tf_saved_model(dir)) return load_tf_saved_model(dir, {"serve"}, options);
   for (const std::string& p : {graph_path, ckpt_path})
     SLUICE_REQUIRE(::stat(p.c_str(), &st) == 0, NotFound, "load_model: '", dir, "' is not a model bundle (no ",
                    p.substr(dir.size() + 1), ")");

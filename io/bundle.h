@@ -79,7 +79,10 @@ class LoadedModel {
   std::map<std::string, Signature> signatures_;
 };
 
-// Loads the bundle in `dir`. Errors: NotFound (no folder, or a folder without the bundle's
+// Loads the bundle in `dir`; a path ending in ".onnx" that is a file loads that ONNX model
+// instead (io::load_onnx_model, io/onnx/onnx_import.h), and a folder holding a TensorFlow
+// SavedModel (saved_model.pb) is loaded by io::load_tf_saved_model(dir, {"serve"})
+// (io/tf/tf_import.h). Errors: NotFound (no folder, or a folder without the bundle's
 // files), DataLoss / Unimplemented for a corrupt or newer graph file or checkpoint (naming
 // the file), NotFound / InvalidArgument when the checkpoint lacks a variable of the graph
 // or disagrees with its dtype or shape.

@@ -1,5 +1,7 @@
 #include "checkpoint.h"
 
+#include "tf/detail/bundle_reader.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -356,13 +358,29 @@ void write_checkpoint(const std::string& path,
 
 // ---- reading checkpoints ----
 
-CheckpointReader::CheckpointReader(const std::string& path) : file_(path) {
+CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
+  // A TensorFlow checkpoint prefix ("dir/model" for model.index + model.data-*): its
+  // bundle reader (io/tf/) does the reading, the rest of this class stays the same.
+  // "dir/model.index" names the TF checkpoint "dir/model" (a common slip).
+  const std::string suffix = ".index";
+  if (path.size() > suffix.size() && path.compare(path.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+      is_tf_checkpoint(path.substr(0, path.size() - suffix.size()))) {
+    path_ = path.substr(0, path.size() - suffix.size());
+  }
+  if (is_tf_checkpoint(path_)) {
+    bundle_ = std::make_shared<const tf::BundleReader>(path_);
+    infos_ = bundle_->variables();
+    for (size_t i = 0; i < infos_.size(); ++i) by_name_.emplace_back(infos_[i].name, i);
+    std::sort(by_name_.begin(), by_name_.end());
+    return;
+  }
+  file_ = std::make_unique<RandomAccessFile>(path);
   const std::string where = "checkpoint '" + path + "'";
-  const uint64_t size = file_.size();
+  const uint64_t size = file_->size();
   unsigned char h[kHeaderSize];
   if (size >= 4) {
     unsigned char m[4];
-    file_.read(0, m, 4, "magic");
+    file_->read(0, m, 4, "magic");
     SLUICE_REQUIRE(!(m[0] == 'P' && m[1] == 'K' && m[2] == 3 && m[3] == 4), DataLoss, where,
                    ": not a Sluice checkpoint (this is a zip archive, e.g. an .npz: use read_npz)");
     SLUICE_REQUIRE(!(m[0] == 0x93 && m[1] == 'N' && m[2] == 'U' && m[3] == 'M'), DataLoss, where,
@@ -370,7 +388,7 @@ CheckpointReader::CheckpointReader(const std::string& path) : file_(path) {
   }
   SLUICE_REQUIRE(size >= kHeaderSize, DataLoss, where, ": ", size,
                  " bytes is too short for a checkpoint header (", kHeaderSize, " bytes)");
-  file_.read(0, h, kHeaderSize, "header");
+  file_->read(0, h, kHeaderSize, "header");
   SLUICE_REQUIRE(std::memcmp(h, kMagic, sizeof(kMagic)) == 0, DataLoss, where,
                  ": not a Sluice checkpoint (bad magic)");
   const uint64_t version = get_le(h + 8, 4);
@@ -398,7 +416,7 @@ CheckpointReader::CheckpointReader(const std::string& path) : file_(path) {
 
   index_end_ = kHeaderSize + index_length;
   std::string index(static_cast<size_t>(index_length), '\0');
-  file_.read(kHeaderSize, index.data(), index_length, "checkpoint index");
+  file_->read(kHeaderSize, index.data(), index_length, "checkpoint index");
   const uint32_t stored_crc = static_cast<uint32_t>(get_le(h + kCrcField, 4));
   std::memset(h + kCrcField, 0, 4);
   uint32_t crc = crc32_update(0, h, kHeaderSize);
@@ -481,13 +499,14 @@ int CheckpointReader::find(const std::string& name) const {
 }
 
 Tensor CheckpointReader::read_entry(size_t i) const {
+  if (bundle_) return bundle_->read(infos_[i].name);
   const VariableInfo& info = infos_[i];
   const Entry& e = entries_[i];
   const std::string tw = "checkpoint '" + path() + "': tensor '" + info.name + "'";
   if (info.dtype == DType::string) return read_strings(i);
   // Length and offset were validated against the file size: this allocation is bounded.
   Tensor t(info.dtype, info.shape);
-  file_.read(e.offset, t.raw_data(), e.length, "tensor '" + info.name + "'");
+  file_->read(e.offset, t.raw_data(), e.length, "tensor '" + info.name + "'");
   const uint32_t crc = crc32_update(0, t.raw_data(), e.length);
   SLUICE_REQUIRE(crc == e.crc, DataLoss, tw, ": data checksum mismatch (stored ", e.crc,
                  ", computed ", crc, ")");
@@ -505,7 +524,7 @@ Tensor CheckpointReader::read_strings(size_t i) const {
   const std::string tw = "checkpoint '" + path() + "': tensor '" + info.name + "'";
   // The whole entry (bounded by the file size), checksummed before anything is parsed.
   std::string blob(static_cast<size_t>(e.length), '\0');
-  file_.read(e.offset, blob.data(), e.length, "tensor '" + info.name + "'");
+  file_->read(e.offset, blob.data(), e.length, "tensor '" + info.name + "'");
   const uint32_t crc = crc32_update(0, blob.data(), blob.size());
   SLUICE_REQUIRE(crc == e.crc, DataLoss, tw, ": data checksum mismatch (stored ", e.crc,
                  ", computed ", crc, ")");
@@ -549,6 +568,10 @@ Tensor CheckpointReader::read(const std::string& name) const {
 std::vector<std::pair<std::string, Tensor>> CheckpointReader::read_all() const {
   std::vector<std::pair<std::string, Tensor>> out;
   out.reserve(infos_.size());
+  if (bundle_) {
+    for (size_t i = 0; i < infos_.size(); ++i) out.emplace_back(infos_[i].name, read_entry(i));
+    return out;
+  }
   // Every byte not covered by the header, the index or a tensor must be zero padding, so
   // that no byte of the file escapes validation. Read in small chunks: gaps can be large in
   // a crafted file.
@@ -556,7 +579,7 @@ std::vector<std::pair<std::string, Tensor>> CheckpointReader::read_all() const {
     unsigned char pad[4096];
     while (from < to) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(to - from, sizeof(pad)));
-      file_.read(from, pad, n, "padding");
+      file_->read(from, pad, n, "padding");
       for (size_t k = 0; k < n; ++k)
         SLUICE_REQUIRE(pad[k] == 0, DataLoss, "checkpoint '", path(),
                        "': padding byte at offset ", from + k, " is not zero");
@@ -569,7 +592,7 @@ std::vector<std::pair<std::string, Tensor>> CheckpointReader::read_all() const {
     out.emplace_back(infos_[i].name, read_entry(i));
     pos = entries_[i].offset + entries_[i].length;
   }
-  check_zero(pos, file_.size());
+  check_zero(pos, file_->size());
   return out;
 }
 

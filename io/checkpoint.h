@@ -15,6 +15,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,10 @@ struct VariableInfo {
 void write_checkpoint(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors);
 
+// These readers (read_checkpoint, list_variables, load_variable, CheckpointReader) also
+// take a TensorFlow checkpoint prefix (io/tf/tf_checkpoint.h): names as TF saved them,
+// sorted by name; errors name the .index or .data file.
+//
 // Every tensor in the file, in file order, fully validated (checksums, zero padding).
 // NotFound when the file cannot be opened; DataLoss naming the file and tensor for anything
 // wrong inside it (including files of another kind, e.g. an .npz).
@@ -74,11 +79,18 @@ class RandomAccessFile {
 
 // An open checkpoint whose header and index have been validated; tensors are read on
 // demand. Cheaper than load_variable when reading several tensors of one file.
+namespace tf {
+class BundleReader;
+}
+
+// Also reads TensorFlow checkpoints: a `path` that is a TF checkpoint prefix ("dir/model",
+// with dir/model.index and dir/model.data-*-of-*) goes through io/tf's tensor-bundle reader,
+// so list_variables, load_variable, read_checkpoint and Saver::restore accept both kinds.
 class CheckpointReader {
  public:
   explicit CheckpointReader(const std::string& path);  // NotFound / DataLoss as above
 
-  const std::string& path() const { return file_.path(); }
+  const std::string& path() const { return path_; }
   const std::vector<VariableInfo>& variables() const { return infos_; }
   bool contains(const std::string& name) const { return find(name) >= 0; }
   // Reads and checksums one tensor; NotFound when absent, DataLoss when corrupt.
@@ -96,7 +108,9 @@ class CheckpointReader {
   Tensor read_entry(size_t i) const;
   Tensor read_strings(size_t i) const;
 
-  RandomAccessFile file_;
+  std::string path_;
+  std::unique_ptr<RandomAccessFile> file_;                  // a Sluice checkpoint
+  std::shared_ptr<const tf::BundleReader> bundle_;          // or a TensorFlow one
   uint64_t index_end_ = 0;
   uint64_t data_offset_ = 0;
   std::vector<VariableInfo> infos_;

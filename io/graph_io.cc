@@ -344,6 +344,19 @@ ImportResult import_graph_def(Graph& into, const GraphDef& def, const ImportOpti
                    "' twice");
     mapped_names[k] = out.name();
   }
+  // One learning phase per graph: the imported flag is mapped onto `into`'s flag when it has
+  // one (unless the caller mapped it); otherwise the imported flag becomes `into`'s (build()).
+  if (!def.learning_phase.empty() && !mapped.count({def.learning_phase, 0})) {
+    Node* flag = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(into.data()->mu);
+      flag = into.data()->learning_phase;
+    }
+    if (flag) {
+      mapped.emplace(TensorKey{def.learning_phase, 0}, Output(flag, 0));
+      mapped_names[{def.learning_phase, 0}] = Output(flag, 0).name();
+    }
+  }
   std::vector<ReturnElement> returns;
   for (const std::string& r : options.return_elements) {
     const bool is_tensor = r.find(':') != std::string::npos;

@@ -116,6 +116,10 @@ struct ImportOptions {
   // Imported names, without prefix: "name:index" asks for a tensor, "name" for an
   // operation. A tensor that was input-mapped returns the tensor it was mapped to.
   std::vector<std::string> return_elements;
+  // Importers of other formats (io::import_onnx): true makes the model's float weights
+  // trainable variables instead of constants, so it can be fine-tuned. Graph files keep
+  // their variables as they are, whatever this says.
+  bool trainable = false;
 };
 
 struct ImportResult {
@@ -131,10 +135,11 @@ struct ImportResult {
 // first node is added, so a failed import leaves `into` unchanged.
 //
 // Imported variables join `into`'s collections and initializer map under their prefixed
-// names. The imported learning-phase flag becomes `into`'s learning phase only when `into`
-// has none yet (and the flag is not input-mapped); otherwise it stays an ordinary
-// PlaceholderWithDefault(false) that the imported layers read. To drive every imported
-// model from one flag, map it: input_map["keras_learning_phase:0"] = learning_phase(into).
+// names. One learning phase drives the whole graph: the imported graph's learning-phase flag
+// is mapped onto `into`'s flag (learning_phase(into)) when `into` has one, and becomes
+// `into`'s flag when it has none yet, so importing one model N times under N prefixes gives
+// N models that all follow learning_phase(into). An explicit input_map entry for the flag
+// (e.g. input_map["keras_learning_phase:0"] = a constant false) still wins.
 // The graph-level random seed of the file is not applied (random ops carry their seeds).
 //
 // Errors: NotFound (unknown op type, unknown input-map key or return element),

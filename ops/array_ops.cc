@@ -1,4 +1,6 @@
-// Array ops: declaration, shape function, CPU kernel and gradient of each, side by side.
+// Array ops: constants, placeholders, identity, concat/split, slice, gather, one-hot, cast,
+// select. Declaration, shape function, CPU kernel and gradient of each, side by side.
+// Shape manipulation (reshape, transpose, fill, broadcasting) lives in shape_ops.cc.
 #include "array_ops.h"
 
 #include <algorithm>
@@ -8,7 +10,7 @@
 #include <numeric>
 
 #include "../runtime/allocator.h"
-#include "kernel_util.h"
+#include "array_util.h"
 #include "math_ops.h"
 #include "reduction_ops.h"
 
@@ -20,27 +22,6 @@ namespace {
 
 using Grads = std::vector<Output>;
 using Ints = std::vector<int64_t>;
-
-// Element-size-generic work: calls f with an unsigned integer type of dtype's size, or
-// with std::string for string tensors (whose elements must be assigned, not byte-copied).
-template <class F>
-void by_element_size(DType dtype, F&& f) {
-  if (dtype == DType::string) return f(std::string{});
-  switch (dtype_size(dtype)) {
-    case 1: f(uint8_t{}); break;
-    case 2: f(uint16_t{}); break;
-    case 4: f(uint32_t{}); break;
-    case 8: f(uint64_t{}); break;
-    default: throw Internal("unexpected element size");
-  }
-}
-
-// Product of dims [b, e) of a run-time shape.
-int64_t dims_product(const Shape& s, int b, int e) {
-  int64_t n = 1;
-  for (int i = b; i < e; ++i) n *= s.dim(i);
-  return n;
-}
 
 // ---------------------------------------------------------------------------------------
 // Const, Placeholder, PlaceholderWithDefault, Identity, StopGradient
@@ -69,186 +50,6 @@ void placeholder_with_default_shape(ShapeContext& ctx) {
 
 void identity_kernel(KernelContext& ctx) { ctx.set_output(0, ctx.input(0)); }
 Grads identity_grad(const Scope&, const Operation&, const Grads& g) { return {g[0]}; }
-
-// ---------------------------------------------------------------------------------------
-// Reshape, ReshapeLike, ExpandDims, Squeeze
-
-// Resolves a requested shape with at most one -1 against an element count (or -1 if
-// unknown). Static use keeps -1 where the count is unknown.
-Shape resolve_reshape(const Ints& req, int64_t count, const Shape& from) {
-  int unknown = -1;
-  int64_t known = 1;
-  for (size_t i = 0; i < req.size(); ++i) {
-    if (req[i] == -1) {
-      SLUICE_REQUIRE(unknown < 0, InvalidArgument, "reshape to ", Shape(req).to_string(),
-                     ": only one dimension may be -1");
-      unknown = static_cast<int>(i);
-    } else {
-      SLUICE_REQUIRE(req[i] >= 0, InvalidArgument, "reshape: dimension ", req[i], " is negative");
-      known = checked_mul(known, req[i], "reshape element count");
-    }
-  }
-  Ints out = req;
-  if (count >= 0) {
-    if (unknown >= 0) {
-      SLUICE_REQUIRE(known > 0 ? count % known == 0 : count == 0, InvalidArgument,
-                     "Cannot reshape a tensor of shape ", from.to_string(), " (", count,
-                     " elements) to shape ", Shape(req).to_string());
-      out[unknown] = known > 0 ? count / known : 0;
-    } else {
-      SLUICE_REQUIRE(known == count, InvalidArgument, "Cannot reshape a tensor of shape ",
-                     from.to_string(), " (", count, " elements) to shape ",
-                     Shape(req).to_string(), " (", known, " elements)");
-    }
-  }
-  return Shape(out);
-}
-
-void reshape_shape(ShapeContext& ctx) {
-  const Shape& in = ctx.input_shape(0);
-  const int64_t count = in.is_fully_defined() ? in.num_elements() : -1;
-  ctx.add_output(ctx.input_dtype(0), resolve_reshape(ctx.attr<Ints>("shape"), count, in));
-}
-void reshape_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  ctx.set_output(0, x.reshaped(resolve_reshape(ctx.attr<Ints>("shape"), x.num_elements(), x.shape())));
-}
-Grads reshape_grad(const Scope& s, const Operation& op, const Grads& g) {
-  // d/dx reshape(x) = reshape g back to x's shape
-  return {ops::reshape_like(s, g[0], op.input(0))};
-}
-
-void reshape_like_shape(ShapeContext& ctx) {
-  const Shape& a = ctx.input_shape(0);
-  const Shape& b = ctx.input_shape(1);
-  if (a.is_fully_defined() && b.is_fully_defined()) {
-    SLUICE_REQUIRE(a.num_elements() == b.num_elements(), InvalidArgument, "Cannot reshape ",
-                   a.to_string(), " like ", b.to_string(), ": element counts differ");
-  }
-  ctx.add_output(ctx.input_dtype(0), b);
-}
-void reshape_like_kernel(KernelContext& ctx) {
-  ctx.set_output(0, ctx.input(0).reshaped(ctx.input(1).shape()));
-}
-Grads reshape_like_grad(const Scope& s, const Operation& op, const Grads& g) {
-  return {ops::reshape_like(s, g[0], op.input(0)), Output()};
-}
-
-Shape expand_dims_of(const Shape& in, int64_t axis) {
-  if (!in.known_rank()) return in;
-  const int a = normalize_axis(axis, in.rank() + 1, "ExpandDims axis");
-  Ints d = in.dims();
-  d.insert(d.begin() + a, 1);
-  return Shape(d);
-}
-void expand_dims_shape(ShapeContext& ctx) {
-  ctx.add_output(ctx.input_dtype(0), expand_dims_of(ctx.input_shape(0), ctx.attr_int("axis")));
-}
-void expand_dims_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  ctx.set_output(0, x.reshaped(expand_dims_of(x.shape(), ctx.attr_int("axis"))));
-}
-
-Shape squeeze_of(const Shape& in, const Ints& axes, bool runtime) {
-  if (!in.known_rank()) return in;
-  std::vector<bool> drop(in.rank(), false);
-  for (int64_t a : axes) {
-    const int ax = normalize_axis(a, in.rank(), "Squeeze axis");
-    SLUICE_REQUIRE(in.dim(ax) == 1 || (!runtime && in.dim(ax) == -1), InvalidArgument,
-                   "Can not squeeze dim[", ax, "], expected a dimension of 1, got ", in.dim(ax),
-                   " (shape ", in.to_string(), ")");
-    drop[ax] = true;
-  }
-  Ints out;
-  for (int i = 0; i < in.rank(); ++i) {
-    const bool squeeze_all = axes.empty() && in.dim(i) == 1;
-    if (!drop[i] && !squeeze_all) out.push_back(in.dim(i));
-  }
-  return Shape(out);
-}
-void squeeze_shape(ShapeContext& ctx) {
-  const Shape& in = ctx.input_shape(0);
-  const Ints& axes = ctx.attr<Ints>("axes");
-  SLUICE_REQUIRE(!axes.empty() || in.is_fully_defined(), InvalidArgument,
-                 "Squeeze without axes needs a fully defined input shape, got ", in.to_string());
-  ctx.add_output(ctx.input_dtype(0), squeeze_of(in, axes, false));
-}
-void squeeze_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  ctx.set_output(0, x.reshaped(squeeze_of(x.shape(), ctx.attr<Ints>("axes"), true)));
-}
-Grads reshape_back_grad(const Scope& s, const Operation& op, const Grads& g) {
-  return {ops::reshape_like(s, g[0], op.input(0))};
-}
-
-// ---------------------------------------------------------------------------------------
-// Transpose
-
-Ints checked_perm(const Ints& perm_attr, int rank) {
-  Ints perm = perm_attr;
-  if (perm.empty()) {
-    for (int i = rank - 1; i >= 0; --i) perm.push_back(i);
-  }
-  SLUICE_REQUIRE(static_cast<int>(perm.size()) == rank, InvalidArgument, "transpose perm of size ",
-                 perm.size(), " for a tensor of rank ", rank);
-  std::vector<bool> seen(rank, false);
-  for (int64_t p : perm) {
-    SLUICE_REQUIRE(p >= 0 && p < rank && !seen[p], InvalidArgument, "transpose perm ",
-                   ints_to_string(perm), " is not a permutation of 0..", rank - 1);
-    seen[p] = true;
-  }
-  return perm;
-}
-void transpose_shape(ShapeContext& ctx) {
-  const Shape& in = ctx.input_shape(0);
-  if (!in.known_rank()) {
-    ctx.add_output(ctx.input_dtype(0), in);
-    return;
-  }
-  const Ints perm = checked_perm(ctx.attr<Ints>("perm"), in.rank());
-  Ints out;
-  for (int64_t p : perm) out.push_back(in.dim(static_cast<int>(p)));
-  ctx.add_output(ctx.input_dtype(0), Shape(out));
-}
-void transpose_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const int r = x.rank();
-  const Ints perm = checked_perm(ctx.attr<Ints>("perm"), r);
-  Ints od;
-  for (int64_t p : perm) od.push_back(x.dim(static_cast<int>(p)));
-  Tensor& y = ctx.allocate_output(0, Shape(od));
-  if (y.num_elements() == 0) return;
-  const Ints in_strides = row_major_strides(x.shape());
-  Ints src_stride(r);  // input stride of each output dim
-  for (int i = 0; i < r; ++i) src_stride[i] = in_strides[perm[i]];
-  const int64_t inner = r ? od[r - 1] : 1;
-  const int64_t inner_stride = r ? src_stride[r - 1] : 0;
-  const int64_t rows = y.num_elements() / inner;
-  by_element_size(x.dtype(), [&](auto e) {
-    using E = decltype(e);
-    const E* src = static_cast<const E*>(x.raw_data());
-    E* dst = static_cast<E*>(y.raw_data());
-    parallel_range(ctx.pool(), rows, std::max<int64_t>(1, kElementwiseGrain / inner),
-                   [&](int64_t b, int64_t end) {
-                     for (int64_t row = b; row < end; ++row) {
-                       int64_t rem = row, off = 0;
-                       for (int i = r - 2; i >= 0; --i) {
-                         off += (rem % od[i]) * src_stride[i];
-                         rem /= od[i];
-                       }
-                       E* d = dst + row * inner;
-                       for (int64_t j = 0; j < inner; ++j) d[j] = src[off + j * inner_stride];
-                     }
-                   });
-  });
-}
-Grads transpose_grad(const Scope& s, const Operation& op, const Grads& g) {
-  // d/dx transpose(x, p) = transpose(g, inverse(p))
-  const Ints perm = checked_perm(op.node()->attr<Ints>("perm"), op.input(0).shape().rank());
-  Ints inv(perm.size());
-  for (size_t i = 0; i < perm.size(); ++i) inv[perm[i]] = static_cast<int64_t>(i);
-  return {ops::transpose(s, g[0], inv)};
-}
 
 // ---------------------------------------------------------------------------------------
 // Concat, Split, SplitLike
@@ -505,12 +306,6 @@ Grads slice_grad_grad(const Scope& s, const Operation& op, const Grads& g) {
 // ---------------------------------------------------------------------------------------
 // Gather, GatherGrad
 
-void require_index_dtype(const ShapeContext& ctx, int i) {
-  const DType d = ctx.input_dtype(i);
-  SLUICE_REQUIRE(d == DType::i32 || d == DType::i64, InvalidArgument, "indices (input ", i,
-                 ") must be int32 or int64, got ", dtype_name(d));
-}
-
 Shape gather_shape_of(const Shape& params, const Shape& indices, int axis) {
   if (!params.known_rank() || !indices.known_rank()) return Shape::unknown_rank();
   Ints out;
@@ -527,11 +322,6 @@ void gather_shape(ShapeContext& ctx) {
                  p.to_string());
   const int axis = p.known_rank() ? normalize_axis(ctx.attr_int("axis"), p.rank(), "Gather axis") : 0;
   ctx.add_output(ctx.input_dtype(0), gather_shape_of(p, ctx.input_shape(1), axis));
-}
-
-// Reads index i of an int32/int64 tensor as int64.
-int64_t index_at(const Tensor& idx, int64_t i) {
-  return idx.dtype() == DType::i32 ? idx.data<int32_t>()[i] : idx.data<int64_t>()[i];
 }
 
 void check_indices(const Tensor& idx, int64_t limit) {
@@ -605,140 +395,6 @@ Grads gather_grad_grad(const Scope& s, const Operation& op, const Grads& g) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Shape, Size, ZerosLike, OnesLike, Fill
-
-void shape_shape(ShapeContext& ctx) {
-  const Shape& in = ctx.input_shape(0);
-  ctx.add_output(DType::i64, in.known_rank() ? Shape{in.rank()} : Shape{-1});
-}
-void shape_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  Tensor& y = ctx.allocate_output(0, Shape{x.rank()});
-  for (int i = 0; i < x.rank(); ++i) y.data<int64_t>()[i] = x.dim(i);
-}
-void size_shape(ShapeContext& ctx) { ctx.add_output(DType::i64, Shape{}); }
-void size_kernel(KernelContext& ctx) {
-  ctx.allocate_output(0, Shape{}).data<int64_t>()[0] = ctx.input(0).num_elements();
-}
-
-// Fill values and OneHot's on/off values are double attrs converted to the output dtype:
-// converting a NaN, infinite or out-of-range double to an integer type is undefined
-// behaviour, so such values are rejected when the node is built.
-void require_representable(ShapeContext& ctx, const char* attr, DType dtype) {
-  if (!is_integer(dtype)) return;  // float types take any double (overflow gives inf); bool any
-  const double v = ctx.attr<double>(attr);
-  dispatch<SLUICE_REAL_TYPES>(dtype, "Fill", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    // [lowest, 2^digits): both bounds are exact doubles.
-    const double hi_excl = std::ldexp(1.0, std::numeric_limits<T>::digits);
-    const double lo = std::is_signed_v<T> ? -hi_excl : 0.0;
-    SLUICE_REQUIRE(v >= lo && v < hi_excl, InvalidArgument, attr, " ", v,
-                   " is not representable as ", dtype_name(dtype));
-  });
-}
-
-void fill_value(Tensor& t, double v) {
-  dispatch<SLUICE_ALL_TYPES>(t.dtype(), "Fill", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    std::fill(t.data<T>(), t.data<T>() + t.num_elements(), static_cast<T>(v));
-  });
-}
-void zeros_like_kernel(KernelContext& ctx) {
-  fill_value(ctx.allocate_output(0, ctx.input(0).shape()), 0.0);
-}
-void ones_like_kernel(KernelContext& ctx) {
-  fill_value(ctx.allocate_output(0, ctx.input(0).shape()), 1.0);
-}
-void fill_shape(ShapeContext& ctx) {
-  const Shape& s = ctx.attr<Shape>("shape");
-  SLUICE_REQUIRE(s.is_fully_defined(), InvalidArgument, "Fill shape must be fully defined, got ",
-                 s.to_string());
-  (void)s.num_elements();  // overflow check at build time
-  require_representable(ctx, "value", ctx.attr<DType>("dtype"));
-  ctx.add_output(ctx.attr<DType>("dtype"), s);
-}
-void fill_kernel(KernelContext& ctx) {
-  fill_value(ctx.allocate_output(0, ctx.attr<Shape>("shape")), ctx.attr<double>("value"));
-}
-
-// ---------------------------------------------------------------------------------------
-// BroadcastLike, SumToLike
-
-void broadcast_like_shape(ShapeContext& ctx) {
-  const Shape& x = ctx.input_shape(0);
-  const Shape& like = ctx.input_shape(1);
-  const Shape b = broadcast_shapes(x, like);
-  SLUICE_REQUIRE(b.compatible_with(like), InvalidArgument, "cannot broadcast ", x.to_string(),
-                 " to ", like.to_string());
-  ctx.add_output(ctx.input_dtype(0), like.merge(b));
-}
-void broadcast_like_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const Shape& target = ctx.input(1).shape();
-  SLUICE_REQUIRE(broadcast_shapes(x.shape(), target) == target, InvalidArgument,
-                 "cannot broadcast ", x.shape().to_string(), " to ", target.to_string());
-  Tensor& y = ctx.allocate_output(0, target);
-  if (y.num_elements() == 0) return;
-  BroadcastLoop<1> loop(target, {&x.shape()});
-  by_element_size(x.dtype(), [&](auto e) {
-    using E = decltype(e);
-    const E* src = static_cast<const E*>(x.raw_data());
-    E* dst = static_cast<E*>(y.raw_data());
-    for_each_broadcast_row<1>(ctx.pool(), loop, [&](int64_t o, auto off, int64_t n, auto st) {
-      for (int64_t j = 0; j < n; ++j) dst[o + j] = src[off[0] + j * st[0]];
-    });
-  });
-}
-Grads broadcast_like_grad(const Scope& s, const Operation& op, const Grads& g) {
-  // d/dx broadcast(x) = g summed back over the broadcast dims
-  return {ops::sum_to_like(s, g[0], op.input(0)), Output()};
-}
-
-void sum_to_like_shape(ShapeContext& ctx) {
-  const Shape& x = ctx.input_shape(0);
-  const Shape& like = ctx.input_shape(1);
-  const Shape b = broadcast_shapes(x, like);
-  SLUICE_REQUIRE(b.compatible_with(x), InvalidArgument, "cannot sum ", x.to_string(),
-                 " down to ", like.to_string());
-  ctx.add_output(ctx.input_dtype(0), like);
-}
-void sum_to_like_kernel(KernelContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const Shape& target = ctx.input(1).shape();
-  SLUICE_REQUIRE(broadcast_shapes(x.shape(), target) == x.shape(), InvalidArgument, "cannot sum ",
-                 x.shape().to_string(), " down to ", target.to_string());
-  if (x.shape() == target) {
-    ctx.set_output(0, x);
-    return;
-  }
-  Tensor& y = ctx.allocate_output(0, target);
-  BroadcastLoop<1> loop(x.shape(), {&target});
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), "SumToLike", [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T* dst = y.data<T>();
-    std::fill(dst, dst + y.num_elements(), T(0));
-    const T* src = x.data<T>();
-    if (x.num_elements() == 0) return;
-    const int64_t inner = loop.inner(), rows = loop.outer(), st = loop.inner_stride(0);
-    // Rows accumulate into shared outputs: sequential, in a fixed order (deterministic).
-    for (int64_t r = 0; r < rows; ++r) {
-      const T* sp = src + r * inner;
-      T* dp = dst + loop.offsets(r)[0];
-      if (st == 0) {
-        T acc = 0;
-        for (int64_t j = 0; j < inner; ++j) acc += sp[j];
-        dp[0] += acc;
-      } else {
-        for (int64_t j = 0; j < inner; ++j) dp[j] += sp[j];
-      }
-    }
-  });
-}
-Grads sum_to_like_grad(const Scope& s, const Operation& op, const Grads& g) {
-  return {ops::broadcast_like(s, g[0], op.input(0)), Output()};
-}
-
-// ---------------------------------------------------------------------------------------
 // OneHot, Cast, Select
 
 void one_hot_shape(ShapeContext& ctx) {
@@ -755,13 +411,20 @@ void one_hot_kernel(KernelContext& ctx) {
   const int64_t depth = ctx.attr_int("depth");
   Tensor& y = ctx.allocate_output(0, idx.shape().appended(depth));
   const double on = ctx.attr<double>("on_value"), off = ctx.attr<double>("off_value");
+  const bool check = ctx.attr<bool>("check_range");
   dispatch<SLUICE_ALL_TYPES>(y.dtype(), "OneHot", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = y.data<T>();
     std::fill(p, p + y.num_elements(), static_cast<T>(off));
     for (int64_t i = 0; i < idx.num_elements(); ++i) {
       const int64_t v = index_at(idx, i);
-      if (v >= 0 && v < depth) p[i * depth + v] = static_cast<T>(on);
+      if (v >= 0 && v < depth) {
+        p[i * depth + v] = static_cast<T>(on);
+      } else {
+        // check_range: the sparse losses' labels (TensorFlow's sparse cross-entropy text).
+        SLUICE_REQUIRE(!check, InvalidArgument, "Received a label value of ", v,
+                       " which is outside the valid range of [0, ", depth, ")");
+      }
     }
   });
 }
@@ -822,7 +485,7 @@ void select_kernel(KernelContext& ctx) {
   if (y.num_elements() == 0) return;
   BroadcastLoop<3> loop(out, {&c.shape(), &a.shape(), &b.shape()});
   if (a.dtype() == DType::string) check_select_strings(loop, c, a, b, y.num_elements());
-  by_element_size(a.dtype(), [&](auto e) {
+  by_element_storage(a.dtype(), [&](auto e) {
     using E = decltype(e);
     const bool* cp = c.data<bool>();
     const E* ap = static_cast<const E*>(a.raw_data());
@@ -840,6 +503,139 @@ Grads select_grad(const Scope& s, const Operation& op, const Grads& g) {
   Output ga = ops::select(s, op.input(0), g[0], zeros);
   Output gb = ops::select(s, op.input(0), zeros, g[0]);
   return {Output(), ops::sum_to_like(s, ga, op.input(1)), ops::sum_to_like(s, gb, op.input(2))};
+}
+
+// ---------------------------------------------------------------------------------------
+// Pack, Unpack (TensorFlow Pack/Unpack: stack and unstack), SplitV
+
+void pack_shape(ShapeContext& ctx) {
+  const int n = ctx.num_inputs();
+  SLUICE_REQUIRE(n >= 1, InvalidArgument, "Pack needs at least one input");
+  Shape s = ctx.input_shape(0);
+  for (int i = 1; i < n; ++i) {
+    require_same_dtype(ctx, 0, i);
+    SLUICE_REQUIRE(s.compatible_with(ctx.input_shape(i)), InvalidArgument, "Pack input ", i,
+                   " has shape ", ctx.input_shape(i).to_string(), ", input 0 has shape ",
+                   ctx.input_shape(0).to_string());
+    s = s.merge(ctx.input_shape(i));
+  }
+  if (!s.known_rank()) {
+    ctx.add_output(ctx.input_dtype(0), s);
+    return;
+  }
+  const int axis = normalize_axis(ctx.attr_int("axis"), s.rank() + 1, "Pack axis");
+  Ints d = s.dims();
+  d.insert(d.begin() + axis, n);
+  ctx.add_output(ctx.input_dtype(0), Shape(d));
+}
+void pack_kernel(KernelContext& ctx) {
+  const int n = ctx.num_inputs();
+  const Tensor& x0 = ctx.input(0);
+  for (int i = 1; i < n; ++i)
+    SLUICE_REQUIRE(ctx.input(i).shape() == x0.shape(), InvalidArgument, "Pack input ", i,
+                   " has shape ", ctx.input(i).shape().to_string(), ", input 0 has shape ",
+                   x0.shape().to_string());
+  const int axis = normalize_axis(ctx.attr_int("axis"), x0.rank() + 1, "Pack axis");
+  Ints d = x0.shape().dims();
+  d.insert(d.begin() + axis, n);
+  Tensor& y = ctx.allocate_output(0, Shape(d));
+  // Output [outer, n, inner]: row o holds the o-th [inner] piece of every input in turn.
+  const int64_t outer = dims_product(x0.shape(), 0, axis);
+  const size_t piece = static_cast<size_t>(dims_product(x0.shape(), axis, x0.rank())) *
+                       dtype_storage_size(x0.dtype());
+  char* dst = static_cast<char*>(y.raw_data());
+  const int64_t grain = std::max<int64_t>(
+      1, kElementwiseGrain / std::max<int64_t>(1, static_cast<int64_t>(piece) * n));
+  parallel_range(ctx.pool(), outer, grain, [&](int64_t b, int64_t e) {
+    ElementCopier copy(x0.dtype());  // one per chunk: a copier counts bytes, not thread-safe
+    for (int64_t o = b; o < e; ++o)
+      for (int i = 0; i < n; ++i)
+        copy(dst + (o * n + i) * piece,
+             static_cast<const char*>(ctx.input(i).raw_data()) + o * piece, piece);
+  });
+}
+Grads pack_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx_i stack(x) = the i-th slice of g along axis
+  return ops::unstack(s, g[0], op.node()->attr_int("axis"), op.num_inputs());
+}
+
+void unpack_shape(ShapeContext& ctx) {
+  const Shape& in = ctx.input_shape(0);
+  const int64_t num = ctx.attr_int("num");
+  SLUICE_REQUIRE(in.known_rank() && in.rank() >= 1, InvalidArgument,
+                 "Unpack input needs a known rank >= 1, got ", in.to_string());
+  const int axis = normalize_axis(ctx.attr_int("axis"), in.rank(), "Unpack axis");
+  SLUICE_REQUIRE(num >= 0 && num <= (1 << 16) && (in.dim(axis) < 0 || in.dim(axis) == num),
+                 InvalidArgument, "Unpack num ", num, " does not match dim ", axis, " of ",
+                 in.to_string());
+  Ints d = in.dims();
+  d.erase(d.begin() + axis);
+  for (int64_t i = 0; i < num; ++i) ctx.add_output(ctx.input_dtype(0), Shape(d));
+}
+void unpack_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int axis = normalize_axis(ctx.attr_int("axis"), x.rank(), "Unpack axis");
+  const int64_t num = ctx.attr_int("num");
+  SLUICE_REQUIRE(x.dim(axis) == num, InvalidArgument, "Unpack num ", num, " does not match dim ",
+                 axis, " of ", x.shape().to_string());
+  Ints d = x.shape().dims();
+  d.erase(d.begin() + axis);
+  const int64_t outer = dims_product(x.shape(), 0, axis);
+  ElementCopier copy(x.dtype());
+  const size_t piece = static_cast<size_t>(dims_product(x.shape(), axis + 1, x.rank())) *
+                       copy.element_size();
+  const char* src = static_cast<const char*>(x.raw_data());
+  for (int64_t i = 0; i < num; ++i) {
+    char* dst = static_cast<char*>(ctx.allocate_output(static_cast<int>(i), Shape(d)).raw_data());
+    for (int64_t o = 0; o < outer; ++o) copy(dst + o * piece, src + (o * num + i) * piece, piece);
+  }
+}
+Grads unpack_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx unstack(x) = stack of the pieces' gradients
+  return {ops::stack(s, g, op.node()->attr_int("axis"))};
+}
+
+// Sizes with the one -1 resolved against dim d (-1 when unknown); checks the total.
+Ints split_v_sizes(const Ints& sizes, int64_t d) {
+  int infer = -1;
+  int64_t total = 0;
+  for (size_t i = 0; i < sizes.size(); ++i) {
+    if (sizes[i] == -1) {
+      SLUICE_REQUIRE(infer < 0, InvalidArgument, "SplitV sizes ", ints_to_string(sizes),
+                     " have more than one -1");
+      infer = static_cast<int>(i);
+      continue;
+    }
+    SLUICE_REQUIRE(sizes[i] >= 0 && sizes[i] <= (int64_t{1} << 40), InvalidArgument,
+                   "SplitV sizes ", ints_to_string(sizes), " must be >= 0 (or one -1)");
+    total += sizes[i];
+  }
+  Ints out = sizes;
+  if (d < 0) return out;
+  SLUICE_REQUIRE(infer >= 0 ? total <= d : total == d, InvalidArgument, "SplitV sizes ",
+                 ints_to_string(sizes), " do not add up to the split dimension's size ", d);
+  if (infer >= 0) out[infer] = d - total;
+  return out;
+}
+
+void split_v_shape(ShapeContext& ctx) {
+  const Shape& in = ctx.input_shape(0);
+  const Ints& sizes = ctx.attr<Ints>("sizes");
+  SLUICE_REQUIRE(!sizes.empty() && sizes.size() <= (1 << 16), InvalidArgument,
+                 "SplitV needs 1 to 65536 sizes");
+  SLUICE_REQUIRE(in.known_rank(), InvalidArgument, "SplitV input needs a known rank");
+  const int axis = normalize_axis(ctx.attr_int("axis"), in.rank(), "SplitV axis");
+  for (int64_t s : split_v_sizes(sizes, in.dim(axis)))
+    ctx.add_output(ctx.input_dtype(0), in.with_dim(axis, s));
+}
+void split_v_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const int axis = normalize_axis(ctx.attr_int("axis"), x.rank(), "SplitV axis");
+  split_into(ctx, x, axis, split_v_sizes(ctx.attr<Ints>("sizes"), x.dim(axis)));
+}
+Grads split_v_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx split(x) = concat of the pieces' gradients
+  return {ops::concat(s, g, op.node()->attr_int("axis"))};
 }
 
 }  // namespace
@@ -863,21 +659,6 @@ void register_array_ops(OpRegistry& r) {
   r.op("StopGradient").input("input").output("output")
       .shape_fn(unchanged_shape).kernel(identity_kernel).not_differentiable()
       .supports_strings();
-  r.op("Reshape").input("tensor").output("output").required_attr("shape")
-      .shape_fn(reshape_shape).kernel(reshape_kernel).gradient(reshape_grad)
-      .supports_strings();
-  r.op("ReshapeLike").input("tensor").input("like").output("output")
-      .shape_fn(reshape_like_shape).kernel(reshape_like_kernel).gradient(reshape_like_grad)
-      .supports_strings();
-  r.op("ExpandDims").input("input").output("output").required_attr("axis")
-      .shape_fn(expand_dims_shape).kernel(expand_dims_kernel).gradient(reshape_back_grad)
-      .supports_strings();
-  r.op("Squeeze").input("input").output("output").attr("axes", Ints{})
-      .shape_fn(squeeze_shape).kernel(squeeze_kernel).gradient(reshape_back_grad)
-      .supports_strings();
-  r.op("Transpose").input("x").output("y").attr("perm", Ints{})
-      .shape_fn(transpose_shape).kernel(transpose_kernel).gradient(transpose_grad)
-      .supports_strings();
   r.op("Concat").variadic_input("values").output("output").required_attr("axis")
       .shape_fn(concat_shape).kernel(concat_kernel).gradient(concat_grad)
       .supports_strings();
@@ -898,29 +679,40 @@ void register_array_ops(OpRegistry& r) {
       .supports_strings();
   r.op("GatherGrad").input("grad").input("indices").input("params").output("output").attr("axis", 0)
       .shape_fn(gather_grad_shape).kernel(gather_grad_kernel).gradient(gather_grad_grad);
-  r.op("Shape").input("input").output("shape")
-      .shape_fn(shape_shape).kernel(shape_kernel).not_differentiable()
-      .supports_strings();
-  r.op("Size").input("input").output("size")
-      .shape_fn(size_shape).kernel(size_kernel).not_differentiable()
-      .supports_strings();
-  r.op("ZerosLike").input("x").output("y")
-      .shape_fn(unchanged_shape).kernel(zeros_like_kernel).not_differentiable();
-  r.op("OnesLike").input("x").output("y")
-      .shape_fn(unchanged_shape).kernel(ones_like_kernel).not_differentiable();
-  r.op("Fill").output("output").required_attr("dtype").required_attr("shape").attr("value", 0.0)
-      .shape_fn(fill_shape).kernel(fill_kernel).not_differentiable();
-  r.op("BroadcastLike").input("x").input("like").output("y")
-      .shape_fn(broadcast_like_shape).kernel(broadcast_like_kernel).gradient(broadcast_like_grad);
-  r.op("SumToLike").input("x").input("like").output("y")
-      .shape_fn(sum_to_like_shape).kernel(sum_to_like_kernel).gradient(sum_to_like_grad);
   r.op("OneHot").input("indices").output("output").required_attr("depth")
       .attr("on_value", 1.0).attr("off_value", 0.0).attr("dtype", DType::f32)
+      .attr("check_range", false)
       .shape_fn(one_hot_shape).kernel(one_hot_kernel).not_differentiable();
   r.op("Cast").input("x").output("y").required_attr("dtype")
       .shape_fn(cast_shape).kernel(cast_kernel).gradient(cast_grad);
   r.op("Select").input("condition").input("t").input("e").output("output")
       .shape_fn(select_shape).kernel(select_kernel).gradient(select_grad)
+      .supports_strings();
+  r.op("Pack")
+      .variadic_input("values")
+      .output("output")
+      .attr("axis", 0)
+      .shape_fn(pack_shape)
+      .kernel(pack_kernel)
+      .gradient(pack_grad)
+      .supports_strings();
+  r.op("Unpack")
+      .input("value")
+      .output("output")
+      .required_attr("num")
+      .attr("axis", 0)
+      .shape_fn(unpack_shape)
+      .kernel(unpack_kernel)
+      .gradient(unpack_grad)
+      .supports_strings();
+  r.op("SplitV")
+      .input("value")
+      .output("output")
+      .required_attr("sizes")
+      .required_attr("axis")
+      .shape_fn(split_v_shape)
+      .kernel(split_v_kernel)
+      .gradient(split_v_grad)
       .supports_strings();
 }
 
@@ -947,18 +739,6 @@ Output identity(const Scope& scope, const Output& x) {
 
 Output stop_gradient(const Scope& scope, const Output& x) {
   return NodeBuilder(scope, "StopGradient").input(x).finish().output(0);
-}
-
-Output reshape(const Scope& scope, const Output& x, const std::vector<int64_t>& shape) {
-  return NodeBuilder(scope, "Reshape").input(x).attr("shape", shape).finish().output(0);
-}
-
-Output reshape_like(const Scope& scope, const Output& x, const Output& like) {
-  return NodeBuilder(scope, "ReshapeLike").input(x).input(like).finish().output(0);
-}
-
-Output transpose(const Scope& scope, const Output& x, const std::vector<int64_t>& perm) {
-  return NodeBuilder(scope, "Transpose").input(x).attr("perm", perm).finish().output(0);
 }
 
 Output concat(const Scope& scope, const std::vector<Output>& values, int64_t axis) {
@@ -992,43 +772,6 @@ Output gather(const Scope& scope, const Output& params, const Output& indices, i
   return NodeBuilder(scope, "Gather").input(params).input(indices).attr("axis", axis).finish().output(0);
 }
 
-Output expand_dims(const Scope& scope, const Output& x, int64_t axis) {
-  return NodeBuilder(scope, "ExpandDims").input(x).attr("axis", axis).finish().output(0);
-}
-
-Output squeeze(const Scope& scope, const Output& x, const std::vector<int64_t>& axes) {
-  return NodeBuilder(scope, "Squeeze").input(x).attr("axes", axes).finish().output(0);
-}
-
-Output shape(const Scope& scope, const Output& x) {
-  return NodeBuilder(scope, "Shape").input(x).finish().output(0);
-}
-
-Output size(const Scope& scope, const Output& x) {
-  return NodeBuilder(scope, "Size").input(x).finish().output(0);
-}
-
-Output zeros_like(const Scope& scope, const Output& x) {
-  return NodeBuilder(scope, "ZerosLike").input(x).finish().output(0);
-}
-
-Output ones_like(const Scope& scope, const Output& x) {
-  return NodeBuilder(scope, "OnesLike").input(x).finish().output(0);
-}
-
-Output fill(const Scope& scope, DType dtype, const Shape& shape, double value) {
-  return NodeBuilder(scope, "Fill").attr("dtype", dtype).attr("shape", shape).attr("value", value)
-      .finish().output(0);
-}
-
-Output broadcast_like(const Scope& scope, const Output& x, const Output& like) {
-  return NodeBuilder(scope, "BroadcastLike").input(x).input(like).finish().output(0);
-}
-
-Output sum_to_like(const Scope& scope, const Output& x, const Output& like) {
-  return NodeBuilder(scope, "SumToLike").input(x).input(like).finish().output(0);
-}
-
 Output one_hot(const Scope& scope, const Output& indices, int64_t depth, double on_value,
                double off_value, DType dtype) {
   return NodeBuilder(scope, "OneHot").input(indices).attr("depth", depth).attr("on_value", on_value)
@@ -1041,6 +784,33 @@ Output cast(const Scope& scope, const Output& x, DType dtype) {
 
 Output select(const Scope& scope, const Output& cond, const Output& a, const Output& b) {
   return NodeBuilder(scope, "Select").input(cond).input(a).input(b).finish().output(0);
+}
+
+Output where(const Scope& scope, const Output& cond, const Output& a, const Output& b) {
+  return select(scope, cond, a, b);
+}
+
+Output stack(const Scope& scope, const std::vector<Output>& values, int64_t axis) {
+  return NodeBuilder(scope, "Pack").inputs(values).attr("axis", axis).finish().output(0);
+}
+
+std::vector<Output> unstack(const Scope& scope, const Output& x, int64_t axis, int64_t num) {
+  if (num < 0) {
+    const Shape& s = x.shape();
+    SLUICE_REQUIRE(s.known_rank() && s.rank() >= 1, InvalidArgument, "unstack of ", x.name(),
+                   " with shape ", s.to_string(), ": num must be given when the rank is unknown");
+    num = s.dim(normalize_axis(axis, s.rank(), "unstack axis"));
+    SLUICE_REQUIRE(num >= 0, InvalidArgument, "unstack of ", x.name(), " with shape ",
+                   s.to_string(), ": num must be given when dim ", axis, " is unknown");
+  }
+  return all_outputs(
+      NodeBuilder(scope, "Unpack").input(x).attr("num", num).attr("axis", axis).finish());
+}
+
+std::vector<Output> split_v(const Scope& scope, const Output& x, const std::vector<int64_t>& sizes,
+                            int64_t axis) {
+  return all_outputs(
+      NodeBuilder(scope, "SplitV").input(x).attr("sizes", sizes).attr("axis", axis).finish());
 }
 
 }  // namespace ops

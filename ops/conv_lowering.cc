@@ -4,6 +4,7 @@
 #include <cstring>
 #include <memory>
 
+#include "depthwise_kernels.h"
 #include "gemm.h"
 #include "kernel_util.h"
 
@@ -33,19 +34,21 @@ inline void zero_short(int64_t n, T* dst) {
 }
 
 // Gathers the patches of output pixels [r0, r1) (flattened over n, y, x) into col
-// [r1-r0, kh*kw*c]: row r holds input[n, y*sh-pad_top+i*dh, x*sw-pad_left+j*dw, :] for
-// (i, j) in row-major order, zeros outside the image. That is the order of the filter's
-// [kh*kw*c, f] view, so col x filter is the convolution.
+// [r1-r0, kh*kw*cg]: row r holds input[n, y*sh-pad_top+i*dh, x*sw-pad_left+j*dw, c0 + (0..cg)]
+// for (i, j) in row-major order, zeros outside the image, where c0 is the first input
+// channel of the group. That is the order of the filter's [kh*kw*cg, f] view, so col x
+// filter (the group's columns) is the convolution.
 template <class T>
-void im2col(const ConvGeometry& g, const T* x, int64_t r0, int64_t r1, T* col) {
-  const int64_t k = g.patch(), row_len = g.kw * g.c, image_stride = g.h * g.w * g.c;
+void im2col(const ConvGeometry& g, const T* x, int64_t r0, int64_t r1, T* col, int64_t c0 = 0) {
+  const int64_t cg = g.cg(), k = g.patch(), row_len = g.kw * cg, image_stride = g.h * g.w * g.c;
   int64_t n = r0 / (g.oh * g.ow), y = (r0 / g.ow) % g.oh, xo = r0 % g.ow;
   for (int64_t r = r0; r < r1; ++r) {
     T* dst = col + (r - r0) * k;
-    const T* img = x + n * image_stride;
+    const T* img = x + n * image_stride + c0;
     const int64_t iy0 = y * g.sh - g.pad_top, ix0 = xo * g.sw - g.pad_left;
-    // When the whole window row is inside the image and undilated, it is one contiguous run.
-    const bool run = g.dw == 1 && ix0 >= 0 && ix0 + g.kw <= g.w;
+    // When the whole window row is inside the image, undilated and ungrouped, it is one
+    // contiguous run.
+    const bool run = g.dw == 1 && cg == g.c && ix0 >= 0 && ix0 + g.kw <= g.w;
     for (int64_t i = 0; i < g.kh; ++i, dst += row_len) {
       const int64_t iy = iy0 + i * g.dh;
       if (iy < 0 || iy >= g.h) {
@@ -60,9 +63,9 @@ void im2col(const ConvGeometry& g, const T* x, int64_t r0, int64_t r1, T* col) {
       for (int64_t j = 0; j < g.kw; ++j) {
         const int64_t ix = ix0 + j * g.dw;
         if (ix >= 0 && ix < g.w) {
-          copy_short(src_row + ix * g.c, g.c, dst + j * g.c);
+          copy_short(src_row + ix * g.c, cg, dst + j * cg);
         } else {
-          zero_short(g.c, dst + j * g.c);
+          zero_short(cg, dst + j * cg);
         }
       }
     }
@@ -77,35 +80,38 @@ void im2col(const ConvGeometry& g, const T* x, int64_t r0, int64_t r1, T* col) {
 }
 
 // The adjoint of im2col for the pixels [p0, p1) of one image: adds each patch row of col
-// back onto the input positions it was gathered from (img is that image, [h,w,c]).
+// back onto the input positions it was gathered from (img is that image, [h,w,c]; the
+// patches hold the group's channels c0 + (0..cg)).
 template <class T>
-void col2im_add(const ConvGeometry& g, const T* col, int64_t p0, int64_t p1, T* img) {
-  const int64_t k = g.patch();
+void col2im_add(const ConvGeometry& g, const T* col, int64_t p0, int64_t p1, T* img,
+                int64_t c0 = 0) {
+  const int64_t k = g.patch(), cg = g.cg();
   for (int64_t p = p0; p < p1; ++p) {
     const T* src = col + (p - p0) * k;
     const int64_t iy0 = (p / g.ow) * g.sh - g.pad_top, ix0 = (p % g.ow) * g.sw - g.pad_left;
     for (int64_t i = 0; i < g.kh; ++i) {
       const int64_t iy = iy0 + i * g.dh;
-      for (int64_t j = 0; j < g.kw; ++j, src += g.c) {
+      for (int64_t j = 0; j < g.kw; ++j, src += cg) {
         const int64_t ix = ix0 + j * g.dw;
         if (iy < 0 || iy >= g.h || ix < 0 || ix >= g.w) continue;
-        T* dst = img + (iy * g.w + ix) * g.c;
-        for (int64_t ch = 0; ch < g.c; ++ch) dst[ch] += src[ch];
+        T* dst = img + (iy * g.w + ix) * g.c + c0;
+        for (int64_t ch = 0; ch < cg; ++ch) dst[ch] += src[ch];
       }
     }
   }
 }
 
-// y rows += bias, then relu: applied to a block right after its GEMM, while it is in cache.
+// y rows += bias, then the activation: applied to a block right after its GEMM, while it
+// is in cache.
 template <class T>
-void bias_relu(T* y, int64_t rows, int64_t f, const T* bias, bool relu) {
-  if (!bias && !relu) return;
+void bias_activate(T* y, int64_t rows, int64_t f, const T* bias, const Epilogue& act) {
+  if (!bias && act.kind == Epilogue::none) return;
   for (int64_t r = 0; r < rows; ++r) {
     T* row = y + r * f;
     if (bias)
       for (int64_t j = 0; j < f; ++j) row[j] += bias[j];
-    if (relu)
-      for (int64_t j = 0; j < f; ++j) row[j] = row[j] > T(0) ? row[j] : T(0);
+    if (act.kind != Epilogue::none)
+      for (int64_t j = 0; j < f; ++j) activate<T>(act, row[j]);
   }
 }
 
@@ -125,9 +131,9 @@ int64_t partial_sum_groups(int64_t blocks, int64_t elements) {
 }
 
 template <class T>
-void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
-                    T* y, ThreadPool& pool) {
-  const int64_t k = g.patch(), f = g.f;
+void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                    const Epilogue& act, T* y, ThreadPool& pool) {
+  const int64_t k = g.patch(), f = g.f, fg = g.fg(), cg = g.cg();
   const Blocks blocks(g.out_pixels(), k, kBlockElements);
   if (f == 0) return;
   const bool pointwise = g.pointwise();
@@ -135,14 +141,19 @@ void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T*
     std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(blocks.max_rows() * k);
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = blocks.begin(b), rows = blocks.begin(b + 1) - r0;
-      const T* patches = x + r0 * k;
-      if (!pointwise) {
-        im2col(g, x, r0, r0 + rows, col.get());
-        patches = col.get();
+      // Group grp: patches of its input channels x its filter columns -> its output columns.
+      for (int64_t grp = 0; grp < g.groups; ++grp) {
+        const T* patches = x + r0 * g.c + grp * cg;  // pointwise: rows of x, stride c
+        int64_t ld = g.c;
+        if (!pointwise) {
+          im2col(g, x, r0, r0 + rows, col.get(), grp * cg);
+          patches = col.get();
+          ld = k;
+        }
+        gemm::gemm<T>(false, false, rows, fg, k, T(1), patches, ld, filter + grp * fg, f, T(0),
+                      y + r0 * f + grp * fg, f, nullptr);
       }
-      gemm::gemm<T>(false, false, rows, f, k, T(1), patches, k, filter, f, T(0), y + r0 * f, f,
-                    nullptr);
-      bias_relu(y + r0 * f, rows, f, bias, relu);
+      bias_activate(y + r0 * f, rows, f, bias, act);
     }
   });
 }
@@ -162,25 +173,25 @@ constexpr int64_t kDirectAccumulators = 8 * kVector<T>;
 // inside the image, so only rows are checked. W == 0 means the run-time width `width`
 // (< kVector, the remainder), with P == 1. The accumulators are 512-bit vectors (GCC/Clang
 // vector extensions): left to itself, the compiler picks 256-bit vectors on recent Xeons.
-template <int64_t W, int64_t P, class T>
+template <int64_t W, int64_t P, Epilogue::Kind Act, class T>
 inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
-                          bool relu, int64_t n, int64_t y, int64_t xo, int64_t f0, int64_t width,
+                          const Epilogue& act, int64_t n, int64_t y, int64_t xo, int64_t f0, int64_t width,
                           bool interior, T* out) {
   typedef T Vec __attribute__((vector_size(64)));
   constexpr int64_t V = kVector<T>, K = W > 0 ? W / V : 1;  // vectors per pixel
   // Unaligned vector loads and stores (memcpy of 64 bytes compiles to one instruction).
-  auto load = [&](const T* p) {
-    Vec v;
+  // (Filled through a reference: returning 512-bit vectors by value changes the ABI on AVX2.)
+  auto load = [&](Vec& v, const T* p) __attribute__((always_inline)) {
     if (W > 0) {
       std::memcpy(&v, p, sizeof(Vec));
     } else {
       for (int64_t f = 0; f < V; ++f) v[f] = f < width ? p[f] : T(0);
     }
-    return v;
   };
   Vec acc[P][K];
   for (int64_t k = 0; k < K; ++k) {
-    const Vec b = bias ? load(bias + f0 + k * V) : Vec{};
+    Vec b{};
+    if (bias) load(b, bias + f0 + k * V);
     for (int64_t p = 0; p < P; ++p) acc[p][k] = b;
   }
   const int64_t pixel_step = g.sw * g.c;
@@ -195,7 +206,7 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
       const T* pw = filter + (i * g.kw + j) * g.c * g.f + f0;
       for (int64_t ch = 0; ch < g.c; ++ch) {
         Vec w[K];
-        for (int64_t k = 0; k < K; ++k) w[k] = load(pw + ch * g.f + k * V);
+        for (int64_t k = 0; k < K; ++k) load(w[k], pw + ch * g.f + k * V);
         for (int64_t p = 0; p < P; ++p) {
           const T v = px[p * pixel_step + ch];
           for (int64_t k = 0; k < K; ++k) acc[p][k] += v * w[k];
@@ -206,7 +217,7 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
   for (int64_t p = 0; p < P; ++p)
     for (int64_t k = 0; k < K; ++k) {
       Vec r = acc[p][k];
-      if (relu) r = r > T(0) ? r : Vec{};
+      activate_as<Act, T>(act, r);
       if (W > 0) {
         std::memcpy(out + p * g.f + k * V, &r, sizeof(Vec));
       } else {
@@ -218,9 +229,9 @@ inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, co
 // All outputs of the P pixels xo .. xo+P-1 (P > 1 only in the interior), in chunks of 4,
 // 2 and 1 vectors, each with as many pixels at a time as keep kDirectAccumulators (at most
 // P; P is a power of two).
-template <int64_t P, class T>
-void direct_run(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
-                int64_t n, int64_t y, int64_t xo, bool interior, T* out) {
+template <int64_t P, Epilogue::Kind Act, class T>
+void direct_run(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                const Epilogue& act, int64_t n, int64_t y, int64_t xo, bool interior, T* out) {
   constexpr int64_t V = kVector<T>, A = kDirectAccumulators<T>;
   constexpr int64_t P4 = std::min(P, A / (4 * V)), P2 = std::min(P, A / (2 * V)),
                     P1 = std::min(P, A / V);
@@ -228,31 +239,32 @@ void direct_run(const ConvGeometry& g, const T* x, const T* filter, const T* bia
   int64_t f0 = 0;
   for (; f0 + 4 * V <= g.f; f0 += 4 * V)
     for (int64_t p = 0; p < P; p += P4)
-      direct_pixels<4 * V, P4>(g, x, filter, bias, relu, n, y, xo + p, f0, 0, interior,
+      direct_pixels<4 * V, P4, Act>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
                                out + p * g.f + f0);
   if (f0 + 2 * V <= g.f) {
     for (int64_t p = 0; p < P; p += P2)
-      direct_pixels<2 * V, P2>(g, x, filter, bias, relu, n, y, xo + p, f0, 0, interior,
+      direct_pixels<2 * V, P2, Act>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
                                out + p * g.f + f0);
     f0 += 2 * V;
   }
   if (f0 + V <= g.f) {
     for (int64_t p = 0; p < P; p += P1)
-      direct_pixels<V, P1>(g, x, filter, bias, relu, n, y, xo + p, f0, 0, interior,
+      direct_pixels<V, P1, Act>(g, x, filter, bias, act, n, y, xo + p, f0, 0, interior,
                            out + p * g.f + f0);
     f0 += V;
   }
   if (f0 < g.f)
     for (int64_t p = 0; p < P; ++p)
-      direct_pixels<0, 1>(g, x, filter, bias, relu, n, y, xo + p, f0, g.f - f0, interior,
+      direct_pixels<0, 1, Act>(g, x, filter, bias, act, n, y, xo + p, f0, g.f - f0, interior,
                           out + p * g.f + f0);
 }
 
 }  // namespace
 
 template <class T>
-void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
-                    T* y, ThreadPool& pool) {
+void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                    const Epilogue& act, T* y, ThreadPool& pool) {
+  SLUICE_REQUIRE(g.groups == 1, Internal, "forward_direct needs groups == 1");
   // Interior output columns [x_lo, x_hi): all their filter taps fall inside the image.
   const int64_t x_lo = std::min(g.ow, (g.pad_left + g.sw - 1) / g.sw);
   const int64_t last = g.w - 1 - (g.kw - 1) * g.dw + g.pad_left;  // largest interior xo * sw
@@ -262,39 +274,46 @@ void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T*
   const int64_t rows = g.n * g.oh;
   const int64_t grain =
       std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(g.ow * g.f, 1));
-  kernels::parallel_range(pool, rows, grain, [&](int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t n = r / g.oh, yo = r % g.oh;
-      T* out_row = y + r * g.ow * g.f;
-      int64_t xo = 0;
-      for (; xo < x_lo; ++xo)
-        direct_run<1>(g, x, filter, bias, relu, n, yo, xo, false, out_row + xo * g.f);
-      for (; xo + kStep <= x_hi; xo += kStep)
-        direct_run<kStep>(g, x, filter, bias, relu, n, yo, xo, true, out_row + xo * g.f);
-      // The rest of the interior in runs of 4 and 2 (only the borders go one by one).
-      if (xo + 4 <= x_hi) {
-        direct_run<4>(g, x, filter, bias, relu, n, yo, xo, true, out_row + xo * g.f);
-        xo += 4;
+  with_activation(act, [&](auto kind) {
+    constexpr Epilogue::Kind Act = decltype(kind)::value;
+    kernels::parallel_range(pool, rows, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t n = r / g.oh, yo = r % g.oh;
+        T* out_row = y + r * g.ow * g.f;
+        int64_t xo = 0;
+        for (; xo < x_lo; ++xo)
+          direct_run<1, Act>(g, x, filter, bias, act, n, yo, xo, false, out_row + xo * g.f);
+        for (; xo + kStep <= x_hi; xo += kStep)
+          direct_run<kStep, Act>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
+        // The rest of the interior in runs of 4 and 2 (only the borders go one by one).
+        if (xo + 4 <= x_hi) {
+          direct_run<4, Act>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
+          xo += 4;
+        }
+        if (xo + 2 <= x_hi) {
+          direct_run<2, Act>(g, x, filter, bias, act, n, yo, xo, true, out_row + xo * g.f);
+          xo += 2;
+        }
+        for (; xo < g.ow; ++xo)
+          direct_run<1, Act>(g, x, filter, bias, act, n, yo, xo, xo < x_hi, out_row + xo * g.f);
       }
-      if (xo + 2 <= x_hi) {
-        direct_run<2>(g, x, filter, bias, relu, n, yo, xo, true, out_row + xo * g.f);
-        xo += 2;
-      }
-      for (; xo < g.ow; ++xo)
-        direct_run<1>(g, x, filter, bias, relu, n, yo, xo, xo < x_hi, out_row + xo * g.f);
-    }
+    });
   });
 }
 
 template <class T>
-void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu, T* y,
-             ThreadPool& pool) {
-  if (winograd_applies(g)) {
-    forward_winograd(g, x, filter, bias, relu, y, pool);
+void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+             const Epilogue& act, T* y, ThreadPool& pool) {
+  if (g.depthwise()) {
+    depthwise_forward(g, x, filter, bias, act, y, pool);
+  } else if (g.groups > 1) {
+    forward_im2col(g, x, filter, bias, act, y, pool);
+  } else if (winograd_applies(g)) {
+    forward_winograd(g, x, filter, bias, act, y, pool);
   } else if (g.c <= kDirectMaxChannels) {
-    forward_direct(g, x, filter, bias, relu, y, pool);
+    forward_direct(g, x, filter, bias, act, y, pool);
   } else {
-    forward_im2col(g, x, filter, bias, relu, y, pool);
+    forward_im2col(g, x, filter, bias, act, y, pool);
   }
 }
 
@@ -302,6 +321,7 @@ template <class T>
 void backprop_input_col2im(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
                            ThreadPool& pool) {
   const int64_t pixels = g.oh * g.ow, k = g.patch(), image = g.h * g.w * g.c;
+  const int64_t fg = g.fg(), cg = g.cg();
   const Blocks blocks(pixels, k, kBlockElements);
   // One image per task: the scatter-adds of one image's blocks overlap, those of two
   // images never do.
@@ -312,10 +332,12 @@ void backprop_input_col2im(const ConvGeometry& g, const T* filter, const T* dy, 
       std::fill_n(img, image, T(0));
       for (int64_t b = 0; b < blocks.count; ++b) {
         const int64_t p0 = blocks.begin(b), rows = blocks.begin(b + 1) - p0;
-        // col [rows, k] = dy rows [rows, f] x filter^T [f, k]
-        gemm::gemm<T>(false, true, rows, k, g.f, T(1), dy + (n * pixels + p0) * g.f, g.f, filter,
-                      g.f, T(0), col.get(), k, nullptr);
-        col2im_add(g, col.get(), p0, p0 + rows, img);
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          // col [rows, k] = the group's dy columns [rows, fg] x its filter columns^T [fg, k]
+          gemm::gemm<T>(false, true, rows, k, fg, T(1), dy + (n * pixels + p0) * g.f + grp * fg,
+                        g.f, filter + grp * fg, g.f, T(0), col.get(), k, nullptr);
+          col2im_add(g, col.get(), p0, p0 + rows, img, grp * cg);
+        }
       }
     }
   });
@@ -339,7 +361,8 @@ ConvGeometry rotated_geometry(const ConvGeometry& g) {
 template <class T>
 void backprop_input_rotated(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
                             ThreadPool& pool) {
-  SLUICE_REQUIRE(g.sh == 1 && g.sw == 1, Internal, "backprop_input_rotated needs stride 1");
+  SLUICE_REQUIRE(g.sh == 1 && g.sw == 1 && g.groups == 1, Internal,
+                 "backprop_input_rotated needs stride 1 and groups == 1");
   // dx[n, a, b, c] = sum_{i,j,f} dy[n, a + pad_top - i*dh, b + pad_left - j*dw, f] w[i, j, c, f]:
   // with i' = kh-1-i this is a stride-1 convolution of dy whose top padding is
   // (kh-1)*dh - pad_top, with the filter w'[i', j', f, c] = w[kh-1-i', kw-1-j', c, f].
@@ -351,7 +374,8 @@ void backprop_input_rotated(const ConvGeometry& g, const T* filter, const T* dy,
       for (int64_t c = 0; c < g.c; ++c)
         for (int64_t f = 0; f < g.f; ++f) dst[f * g.c + c] = src[c * g.f + f];
     }
-  forward(rotated_geometry(g), dy, rotated.get(), static_cast<const T*>(nullptr), false, dx, pool);
+  forward(rotated_geometry(g), dy, rotated.get(), static_cast<const T*>(nullptr), Epilogue(), dx,
+          pool);
 }
 
 template <class T>
@@ -360,7 +384,10 @@ void backprop_input(const ConvGeometry& g, const T* filter, const T* dy, T* dx, 
   // writes patches of kh*kw*c values per output pixel: take it when it is no wider, or
   // when it can use Winograd.
   const bool stride1 = g.sh == 1 && g.sw == 1;
-  if (stride1 && (g.f <= g.c || winograd_applies(rotated_geometry(g)))) {
+  if (g.depthwise()) {
+    depthwise_backprop_input(g, filter, dy, dx, pool);
+  } else if (g.groups == 1 && stride1 &&
+             (g.f <= g.c || winograd_applies(rotated_geometry(g)))) {
     backprop_input_rotated(g, filter, dy, dx, pool);
   } else {
     backprop_input_col2im(g, filter, dy, dx, pool);
@@ -370,7 +397,7 @@ void backprop_input(const ConvGeometry& g, const T* filter, const T* dy, T* dx, 
 template <class T>
 void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw,
                             ThreadPool& pool) {
-  const int64_t k = g.patch(), f = g.f, kf = k * f;
+  const int64_t k = g.patch(), f = g.f, kf = k * f, fg = g.fg(), cg = g.cg();
   if (kf == 0) return;
   const Blocks blocks(g.out_pixels(), k, kBlockElements);
   if (blocks.count == 0) {
@@ -390,14 +417,18 @@ void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* d
                     b_end = blocks.count * (grp + 1) / groups;
       for (int64_t b = b_begin; b < b_end; ++b) {
         const int64_t r0 = blocks.begin(b), rows = blocks.begin(b + 1) - r0;
-        const T* patches = x + r0 * k;
-        if (!pointwise) {
-          im2col(g, x, r0, r0 + rows, col.get());
-          patches = col.get();
+        for (int64_t grp = 0; grp < g.groups; ++grp) {
+          const T* patches = x + r0 * g.c + grp * cg;
+          int64_t ld = g.c;
+          if (!pointwise) {
+            im2col(g, x, r0, r0 + rows, col.get(), grp * cg);
+            patches = col.get();
+            ld = k;
+          }
+          // acc's group columns [k, fg] (+)= patches^T [k, rows] x dy's [rows, fg]
+          gemm::gemm<T>(true, false, k, fg, rows, T(1), patches, ld, dy + r0 * f + grp * fg, f,
+                        b == b_begin ? T(0) : T(1), acc + grp * fg, f, nullptr);
         }
-        // acc [k, f] (+)= patches^T [k, rows] x dy rows [rows, f]
-        gemm::gemm<T>(true, false, k, f, rows, T(1), patches, k, dy + r0 * f, f,
-                      b == b_begin ? T(0) : T(1), acc, f, nullptr);
       }
     }
   });
@@ -412,7 +443,9 @@ void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* d
 
 template <class T>
 void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool) {
-  if (winograd_applies(g)) {
+  if (g.depthwise()) {
+    depthwise_backprop_filter(g, x, dy, dw, pool);
+  } else if (g.groups == 1 && winograd_applies(g)) {
     backprop_filter_winograd(g, x, dy, dw, pool);
   } else {
     backprop_filter_im2col(g, x, dy, dw, pool);
@@ -420,12 +453,12 @@ void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, Thre
 }
 
 #define SLUICE_INSTANTIATE(T)                                                                  \
-  template void forward<T>(const ConvGeometry&, const T*, const T*, const T*, bool, T*,        \
-                           ThreadPool&);                                                       \
-  template void forward_im2col<T>(const ConvGeometry&, const T*, const T*, const T*, bool, T*, \
-                                  ThreadPool&);                                                \
-  template void forward_direct<T>(const ConvGeometry&, const T*, const T*, const T*, bool, T*, \
-                                  ThreadPool&);                                                \
+  template void forward<T>(const ConvGeometry&, const T*, const T*, const T*, const Epilogue&, \
+                           T*, ThreadPool&);                                                   \
+  template void forward_im2col<T>(const ConvGeometry&, const T*, const T*, const T*,           \
+                                  const Epilogue&, T*, ThreadPool&);                           \
+  template void forward_direct<T>(const ConvGeometry&, const T*, const T*, const T*,           \
+                                  const Epilogue&, T*, ThreadPool&);                           \
   template void backprop_input_rotated<T>(const ConvGeometry&, const T*, const T*, T*,         \
                                           ThreadPool&);                                        \
   template void backprop_filter_im2col<T>(const ConvGeometry&, const T*, const T*, T*,         \

@@ -10,23 +10,31 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
 
 #include "../runtime/thread_pool.h"
 
 namespace sluice::conv {
 
-// One convolution: input [n,h,w,c], filter [kh,kw,c,f], output [n,oh,ow,f]. Output row y
-// reads input rows y*sh - pad_top + i*dh for filter rows i in [0, kh) (likewise columns);
-// rows outside [0, h) read zeros, whatever the padding mode that led to pad_top and oh.
+// One convolution: input [n,h,w,c], filter [kh,kw,c/groups,f], output [n,oh,ow,f]. Output
+// row y reads input rows y*sh - pad_top + i*dh for filter rows i in [0, kh) (likewise
+// columns); rows outside [0, h) read zeros, whatever the padding mode that led to pad_top
+// and oh (pad_top may be negative: the image is cropped). Output channel o belongs to group
+// o / fg() and reads input channels [group*cg(), (group+1)*cg()).
 struct ConvGeometry {
   int64_t n = 0, h = 0, w = 0, c = 0;
   int64_t kh = 0, kw = 0, f = 0;
   int64_t sh = 1, sw = 1, dh = 1, dw = 1;
   int64_t oh = 0, ow = 0;
   int64_t pad_top = 0, pad_left = 0;
+  int64_t groups = 1;
 
-  int64_t patch() const { return kh * kw * c; }  // K of the GEMMs
+  int64_t cg() const { return c / groups; }      // input channels per group
+  int64_t fg() const { return f / groups; }      // output channels per group
+  int64_t patch() const { return kh * kw * cg(); }  // K of the GEMMs
   int64_t out_pixels() const { return n * oh * ow; }
+  // groups == c: one input channel per group, the filter is [kh,kw,c,f/c] (depthwise).
+  bool depthwise() const { return groups > 1 && groups == c; }
   // A 1x1 filter at stride 1 without padding: the patches are the input rows themselves.
   bool pointwise() const {
     return kh == 1 && kw == 1 && sh == 1 && sw == 1 && pad_top == 0 && pad_left == 0 && oh == h &&
@@ -34,40 +42,94 @@ struct ConvGeometry {
   }
 };
 
+// What a fused convolution applies to each output after the bias. NaN stays NaN.
+struct Epilogue {
+  enum Kind { none, relu, clip, leaky_relu };
+  Kind kind = none;
+  double lo = 0, hi = 0, alpha = 0;  // clip: [lo, hi]; leaky_relu: the slope below 0
+
+  Epilogue() = default;
+  // The forward paths' old bool relu flag.
+  Epilogue(bool relu_flag) : kind(relu_flag ? relu : none) {}  // NOLINT(google-explicit-constructor)
+  Epilogue(Kind k, double lo_, double hi_, double alpha_) : kind(k), lo(lo_), hi(hi_), alpha(alpha_) {}
+};
+
+// Applies the activation of kind K (with e's parameters) to a scalar or a GCC vector V of
+// T, in place (vectors go by reference: passing 512-bit vectors by value changes the ABI
+// on AVX2). The comparisons are written so that NaN falls through every branch unchanged.
+template <Epilogue::Kind K, class T, class V>
+__attribute__((always_inline)) inline void activate_as(const Epilogue& e, V& v) {
+  if constexpr (K == Epilogue::relu) {
+    v = v < T(0) ? V{} : v;
+  } else if constexpr (K == Epilogue::clip) {
+    v = v < T(e.lo) ? V{} + T(e.lo) : v;
+    v = v > T(e.hi) ? V{} + T(e.hi) : v;
+  } else if constexpr (K == Epilogue::leaky_relu) {
+    v = v < T(0) ? v * T(e.alpha) : v;
+  }
+}
+
+// Calls f(std::integral_constant<Epilogue::Kind, e.kind>{}), so register-blocked kernels
+// can take the activation as a template parameter (no branch per store).
+template <class F>
+inline void with_activation(const Epilogue& e, F&& f) {
+  switch (e.kind) {
+    case Epilogue::relu:
+      f(std::integral_constant<Epilogue::Kind, Epilogue::relu>{});
+      break;
+    case Epilogue::clip:
+      f(std::integral_constant<Epilogue::Kind, Epilogue::clip>{});
+      break;
+    case Epilogue::leaky_relu:
+      f(std::integral_constant<Epilogue::Kind, Epilogue::leaky_relu>{});
+      break;
+    default:
+      f(std::integral_constant<Epilogue::Kind, Epilogue::none>{});
+  }
+}
+
+// The same with the kind read at run time (for loops that are not register-bound).
+template <class T, class V>
+inline void activate(const Epilogue& e, V& v) {
+  with_activation(e, [&](auto kind) { activate_as<decltype(kind)::value, T>(e, v); });
+}
+
 // Each operation has a dispatcher that picks the fastest path for the geometry, and the
 // paths themselves (the tests compare them with each other where several apply).
 
-// ---- forward: y [n,oh,ow,f] = conv(x, filter), plus bias [f] when not null, then max(., 0)
-// when relu ----
+// ---- forward: y [n,oh,ow,f] = conv(x, filter), plus bias [f] when not null, then the
+// epilogue's activation ----
 template <class T>
-void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu, T* y,
-             ThreadPool& pool);
-// Any geometry: im2col + GEMM per block (a view of x instead of im2col when pointwise).
+void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+             const Epilogue& act, T* y, ThreadPool& pool);
+// Any geometry and groups: im2col + one GEMM per group and block (a view of x instead of
+// im2col when pointwise).
 template <class T>
-void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
-                    T* y, ThreadPool& pool);
+void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                    const Epilogue& act, T* y, ThreadPool& pool);
 // Any geometry, meant for few input channels (an image's first layer), where im2col would
 // copy every input value KH*KW times to feed GEMMs with a tiny K: each output pixel
 // accumulates its outputs in registers, straight from the input.
+// groups == 1 only.
 template <class T>
-void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
-                    T* y, ThreadPool& pool);
+void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                    const Epilogue& act, T* y, ThreadPool& pool);
 // 3x3 filters at stride 1, undilated (winograd_applies): Winograd F(2x2, 3x3), which needs
-// 16 multiplications per 2x2 output tile instead of 36 (conv_winograd.cc).
+// 16 multiplications per 2x2 output tile instead of 36 (conv_winograd.cc). groups == 1.
 bool winograd_applies(const ConvGeometry& g);
 template <class T>
-void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
-                      T* y, ThreadPool& pool);
+void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                      const Epilogue& act, T* y, ThreadPool& pool);
 
 // ---- input gradient: dx [n,h,w,c] of conv(x, filter), given dy [n,oh,ow,f] ----
 template <class T>
 void backprop_input(const ConvGeometry& g, const T* filter, const T* dy, T* dx, ThreadPool& pool);
-// Any geometry: per image, GEMM dy x filter^T to patches, then scatter-add the patches
-// into dx (col2im).
+// Any geometry and groups: per image, GEMM dy x filter^T to patches (one per group), then
+// scatter-add the patches into dx (col2im).
 template <class T>
 void backprop_input_col2im(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
                            ThreadPool& pool);
-// Stride 1 only: dx is the forward convolution of dy with the filter rotated by 180 degrees
+// Stride 1 and groups == 1 only: dx is the forward convolution of dy with the filter rotated by 180 degrees
 // and its channel axes swapped (so it takes forward's fast paths, Winograd included).
 template <class T>
 void backprop_input_rotated(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
@@ -78,7 +140,7 @@ void backprop_input_rotated(const ConvGeometry& g, const T* filter, const T* dy,
 // order at the end, so the result does not depend on the number of threads.
 template <class T>
 void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, ThreadPool& pool);
-// Any geometry: the sum over blocks of patches^T x dy.
+// Any geometry and groups: the sum over blocks of patches^T x dy (one GEMM per group).
 template <class T>
 void backprop_filter_im2col(const ConvGeometry& g, const T* x, const T* dy, T* dw,
                             ThreadPool& pool);

@@ -14,7 +14,7 @@
 // The filter gradient reuses them: summed over tiles, <Y, dY> = <G g G^T, V . (A dY A^T)>
 // with V = B^T d B, so dW = G^T [ sum over tiles of V . (A dY A^T) ] G: 16 GEMMs
 // [C, tiles] x [tiles, F] accumulated over all tiles, then one small transform.
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <memory>
 
@@ -119,11 +119,28 @@ void input_transform(const ConvGeometry& g, const Tiles& tiles, const T* x, int6
   }
 }
 
-// Output tiles [t0, t0 + count) from m[t][xi][f]: Y = A^T m A, plus bias, then relu; only
-// the outputs inside [oh, ow] are written.
+// The epilogue's activation on a lane (NaN falls through, as in activate()).
+template <class T>
+inline Lane<T> activate_lane(const Epilogue& e, const Lane<T>& v) {
+  switch (e.kind) {
+    case Epilogue::relu:
+      return (v < T(0)).select(T(0), v);
+    case Epilogue::clip: {
+      const Lane<T> low = (v < T(e.lo)).select(T(e.lo), v);
+      return (low > T(e.hi)).select(T(e.hi), low);
+    }
+    case Epilogue::leaky_relu:
+      return (v < T(0)).select(v * T(e.alpha), v);
+    default:
+      return v;
+  }
+}
+
+// Output tiles [t0, t0 + count) from m[t][xi][f]: Y = A^T m A, plus bias, then the
+// activation; only the outputs inside [oh, ow] are written.
 template <class T>
 void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int64_t t0,
-                      int64_t count, const T* bias, bool relu, T* y) {
+                      int64_t count, const T* bias, const Epilogue& act, T* y) {
   constexpr int64_t L = kLanes<T>;
   const int64_t F = g.f, xi_stride = F;
   for (int64_t t = 0; t < count; ++t) {
@@ -148,11 +165,11 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
         s[4 + b] = m1 - m2 - m3;
       }
       const Lane<T> b0 = load_lane(bias ? bias + f0 : nullptr, fl);
-      for (int a = 0; a < 2; ++a) {  // Y = s A (2x2), plus bias, then relu
+      for (int a = 0; a < 2; ++a) {  // Y = s A (2x2), plus bias, then the activation
         const Lane<T>* sa = s + 4 * a;
         Lane<T> out[2] = {sa[0] + sa[1] + sa[2] + b0, sa[1] - sa[2] - sa[3] + b0};
         for (int b = 0; b < 2; ++b) {
-          if (relu) out[b] = (out[b] > T(0)).select(out[b], T(0));
+          if (act.kind != Epilogue::none) out[b] = activate_lane<T>(act, out[b]);
           if (dst[2 * a + b]) store_lane(out[b], fl, dst[2 * a + b] + f0);
         }
       }
@@ -248,13 +265,13 @@ void filter_gradient_transform(const ConvGeometry& g, const T* acc, T* dw) {
 }  // namespace
 
 bool winograd_applies(const ConvGeometry& g) {
-  return g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
-         g.c >= kMinChannels && g.f >= kMinChannels;
+  return g.groups == 1 && g.kh == 3 && g.kw == 3 && g.sh == 1 && g.sw == 1 && g.dh == 1 &&
+         g.dw == 1 && g.c >= kMinChannels && g.f >= kMinChannels;
 }
 
 template <class T>
-void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias, bool relu,
-                      T* y, ThreadPool& pool) {
+void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                      const Epilogue& act, T* y, ThreadPool& pool) {
   SLUICE_REQUIRE(winograd_applies(g), Internal,
                  "forward_winograd on a geometry it does not apply to");
   const int64_t C = g.c, F = g.f;
@@ -271,7 +288,7 @@ void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const 
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
         gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * C, tile_stride(C),
                       u.get() + xi * C * F, F, T(0), m.get() + xi * F, tile_stride(F), nullptr);
-      output_transform(g, tiles, m.get(), t0, count, bias, relu, y);
+      output_transform(g, tiles, m.get(), t0, count, bias, act, y);
     }
   });
 }
@@ -321,9 +338,9 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
 }
 
 template void forward_winograd<float>(const ConvGeometry&, const float*, const float*, const float*,
-                                      bool, float*, ThreadPool&);
+                                      const Epilogue&, float*, ThreadPool&);
 template void forward_winograd<double>(const ConvGeometry&, const double*, const double*,
-                                       const double*, bool, double*, ThreadPool&);
+                                       const double*, const Epilogue&, double*, ThreadPool&);
 template void backprop_filter_winograd<float>(const ConvGeometry&, const float*, const float*,
                                               float*, ThreadPool&);
 template void backprop_filter_winograd<double>(const ConvGeometry&, const double*, const double*,

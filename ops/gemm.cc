@@ -2,7 +2,7 @@
 
 #include <dlfcn.h>
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>

@@ -1,6 +1,6 @@
 #include "gemm_packed.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <array>
 #include <utility>
@@ -113,6 +113,11 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
         int64_t k0 = 0;
         if (cols == lanes) {
           using P = Packet<T>;
+          // Eigen's packets are vector-attribute types (__m256, ...); as a template argument
+          // GCC drops the attribute and warns (-Wignored-attributes). Harmless here, as in
+          // Eigen's own uses of PacketBlock: it only holds and transposes them.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wignored-attributes"
           for (; k0 + lanes <= k; k0 += lanes) {
             ei::PacketBlock<P, lanes> block;
             for (int64_t j = 0; j < lanes; ++j)
@@ -120,6 +125,7 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
             ei::ptranspose(block);
             for (int64_t i = 0; i < lanes; ++i) ei::pstore(dst + (k0 + i) * lanes, block.packet[i]);
           }
+#pragma GCC diagnostic pop
         }
         for (int64_t j = 0; j < cols; ++j) {
           const T* src = b + (col0 + j) * ldb;

@@ -1,7 +1,7 @@
 // Math ops: declaration, shape function, CPU kernel and gradient of each, side by side.
 #include "math_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <cmath>
 #include <type_traits>
 
@@ -91,11 +91,12 @@ struct AbsF : SignAware {
 struct SignF : SignAware {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
+    // sign(NaN) = NaN, as NumPy and TensorFlow (v != v is false for integers).
     return x.unaryExpr([](T v) {
       if constexpr (std::is_unsigned_v<T>) {
         return static_cast<T>(v != T(0));
       } else {
-        return static_cast<T>((T(0) < v) - (v < T(0)));
+        return v != v ? v : static_cast<T>((T(0) < v) - (v < T(0)));
       }
     });
   }
@@ -108,7 +109,15 @@ struct SquareF : SignAgnostic {
 };
 struct ExpF : SignAware { template <class A> static auto eval(const A& x) { return x.exp(); } };
 struct LogF : SignAware { template <class A> static auto eval(const A& x) { return x.log(); } };
-struct SqrtF : SignAware { template <class A> static auto eval(const A& x) { return x.sqrt(); } };
+// std::sqrt, not Eigen's sqrt(): with EIGEN_FAST_MATH (its default) Eigen's float sqrt is
+// x * rsqrt(x), which gives NaN for +inf (inf * 0) and is not correctly rounded. The plain
+// loop still vectorizes (vsqrtps; -fno-math-errno).
+struct SqrtF : SignAware {
+  template <class A> static auto eval(const A& x) {
+    using T = typename A::Scalar;
+    return x.unaryExpr([](T v) { return std::sqrt(v); });
+  }
+};
 struct RsqrtF : SignAware { template <class A> static auto eval(const A& x) { return x.rsqrt(); } };
 struct ReciprocalF : SignAware { template <class A> static auto eval(const A& x) { return x.inverse(); } };
 struct SigmoidF : SignAware { template <class A> static auto eval(const A& x) { return x.logistic(); } };
@@ -269,8 +278,10 @@ struct DivF : SignAware {
   }
 };
 struct PowF : NoCheck { template <class T> static T f(T a, T b) { return std::pow(a, b); } };
-struct MaxF : NoCheck { template <class T> static T f(T a, T b) { return a >= b || b != b ? a : b; } };
-struct MinF : NoCheck { template <class T> static T f(T a, T b) { return a <= b || b != b ? a : b; } };
+// NaN in either operand gives NaN (TensorFlow and PyTorch propagate it; a plain a >= b ? a : b
+// would turn max(NaN, 0) into 0).
+struct MaxF : NoCheck { template <class T> static T f(T a, T b) { return a >= b || a != a ? a : b; } };
+struct MinF : NoCheck { template <class T> static T f(T a, T b) { return a <= b || a != a ? a : b; } };
 // By reference: T may be std::string. Sign-agnostic: == on integers compares bits (floats
 // keep their own ==, where -0 == 0 and NaN != NaN).
 struct EqualF : AgnosticNoCheck { template <class T> static bool f(const T& a, const T& b) { return a == b; } };

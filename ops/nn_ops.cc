@@ -1,7 +1,7 @@
 // Neural-network ops: declaration, shape function, CPU kernel and gradient of each.
 #include "nn_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <cmath>
 
 #include "array_ops.h"
@@ -39,7 +39,8 @@ void relu_kernel(KernelContext& ctx) {
     const T* xp = x.data<T>();
     T* yp = y.data<T>();
     parallel_range(ctx.pool(), x.num_elements(), kElementwiseGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) yp[i] = xp[i] > T(0) ? xp[i] : T(0);
+      // x < 0 ? 0 : x keeps NaN (x > 0 ? x : 0 would turn it into 0).
+      for (int64_t i = b; i < e; ++i) yp[i] = xp[i] < T(0) ? T(0) : xp[i];
     });
   });
 }
@@ -47,7 +48,7 @@ Output relu_grad_op(const Scope& s, const Output& g, const Output& y) {
   return NodeBuilder(s, "ReluGrad").input(g).input(y).finish().output(0);
 }
 Grads relu_grad(const Scope& s, const Operation& op, const Grads& g) {
-  return {relu_grad_op(s, g[0], op.output(0))};  // d/dx relu(x) = 1 where x > 0
+  return {relu_grad_op(s, g[0], op.output(0))};  // d/dx relu(x) = 1 where x > 0, NaN at NaN
 }
 
 void relu_grad_shape(ShapeContext& ctx) {
@@ -67,7 +68,11 @@ void relu_grad_kernel(KernelContext& ctx) {
     const T* yp = y.data<T>();
     T* op = out.data<T>();
     parallel_range(ctx.pool(), g.num_elements(), kElementwiseGrain, [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) op[i] = yp[i] > T(0) ? gp[i] : T(0);
+      // g where y > 0, else 0; a NaN in y (a NaN input) or in g stays NaN.
+      for (int64_t i = b; i < e; ++i) {
+        const T yv = yp[i], gv = gp[i];
+        op[i] = yv > T(0) ? gv : yv != yv ? yv : gv != gv ? gv : T(0);
+      }
     });
   });
 }

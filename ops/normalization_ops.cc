@@ -283,26 +283,30 @@ void fused_batch_norm_typed(KernelContext& ctx) {
   const T* offset = ctx.input(2).data<T>();
 
   std::vector<double> mean(c), var(c);
-  if (training) {
+  // An empty batch has no statistics: it is treated as inference (the given statistics pass
+  // through), so a training step on it moves no moving average and gives zero gradients
+  // for scale and offset instead of NaN.
+  if (training && rows > 0) {
     Tensor& bm = ctx.allocate_output(1, Shape{c});
     Tensor& bv = ctx.allocate_output(2, Shape{c});
     Tensor& rm = ctx.allocate_output(3, Shape{c});
-    if (rows == 0) {
-      std::fill(mean.begin(), mean.end(), std::numeric_limits<double>::quiet_NaN());
-      std::fill(var.begin(), var.end(), std::numeric_limits<double>::quiet_NaN());
-    } else {
+    {
       const T* xp = x.data<T>();
-      const T* shift = xp;  // the first row
+      // Shift by the first row, or 0 where it is not finite: an Inf there would make every
+      // shifted value inf - x or NaN, and the mean NaN where it is +-inf.
+      std::vector<T> shift(xp, xp + c);
+      for (T& v : shift) v = std::isfinite(v) ? v : T(0);
       std::vector<double> sums(2 * c);
       blocked_channel_sums(ctx.pool(), rows, c, 2, sums.data(),
                            [&](int64_t r0, int64_t r1, double* p) {
-                             moments_block(xp, r0, r1, c, shift, p, p + c);
+                             moments_block(xp, r0, r1, c, shift.data(), p, p + c);
                            });
       const double inv_n = 1.0 / static_cast<double>(rows);
       for (int64_t j = 0; j < c; ++j) {
         const double m = sums[j] * inv_n;  // mean of the shifted values
         mean[j] = static_cast<double>(shift[j]) + m;
-        var[j] = std::max(0.0, sums[c + j] * inv_n - m * m);
+        const double v = sums[c + j] * inv_n - m * m;
+        var[j] = v < 0.0 ? 0.0 : v;  // rounding can go below 0; NaN (from inf - inf) stays NaN
       }
     }
     const bool bessel = ctx.attr<bool>("bessel_correction");

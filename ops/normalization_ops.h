@@ -26,9 +26,13 @@ struct FusedBatchNormOutputs {
 //   true:  m, v are the batch mean and the biased batch variance over all axes but the
 //          last, computed in one pass (shifted sums, accumulated in double); batch_mean = m and
 //          batch_variance = v * n / (n - 1) when bessel_correction (n = elements per channel,
-//          n / max(n - 1, 1) as TensorFlow), else v. An empty x gives NaN statistics.
+//          n / max(n - 1, 1) as TensorFlow's fused kernel), else v.
 //   false: m = mean, v = variance (the moving statistics); batch_mean = mean and
 //          batch_variance = variance, unchanged.
+// An empty x (no rows) has no batch statistics and is handled as in inference even when
+// training: batch_mean = mean and batch_variance = variance pass through (so a moving-average
+// update built on them moves nothing), y is empty, and the gradients for scale and offset
+// are zero. A training step on an empty batch therefore leaves every variable unchanged.
 // scale, offset, mean, variance: [C], x's dtype (float32 or float64). mean and variance are
 // read only in inference mode but must always be valid [C] tensors.
 // Differentiable w.r.t. x, scale, offset (and mean, variance in inference mode) through the

@@ -3,15 +3,20 @@
 //   MaxPool(x) -> y                 MaxPoolGrad(x, dy) -> dx       MaxPoolGradGrad(x, g) -> [y]
 //   AvgPool(x) -> y                 AvgPoolGrad(x_like, dy) -> dx
 //
-// The max-pool gradient ops recompute each window's argmax from x (the first largest
-// element in row-major window order), so they need no stored indices. Forward kernels run
-// over output rows in parallel; the gradient kernels scatter within one image, so they run
-// over images in parallel (windows of one image may overlap; those of two images never do).
+// Every op carries the same attrs (ksize, strides, padding, explicit_paddings, dilations,
+// ceil_mode, count_include_pad), so the gradient ops rebuild the forward geometry. The
+// max-pool gradient ops recompute each window's argmax from x (the first largest element in
+// row-major window order, or its first NaN), so they need no stored indices. Forward
+// kernels run over output rows in parallel; the gradient kernels scatter within one image,
+// so they run over images in parallel (windows of one image may overlap; those of two
+// images never do).
 #include "pool_ops.h"
 
 #include <algorithm>
+#include <limits>
 #include <memory>
 
+#include "conv_attrs.h"
 #include "kernel_util.h"
 #include "reduction_ops.h"
 
@@ -22,18 +27,33 @@ using namespace kernels;  // NOLINT(google-build-using-namespace): kernel helper
 namespace {
 
 using Grads = std::vector<Output>;
-using Ints = std::vector<int64_t>;
+
+// The taps of one window along one axis: positions start + i*d for i in [i0, i1) are inside
+// [0, size) (i1 <= i0 when none is).
+struct AxisTaps {
+  int64_t start, i0, i1;
+};
 
 struct PoolGeometry {
   int64_t n = 0, h = 0, w = 0, c = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1;
-  int64_t oh = 0, ow = 0, pad_top = 0, pad_left = 0;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t oh = 0, ow = 0, pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  bool count_include_pad = false;
 
-  // The window of output (y, x), clipped to the image: rows [y0, y1), cols [x0, x1).
-  void window(int64_t y, int64_t x, int64_t& y0, int64_t& y1, int64_t& x0, int64_t& x1) const {
-    y0 = y * sh - pad_top, x0 = x * sw - pad_left;
-    y1 = std::min(y0 + kh, h), x1 = std::min(x0 + kw, w);
-    y0 = std::max<int64_t>(y0, 0), x0 = std::max<int64_t>(x0, 0);
+  static AxisTaps taps(int64_t start, int64_t k, int64_t d, int64_t size) {
+    const int64_t i0 = start >= 0 ? 0 : (-start + d - 1) / d;
+    const int64_t i1 = start >= size ? 0 : std::min(k, (size - 1 - start) / d + 1);
+    return {start, i0, std::max(i0, i1)};
+  }
+  AxisTaps rows(int64_t y) const { return taps(y * sh - pad_top, kh, dh, h); }
+  AxisTaps cols(int64_t x) const { return taps(x * sw - pad_left, kw, dw, w); }
+  // The average's divisor for window (y, x): its elements inside the image, or with
+  // count_include_pad its positions inside the padded image.
+  int64_t divisor(const AxisTaps& r, const AxisTaps& q) const {
+    if (!count_include_pad) return (r.i1 - r.i0) * (q.i1 - q.i0);
+    const AxisTaps pr = taps(r.start + pad_top, kh, dh, h + pad_top + pad_bottom);
+    const AxisTaps pq = taps(q.start + pad_left, kw, dw, w + pad_left + pad_right);
+    return (pr.i1 - pr.i0) * (pq.i1 - pq.i0);
   }
 };
 
@@ -42,15 +62,21 @@ struct PoolGeometry {
 PoolGeometry make_geometry(const Node& node, const Shape& x) {
   const Ints& ks = node.attr<Ints>("ksize");
   const Ints& st = node.attr<Ints>("strides");
+  const Ints& dl = node.attr<Ints>("dilations");
   SLUICE_REQUIRE(ks.size() == 2, InvalidArgument, "ksize must have 2 entries {KH,KW}, got ",
                  ints_to_string(ks));
   SLUICE_REQUIRE(st.size() == 2, InvalidArgument, "strides must have 2 entries {SH,SW}, got ",
                  ints_to_string(st));
+  SLUICE_REQUIRE(dl.size() == 2, InvalidArgument, "dilations must have 2 entries {DH,DW}, got ",
+                 ints_to_string(dl));
   SLUICE_REQUIRE(ks[0] > 0 && ks[1] > 0, InvalidArgument, "ksize must be positive, got ",
                  ints_to_string(ks));
   SLUICE_REQUIRE(st[0] > 0 && st[1] > 0, InvalidArgument, "strides must be positive, got ",
                  ints_to_string(st));
-  const Padding padding = padding_from_name(node.attr<std::string>("padding"));
+  SLUICE_REQUIRE(dl[0] > 0 && dl[1] > 0, InvalidArgument, "dilations must be positive, got ",
+                 ints_to_string(dl));
+  const Pads pads = read_pads(node);
+  const bool ceil_mode = node.attr<bool>("ceil_mode");
   SLUICE_REQUIRE(!x.known_rank() || x.rank() == 4, InvalidArgument,
                  "input must be 4-D [N,H,W,C], got ", x.to_string());
   PoolGeometry g;
@@ -58,14 +84,27 @@ PoolGeometry make_geometry(const Node& node, const Shape& x) {
     g.n = x.dim(0), g.h = x.dim(1), g.w = x.dim(2), g.c = x.dim(3);
   else
     g.n = g.h = g.w = g.c = -1;
-  g.kh = ks[0], g.kw = ks[1], g.sh = st[0], g.sw = st[1];
+  g.kh = ks[0], g.kw = ks[1], g.sh = st[0], g.sw = st[1], g.dh = dl[0], g.dw = dl[1];
+  g.count_include_pad = node.attr<bool>("count_include_pad");
+  const std::string where = "; input " + x.to_string() + ", ksize " + ints_to_string(ks) +
+                            ", strides " + ints_to_string(st);
+  if (pads.mode == Padding::explicit_pads) {
+    const int64_t eff_h = (g.kh - 1) * g.dh + 1, eff_w = (g.kw - 1) * g.dw + 1;
+    SLUICE_REQUIRE(pads.top >= 0 && pads.bottom >= 0 && pads.left >= 0 && pads.right >= 0 &&
+                       pads.top < eff_h && pads.bottom < eff_h && pads.left < eff_w &&
+                       pads.right < eff_w,
+                   InvalidArgument, "explicit pads ", ints_to_string(pads.attr_list()),
+                   " must be non-negative and smaller than the window", where);
+  }
   try {
-    const WindowDim rows = window_dim(g.h, g.kh, g.sh, 1, padding, "rows");
-    const WindowDim cols = window_dim(g.w, g.kw, g.sw, 1, padding, "cols");
-    g.oh = rows.out, g.pad_top = rows.pad_before, g.ow = cols.out, g.pad_left = cols.pad_before;
+    const WindowDim rows = window_dim(g.h, g.kh, g.sh, g.dh, pads.mode, pads.top, pads.bottom,
+                                      ceil_mode, "rows");
+    const WindowDim cols = window_dim(g.w, g.kw, g.sw, g.dw, pads.mode, pads.left, pads.right,
+                                      ceil_mode, "cols");
+    g.oh = rows.out, g.pad_top = rows.pad_before, g.pad_bottom = rows.pad_after;
+    g.ow = cols.out, g.pad_left = cols.pad_before, g.pad_right = cols.pad_after;
   } catch (const InvalidArgument& e) {
-    throw InvalidArgument(std::string(e.what()) + "; input " + x.to_string() + ", ksize " +
-                          ints_to_string(ks) + ", strides " + ints_to_string(st));
+    throw InvalidArgument(std::string(e.what()) + where);
   }
   return g;
 }
@@ -100,10 +139,6 @@ void pool_grad_grad_shape(ShapeContext& ctx) {
   ctx.add_output(ctx.input_dtype(0), output_shape(make_geometry(ctx.node(), ctx.input_shape(0))));
 }
 
-// Run-time geometry and check of a second input that must have shape `want`.
-PoolGeometry runtime_geometry(const KernelContext& ctx, const Shape& x) {
-  return make_geometry(ctx.node(), x);
-}
 void require_shape(const Tensor& t, const Shape& want, const char* what, const Tensor& x) {
   SLUICE_REQUIRE(t.shape() == want, InvalidArgument, what, " ", t.summary(), " must be ",
                  want.to_string(), " for input ", x.summary());
@@ -121,27 +156,35 @@ void for_each_output_row(ThreadPool& pool, const PoolGeometry& g, F&& f) {
   });
 }
 
+// Calls f(iy, ix) for the taps of window (y, x) inside the image, in row-major order.
+template <class F>
+inline void for_each_tap(const PoolGeometry& g, const AxisTaps& r, const AxisTaps& q, F&& f) {
+  for (int64_t i = r.i0; i < r.i1; ++i)
+    for (int64_t j = q.i0; j < q.i1; ++j) f(r.start + i * g.dh, q.start + j * g.dw);
+}
+
 // ---- MaxPool and its gradients ----
 
 void max_pool_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const PoolGeometry g = runtime_geometry(ctx, x.shape());
+  const PoolGeometry g = make_geometry(ctx.node(), x.shape());
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "MaxPool", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& out = ctx.allocate_output(0, output_shape(g));
     const T* xp = x.data<T>();
     T* yp = out.data<T>();
+    const int64_t C = g.c;
     for_each_output_row(ctx.pool(), g, [&](int64_t n, int64_t y) {
+      const AxisTaps r = g.rows(y);
       for (int64_t xo = 0; xo < g.ow; ++xo) {
-        T* o = yp + ((n * g.oh + y) * g.ow + xo) * g.c;
-        int64_t y0, y1, x0, x1;
-        g.window(y, xo, y0, y1, x0, x1);
-        std::copy_n(xp + ((n * g.h + y0) * g.w + x0) * g.c, g.c, o);
-        for (int64_t iy = y0; iy < y1; ++iy)
-          for (int64_t ix = x0; ix < x1; ++ix) {
-            const T* p = xp + ((n * g.h + iy) * g.w + ix) * g.c;
-            for (int64_t ch = 0; ch < g.c; ++ch) o[ch] = p[ch] > o[ch] ? p[ch] : o[ch];
-          }
+        T* __restrict o = yp + ((n * g.oh + y) * g.ow + xo) * C;
+        std::fill_n(o, C, -std::numeric_limits<T>::infinity());
+        for_each_tap(g, r, g.cols(xo), [&](int64_t iy, int64_t ix) {
+          const T* __restrict p = xp + ((n * g.h + iy) * g.w + ix) * C;
+          // NaN wins: a NaN element replaces the maximum, and nothing replaces a NaN.
+          for (int64_t ch = 0; ch < C; ++ch)
+            o[ch] = (p[ch] > o[ch] || p[ch] != p[ch]) ? p[ch] : o[ch];
+        });
       }
     });
   });
@@ -149,25 +192,31 @@ void max_pool_kernel(KernelContext& ctx) {
 
 // Calls f(o, in) for every output element o (flat) of output row (n, y) and the flat index
 // `in` of the first largest input element of its window (a later element replaces the
-// best only when strictly larger). `best`/`arg` are [c] scratch rows.
+// best only when strictly larger, or when it is the window's first NaN). Windows without
+// input elements are skipped. `best`/`arg` are [c] scratch rows.
 template <class T, class F>
 void for_each_argmax(const PoolGeometry& g, const T* x, int64_t n, int64_t y, T* best, int64_t* arg,
                      F&& f) {
   const int64_t C = g.c;  // a local: stores through arg could alias g.c
+  const AxisTaps r = g.rows(y);
   for (int64_t xo = 0; xo < g.ow; ++xo) {
-    int64_t y0, y1, x0, x1;
-    g.window(y, xo, y0, y1, x0, x1);
-    const int64_t first = ((n * g.h + y0) * g.w + x0) * C;
-    for (int64_t ch = 0; ch < C; ++ch) best[ch] = x[first + ch], arg[ch] = first + ch;
-    for (int64_t iy = y0; iy < y1; ++iy)
-      for (int64_t ix = iy == y0 ? x0 + 1 : x0; ix < x1; ++ix) {
-        const int64_t base = ((n * g.h + iy) * g.w + ix) * C;
-        for (int64_t ch = 0; ch < C; ++ch) {  // branch-free, so it vectorizes
-          const bool larger = x[base + ch] > best[ch];
-          best[ch] = larger ? x[base + ch] : best[ch];
-          arg[ch] = larger ? base + ch : arg[ch];
-        }
+    const AxisTaps q = g.cols(xo);
+    if (r.i1 == r.i0 || q.i1 == q.i0) continue;
+    bool first = true;
+    for_each_tap(g, r, q, [&](int64_t iy, int64_t ix) {
+      const int64_t base = ((n * g.h + iy) * g.w + ix) * C;
+      if (first) {
+        for (int64_t ch = 0; ch < C; ++ch) best[ch] = x[base + ch], arg[ch] = base + ch;
+        first = false;
+        return;
       }
+      for (int64_t ch = 0; ch < C; ++ch) {  // branch-free, so it vectorizes
+        const T v = x[base + ch];
+        const bool take = v > best[ch] || (v != v && best[ch] == best[ch]);
+        best[ch] = take ? v : best[ch];
+        arg[ch] = take ? base + ch : arg[ch];
+      }
+    });
     const int64_t out = ((n * g.oh + y) * g.ow + xo) * C;
     for (int64_t ch = 0; ch < C; ++ch) f(out + ch, arg[ch]);
   }
@@ -177,7 +226,7 @@ void for_each_argmax(const PoolGeometry& g, const T* x, int64_t n, int64_t y, T*
 void max_pool_grad_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& dy = ctx.input(1);
-  const PoolGeometry g = runtime_geometry(ctx, x.shape());
+  const PoolGeometry g = make_geometry(ctx.node(), x.shape());
   require_shape(dy, output_shape(g), "gradient", x);
   SLUICE_REQUIRE(x.dtype() == dy.dtype(), InvalidArgument, "input ", x.summary(), " and gradient ",
                  dy.summary(), " must share a dtype");
@@ -203,7 +252,7 @@ void max_pool_grad_kernel(KernelContext& ctx) {
 void max_pool_grad_grad_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Tensor& grad = ctx.input(1);
-  const PoolGeometry g = runtime_geometry(ctx, x.shape());
+  const PoolGeometry g = make_geometry(ctx.node(), x.shape());
   require_shape(grad, x.shape(), "gradient", x);
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "MaxPoolGradGrad", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -211,6 +260,7 @@ void max_pool_grad_grad_kernel(KernelContext& ctx) {
     const T* xp = x.data<T>();
     const T* gp = grad.data<T>();
     T* op = out.data<T>();
+    std::fill_n(op, out.num_elements(), T(0));  // windows without elements
     for_each_output_row(ctx.pool(), g, [&](int64_t n, int64_t y) {
       std::vector<T> best(static_cast<size_t>(g.c));
       std::vector<int64_t> arg(static_cast<size_t>(g.c));
@@ -220,25 +270,16 @@ void max_pool_grad_grad_kernel(KernelContext& ctx) {
   });
 }
 
-Ints attr_ints(const Operation& op, const char* name) { return op.node()->attr<Ints>(name); }
-Padding attr_padding(const Operation& op) {
-  return padding_from_name(op.node()->attr<std::string>("padding"));
-}
-Output pool_node(const Scope& s, const char* type, const Output& a, const Output& b, Ints ksize,
-                 Ints strides, Padding padding) {
+// A node of `type` with the pooling attrs of `op` (its gradient ops share them).
+Output like_op(const Scope& s, const char* type, const Operation& op, const Output& a,
+               const Output& b) {
   NodeBuilder nb(s, type);
   nb.input(a);
   if (b.valid()) nb.input(b);
-  return nb.attr("ksize", std::move(ksize))
-      .attr("strides", std::move(strides))
-      .attr("padding", padding_name(padding))
-      .finish()
-      .output(0);
-}
-Output like_op(const Scope& s, const char* type, const Operation& op, const Output& a,
-               const Output& b) {
-  return pool_node(s, type, a, b, attr_ints(op, "ksize"), attr_ints(op, "strides"),
-                   attr_padding(op));
+  for (const char* name : {"ksize", "strides", "padding", "explicit_paddings", "dilations",
+                           "ceil_mode", "count_include_pad"})
+    nb.attr(name, *op.node()->find_attr(name));
+  return nb.finish().output(0);
 }
 
 Grads max_pool_grad(const Scope& s, const Operation& op, const Grads& g) {
@@ -258,35 +299,36 @@ Grads max_pool_grad_grad_grad(const Scope& s, const Operation& op, const Grads& 
 
 void avg_pool_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const PoolGeometry g = runtime_geometry(ctx, x.shape());
+  const PoolGeometry g = make_geometry(ctx.node(), x.shape());
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "AvgPool", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& out = ctx.allocate_output(0, output_shape(g));
     const T* xp = x.data<T>();
     T* yp = out.data<T>();
+    const int64_t C = g.c;
     for_each_output_row(ctx.pool(), g, [&](int64_t n, int64_t y) {
+      const AxisTaps r = g.rows(y);
       for (int64_t xo = 0; xo < g.ow; ++xo) {
-        T* o = yp + ((n * g.oh + y) * g.ow + xo) * g.c;
-        int64_t y0, y1, x0, x1;
-        g.window(y, xo, y0, y1, x0, x1);
-        std::fill_n(o, g.c, T(0));
-        for (int64_t iy = y0; iy < y1; ++iy)
-          for (int64_t ix = x0; ix < x1; ++ix) {
-            const T* p = xp + ((n * g.h + iy) * g.w + ix) * g.c;
-            for (int64_t ch = 0; ch < g.c; ++ch) o[ch] += p[ch];
-          }
-        const T inv = T(1) / static_cast<T>((y1 - y0) * (x1 - x0));  // real elements only
-        for (int64_t ch = 0; ch < g.c; ++ch) o[ch] *= inv;
+        const AxisTaps q = g.cols(xo);
+        T* __restrict o = yp + ((n * g.oh + y) * g.ow + xo) * C;
+        std::fill_n(o, C, T(0));
+        for_each_tap(g, r, q, [&](int64_t iy, int64_t ix) {
+          const T* __restrict p = xp + ((n * g.h + iy) * g.w + ix) * C;
+          for (int64_t ch = 0; ch < C; ++ch) o[ch] += p[ch];
+        });
+        const int64_t count = g.divisor(r, q);
+        const T inv = count > 0 ? T(1) / static_cast<T>(count) : T(0);
+        for (int64_t ch = 0; ch < C; ++ch) o[ch] *= inv;
       }
     });
   });
 }
 
-// AvgPoolGrad(x_like, dy): every element of window o gets dy[o] / (its element count).
+// AvgPoolGrad(x_like, dy): every element of window o gets dy[o] / (its divisor).
 void avg_pool_grad_kernel(KernelContext& ctx) {
   const Tensor& like = ctx.input(0);
   const Tensor& dy = ctx.input(1);
-  const PoolGeometry g = runtime_geometry(ctx, like.shape());
+  const PoolGeometry g = make_geometry(ctx.node(), like.shape());
   require_shape(dy, output_shape(g), "gradient", like);
   dispatch<SLUICE_FLOAT_TYPES>(dy.dtype(), "AvgPoolGrad", [&](auto tag) {
     using T = typename decltype(tag)::type;
@@ -294,26 +336,29 @@ void avg_pool_grad_kernel(KernelContext& ctx) {
     const T* gp = dy.data<T>();
     T* dp = dx.data<T>();
     std::fill_n(dp, dx.num_elements(), T(0));
+    const int64_t C = g.c;
     parallel_range(ctx.pool(), g.n, 1, [&](int64_t n0, int64_t n1) {
       for (int64_t n = n0; n < n1; ++n)
-        for (int64_t y = 0; y < g.oh; ++y)
+        for (int64_t y = 0; y < g.oh; ++y) {
+          const AxisTaps r = g.rows(y);
           for (int64_t xo = 0; xo < g.ow; ++xo) {
-            int64_t y0, y1, x0, x1;
-            g.window(y, xo, y0, y1, x0, x1);
-            const T inv = T(1) / static_cast<T>((y1 - y0) * (x1 - x0));
-            const T* go = gp + ((n * g.oh + y) * g.ow + xo) * g.c;
-            for (int64_t iy = y0; iy < y1; ++iy)
-              for (int64_t ix = x0; ix < x1; ++ix) {
-                T* d = dp + ((n * g.h + iy) * g.w + ix) * g.c;
-                for (int64_t ch = 0; ch < g.c; ++ch) d[ch] += go[ch] * inv;
-              }
+            const AxisTaps q = g.cols(xo);
+            const int64_t count = g.divisor(r, q);
+            if (count == 0) continue;
+            const T inv = T(1) / static_cast<T>(count);
+            const T* go = gp + ((n * g.oh + y) * g.ow + xo) * C;
+            for_each_tap(g, r, q, [&](int64_t iy, int64_t ix) {
+              T* d = dp + ((n * g.h + iy) * g.w + ix) * C;
+              for (int64_t ch = 0; ch < C; ++ch) d[ch] += go[ch] * inv;
+            });
           }
+        }
     });
   });
 }
 
 Grads avg_pool_grad(const Scope& s, const Operation& op, const Grads& g) {
-  // d/dx avg_pool(x) = g spread evenly over each window's real elements
+  // d/dx avg_pool(x) = g spread over each window's elements, divided by its divisor
   return {like_op(s, "AvgPoolGrad", op, op.input(0), g[0])};
 }
 Grads avg_pool_grad_grad(const Scope& s, const Operation& op, const Grads& g) {
@@ -321,12 +366,40 @@ Grads avg_pool_grad_grad(const Scope& s, const Operation& op, const Grads& g) {
   return {Output(), like_op(s, "AvgPool", op, g[0], Output())};
 }
 
+Output pool_node(const Scope& s, const char* type, const Output& x, Ints ksize, Ints strides,
+                 const Pads& padding, Ints dilations, bool ceil_mode, bool count_include_pad) {
+  NodeBuilder nb(s, type);
+  nb.input(x).attr("ksize", std::move(ksize)).attr("strides", std::move(strides));
+  set_pads(nb, padding);
+  return nb.attr("dilations", std::move(dilations))
+      .attr("ceil_mode", ceil_mode)
+      .attr("count_include_pad", count_include_pad)
+      .finish()
+      .output(0);
+}
+
+// The checks global pooling applies before building its reduction.
+void check_global_input(const Output& x, const char* what) {
+  SLUICE_REQUIRE(x.valid(), InvalidArgument, what, " of an empty Output");
+  const Shape& shape = x.shape();
+  SLUICE_REQUIRE(shape.known_rank() && shape.rank() == 4, InvalidArgument, what, " of '",
+                 x.name(), "': input must be 4-D [N,H,W,C], got ", shape.to_string());
+  SLUICE_REQUIRE(is_floating(x.dtype()), InvalidArgument, what, " of '", x.name(),
+                 "': input must be float32 or float64, got ", dtype_name(x.dtype()));
+}
+
 }  // namespace
 
 void register_pool_ops(OpRegistry& r) {
   const Ints twos{2, 2};
   auto pool_attrs = [&](OpDefBuilder b) {
-    b.attr("ksize", twos).attr("strides", twos).attr("padding", "VALID");
+    b.attr("ksize", twos)
+        .attr("strides", twos)
+        .attr("padding", "VALID")
+        .attr("explicit_paddings", Ints{})
+        .attr("dilations", Ints{1, 1})
+        .attr("ceil_mode", false)
+        .attr("count_include_pad", false);
     return b;
   };
   pool_attrs(r.op("MaxPool").input("input").output("output"))
@@ -354,24 +427,29 @@ void register_pool_ops(OpRegistry& r) {
 namespace ops {
 
 Output max_pool(const Scope& s, const Output& x, std::vector<int64_t> ksize,
-                std::vector<int64_t> strides, Padding padding) {
-  return pool_node(s, "MaxPool", x, Output(), std::move(ksize), std::move(strides), padding);
+                std::vector<int64_t> strides, Pads padding, std::vector<int64_t> dilations,
+                bool ceil_mode) {
+  return pool_node(s, "MaxPool", x, std::move(ksize), std::move(strides), padding,
+                   std::move(dilations), ceil_mode, false);
 }
 
 Output avg_pool(const Scope& s, const Output& x, std::vector<int64_t> ksize,
-                std::vector<int64_t> strides, Padding padding) {
-  return pool_node(s, "AvgPool", x, Output(), std::move(ksize), std::move(strides), padding);
+                std::vector<int64_t> strides, Pads padding, bool count_include_pad,
+                bool ceil_mode) {
+  return pool_node(s, "AvgPool", x, std::move(ksize), std::move(strides), padding, {1, 1},
+                   ceil_mode, count_include_pad);
 }
 
-Output global_avg_pool(const Scope& s, const Output& x) {
-  const Shape& shape = x.shape();
-  SLUICE_REQUIRE(x.valid(), InvalidArgument, "global_avg_pool of an empty Output");
-  SLUICE_REQUIRE(shape.known_rank() && shape.rank() == 4, InvalidArgument, "global_avg_pool of '",
-                 x.name(), "': input must be 4-D [N,H,W,C], got ", shape.to_string());
-  SLUICE_REQUIRE(is_floating(x.dtype()), InvalidArgument, "global_avg_pool of '", x.name(),
-                 "': input must be float32 or float64, got ", dtype_name(x.dtype()));
+Output global_avg_pool(const Scope& s, const Output& x, bool keepdims) {
+  check_global_input(x, "global_avg_pool");
   const std::string name = s.explicit_name().empty() ? "global_avg_pool" : s.explicit_name();
-  return ops::mean(s.named(name), x, {1, 2});
+  return ops::mean(s.named(name), x, {1, 2}, keepdims);
+}
+
+Output global_max_pool(const Scope& s, const Output& x, bool keepdims) {
+  check_global_input(x, "global_max_pool");
+  const std::string name = s.explicit_name().empty() ? "global_max_pool" : s.explicit_name();
+  return ops::max(s.named(name), x, {1, 2}, keepdims);
 }
 
 }  // namespace ops

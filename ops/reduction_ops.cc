@@ -1,13 +1,15 @@
 // Reduction ops: declaration, shape function, CPU kernel and gradient of each.
 #include "reduction_ops.h"
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <limits>
 
 #include "array_ops.h"
 #include "kernel_util.h"
 #include "math_ops.h"
+#include "math_unary_ops.h"
+#include "scan_ops.h"
 
 namespace sluice {
 
@@ -89,8 +91,26 @@ struct SumR {
     }
   }
 };
+// Max/Min start from -inf/+inf for floats (the max of [-inf, -inf] is -inf, not the lowest
+// finite number) and keep a NaN once one is seen.
+template <class T>
+constexpr T lowest_value() {
+  if constexpr (std::numeric_limits<T>::has_infinity) {
+    return -std::numeric_limits<T>::infinity();
+  } else {
+    return std::numeric_limits<T>::lowest();
+  }
+}
+template <class T>
+constexpr T highest_value() {
+  if constexpr (std::numeric_limits<T>::has_infinity) {
+    return std::numeric_limits<T>::infinity();
+  } else {
+    return std::numeric_limits<T>::max();
+  }
+}
 struct MaxR {
-  template <class T> static T init() { return std::numeric_limits<T>::lowest(); }
+  template <class T> static T init() { return lowest_value<T>(); }
   template <class T> static T combine(T a, T b) { return b > a || b != b ? b : a; }
   template <class T> static T row(const T* p, int64_t n) {
     T acc = init<T>();
@@ -99,7 +119,7 @@ struct MaxR {
   }
 };
 struct MinR {
-  template <class T> static T init() { return std::numeric_limits<T>::max(); }
+  template <class T> static T init() { return highest_value<T>(); }
   template <class T> static T combine(T a, T b) { return b < a || b != b ? b : a; }
   template <class T> static T row(const T* p, int64_t n) {
     T acc = init<T>();
@@ -269,10 +289,12 @@ void arg_kernel(KernelContext& ctx) {
     for (int64_t o = 0; o < outer; ++o)
       for (int64_t i = 0; i < inner; ++i) {
         const T* col = p + o * n * inner + i;
+        // NumPy's rule: the first NaN wins (v != v is false for integers).
         int64_t best = 0;
-        for (int64_t r = 1; r < n; ++r) {
-          const T v = col[r * inner], b = col[best * inner];
-          if (kMax ? v > b : v < b) best = r;
+        T b = col[0];
+        for (int64_t r = 1; r < n && b == b; ++r) {
+          const T v = col[r * inner];
+          if (kMax ? v > b || v != v : v < b || v != v) best = r, b = v;
         }
         out[o * inner + i] = best;
       }
@@ -281,6 +303,224 @@ void arg_kernel(KernelContext& ctx) {
 
 Output reduction(const Scope& s, const char* op, const Output& x, const Ints& axes, bool keepdims) {
   return NodeBuilder(s, op).input(x).attr("axes", axes).attr("keepdims", keepdims).finish().output(0);
+}
+
+// ---------------------------------------------------------------------------------------
+// Prod, All, Any (axes as an attr, like Sum), the tensor-axes forms of every reduction
+// (ReduceSum, .., ReduceAny: TF's axis input, ONNX's axes input), logsumexp and l2_loss.
+
+struct ProdR {
+  template <class T> static T init() { return T(1); }
+  template <class T> static T combine(T a, T b) {
+    if constexpr (std::is_integral_v<T>) {
+      using U = std::make_unsigned_t<T>;
+      return static_cast<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));  // wraps
+    } else {
+      return a * b;
+    }
+  }
+  template <class T> static T row(const T* p, int64_t n) {
+    T acc = T(1);
+    for (int64_t i = 0; i < n; ++i) acc = combine(acc, p[i]);
+    return acc;
+  }
+};
+struct AllR {
+  template <class T> static T init() { return true; }
+  template <class T> static T combine(T a, T b) { return a && b; }
+  template <class T> static T row(const T* p, int64_t n) { return std::all_of(p, p + n, [](T v) { return v; }); }
+};
+struct AnyR {
+  template <class T> static T init() { return false; }
+  template <class T> static T combine(T a, T b) { return a || b; }
+  template <class T> static T row(const T* p, int64_t n) { return std::any_of(p, p + n, [](T v) { return v; }); }
+};
+
+void bool_reduction_shape(ShapeContext& ctx) {
+  SLUICE_REQUIRE(ctx.input_dtype(0) == DType::boolean, InvalidArgument, "All/Any reduce bool tensors, got ",
+                 dtype_name(ctx.input_dtype(0)));
+  const Shape& in = ctx.input_shape(0);
+  const Ints& axes = ctx.attr<Ints>("axes");
+  SLUICE_REQUIRE(in.known_rank() || axes.empty(), InvalidArgument,
+                 "reduction over listed axes needs an input of known rank");
+  ctx.add_output(DType::boolean, reduced_shape(in, axes, ctx.attr<bool>("keepdims")));
+}
+
+// Mean = sum / count per output element (count 0 gives NaN for floats, 0 for integers).
+template <class T>
+void divide_by_count(T* p, int64_t n, int64_t count) {
+  for (int64_t i = 0; i < n; ++i) {
+    if constexpr (std::is_floating_point_v<T>) {
+      p[i] = count ? p[i] / static_cast<T>(count) : std::numeric_limits<T>::quiet_NaN();
+    } else {
+      p[i] = count ? static_cast<T>(p[i] / static_cast<T>(count)) : T(0);
+    }
+  }
+}
+
+// Reduces x over `red` into a new output 0 of shape `out`, dispatching on Ts.
+template <class R, bool kMean, class... Ts>
+void reduce_to_output(KernelContext& ctx, const Tensor& x, const std::vector<bool>& red, const Shape& out) {
+  Tensor& y = ctx.allocate_output(0, out);
+  dispatch<Ts...>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    reduce<R>(ctx.pool(), x.data<T>(), x.shape(), red, y.data<T>(), y.num_elements());
+    if constexpr (kMean) {
+      divide_by_count(y.data<T>(), y.num_elements(), y.num_elements() ? x.num_elements() / y.num_elements() : 0);
+    }
+  });
+}
+
+template <class R, class... Ts>
+void attr_reduction_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Ints& axes = ctx.attr<Ints>("axes");
+  reduce_to_output<R, false, Ts...>(ctx, x, reduced_dims(axes, x.rank()),
+                                    reduced_shape(x.shape(), axes, ctx.attr<bool>("keepdims")));
+}
+
+// The axes of a tensor-axes reduction: a 0-D or 1-D int32/int64 tensor (repeats allowed).
+Ints axes_values(const Tensor& t) {
+  SLUICE_REQUIRE((t.dtype() == DType::i32 || t.dtype() == DType::i64) && t.rank() <= 1, InvalidArgument,
+                 "reduction axes must be a 0-D or 1-D int32 or int64 tensor, got ", t.summary());
+  Ints a(t.num_elements());
+  for (int64_t i = 0; i < t.num_elements(); ++i)
+    a[i] = t.dtype() == DType::i32 ? t.data<int32_t>()[i] : t.data<int64_t>()[i];
+  return a;
+}
+
+void axes_reduction_shape(ShapeContext& ctx) {
+  const DType t = ctx.input_dtype(0);
+  const bool logical = ctx.node().op_type() == "ReduceAll" || ctx.node().op_type() == "ReduceAny";
+  SLUICE_REQUIRE(logical ? t == DType::boolean : is_floating(t) || is_integer(t), InvalidArgument,
+                 ctx.node().op_type(), " cannot reduce a ", dtype_name(t), " tensor");
+  const DType at = ctx.input_dtype(1);
+  SLUICE_REQUIRE(at == DType::i32 || at == DType::i64, InvalidArgument, "reduction axes must be int32 or int64, got ",
+                 dtype_name(at));
+  SLUICE_REQUIRE(!ctx.input_shape(1).known_rank() || ctx.input_shape(1).rank() <= 1, InvalidArgument,
+                 "reduction axes must be 0-D or 1-D, got shape ", ctx.input_shape(1).to_string());
+  const Shape& in = ctx.input_shape(0);
+  const bool keepdims = ctx.attr<bool>("keepdims"), noop = ctx.attr<bool>("noop_with_empty_axes");
+  const Tensor* axes = ctx.input_constant(1);
+  if (axes && in.known_rank()) {
+    const Ints a = axes_values(*axes);
+    ctx.add_output(t, a.empty() && noop ? in : reduced_shape(in, a, keepdims));
+  } else if (in.known_rank() && (keepdims || in.rank() == 0)) {
+    // Which dims shrink to 1 is known only at run time.
+    ctx.add_output(t, in.rank() == 0 ? in : Shape(Ints(in.rank(), -1)));
+  } else {
+    ctx.add_output(t, Shape::unknown_rank());
+  }
+}
+
+template <class R, bool kMean, class... Ts>
+void axes_reduction_kernel(KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  const Ints axes = axes_values(ctx.input(1));
+  if (axes.empty() && ctx.attr<bool>("noop_with_empty_axes")) {
+    ctx.set_output(0, x);  // TF's empty axis list, ONNX's noop_with_empty_axes
+    return;
+  }
+  reduce_to_output<R, kMean, Ts...>(ctx, x, reduced_dims(axes, x.rank()),
+                                    reduced_shape(x.shape(), axes, ctx.attr<bool>("keepdims")));
+}
+
+// ---- gradients of the new reductions ----
+
+// The reduced axes of x (sorted, each once) for a reduction over `axes` (empty = all).
+std::vector<int> reduced_axis_list(const Ints& axes, int rank) {
+  const std::vector<bool> red = reduced_dims(axes, rank);
+  std::vector<int> list;
+  for (int i = 0; i < rank; ++i)
+    if (red[i]) list.push_back(i);
+  return list;
+}
+
+// d/dx_i prod(x) = the product of the other elements of x_i's group, computed exactly (no
+// division, so zeros are handled): along each reduced axis, the product of the elements
+// before and after x_i (exclusive cumprods both ways), times the same for the partial
+// products over the axes after it. g_keep is the gradient in keepdims shape.
+Output prod_grad_static(const Scope& s, const Output& x, const Output& g_keep, const std::vector<int>& axes) {
+  if (axes.empty()) return ops::broadcast_like(s, g_keep, x);
+  Output others, p = x;
+  for (size_t j = axes.size(); j-- > 0;) {
+    const int a = axes[j];
+    const Output e = ops::mul(s, ops::cumprod(s, p, a, true, false), ops::cumprod(s, p, a, true, true));
+    others = others.valid() ? ops::mul(s, others, e) : e;
+    if (j > 0) p = ops::prod(s, p, {a}, true);
+  }
+  return ops::mul(s, others, g_keep);
+}
+
+Grads prod_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx_i prod(x) = prod of the other elements of the group
+  const Output x = op.input(0);
+  const Output g_keep = keepdims_grad(s, op, g[0]);  // checks that x's rank is known
+  const std::vector<int> axes = reduced_axis_list(op.node()->attr<Ints>("axes"), x.shape().rank());
+  return {prod_grad_static(s, x, g_keep, axes)};
+}
+
+// The axes of a tensor-axes reduction when they are a graph constant.
+const Tensor* constant_axes(const Operation& op) {
+  const Node* src = op.input(1).node();
+  return src->op_type() == "Const" ? &src->attr<Tensor>("value") : nullptr;
+}
+
+// t (the op's output or its gradient) reshaped to x's rank with the reduced dims as 1.
+Output keep_axes(const Scope& s, const Operation& op, const Output& t) {
+  const Output x = op.input(0);
+  if (op.node()->attr<bool>("keepdims")) return t;
+  if (const Tensor* c = constant_axes(op)) {
+    const Ints axes = axes_values(*c);
+    if (axes.empty() && op.node()->attr<bool>("noop_with_empty_axes")) return t;
+    SLUICE_REQUIRE(x.shape().known_rank(), InvalidArgument, op.node()->describe(),
+                   ": gradient of a reduction needs an input of known rank");
+    Output r = t;
+    for (int i : reduced_axis_list(axes, x.shape().rank())) r = ops::expand_dims(s, r, i);
+    return r;
+  }
+  // Axes known only at run time: take the shape from the same reduction with keepdims.
+  return ops::reshape_like(s, t, ops::reduce_sum(s, x, op.input(1), true, op.node()->attr<bool>("noop_with_empty_axes")));
+}
+
+Grads axes_sum_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx sum(x) = 1: broadcast g back over the reduced dims
+  return {ops::broadcast_like(s, keep_axes(s, op, g[0]), op.input(0)), Output()};
+}
+Grads axes_mean_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx mean(x) = 1 / (elements per output)
+  const Output x = op.input(0);
+  const Output count = ops::div(s, ops::cast(s, ops::size(s, x), x.dtype()),
+                                ops::cast(s, ops::size(s, op.output(0)), x.dtype()));
+  return {ops::div(s, ops::broadcast_like(s, keep_axes(s, op, g[0]), x), count), Output()};
+}
+Grads axes_extremum_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx max(x) = 1 at the maximum, shared equally between ties (as TensorFlow)
+  const Output x = op.input(0);
+  const Output y = ops::broadcast_like(s, keep_axes(s, op, op.output(0)), x);
+  const Output mask = ops::cast(s, ops::equal(s, x, y), x.dtype());
+  const Output ties = ops::reduce_sum(s, mask, op.input(1), true, op.node()->attr<bool>("noop_with_empty_axes"));
+  const Output share = ops::div(s, keep_axes(s, op, g[0]), ties);
+  return {ops::mul(s, mask, ops::broadcast_like(s, share, x)), Output()};
+}
+Grads axes_prod_grad(const Scope& s, const Operation& op, const Grads& g) {
+  // d/dx_i prod(x) = prod of the other elements of the group (needs the axes at build time)
+  const Tensor* c = constant_axes(op);
+  SLUICE_REQUIRE(c, Unimplemented, op.node()->describe(),
+                 ": the gradient of a product needs constant axes (use ops::prod, or a Const axes input)");
+  const Output x = op.input(0);
+  SLUICE_REQUIRE(x.shape().known_rank(), InvalidArgument, op.node()->describe(),
+                 ": gradient of a reduction needs an input of known rank");
+  const Ints axes = axes_values(*c);
+  const bool noop = axes.empty() && op.node()->attr<bool>("noop_with_empty_axes");
+  const std::vector<int> list = noop ? std::vector<int>{} : reduced_axis_list(axes, x.shape().rank());
+  return {prod_grad_static(s, x, keep_axes(s, op, g[0]), list), Output()};
+}
+
+Output axes_reduction(const Scope& s, const char* op, const Output& x, const Output& axes, bool keepdims,
+                      bool noop) {
+  return NodeBuilder(s, op).input(x).input(axes).attr("keepdims", keepdims).attr("noop_with_empty_axes", noop)
+      .finish().output(0);
 }
 
 }  // namespace
@@ -298,6 +538,37 @@ void register_reduction_ops(OpRegistry& r) {
       .shape_fn(arg_shape).kernel(arg_kernel<true>).not_differentiable();
   r.op("ArgMin").input("input").output("output").required_attr("axis")
       .shape_fn(arg_shape).kernel(arg_kernel<false>).not_differentiable();
+
+  r.op("Prod").input("input").output("output").attr("axes", Ints{}).attr("keepdims", false)
+      .shape_fn(reduction_shape).kernel(attr_reduction_kernel<ProdR, SLUICE_NUMERIC_TYPES>)
+      .gradient(prod_grad);
+  r.op("All").input("input").output("output").attr("axes", Ints{}).attr("keepdims", false)
+      .shape_fn(bool_reduction_shape).kernel(attr_reduction_kernel<AllR, bool>).not_differentiable();
+  r.op("Any").input("input").output("output").attr("axes", Ints{}).attr("keepdims", false)
+      .shape_fn(bool_reduction_shape).kernel(attr_reduction_kernel<AnyR, bool>).not_differentiable();
+  struct AxesOp {
+    const char* name;
+    KernelFn kernel;
+    GradFn grad;
+  };
+  const AxesOp axes_ops[] = {
+      {"ReduceSum", axes_reduction_kernel<SumR, false, SLUICE_NUMERIC_TYPES>, axes_sum_grad},
+      {"ReduceMean", axes_reduction_kernel<SumR, true, SLUICE_NUMERIC_TYPES>, axes_mean_grad},
+      {"ReduceMax", axes_reduction_kernel<MaxR, false, SLUICE_NUMERIC_TYPES>, axes_extremum_grad},
+      {"ReduceMin", axes_reduction_kernel<MinR, false, SLUICE_NUMERIC_TYPES>, axes_extremum_grad},
+      {"ReduceProd", axes_reduction_kernel<ProdR, false, SLUICE_NUMERIC_TYPES>, axes_prod_grad},
+      {"ReduceAll", axes_reduction_kernel<AllR, false, bool>, nullptr},
+      {"ReduceAny", axes_reduction_kernel<AnyR, false, bool>, nullptr},
+  };
+  for (const AxesOp& o : axes_ops) {
+    OpDefBuilder b = r.op(o.name).input("input").input("axes").output("output").attr("keepdims", false)
+                         .attr("noop_with_empty_axes", false).shape_fn(axes_reduction_shape).kernel(o.kernel);
+    if (o.grad) {
+      b.gradient(o.grad);
+    } else {
+      b.not_differentiable();
+    }
+  }
 }
 
 namespace ops {
@@ -319,5 +590,58 @@ Output argmax(const Scope& s, const Output& x, int64_t axis) {
 Output argmin(const Scope& s, const Output& x, int64_t axis) {
   return NodeBuilder(s, "ArgMin").input(x).attr("axis", axis).finish().output(0);
 }
+
+Output prod(const Scope& s, const Output& x, const Ints& axes, bool keepdims) {
+  return reduction(s, "Prod", x, axes, keepdims);
+}
+Output all(const Scope& s, const Output& x, const Ints& axes, bool keepdims) {
+  return reduction(s, "All", x, axes, keepdims);
+}
+Output any(const Scope& s, const Output& x, const Ints& axes, bool keepdims) {
+  return reduction(s, "Any", x, axes, keepdims);
+}
+
+Output reduce_sum(const Scope& s, const Output& x, const Output& axes, bool keepdims, bool noop_with_empty_axes) {
+  return axes_reduction(s, "ReduceSum", x, axes, keepdims, noop_with_empty_axes);
+}
+Output reduce_mean(const Scope& s, const Output& x, const Output& axes, bool keepdims, bool noop_with_empty_axes) {
+  return axes_reduction(s, "ReduceMean", x, axes, keepdims, noop_with_empty_axes);
+}
+Output reduce_max(const Scope& s, const Output& x, const Output& axes, bool keepdims, bool noop_with_empty_axes) {
+  return axes_reduction(s, "ReduceMax", x, axes, keepdims, noop_with_empty_axes);
+}
+Output reduce_min(const Scope& s, const Output& x, const Output& axes, bool keepdims, bool noop_with_empty_axes) {
+  return axes_reduction(s, "ReduceMin", x, axes, keepdims, noop_with_empty_axes);
+}
+Output reduce_prod(const Scope& s, const Output& x, const Output& axes, bool keepdims, bool noop_with_empty_axes) {
+  return axes_reduction(s, "ReduceProd", x, axes, keepdims, noop_with_empty_axes);
+}
+Output reduce_all(const Scope& s, const Output& x, const Output& axes, bool keepdims, bool noop_with_empty_axes) {
+  return axes_reduction(s, "ReduceAll", x, axes, keepdims, noop_with_empty_axes);
+}
+Output reduce_any(const Scope& s, const Output& x, const Output& axes, bool keepdims, bool noop_with_empty_axes) {
+  return axes_reduction(s, "ReduceAny", x, axes, keepdims, noop_with_empty_axes);
+}
+
+Output logsumexp(const Scope& scope, const Output& x, const Ints& axes, bool keepdims) {
+  SLUICE_REQUIRE(is_floating(x.dtype()), InvalidArgument, "logsumexp needs a float input, got ",
+                 dtype_name(x.dtype()));
+  const std::string name = scope.explicit_name().empty() ? "logsumexp" : scope.explicit_name();
+  const Scope in = scope.sub(name);
+  // Shift by the maximum so exp cannot overflow; an infinite maximum (all -inf, or a +inf)
+  // is replaced by 0 so x - m stays defined, as TF does. The shift cancels exactly, so it
+  // carries no gradient.
+  const Output raw = ops::max(in, x, axes, true);
+  const Output m = ops::stop_gradient(in, ops::select(in, ops::is_finite(in, raw), raw, ops::zeros_like(in, raw)));
+  const Output total = ops::sum(in, ops::exp(in, ops::sub(in, x, m)), axes, keepdims);
+  return ops::add(scope.named(name), ops::log(in, total), keepdims ? m : ops::reshape_like(in, m, total));
+}
+
+Output l2_loss(const Scope& scope, const Output& x) {
+  const std::string name = scope.explicit_name().empty() ? "l2_loss" : scope.explicit_name();
+  const Scope in = scope.sub(name);
+  return ops::mul(scope.named(name), ops::sum(in, ops::square(in, x)), ops::scalar_like(in, x, 0.5));
+}
+
 }  // namespace ops
 }  // namespace sluice

@@ -194,5 +194,21 @@ void register_conv_ops(OpRegistry& r);
 void register_pool_ops(OpRegistry& r);
 void register_rnn_ops(OpRegistry& r);
 void register_normalization_ops(OpRegistry& r);
+void register_gru_ops(OpRegistry& r);
+void register_simple_rnn_ops(OpRegistry& r);
+void register_numerics_ops(OpRegistry& r);
+void register_depthwise_ops(OpRegistry& r);
+void register_layer_norm_ops(OpRegistry& r);
+void register_image_ops(OpRegistry& r);
+void register_shape_ops(OpRegistry& r);
+void register_slice_ops(OpRegistry& r);
+void register_layout_ops(OpRegistry& r);
+void register_index_ops(OpRegistry& r);
+void register_activation_ops(OpRegistry& r);
+void register_math_unary_ops(OpRegistry& r);
+void register_math_binary_ops(OpRegistry& r);
+void register_matrix_ops(OpRegistry& r);
+void register_scan_ops(OpRegistry& r);
+void register_sort_ops(OpRegistry& r);
 
 }  // namespace sluice

@@ -1,170 +1,78 @@
-// Recurrent ops: the fused LSTM (Keras semantics) and its gradient, each with its
-// declaration, shape function and CPU kernel.
-//
-// Layout. Everything stays batch-major as the user gives it: x [B,T,F], the sequence
-// [B,T,U]. Gate pre-activations live in a [B,T,4U] buffer whose row (b,t) holds the four
-// gate blocks i, f, c, o of U columns each. Step t of the whole batch is then a strided
-// [B,4U] matrix (leading dimension T*4U) that the GEMM wrapper reads and writes in place,
-// so no transposes or copies are needed between the batched input projection and the
-// per-step recurrent products.
+// The fused LSTM (Keras semantics, ONNX options) and its gradient, each with its
+// declaration, shape function and CPU kernel. Shared machinery (attrs, shapes, masking,
+// activations, the per-step thread split) is in rnn_common.h; the layout is described there.
+// The gate buffer [B,T,4U] holds the blocks i, f, c, o.
 #include "rnn_ops.h"
 
-#include <Eigen/Core>
-#include <algorithm>
 #include <array>
-#include <atomic>
-#include <cstring>
-#include <exception>
-#include <mutex>
-#include <thread>
 
-#include "array_ops.h"
 #include "gemm.h"
 #include "gemm_packed.h"
-#include "kernel_util.h"
+#include "rnn_common.h"
 
 namespace sluice {
 
 using namespace kernels;  // NOLINT(google-build-using-namespace): kernel helpers
+using namespace rnn;      // NOLINT(google-build-using-namespace): shared recurrent helpers
 
 namespace {
 
-using Grads = std::vector<Output>;
+constexpr int kGates = 4;
 
 // ---------------------------------------------------------------------------------------
 // Shapes
 
-constexpr int kNumLstmInputs = 6;
-constexpr const char* kLstmInputNames[kNumLstmInputs] = {
-    "x", "h0", "c0", "kernel", "recurrent_kernel", "bias"};
-constexpr int kLstmInputRanks[kNumLstmInputs] = {3, 2, 2, 2, 2, 1};
+// Inputs: x, h0, c0, kernel, recurrent_kernel, bias, then [mask | sequence_lengths],
+// [peepholes].
+const std::vector<std::pair<const char*, const char*>> kForwardInputs = {
+    {"x", "BTF"}, {"h0", "BU"}, {"c0", "BU"}, {"kernel", "FG"}, {"recurrent_kernel", "UG"},
+    {"bias", "G"}};
+// LSTMGrad: x, h0, c0, kernel, recurrent_kernel, the forward's states, gates and cells, the
+// gradients of sequence, h and c, then the forward's extras.
+const std::vector<std::pair<const char*, const char*>> kGradInputs = {
+    {"x", "BTF"},         {"h0", "BU"},    {"c0", "BU"},         {"kernel", "FG"},
+    {"recurrent_kernel", "UG"}, {"states", "BTU"}, {"gates", "BTG"}, {"cells", "BTU"},
+    {"d_sequence", "BTU"}, {"d_h", "BU"},  {"d_c", "BU"}};
 
-struct LstmDims {
-  int64_t batch = -1, time = -1, features = -1, units = -1;
-};
-
-// "x [?,5,3], h0 [?,4], ...": the context every shape error carries.
-std::string describe_lstm_inputs(const std::array<Shape, kNumLstmInputs>& s) {
-  std::string r;
-  for (int i = 0; i < kNumLstmInputs; ++i) {
-    if (i == 5 && !s[i].known_rank()) continue;  // no bias (LSTMGrad) or nothing known
-    r += detail::str_cat(i ? ", " : "", kLstmInputNames[i], " ", s[i].to_string());
+template <class ShapeOf, class DTypeOf>
+Dims lstm_dims(const char* op, const Attrs& a, bool grad, int n, ShapeOf shape_of,
+               DTypeOf dtype_of) {
+  const auto& fixed = grad ? kGradInputs : kForwardInputs;
+  std::vector<Shape> shapes;
+  std::vector<DType> dtypes;
+  for (int i = 0; i < n; ++i) {
+    shapes.push_back(shape_of(i));
+    dtypes.push_back(dtype_of(i));
   }
-  return r;
-}
-
-// Validates the six LSTM input shapes (static ones with -1 dims, or run-time ones) and
-// returns the dims they agree on (-1 where unknown). A bias of unknown rank is skipped (the
-// gradient op has no bias input).
-LstmDims lstm_dims(const std::array<Shape, kNumLstmInputs>& s) {
-  const std::string all = describe_lstm_inputs(s);
-  for (int i = 0; i < kNumLstmInputs; ++i) {
-    SLUICE_REQUIRE(!s[i].known_rank() || s[i].rank() == kLstmInputRanks[i], InvalidArgument,
-                   "LSTM ", kLstmInputNames[i], " must have rank ", kLstmInputRanks[i], ", got ",
-                   s[i].to_string(), " (", all, ")");
-  }
-  auto dim = [&](int i, int d) -> int64_t { return s[i].known_rank() ? s[i].dim(d) : -1; };
-  LstmDims d;
-  // units: rows of recurrent_kernel, else a quarter of the gate width, else the state width.
-  struct Source {
-    int input;
-    int axis;
-    bool gates;  // a 4*units dimension
-  };
-  const Source unit_sources[] = {{4, 0, false}, {4, 1, true},  {3, 1, true},
-                                 {5, 0, true},  {1, 1, false}, {2, 1, false}};
-  std::string units_from;
-  for (const Source& src : unit_sources) {
-    int64_t v = dim(src.input, src.axis);
-    if (v < 0) continue;
-    const std::string where =
-        detail::str_cat(kLstmInputNames[src.input], " ", s[src.input].to_string());
-    if (src.gates) {
-      SLUICE_REQUIRE(v % 4 == 0, InvalidArgument, "LSTM ", where, ": dimension ", src.axis,
-                     " must be 4*units (gates i, f, c, o), ", v, " is not a multiple of 4 (", all,
-                     ")");
-      v /= 4;
-    }
-    if (d.units < 0) {
-      d.units = v;
-      units_from = where;
-      continue;
-    }
-    SLUICE_REQUIRE(v == d.units, InvalidArgument, "LSTM ", where,
-                   " does not match units = ", d.units, " (from ", units_from,
-                   "); expected kernel [features,4*units], recurrent_kernel ",
-                   "[units,4*units], bias [4*units], h0 and c0 [batch,units] (", all, ")");
-  }
-  // features: x's last dimension against the kernel's rows.
-  d.features = dim(0, 2);
-  const int64_t kernel_rows = dim(3, 0);
-  SLUICE_REQUIRE(d.features < 0 || kernel_rows < 0 || d.features == kernel_rows, InvalidArgument,
-                 "LSTM feature size mismatch: x ", s[0].to_string(), " has ", d.features,
-                 " features but kernel ", s[3].to_string(), " has ", kernel_rows, " rows (", all,
-                 ")");
-  if (d.features < 0) d.features = kernel_rows;
-  // batch: x, h0 and c0.
-  for (int i : {0, 1, 2}) {
-    const int64_t v = dim(i, 0);
-    SLUICE_REQUIRE(v < 0 || d.batch < 0 || v == d.batch, InvalidArgument,
-                   "LSTM batch sizes of x, h0 and c0 differ (", all, ")");
-    if (d.batch < 0) d.batch = v;
-  }
-  d.time = dim(0, 1);
-  if (d.units >= 0) (void)checked_mul(4, d.units, "LSTM gate width");
-  return d;
-}
-
-std::array<Shape, kNumLstmInputs> lstm_input_shapes(const ShapeContext& ctx, bool with_bias) {
-  std::array<Shape, kNumLstmInputs> s;
-  for (int i = 0; i < 5; ++i) s[i] = ctx.input_shape(i);
-  s[5] = with_bias ? ctx.input_shape(5) : Shape::unknown_rank();
-  return s;
-}
-
-void require_lstm_dtypes(const ShapeContext& ctx, int n, const char* const* names) {
-  const DType t = ctx.input_dtype(0);
-  SLUICE_REQUIRE(is_floating(t), InvalidArgument,
-                 "LSTM needs float32 or float64 inputs, got x of dtype ", dtype_name(t));
-  for (int i = 1; i < n; ++i)
-    SLUICE_REQUIRE(ctx.input_dtype(i) == t, InvalidArgument, "LSTM input '", names[i],
-                   "' has dtype ", dtype_name(ctx.input_dtype(i)), ", x has ", dtype_name(t));
+  const std::vector<InputSpec> specs = input_specs(op, fixed, a, shapes);
+  std::vector<std::string> names;
+  for (const InputSpec& s : specs) names.push_back(s.name);
+  require_dtypes(op, dtypes, names,
+                 a.masking == Masking::none ? -1 : static_cast<int>(fixed.size()), a.masking);
+  return check_dims(op, kGates, "i, f, c, o", specs);
 }
 
 void lstm_shape(ShapeContext& ctx) {
-  require_lstm_dtypes(ctx, kNumLstmInputs, kLstmInputNames);
-  const LstmDims d = lstm_dims(lstm_input_shapes(ctx, true));
-  const int64_t b = d.batch, t = d.time, u = d.units, g = u < 0 ? -1 : 4 * u;
+  const Attrs a = Attrs::read(ctx.node());
+  const Dims d = lstm_dims(
+      "LSTM", a, false, ctx.num_inputs(), [&](int i) { return ctx.input_shape(i); },
+      [&](int i) { return ctx.input_dtype(i); });
+  const int64_t b = d.batch, t = d.time, u = d.units, g = u < 0 ? -1 : kGates * u;
   const DType dt = ctx.input_dtype(0);
   ctx.add_output(dt, Shape{b, t, u});  // sequence
-  ctx.add_output(dt, Shape{b, u});     // h_last
-  ctx.add_output(dt, Shape{b, u});     // c_last
+  ctx.add_output(dt, Shape{b, u});     // h
+  ctx.add_output(dt, Shape{b, u});     // c
   ctx.add_output(dt, Shape{b, t, g});  // gates: i, f, c~, o after their activations
   ctx.add_output(dt, Shape{b, t, u});  // cells: c_t of every step
-}
-
-// LSTMGrad inputs: x, h0, c0, kernel, recurrent_kernel, then the forward's sequence, gates
-// and cells, then the gradients of sequence, h_last and c_last.
-constexpr int kNumGradInputs = 11;
-constexpr const char* kGradInputNames[kNumGradInputs] = {
-    "x",     "h0",         "c0",  "kernel", "recurrent_kernel", "sequence", "gates",
-    "cells", "d_sequence", "d_h", "d_c"};
-
-// Checks one of the gradient op's extra inputs against the shape the dims imply.
-void require_grad_input(const Shape& actual, const Shape& expected, int i, const std::string& all) {
-  SLUICE_REQUIRE(actual.compatible_with(expected), InvalidArgument, "LSTMGrad ", kGradInputNames[i],
-                 " ", actual.to_string(), " must be ", expected.to_string(), " (", all, ")");
+  if (a.separate_states()) ctx.add_output(dt, Shape{b, t, u});  // states: h_t of every step
 }
 
 void lstm_grad_shape(ShapeContext& ctx) {
-  require_lstm_dtypes(ctx, kNumGradInputs, kGradInputNames);
-  const auto s = lstm_input_shapes(ctx, false);
-  const LstmDims d = lstm_dims(s);
-  const int64_t b = d.batch, t = d.time, u = d.units, g = u < 0 ? -1 : 4 * u;
-  const std::string all = describe_lstm_inputs(s);
-  const Shape expected[] = {{b, t, u}, {b, t, g}, {b, t, u}, {b, t, u}, {b, u}, {b, u}};
-  for (int i = 5; i < kNumGradInputs; ++i)
-    require_grad_input(ctx.input_shape(i), expected[i - 5], i, all);
+  const Attrs a = Attrs::read(ctx.node());
+  const Dims d = lstm_dims(
+      "LSTMGrad", a, true, ctx.num_inputs(), [&](int i) { return ctx.input_shape(i); },
+      [&](int i) { return ctx.input_dtype(i); });
+  const int64_t b = d.batch, t = d.time, u = d.units, g = u < 0 ? -1 : kGates * u;
   const DType dt = ctx.input_dtype(0);
   ctx.add_output(dt, Shape{b, t, d.features});  // dx
   ctx.add_output(dt, Shape{b, u});              // dh0
@@ -173,279 +81,274 @@ void lstm_grad_shape(ShapeContext& ctx) {
   ctx.add_output(dt, Shape{u, g});              // drecurrent_kernel
   ctx.add_output(dt, Shape{g});                 // dbias
   ctx.add_output(dt, Shape{b, t, g});           // dgates: gradient of the pre-activations
+  if (a.peepholes) ctx.add_output(dt, Shape{u < 0 ? -1 : 3 * u});  // dpeepholes
+}
+
+template <class Ctx>
+Dims runtime_dims(const Ctx& ctx, const Attrs& a, bool grad) {
+  return lstm_dims(
+      grad ? "LSTMGrad" : "LSTM", a, grad, ctx.num_inputs(),
+      [&](int i) { return ctx.input(i).shape(); }, [&](int i) { return ctx.input(i).dtype(); });
 }
 
 // ---------------------------------------------------------------------------------------
-// Gate arithmetic on blocks of kBlock units.
-//
-// Every block goes through fixed-size Eigen arrays (whole SIMD packets), padding a short
-// last block with zeros, so each element takes the same code path wherever it falls: the
-// vectorized tanh/sigmoid round differently from the scalar ones, and this keeps results
-// independent of how units are split across threads.
+// The cell on blocks of units (see rnn_common.h for why blocks).
 
-constexpr int64_t kBlock = 16;
-template <class T>
-using BlockArray = Eigen::Array<T, kBlock, 1>;
+// Keras' defaults (sigmoid gates, tanh elsewhere, no clip, peepholes or coupled gates) are
+// the common case; kKeras compiles them to straight-line arithmetic with the activations
+// inlined, as fast as the LSTM was before the options existed.
+template <class T, bool kKeras>
+struct Cell {
+  Act<T> f, g, h;       // gates, candidate, cell output
+  const T* bias;        // [4U]
+  const T* peep;        // [3U] (i, f, o) or null
+  bool input_forget;
+  int64_t units;
 
-template <class T>
-BlockArray<T> load(const T* p, int64_t n) {
-  if (n == kBlock) return Eigen::Map<const BlockArray<T>>(p);
-  BlockArray<T> a = BlockArray<T>::Zero();
-  std::copy_n(p, n, a.data());
-  return a;
-}
+  Cell(const Attrs& a, const T* b, const T* p, int64_t u)
+      : f(a.f, a.clip), g(a.g, a.clip), h(a.h, 0.0), bias(b), peep(kKeras ? nullptr : p),
+        input_forget(!kKeras && a.input_forget), units(u) {}
 
-template <class T>
-void store(const BlockArray<T>& a, T* p, int64_t n) {
-  if (n == kBlock) {
-    Eigen::Map<BlockArray<T>> dst(p);
-    dst = a;
-  } else {
-    std::copy_n(a.data(), n, p);
+  // Whether a node's attrs are Keras' defaults (then use Cell<T, true>).
+  static bool keras(const Attrs& a) {
+    return a.f == RnnActivation::sigmoid() && a.g == RnnActivation::tanh() &&
+           a.h == RnnActivation::tanh() && a.clip == 0 && !a.peepholes && !a.input_forget;
   }
-}
-
-// One row of one step, units [u0, u1): z [4U] holds the pre-activations without the bias
-// and receives the activated gates; c_prev [U] in, c and h [U] out.
-template <class T>
-void gates_forward(T* z, const T* bias, const T* c_prev, T* c, T* h, int64_t u0, int64_t u1,
-                   int64_t units) {
-  T* zi = z;
-  T* zf = z + units;
-  T* zc = z + 2 * units;
-  T* zo = z + 3 * units;
-  for (int64_t u = u0; u < u1; u += kBlock) {
-    const int64_t n = std::min(kBlock, u1 - u);
-    const BlockArray<T> i = (load(zi + u, n) + load(bias + u, n)).logistic();
-    const BlockArray<T> f = (load(zf + u, n) + load(bias + units + u, n)).logistic();
-    const BlockArray<T> g = (load(zc + u, n) + load(bias + 2 * units + u, n)).tanh();
-    const BlockArray<T> o = (load(zo + u, n) + load(bias + 3 * units + u, n)).logistic();
-    const BlockArray<T> c_new = f * load(c_prev + u, n) + i * g;
-    const BlockArray<T> h_new = o * c_new.tanh();
-    store(i, zi + u, n);
-    store(f, zf + u, n);
-    store(g, zc + u, n);
-    store(o, zo + u, n);
-    store(c_new, c + u, n);
-    store(h_new, h + u, n);
-  }
-}
-
-// One row of one step backwards, units [u0, u1). gates [4U]: i, f, c~, o of the step;
-// c, c_prev [U]: its cell state and the previous one; dh_out [U]: the gradient reaching h_t
-// through the sequence output; dh_rec [U]: the one reaching it from step t+1 (or h_last);
-// dc [U]: the gradient reaching c_t from step t+1 (or c_last), replaced by the one reaching
-// c_{t-1}. Writes dz [4U], the gradient of the pre-activations.
-template <class T>
-void gates_backward(const T* gates, const T* c, const T* c_prev, const T* dh_out, const T* dh_rec,
-                    T* dc, T* dz, int64_t u0, int64_t u1, int64_t units) {
-  const T* gi = gates;
-  const T* gf = gates + units;
-  const T* gc = gates + 2 * units;
-  const T* go = gates + 3 * units;
-  const BlockArray<T> one = BlockArray<T>::Ones();
-  for (int64_t u = u0; u < u1; u += kBlock) {
-    const int64_t n = std::min(kBlock, u1 - u);
-    const BlockArray<T> i = load(gi + u, n), f = load(gf + u, n), g = load(gc + u, n),
-                        o = load(go + u, n);
-    const BlockArray<T> tc = load(c + u, n).tanh();
-    const BlockArray<T> dh = load(dh_out + u, n) + load(dh_rec + u, n);
-    // h = o tanh(c): dc += dh o (1 - tanh^2 c); d(z_o) = dh tanh(c) o (1 - o)
-    const BlockArray<T> dct = load(dc + u, n) + dh * o * (one - tc * tc);
-    // c = f c_prev + i c~: di = dc c~, df = dc c_prev, dc~ = dc i, dc_prev = dc f
-    store(BlockArray<T>(dct * g * i * (one - i)), dz + u, n);
-    store(BlockArray<T>(dct * load(c_prev + u, n) * f * (one - f)), dz + units + u, n);
-    store(BlockArray<T>(dct * i * (one - g * g)), dz + 2 * units + u, n);
-    store(BlockArray<T>(dh * tc * o * (one - o)), dz + 3 * units + u, n);
-    store(BlockArray<T>(dct * f), dc + u, n);
-  }
-}
-
-// ---------------------------------------------------------------------------------------
-// Splitting one time step across threads.
-//
-// A step is a [B,U] x [U,4U] product plus gate arithmetic. It is cut into tiles of rows x
-// units: by unit blocks when there are enough of them (each thread then keeps its own
-// columns of the recurrent kernel in cache), else by rows. Small steps run on the calling
-// thread: one wake-up of the pool costs about as much as ~1 MFLOP of work.
-
-constexpr double kMinTileWork = 1e6;
-
-struct Tile {
-  int64_t b0, b1, u0, u1;
-};
-
-std::vector<Tile> step_tiles(int64_t batch, int64_t units, int threads) {
-  const double work = static_cast<double>(batch) * static_cast<double>(units) *
-                      (8.0 * static_cast<double>(units) + 40.0);
-  const int64_t blocks = (units + kBlock - 1) / kBlock;
-  int64_t n = std::min<int64_t>(threads, static_cast<int64_t>(work / kMinTileWork));
-  std::vector<Tile> tiles;
-  if (n <= 1 || batch == 0 || units == 0) {
-    tiles.push_back({0, batch, 0, units});
-  } else if (blocks >= n) {
-    for (int64_t k = 0; k < n; ++k)
-      tiles.push_back({0, batch, std::min(units, blocks * k / n * kBlock),
-                       std::min(units, blocks * (k + 1) / n * kBlock)});
-  } else {
-    n = std::min(n, batch);
-    for (int64_t k = 0; k < n; ++k) tiles.push_back({batch * k / n, batch * (k + 1) / n, 0, units});
-  }
-  return tiles;
-}
-
-// Runs f(step, tile) for steps 0..steps-1 in order, the tiles of one step in parallel.
-//
-// Waking a pool thread for every step costs tens of microseconds (more in a VM), as much
-// as a whole step of a mid-sized LSTM. So the pool is entered once: each participant
-// takes tickets (step * tiles + tile) in order from one counter and, before running a
-// tile, waits until every tile of the earlier steps is done. A participant only ever
-// waits for tickets handed out before its own, whose holders are running, so this cannot
-// deadlock, also when the pool runs the participants one after another (nested calls) or
-// a participant starts late: whoever is there does the work.
-template <class F>
-void run_steps(ThreadPool& pool, const std::vector<Tile>& tiles, int64_t steps, F&& f) {
-  const int64_t n = static_cast<int64_t>(tiles.size());
-  if (n == 1 || pool.num_threads() == 1) {
-    for (int64_t step = 0; step < steps; ++step)
-      for (const Tile& tile : tiles) f(step, tile);
-    return;
-  }
-  std::atomic<int64_t> next{0}, done{0};
-  std::atomic<bool> failed{false};
-  std::exception_ptr error;
-  std::mutex error_mu;
-  pool.parallel_chunks(n, 1, [&](int, int64_t, int64_t) {
-    for (;;) {
-      const int64_t ticket = next.fetch_add(1, std::memory_order_relaxed);
-      const int64_t step = ticket / n;
-      if (step >= steps) return;
-      for (int spin = 0; done.load(std::memory_order_acquire) < step * n; ++spin) {
-        if (failed.load(std::memory_order_relaxed)) return;
-        if (spin < 256) {
-#if defined(__x86_64__) || defined(__i386__)
-          __builtin_ia32_pause();
-#endif
-        } else {
-          std::this_thread::yield();
-        }
-      }
-      if (!failed.load(std::memory_order_relaxed)) {
-        try {
-          f(step, tiles[static_cast<size_t>(ticket % n)]);
-        } catch (...) {
-          std::lock_guard<std::mutex> lock(error_mu);
-          if (!error) error = std::current_exception();
-          failed.store(true, std::memory_order_relaxed);
-        }
-      }
-      done.fetch_add(1, std::memory_order_release);
+  using A = BlockArray<T>;
+  A gate(const A& x) const {
+    if constexpr (kKeras) {
+      return x.logistic();
+    } else {
+      return f(x);
     }
-  });
-  if (error) std::rethrow_exception(error);
-}
+  }
+  A candidate(const A& x) const {
+    if constexpr (kKeras) {
+      return x.tanh();
+    } else {
+      return g(x);
+    }
+  }
+  A cell_output(const A& x) const {
+    if constexpr (kKeras) {
+      return x.tanh();
+    } else {
+      return h(x);
+    }
+  }
+  A gate_slope(const A& y) const {
+    if constexpr (kKeras) {
+      return y * (A::Ones() - y);
+    } else {
+      return f.slope(y);
+    }
+  }
+  A candidate_slope(const A& y) const {
+    if constexpr (kKeras) {
+      return A::Ones() - y * y;
+    } else {
+      return g.slope(y);
+    }
+  }
+  A cell_output_slope(const A& y) const {
+    if constexpr (kKeras) {
+      return A::Ones() - y * y;
+    } else {
+      return h.slope(y);
+    }
+  }
+
+  // One row of one step, units [u0, u1): z [4U] holds the pre-activations without the
+  // bias and receives the gates after their activations; c_prev [U] in, c and h [U] out.
+  void forward(T* z, const T* c_prev, T* c, T* hout, int64_t u0, int64_t u1) const {
+    T* zi = z;
+    T* zf = z + units;
+    T* zc = z + 2 * units;
+    T* zo = z + 3 * units;
+    for (int64_t u = u0; u < u1; u += kBlock) {
+      const int64_t n = std::min(kBlock, u1 - u);
+      const A cp = load(c_prev + u, n);
+      A pi = load(zi + u, n) + load(bias + u, n);
+      if (!kKeras && peep) pi += load(peep + u, n) * cp;
+      const A i = gate(pi);
+      A fg;
+      if (!kKeras && input_forget) {
+        fg = A::Ones() - i;
+      } else {
+        A pf = load(zf + u, n) + load(bias + units + u, n);
+        if (!kKeras && peep) pf += load(peep + units + u, n) * cp;
+        fg = gate(pf);
+      }
+      const A cand = candidate(A(load(zc + u, n) + load(bias + 2 * units + u, n)));
+      const A c_new = fg * cp + i * cand;
+      A po = load(zo + u, n) + load(bias + 3 * units + u, n);
+      if (!kKeras && peep) po += load(peep + 2 * units + u, n) * c_new;
+      const A o = gate(po);
+      const A h_new = o * cell_output(c_new);
+      store(i, zi + u, n);
+      store(fg, zf + u, n);
+      store(cand, zc + u, n);
+      store(o, zo + u, n);
+      store(c_new, c + u, n);
+      store(h_new, hout + u, n);
+    }
+  }
+
+  // One row of one step backwards, units [u0, u1). gates [4U]: i, f, c~, o of the step;
+  // c, c_prev [U]: its cell state and the previous one; dh_out [U] (or null): the
+  // gradient reaching h_t through the sequence output; dh [U]: the one reaching it from
+  // the next step (or h), set to zero (an LSTM's h_{t-1} reaches h_t only through the
+  // recurrent product); dc [U]: the gradient reaching c_t from the next step (or c),
+  // replaced by the one reaching c_{t-1}. Writes dz [4U], the gradient of the
+  // pre-activations (which may alias gates: each block is read before it is written).
+  void backward(const T* gates, const T* c, const T* c_prev, const T* dh_out, T* dh, T* dc, T* dz,
+                int64_t u0, int64_t u1) const {
+    const T* gi = gates;
+    const T* gf = gates + units;
+    const T* gc = gates + 2 * units;
+    const T* go = gates + 3 * units;
+    for (int64_t u = u0; u < u1; u += kBlock) {
+      const int64_t n = std::min(kBlock, u1 - u);
+      const A i = load(gi + u, n), fg = load(gf + u, n), cand = load(gc + u, n),
+              o = load(go + u, n), cp = load(c_prev + u, n);
+      const A hc = cell_output(load(c + u, n));
+      A dht = load(dh + u, n);
+      if (dh_out) dht += load(dh_out + u, n);
+      // h = o h(c): do = dh h(c); dc += dh o h'(c)
+      const A dpo = dht * hc * gate_slope(o);
+      A dct = load(dc + u, n) + dht * o * cell_output_slope(hc);
+      if (!kKeras && peep) dct += dpo * load(peep + 2 * units + u, n);  // o read c_t through P_o
+      // c = f c_prev + i c~: di = dc c~, df = dc c_prev, dc~ = dc i, dc_prev = dc f
+      const A dpc = dct * i * candidate_slope(cand);
+      A dpi, dpf;
+      if (!kKeras && input_forget) {  // f = 1 - i
+        dpi = dct * (cand - cp) * gate_slope(i);
+        dpf = A::Zero();
+      } else {
+        dpi = dct * cand * gate_slope(i);
+        dpf = dct * cp * gate_slope(fg);
+      }
+      A dcp = dct * fg;
+      if (!kKeras && peep) dcp += dpi * load(peep + u, n) + dpf * load(peep + units + u, n);
+      store(dpi, dz + u, n);
+      store(dpf, dz + units + u, n);
+      store(dpc, dz + 2 * units + u, n);
+      store(dpo, dz + 3 * units + u, n);
+      store(dcp, dc + u, n);
+      store(A(A::Zero()), dh + u, n);
+    }
+  }
+};
 
 // ---------------------------------------------------------------------------------------
 // LSTM forward kernel
 
-// Run-time validation shared by both kernels: the five (or six) weight/state inputs.
-LstmDims runtime_dims(const KernelContext& ctx, bool with_bias) {
-  std::array<Shape, kNumLstmInputs> s;
-  for (int i = 0; i < 5; ++i) s[i] = ctx.input(i).shape();
-  s[5] = with_bias ? ctx.input(5).shape() : Shape::unknown_rank();
-  const int n = with_bias ? kNumLstmInputs : kNumGradInputs;
-  for (int i = 1; i < n; ++i)
-    SLUICE_REQUIRE(ctx.input(i).dtype() == ctx.input(0).dtype(), InvalidArgument, "LSTM input ", i,
-                   " has dtype ", dtype_name(ctx.input(i).dtype()), ", x has ",
-                   dtype_name(ctx.input(0).dtype()));
-  return lstm_dims(s);
-}
-
-template <class T>
-void lstm_forward(KernelContext& ctx, const LstmDims& d) {
+template <class T, bool kKeras>
+void lstm_forward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   const int64_t batch = d.batch, steps = d.time, feat = d.features, units = d.units,
-                width = 4 * units;
+                width = kGates * units;
+  const int extras = static_cast<int>(kForwardInputs.size());
   const T* x = ctx.input(0).data<T>();
   const T* h0 = ctx.input(1).data<T>();
   const T* c0 = ctx.input(2).data<T>();
   const T* kernel = ctx.input(3).data<T>();
   const T* rec = ctx.input(4).data<T>();
   const T* bias = ctx.input(5).data<T>();
+  const Tensor* masking = a.masking == Masking::none ? nullptr : &ctx.input(extras);
+  const T* peep = a.peepholes ? ctx.input(extras + (masking ? 1 : 0)).data<T>() : nullptr;
   T* seq = ctx.allocate_output(0, Shape{batch, steps, units}).data<T>();
   T* h_last = ctx.allocate_output(1, Shape{batch, units}).data<T>();
   T* c_last = ctx.allocate_output(2, Shape{batch, units}).data<T>();
   T* gates = ctx.allocate_output(3, Shape{batch, steps, width}).data<T>();
   T* cells = ctx.allocate_output(4, Shape{batch, steps, units}).data<T>();
+  T* states = a.separate_states() ? ctx.allocate_output(5, Shape{batch, steps, units}).data<T>() : seq;
+  const StepFlags flags = step_flags(masking, a, batch, steps, ctx.node().describe());
+  const Cell<T, kKeras> cell(a, bias, peep, units);
+  const Steps st{steps, a.reverse};
   ThreadPool& pool = ctx.pool();
 
   // Input projection of every step at once: gates[batch*steps, 4U] = x[batch*steps, feat]
   // kernel[feat, 4U].
-  gemm::gemm<T>(false, false, batch * steps, width, feat, T(1), x, feat, kernel, width, T(0), gates,
-                width, &pool);
+  gemm_by_rows<T>(pool, false, false, batch * steps, width, feat, x, feat, kernel, width, T(0), gates,
+                width);
 
   // The recurrent kernel multiplies every step: pack it once, by gate.
-  const gemm::PackedMatrix<T> rec_packed(false, units, width, 4, rec, width, &pool);
-  const std::vector<Tile> tiles = step_tiles(batch, units, pool.num_threads());
-  run_steps(pool, tiles, steps, [&](int64_t t, const Tile& tile) {
-    // Step t of batch row b is row b*steps + t of the [batch*steps, .] buffers; the previous state
-    // is h0/c0 (row stride units) at t = 0, else step t-1 of the sequence/cells (row stride
-    // steps*units).
-    const T* h_prev = t == 0 ? h0 : seq + (t - 1) * units;
-    const T* c_prev = t == 0 ? c0 : cells + (t - 1) * units;
-    const int64_t ld_prev = t == 0 ? units : steps * units;
+  const gemm::PackedMatrix<T> rec_packed(false, units, width, kGates, rec, width, &pool);
+  const std::vector<Tile> tiles = step_tiles(batch, units, kGates, pool.num_threads());
+  run_steps(pool, tiles, steps, [&](int64_t s, const Tile& tile) {
+    const int64_t t = st.time(s);
     const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
     if (m == 0 || n == 0) return;
-    const T* hp = h_prev + tile.b0 * ld_prev;
+    const auto [hp, ldh] = prev_rows(st, h0, states, tile.b0, t, units);
+    const auto [cp, ldc] = prev_rows(st, c0, cells, tile.b0, t, units);
     T* z = gates + (tile.b0 * steps + t) * width;
     // z[b, gate q, units u0..u1) += h_prev[b, :] rec[:, q*units + u0 .. q*units + u1)
-    for (int64_t q = 0; q < 4; ++q)
-      gemm::gemm_packed<T>(m, hp, ld_prev, rec_packed, q, tile.u0, tile.u1, T(1),
+    for (int64_t q = 0; q < kGates; ++q)
+      gemm::gemm_packed<T>(m, hp, ldh, rec_packed, q, tile.u0, tile.u1, T(1),
                            z + q * units + tile.u0, steps * width);
     for (int64_t b = tile.b0; b < tile.b1; ++b) {
-      const int64_t row = b * steps + t;
-      gates_forward(gates + row * width, bias, c_prev + b * ld_prev, cells + row * units,
-                    seq + row * units, tile.u0, tile.u1, units);
+      const int64_t row = b * steps + t, k = b - tile.b0;
+      if (flags.is_valid(row)) {
+        cell.forward(gates + row * width, cp + k * ldc, cells + row * units, states + row * units,
+                     tile.u0, tile.u1);
+      } else {  // a masked step carries both states over
+        std::copy(hp + k * ldh + tile.u0, hp + k * ldh + tile.u1, states + row * units + tile.u0);
+        std::copy(cp + k * ldc + tile.u0, cp + k * ldc + tile.u1, cells + row * units + tile.u0);
+      }
     }
   });
+  if (a.separate_states()) write_sequence(pool, a, flags, states, seq, batch, steps, units);
   for (int64_t b = 0; b < batch; ++b) {
-    std::copy_n(steps ? seq + (b * steps + steps - 1) * units : h0 + b * units, units,
-                h_last + b * units);
-    std::copy_n(steps ? cells + (b * steps + steps - 1) * units : c0 + b * units, units,
-                c_last + b * units);
+    const int64_t last = b * steps + st.last();
+    std::copy_n(steps ? states + last * units : h0 + b * units, units, h_last + b * units);
+    std::copy_n(steps ? cells + last * units : c0 + b * units, units, c_last + b * units);
   }
 }
 
 void lstm_kernel(KernelContext& ctx) {
-  const LstmDims d = runtime_dims(ctx, true);
+  const Attrs a = Attrs::read(ctx.node());
+  const Dims d = runtime_dims(ctx, a, false);
   dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "LSTM", [&](auto tag) {
-    lstm_forward<typename decltype(tag)::type>(ctx, d);
+    using T = typename decltype(tag)::type;
+    if (Cell<T, true>::keras(a)) {
+      lstm_forward<T, true>(ctx, a, d);
+    } else {
+      lstm_forward<T, false>(ctx, a, d);
+    }
   });
 }
 
 // ---------------------------------------------------------------------------------------
 // LSTMGrad kernel: backpropagation through time.
 
-template <class T>
-void lstm_backward(KernelContext& ctx, const LstmDims& d) {
+template <class T, bool kKeras>
+void lstm_backward(KernelContext& ctx, const Attrs& a, const Dims& d) {
   const int64_t batch = d.batch, steps = d.time, feat = d.features, units = d.units,
-                width = 4 * units;
+                width = kGates * units;
+  const int extras = static_cast<int>(kGradInputs.size());
   const T* x = ctx.input(0).data<T>();
   const T* h0 = ctx.input(1).data<T>();
   const T* c0 = ctx.input(2).data<T>();
   const T* kernel = ctx.input(3).data<T>();
   const T* rec = ctx.input(4).data<T>();
-  const T* seq = ctx.input(5).data<T>();
+  const T* states = ctx.input(5).data<T>();
   const T* gates = ctx.input(6).data<T>();
   const T* cells = ctx.input(7).data<T>();
   const T* d_seq = ctx.input(8).data<T>();
   const T* d_h = ctx.input(9).data<T>();
   const T* d_c = ctx.input(10).data<T>();
+  const Tensor* masking = a.masking == Masking::none ? nullptr : &ctx.input(extras);
+  const T* peep = a.peepholes ? ctx.input(extras + (masking ? 1 : 0)).data<T>() : nullptr;
   T* dx = ctx.allocate_output(0, Shape{batch, steps, feat}).data<T>();
   T* dh0 = ctx.allocate_output(1, Shape{batch, units}).data<T>();
   T* dc = ctx.allocate_output(2, Shape{batch, units}).data<T>();  // running dc; ends as dc0
   T* dkernel = ctx.allocate_output(3, Shape{feat, width}).data<T>();
   T* drec = ctx.allocate_output(4, Shape{units, width}).data<T>();
   T* dbias = ctx.allocate_output(5, Shape{width}).data<T>();
+  T* dpeep = a.peepholes ? ctx.allocate_output(7, Shape{3 * units}).data<T>() : nullptr;
+  const StepFlags flags = step_flags(masking, a, batch, steps, ctx.node().describe());
+  const Cell<T, kKeras> cell(a, nullptr, peep, units);
+  const Steps st{steps, a.reverse};
   ThreadPool& pool = ctx.pool();
 
   // dz [batch*steps, 4U]: gradient of the gate pre-activations, row b*steps + t as in the forward.
@@ -453,22 +356,23 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   // block of gate values before writing the same block of dz, and no step reads a row of gates that
   // an earlier step turned into dz.
   T* dz = ctx.forward_or_allocate(6, 6, Shape{batch, steps, width}).data<T>();
-  // dh_rec [batch, units]: gradient reaching h_t from step t+1 (from h_last at the last step).
-  Tensor dh_rec_t(dtype_v<T>, Shape{batch, units});
-  T* dh_rec = dh_rec_t.data<T>();
-  std::copy_n(d_h, batch * units, dh_rec);
+  // dh [batch, units]: gradient reaching the state after the step being processed from later
+  // steps (from h at the last step).
+  Tensor dh_t(dtype_v<T>, Shape{batch, units});
+  T* dh = dh_t.data<T>();
+  std::copy_n(d_h, batch * units, dh);
   std::copy_n(d_c, batch * units, dc);
 
-  // dh_rec[b, u0..u1) = dz[b, t+1, :] rec[u0..u1, :]^T at every step: pack rec^T once.
+  // dh[b, u0..u1) += dz[b, t, :] rec[u0..u1, :]^T at every step: pack rec^T once.
   const gemm::PackedMatrix<T> rec_t_packed(true, width, units, 1, rec, width, &pool);
-  auto recurrent_grad = [&](const Tile& tile, int64_t step, T* out) {
-    gemm::gemm_packed<T>(tile.b1 - tile.b0, dz + (tile.b0 * steps + step) * width, steps * width,
-                         rec_t_packed, 0, tile.u0, tile.u1, T(0), out + tile.b0 * units + tile.u0,
+  auto recurrent_grad = [&](const Tile& tile, int64_t t, T* out) {
+    gemm::gemm_packed<T>(tile.b1 - tile.b0, dz + (tile.b0 * steps + t) * width, steps * width,
+                         rec_t_packed, 0, tile.u0, tile.u1, T(1), out + tile.b0 * units + tile.u0,
                          units);
   };
-  // Steps T-1 .. 0, then one more that only takes dh0 = dz[:, 0, :] rec^T (with no steps
-  // at all, the gradient passes straight through).
-  const std::vector<Tile> tiles = step_tiles(batch, units, pool.num_threads());
+  // Steps T-1 .. 0, then one more that only takes dh0 = dh + dz[first step] rec^T (with no
+  // steps at all, the gradient passes straight through).
+  const std::vector<Tile> tiles = step_tiles(batch, units, kGates, pool.num_threads());
   // dbias sums dz's rows in one fixed order, steps T-1 .. 0 and rows 0 .. batch-1 within a
   // step, whether inside the loop (tiles split by units) or after it (split by rows).
   const bool bias_in_loop = tiles.size() == 1 || tiles[0].b1 == batch;
@@ -477,22 +381,32 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   run_steps(pool, tiles, steps == 0 ? 0 : steps + 1, [&](int64_t i, const Tile& tile) {
     const int64_t m = tile.b1 - tile.b0, n = tile.u1 - tile.u0;
     if (m == 0 || n == 0) return;
-    const int64_t t = steps - 1 - i;
-    if (t < 0) {
-      recurrent_grad(tile, 0, dh0);
+    const int64_t s = steps - 1 - i;
+    if (s < 0) {
+      for (int64_t b = tile.b0; b < tile.b1; ++b)
+        std::copy(dh + b * units + tile.u0, dh + b * units + tile.u1, dh0 + b * units + tile.u0);
+      recurrent_grad(tile, st.time(0), dh0);
       return;
     }
-    if (t + 1 < steps) recurrent_grad(tile, t + 1, dh_rec);
-    const T* c_prev = t == 0 ? c0 : cells + (t - 1) * units;
-    const int64_t ld_prev = t == 0 ? units : steps * units;
+    const int64_t t = st.time(s);
+    if (s + 1 < steps) recurrent_grad(tile, st.time(s + 1), dh);
+    const auto [cp, ldc] = prev_rows(st, c0, cells, tile.b0, t, units);
     for (int64_t b = tile.b0; b < tile.b1; ++b) {
       const int64_t row = b * steps + t;
-      gates_backward(gates + row * width, cells + row * units, c_prev + b * ld_prev,
-                     d_seq + row * units, dh_rec + b * units, dc + b * units, dz + row * width,
-                     tile.u0, tile.u1, units);
+      const T* dout = flags.emits(row) ? d_seq + output_row(a, b, t, steps) * units : nullptr;
+      if (flags.is_valid(row)) {
+        cell.backward(gates + row * width, cells + row * units, cp + (b - tile.b0) * ldc, dout,
+                      dh + b * units, dc + b * units, dz + row * width, tile.u0, tile.u1);
+      } else {  // a masked step passes both gradients through to the previous state
+        for (int64_t q = 0; q < kGates; ++q)
+          std::fill(dz + row * width + q * units + tile.u0, dz + row * width + q * units + tile.u1,
+                    T(0));
+        if (dout)
+          for (int64_t u = tile.u0; u < tile.u1; ++u) dh[b * units + u] += dout[u];
+      }
       // dbias sums dz while it is in cache, when this tile owns its columns for every row.
       if (bias_in_loop) {
-        for (int64_t q = 0; q < 4; ++q) {
+        for (int64_t q = 0; q < kGates; ++q) {
           const T* zr = dz + row * width + q * units;
           T* db = dbias + q * units;
           for (int64_t u = tile.u0; u < tile.u1; ++u) db[u] += zr[u];
@@ -502,37 +416,43 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
   });
   // The weight gradients sum over every step and row at once:
   //   dx = dz kernel^T, [dkernel; drec] = [x, h_prev]^T dz (dbias is summed above),
-  // where h_prev [batch*steps, units] is the sequence shifted one step later, with h0 first. The
-  // two weight gradients are one GEMM over the rows [x_r, h_prev_r] so dz is packed once.
+  // where h_prev is the state before each step. The two weight gradients are one GEMM over
+  // the rows [x_r, h_prev_r] so dz is packed once.
   const int64_t rows = batch * steps, xh_width = feat + units;
-  gemm::gemm<T>(false, true, rows, feat, width, T(1), dz, width, kernel, width, T(0), dx, feat,
-                &pool);
+  gemm_by_rows<T>(pool, false, true, rows, feat, width, dz, width, kernel, width, T(0), dx, feat);
   Tensor xh_t(dtype_v<T>, Shape{rows, xh_width});
   T* xh = xh_t.data<T>();
-  parallel_range(pool, rows,
-                 std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(xh_width, 1)),
-                 [&](int64_t r0, int64_t r1) {
-                   for (int64_t r = r0; r < r1; ++r) {
-                     const int64_t b = r / steps, t = r % steps;
-                     std::copy_n(x + r * feat, feat, xh + r * xh_width);
-                     std::copy_n(t == 0 ? h0 + b * units : seq + (r - 1) * units, units,
-                                 xh + r * xh_width + feat);
-                   }
-                 });
+  build_xh(pool, st, x, h0, states, batch, feat, units, xh);
   Tensor dw_t(dtype_v<T>, Shape{xh_width, width});
   T* dw = dw_t.data<T>();
-  gemm::gemm<T>(true, false, xh_width, width, rows, T(1), xh, xh_width, dz, width, T(0), dw, width,
-                &pool);
+  gemm_by_rows<T>(pool, true, false, xh_width, width, rows, xh, xh_width, dz, width, T(0), dw, width);
   std::copy_n(dw, feat * width, dkernel);
   std::copy_n(dw + feat * width, units * width, drec);
   if (!bias_in_loop) {
     parallel_range(pool, width,
                    std::max<int64_t>(64, kElementwiseGrain / std::max<int64_t>(rows, 1)),
                    [&](int64_t j0, int64_t j1) {
-                     for (int64_t t = steps - 1; t >= 0; --t) {
+                     for (int64_t s = steps - 1; s >= 0; --s) {
                        for (int64_t b = 0; b < batch; ++b) {
-                         const T* zr = dz + (b * steps + t) * width;
+                         const T* zr = dz + (b * steps + st.time(s)) * width;
                          for (int64_t j = j0; j < j1; ++j) dbias[j] += zr[j];
+                       }
+                     }
+                   });
+  }
+  if (dpeep) {
+    // dP_i = sum dz_i c_prev, dP_f = sum dz_f c_prev, dP_o = sum dz_o c, over rows in order.
+    std::fill_n(dpeep, 3 * units, T(0));
+    parallel_range(pool, units, std::max<int64_t>(16, kElementwiseGrain / std::max<int64_t>(rows, 1)),
+                   [&](int64_t u0, int64_t u1) {
+                     for (int64_t r = 0; r < rows; ++r) {
+                       const int64_t b = r / steps, t = r % steps;
+                       const T* cp = prev_rows(st, c0, cells, b, t, units).first;
+                       const T* z = dz + r * width;
+                       for (int64_t u = u0; u < u1; ++u) {
+                         dpeep[u] += z[u] * cp[u];
+                         dpeep[units + u] += z[units + u] * cp[u];
+                         dpeep[2 * units + u] += z[3 * units + u] * cells[r * units + u];
                        }
                      }
                    });
@@ -540,68 +460,71 @@ void lstm_backward(KernelContext& ctx, const LstmDims& d) {
 }
 
 void lstm_grad_kernel(KernelContext& ctx) {
-  const LstmDims d = runtime_dims(ctx, false);
-  const int64_t batch = d.batch, steps = d.time, units = d.units;
-  const Shape expected[] = {{batch, steps, units}, {batch, steps, 4 * units},
-                            {batch, steps, units}, {batch, steps, units},
-                            {batch, units},        {batch, units}};
-  for (int i = 5; i < kNumGradInputs; ++i)
-    SLUICE_REQUIRE(ctx.input(i).shape() == expected[i - 5], InvalidArgument, "LSTMGrad ",
-                   kGradInputNames[i], " ", ctx.input(i).shape().to_string(), " must be ",
-                   expected[i - 5].to_string(), " (x ", ctx.input(0).shape().to_string(),
-                   ", recurrent_kernel ", ctx.input(4).shape().to_string(), ")");
+  const Attrs a = Attrs::read(ctx.node());
+  const Dims d = runtime_dims(ctx, a, true);
   dispatch<SLUICE_FLOAT_TYPES>(ctx.input(0).dtype(), "LSTMGrad", [&](auto tag) {
-    lstm_backward<typename decltype(tag)::type>(ctx, d);
+    using T = typename decltype(tag)::type;
+    if (Cell<T, true>::keras(a)) {
+      lstm_backward<T, true>(ctx, a, d);
+    } else {
+      lstm_backward<T, false>(ctx, a, d);
+    }
   });
 }
 
-// d/d(x, h0, c0, kernel, recurrent_kernel, bias) LSTM = backpropagation through time (LSTMGrad)
+// d/d(x, h0, c0, kernel, recurrent_kernel, bias, peepholes) LSTM = backpropagation through
+// time (LSTMGrad); the mask or lengths get none.
 Grads lstm_grad(const Scope& s, const Operation& op, const Grads& g) {
-  // Outputs 3 and 4 (gates, cells) are saved for the backward pass only; a gradient flowing
-  // into them would need second-order terms. Autodiff hands zeros for unused outputs.
-  for (int k : {3, 4}) {
-    const Operation z = g[k].op();
-    SLUICE_REQUIRE(z.type() == "ZerosLike" && z.input(0) == op.output(k), Unimplemented,
-                   op.node()->describe(), ": gradients through its internal output ", k,
-                   k == 3 ? " (gates)" : " (cells)", " are not supported");
-  }
-  Operation grad = NodeBuilder(s, "LSTMGrad")
-                       .input(op.input(0)).input(op.input(1)).input(op.input(2))
-                       .input(op.input(3)).input(op.input(4))
-                       .input(op.output(0)).input(op.output(3)).input(op.output(4))
-                       .input(g[0]).input(g[1]).input(g[2])
-                       .finish();
-  return {grad.output(0), grad.output(1), grad.output(2),
-          grad.output(3), grad.output(4), grad.output(5)};
+  const Attrs a = Attrs::read(*op.node());
+  require_invertible(op, a);
+  // Outputs 3.. are saved for the backward pass only; a gradient flowing into them would need
+  // second-order terms.
+  require_no_grad(op, g, 3, "gates");
+  require_no_grad(op, g, 4, "cells");
+  if (a.separate_states()) require_no_grad(op, g, 5, "states");
+  NodeBuilder b(s, "LSTMGrad");
+  for (int i = 0; i < 5; ++i) b.input(op.input(i));
+  b.input(op.output(a.separate_states() ? 5 : 0)).input(op.output(3)).input(op.output(4));
+  b.input(g[0]).input(g[1]).input(g[2]);
+  const int extras = static_cast<int>(kForwardInputs.size());
+  for (int i = 0; i < a.num_extras(); ++i) b.input(op.input(extras + i));
+  copy_attrs(b, *op.node());
+  const Operation grad = b.finish();
+  Grads r;
+  for (int i = 0; i < 6; ++i) r.push_back(grad.output(i));
+  if (a.masking != Masking::none) r.emplace_back();
+  if (a.peepholes) r.push_back(grad.output(7));
+  return r;
 }
 
 }  // namespace
 
 void register_rnn_ops(OpRegistry& r) {
-  r.op("LSTM").input("x").input("h0").input("c0").input("kernel").input("recurrent_kernel")
-      .input("bias").output("sequence").output("h").output("c").output("gates").output("cells")
+  add_common_attrs(r.op("LSTM").input("x").input("h0").input("c0").input("kernel")
+                       .input("recurrent_kernel").input("bias").variadic_input("extras"),
+                   true, false)
+      .output("sequence").output("h").output("c").output("gates").output("cells")
+      .output("states")  // only with masking or reverse_output
       .shape_fn(lstm_shape).kernel(lstm_kernel).gradient(lstm_grad);
   // Like TensorFlow's BlockLSTMGrad: no second derivatives. dgates (the gradient of the
-  // gate pre-activations) reuses the gates' buffer when it can.
-  r.op("LSTMGrad").input("x").input("h0").input("c0").input("kernel").input("recurrent_kernel")
-      .input("sequence").input("gates").input("cells").input("d_sequence").input("d_h")
-      .input("d_c").output("dx").output("dh0").output("dc0").output("dkernel")
-      .output("drecurrent_kernel").output("dbias").output("dgates")
+  // gate pre-activations) reuses the gates' buffer when it can. The states input is the
+  // forward's sequence when it has no separate states output.
+  add_common_attrs(r.op("LSTMGrad").input("x").input("h0").input("c0").input("kernel")
+                       .input("recurrent_kernel").input("states").input("gates").input("cells")
+                       .input("d_sequence").input("d_h").input("d_c").variadic_input("extras"),
+                   true, false)
+      .output("dx").output("dh0").output("dc0").output("dkernel").output("drecurrent_kernel")
+      .output("dbias").output("dgates").output("dpeepholes")  // dpeepholes: with peepholes
       .shape_fn(lstm_grad_shape).kernel(lstm_grad_kernel).not_differentiable();
 }
 
 namespace ops {
 
 std::vector<Output> lstm(const Scope& scope, const Output& x, const Output& h0, const Output& c0,
-                         const Output& kernel, const Output& recurrent_kernel, const Output& bias) {
-  Operation op = NodeBuilder(scope, "LSTM")
-                     .input(x)
-                     .input(h0)
-                     .input(c0)
-                     .input(kernel)
-                     .input(recurrent_kernel)
-                     .input(bias)
-                     .finish();
+                         const Output& kernel, const Output& recurrent_kernel, const Output& bias,
+                         const RnnOptions& options) {
+  const Operation op = build_node(scope, "LSTM", {x, h0, c0, kernel, recurrent_kernel, bias},
+                                  options, true, false, false);
   return {op.output(0), op.output(1), op.output(2)};
 }
 

@@ -45,6 +45,12 @@ void* system_alloc(size_t rounded) {
   return p;
 }
 
+// Set once this thread's cache has been destroyed (at thread exit; for the main thread during
+// static destruction). A Tensor that outlives it (a static Tensor, or a thread_local made
+// before the thread's first allocation) then frees straight to the system instead of into
+// a destroyed free list.
+thread_local bool t_cache_gone = false;
+
 // Free lists have their capacity reserved up front, so returning a block (in a noexcept
 // path) never allocates.
 struct ThreadCache {
@@ -52,7 +58,10 @@ struct ThreadCache {
   ThreadCache() {
     for (auto& list : free) list.reserve(kPerClassThread);
   }
-  ~ThreadCache() { clear(); }
+  ~ThreadCache() {
+    clear();
+    t_cache_gone = true;
+  }
   void clear() {
     for (auto& list : free) {
       for (void* p : list) std::free(p);
@@ -61,9 +70,11 @@ struct ThreadCache {
   }
 };
 
-ThreadCache& thread_cache() {
+// This thread's cache, or null once it has been destroyed.
+ThreadCache* thread_cache() {
+  if (t_cache_gone) return nullptr;
   thread_local ThreadCache cache;
-  return cache;
+  return &cache;
 }
 
 struct SharedCache {
@@ -89,10 +100,9 @@ void* allocate_aligned(size_t bytes) {
   const int c = size_class(bytes, &rounded);
   void* p = nullptr;
   if (rounded <= kThreadCacheLimit) {
-    auto& list = thread_cache().free[c];
-    if (!list.empty()) {
-      p = list.back();
-      list.pop_back();
+    if (ThreadCache* cache = thread_cache(); cache && !cache->free[c].empty()) {
+      p = cache->free[c].back();
+      cache->free[c].pop_back();
     }
   } else {
     SharedCache& sc = shared_cache();
@@ -120,9 +130,8 @@ void free_aligned(void* ptr, size_t bytes) noexcept {
   size_t rounded = 0;
   const int c = size_class(bytes, &rounded);
   if (rounded <= kThreadCacheLimit) {
-    auto& list = thread_cache().free[c];
-    if (list.size() < kPerClassThread) {
-      list.push_back(ptr);
+    if (ThreadCache* cache = thread_cache(); cache && cache->free[c].size() < kPerClassThread) {
+      cache->free[c].push_back(ptr);
       return;
     }
   } else {
@@ -150,7 +159,7 @@ AllocatorStats allocator_stats() {
 }
 
 void release_cached_memory() {
-  thread_cache().clear();
+  if (ThreadCache* cache = thread_cache()) cache->clear();
   SharedCache& sc = shared_cache();
   std::lock_guard<std::mutex> lock(sc.mu);
   for (auto& list : sc.free) {

@@ -7,8 +7,10 @@
 #include <shared_mutex>
 #include <unordered_map>
 
+#include "../graph/device.h"
 #include "../graph/graph_data.h"
 #include "denormal.h"
+#include "../ops/numerics_ops.h"
 #include "../ops/registry.h"
 
 namespace sluice {
@@ -41,6 +43,17 @@ Operation OpRef::resolve(const Graph& graph) const {
 // ---- the compiled plan ----
 
 namespace {
+
+// Sluice has one device, this process's CPU. A node placed elsewhere fails unless soft
+// placement is allowed (then it runs on the CPU).
+void check_placement(const Node& n, bool allow_soft_placement) {
+  if (n.device.empty() || allow_soft_placement) return;
+  if (DeviceSpec::parse(n.device).is_local_cpu()) return;
+  throw InvalidArgument(detail::str_cat(
+      "Cannot assign a device for ", n.describe(), ": device '", n.device,
+      "' does not exist in this process (available: ", kLocalCpuDevice,
+      "); set SessionOptions::allow_soft_placement to run it on the CPU"));
+}
 
 struct Step {
   const Node* node = nullptr;
@@ -87,6 +100,8 @@ struct Session::Impl {
   std::unordered_map<std::vector<int64_t>, std::shared_ptr<const Plan>, KeyHash> plans;
 
   bool profile = false;
+  bool check_numerics = false;
+  bool allow_soft_placement = false;
   mutable std::mutex timings_mu;
   std::map<std::string, OpTiming> timings;
 
@@ -220,6 +235,7 @@ std::shared_ptr<const Plan> Session::Impl::compile(const std::vector<Output>& fe
       throw InvalidArgument("You must feed a value for " + placeholder_hint(Output(const_cast<Node*>(n), 0)));
     }
     SLUICE_REQUIRE(n->def->kernel, Unimplemented, n->describe(), ": op has no CPU kernel");
+    check_placement(*n, allow_soft_placement);  // for nodes added after the Session was made
     Step st;
     st.node = n;
     st.kernel = n->def->kernel;
@@ -306,6 +322,9 @@ Session::Session(const Graph& graph, SessionOptions options) : impl_(std::make_u
     impl_->pool = &ThreadPool::shared();
   }
   impl_->profile = options.collect_op_timings;
+  impl_->check_numerics = options.check_numerics;
+  impl_->allow_soft_placement = options.allow_soft_placement;
+  for (const Operation& op : graph.operations()) check_placement(*op.node(), options.allow_soft_placement);
 }
 
 std::vector<OpTiming> Session::op_timings() const {
@@ -321,8 +340,10 @@ Session::~Session() = default;
 const Graph& Session::graph() const { return impl_->graph; }
 ThreadPool& Session::thread_pool() const { return *impl_->pool; }
 
-std::vector<Tensor> Session::run(const FeedList& feeds, const std::vector<TensorRef>& fetches,
-                                 const std::vector<OpRef>& targets) {
+std::vector<Tensor> Session::run(const FeedList& feeds, const FetchList& fetch_list,
+                                 const TargetList& target_list) {
+  const std::vector<TensorRef>& fetches = fetch_list.refs();
+  const std::vector<OpRef>& targets = target_list.refs();
   Impl& im = *impl_;
   std::vector<Output> feed_outputs, fetch_outputs;
   std::vector<Operation> target_ops;
@@ -344,6 +365,11 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const std::vector<Tensor
     SLUICE_REQUIRE(x.shape().compatible_with(v.shape()), InvalidArgument,
                    "Cannot feed value of shape ", v.shape().to_string(), " for Tensor '",
                    x.name(), "', which has shape ", x.shape().to_string());
+    if (im.check_numerics) {
+      const NonFiniteValues found = find_non_finite(v, im.pool);
+      SLUICE_REQUIRE(!found.any(), InvalidArgument, "the value fed for Tensor '", x.name(),
+                     "': ", non_finite_message(x.name(), found));
+    }
   }
 
   auto plan = im.plan_for(feed_outputs, fetch_outputs, target_ops);
@@ -379,6 +405,12 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const std::vector<Tensor
                                        o.valid() ? o.summary() : "nothing", " for output ", j,
                                        " declared ", dtype_name(st.node->output_dtypes[j]),
                                        st.node->output_shapes[j].to_string()));
+      }
+      if (im.check_numerics) {
+        const NonFiniteValues found = find_non_finite(o, im.pool);
+        if (found.any())
+          throw InvalidArgument(st.node->describe() + ": " +
+                                non_finite_message(st.node->name + ":" + std::to_string(j), found));
       }
     }
     for (int r = 0; r < st.num_release; ++r) slots[plan->releases[st.first_release + r]] = Tensor();

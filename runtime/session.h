@@ -9,6 +9,7 @@
 //   auto s = sess.run({{"img:0", batch}}, {"preds:0"});    // ...or names
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <utility>
@@ -51,6 +52,38 @@ class OpRef {
 
 using FeedList = std::vector<std::pair<TensorRef, Tensor>>;
 
+// What Session::run fetches: a braced list of handles and names, or a vector of Outputs,
+// TensorRefs or names.
+//   sess.run(feeds, {probs, "loss:0"});   std::vector<Output> outs = ...; sess.run(feeds, outs);
+class FetchList {
+ public:
+  FetchList() = default;
+  FetchList(std::initializer_list<TensorRef> refs) : refs_(refs) {}        // NOLINT
+  FetchList(std::vector<TensorRef> refs) : refs_(std::move(refs)) {}       // NOLINT
+  FetchList(const std::vector<Output>& outputs) : refs_(outputs.begin(), outputs.end()) {}  // NOLINT
+  FetchList(const std::vector<std::string>& names) : refs_(names.begin(), names.end()) {}   // NOLINT
+  const std::vector<TensorRef>& refs() const { return refs_; }
+
+ private:
+  std::vector<TensorRef> refs_;
+};
+
+// What Session::run runs as targets: a braced list, or a vector of Operations, Outputs (their
+// ops), OpRefs or names.
+class TargetList {
+ public:
+  TargetList() = default;
+  TargetList(std::initializer_list<OpRef> refs) : refs_(refs) {}           // NOLINT
+  TargetList(std::vector<OpRef> refs) : refs_(std::move(refs)) {}          // NOLINT
+  TargetList(const std::vector<Operation>& ops) : refs_(ops.begin(), ops.end()) {}      // NOLINT
+  TargetList(const std::vector<Output>& outputs) : refs_(outputs.begin(), outputs.end()) {}  // NOLINT
+  TargetList(const std::vector<std::string>& names) : refs_(names.begin(), names.end()) {}   // NOLINT
+  const std::vector<OpRef>& refs() const { return refs_; }
+
+ private:
+  std::vector<OpRef> refs_;
+};
+
 struct SessionOptions {
   // Threads for intra-op parallelism, the calling thread included. 0 shares the
   // process-wide pool (one thread per core) with every other session that asks for 0.
@@ -58,6 +91,14 @@ struct SessionOptions {
   // Time every kernel and keep per-op-type totals (Session::op_timings); costs two clock
   // reads per op.
   bool collect_op_timings = false;
+  // After every op, check its float outputs (and every fed float value) for NaN and Inf, as
+  // tf.add_check_numerics_ops does: the run fails with InvalidArgument naming the first op,
+  // in execution order, whose output holds one, e.g. "node 'loss/Log' (Log): loss/Log:0 :
+  // Tensor had NaN values" (ops::check_numerics' text). Costs one pass over each output.
+  bool check_numerics = false;
+  // Run nodes placed on a device this process does not have (a GPU, another task) on the
+  // CPU instead of failing at Session creation (as TensorFlow's allow_soft_placement).
+  bool allow_soft_placement = false;
 };
 
 // Time spent in one op type across all runs of a session (collect_op_timings).
@@ -69,6 +110,8 @@ struct OpTiming {
 
 class Session {
  public:
+  // Fails (InvalidArgument) when a node of the graph is placed on a device this process
+  // does not have, naming the node and the device, unless options.allow_soft_placement.
   explicit Session(const Graph& graph, SessionOptions options = {});
   ~Session();
   Session(const Session&) = delete;
@@ -78,9 +121,9 @@ class Session {
   // order. Errors (all sluice::Error): a needed placeholder not fed; a fed value of the
   // wrong dtype or shape; an unknown name; an uninitialised variable; a handle of another
   // graph ("Tensor 'x:0' is not an element of this graph."); any kernel error, prefixed
-  // with the node and op that raised it.
-  std::vector<Tensor> run(const FeedList& feeds, const std::vector<TensorRef>& fetches,
-                          const std::vector<OpRef>& targets = {});
+  // with the node and op that raised it; a NaN or Inf with options.check_numerics.
+  std::vector<Tensor> run(const FeedList& feeds, const FetchList& fetches,
+                          const TargetList& targets = {});
 
   const Graph& graph() const;
   ThreadPool& thread_pool() const;

@@ -11,6 +11,10 @@
 //   Tensor probs = sess.run({{x, batch}}, {y})[0];
 #pragma once
 
+#if __cplusplus < 201703L
+#error "Sluice needs C++17 (-std=c++17); CMake's Sluice::sluice target and sluice.pc ask for it"
+#endif
+
 #include "allocator.h"
 #include "dtype.h"
 #include "error.h"
@@ -22,6 +26,7 @@
 #include "../graph/gradients.h"
 #include "../graph/graph.h"
 #include "../graph/conv_layers.h"
+#include "../graph/device.h"
 #include "../graph/layers.h"
 #include "../graph/normalization_layers.h"
 #include "../graph/recurrent_layers.h"
@@ -30,11 +35,13 @@
 #include "../graph/scope.h"
 
 #include "../ops/array_ops.h"
+#include "../ops/shape_ops.h"
 #include "../ops/conv_ops.h"
 #include "../ops/gemm.h"
 #include "../ops/math_ops.h"
 #include "../ops/nn_ops.h"
 #include "../ops/normalization_ops.h"
+#include "../ops/numerics_ops.h"
 #include "../ops/pool_ops.h"
 #include "../ops/random_ops.h"
 #include "../ops/reduction_ops.h"
@@ -42,6 +49,15 @@
 #include "../ops/registry.h"
 #include "../ops/state_ops.h"
 #include "../ops/training_ops.h"
+#include "../ops/depthwise_ops.h"
+#include "../ops/layer_norm_ops.h"
+#include "../ops/image_ops.h"
+#include "../ops/activation_ops.h"
+#include "../ops/math_binary_ops.h"
+#include "../ops/math_unary_ops.h"
+#include "../ops/matrix_ops.h"
+#include "../ops/scan_ops.h"
+#include "../ops/sort_ops.h"
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
@@ -50,3 +66,6 @@
 #include "../io/npz.h"
 #include "../io/progress.h"
 #include "../io/saver.h"
+#include "../io/onnx/onnx_import.h"
+#include "../io/tf/tf_checkpoint.h"
+#include "../io/tf/tf_import.h"

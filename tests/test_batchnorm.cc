@@ -234,19 +234,23 @@ TEST(FusedBatchNormOp, StreamingStoresMatchThePlainLoop) {
   EXPECT_GE(kernels::streaming_store_threshold_bytes(), 0);
 }
 
-TEST(FusedBatchNormOp, EmptyBatchGivesNaNStatisticsAndAnEmptyOutput) {
+// An empty batch has no statistics: the given ones pass through (issue 10; the layer-level
+// test is in test_sharp_edges), so a moving-average update moves nothing.
+TEST(FusedBatchNormOp, EmptyBatchPassesTheGivenStatisticsThroughAndGivesAnEmptyOutput) {
   Graph g;
   Scope root(g);
   Output xp = ops::placeholder(root, DType::f32, {-1, 3});
   Output ones = ops::constant(root, Tensor::ones(DType::f32, {3}));
+  Output mean = ops::constant(root, Tensor({0.5f, -1.0f, 2.0f}));
+  Output var = ops::constant(root, Tensor({4.0f, 3.0f, 0.25f}));
   auto bn =
-      ops::fused_batch_norm(root, xp, ones, ones, ones, ones, ops::constant(root, Tensor(true)));
+      ops::fused_batch_norm(root, xp, ones, ones, mean, var, ops::constant(root, Tensor(true)));
   Session sess(g);
   auto r =
       sess.run({{xp, Tensor::zeros(DType::f32, {0, 3})}}, {bn.y, bn.batch_mean, bn.batch_variance});
   EXPECT_EQ(r[0].shape(), (Shape{0, 3}));
-  EXPECT_TRUE(std::isnan(r[1].as_double(0)));
-  EXPECT_TRUE(std::isnan(r[2].as_double(2)));
+  EXPECT_EQ(r[1].as_double(1), -1.0);
+  EXPECT_EQ(r[2].as_double(2), 0.25);
 }
 
 TEST(FusedBatchNormOp, BadInputIsATypedErrorNamingNodeAndShapes) {
@@ -439,11 +443,11 @@ TEST(BatchNormLayer, MovingAveragesChangeOnlyWhenUpdateOpsRunInTraining) {
   struct Case {
     Shape shape;
     DType dt;
-    bool bessel;  // Keras' fused path: float32, rank 4 or 5
+    bool bessel;  // TensorFlow's fused-kernel convention, for every dtype and rank (issue 10)
   };
   for (const Case& k :
-       {Case{{2, 3, 4, 6}, DType::f32, true}, Case{{9, 6}, DType::f32, false},
-        Case{{2, 3, 4, 6}, DType::f64, false}, Case{{2, 2, 2, 3, 6}, DType::f32, true}}) {
+       {Case{{2, 3, 4, 6}, DType::f32, true}, Case{{9, 6}, DType::f32, true},
+        Case{{2, 3, 4, 6}, DType::f64, true}, Case{{2, 2, 2, 3, 6}, DType::f32, true}}) {
     SCOPED_TRACE(k.shape.to_string() + dtype_name(k.dt));
     LayerFixture f(k.shape, k.dt, 0.8);
     Session sess(f.g);
@@ -603,8 +607,8 @@ TEST(BatchNormLayer, DropoutAndBatchNormSwitchOnTheOneFlag) {
             2e-6);
 }
 
-TEST(BatchNormLayer, EpsilonAndMomentumFollowKeras) {
-  // Fused path (float32, rank 4): epsilon raised to 1.001e-5; other paths keep it.
+TEST(BatchNormLayer, EpsilonFollowsTheFusedKernelForEveryRank) {
+  // TensorFlow's fused convention for every rank and dtype: epsilon raised to 1.001e-5.
   for (int rank : {2, 4}) {
     Graph g;
     Scope root(g);
@@ -615,7 +619,7 @@ TEST(BatchNormLayer, EpsilonAndMomentumFollowKeras) {
     double eps = -1;
     for (const Operation& op : g.operations())
       if (op.type() == "FusedBatchNorm") eps = op.node()->attr<double>("epsilon");
-    EXPECT_EQ(eps, rank == 4 ? 1.001e-5 : 0.0);
+    EXPECT_EQ(eps, 1.001e-5);
   }
 }
 

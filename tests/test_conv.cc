@@ -732,7 +732,7 @@ TEST(ConvErrors, BuildTimeShapeAndAttrErrors) {
       error_of([&] {
         NodeBuilder(s.named("raw"), "Conv2D").input(x).input(w).attr("padding", "FULL").finish();
       }),
-      {"'raw' (Conv2D)", "padding must be \"SAME\" or \"VALID\"", "FULL"});
+      {"'raw' (Conv2D)", "padding must be \"SAME\", \"VALID\"", "FULL"});
 }
 
 TEST(ConvErrors, RunTimeErrorsWithUnknownDims) {

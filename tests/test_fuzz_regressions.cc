@@ -21,6 +21,7 @@
 #include "fuzz/fuzz_graph_file.cc"
 #include "fuzz/fuzz_idx.cc"
 #include "fuzz/fuzz_npz.cc"
+#include "fuzz/fuzz_onnx.cc"
 #include "test_util.h"
 
 namespace sluice {
@@ -53,6 +54,7 @@ const Target kTargets[] = {
     {"fuzz_checkpoint", fuzz::checkpoint::run}, {"fuzz_npz", fuzz::npz::run},
     {"fuzz_graph_file", fuzz::graph_file::run}, {"fuzz_bundle", fuzz::bundle::run},
     {"fuzz_idx", fuzz::idx::run},
+    {"fuzz_onnx", fuzz::onnx_model::run},
 };
 
 // Runs every file of tests/fuzz/<kind>/<target>/ through the target's harness (which

@@ -3,6 +3,7 @@
 
 #include "test_util.h"
 
+#include <memory>
 #include <thread>
 
 namespace sluice {
@@ -177,6 +178,39 @@ TEST(Graph, ASessionKeepsItsGraphAlive) {
   }  // the last Graph handle is gone; the session still holds the graph
   EXPECT_EQ(sess->run({}, {y})[0].scalar<float>(), 2.0f);
   EXPECT_EQ(sess->run({}, {"c:0"})[0].scalar<float>(), 2.0f);
+}
+
+// Issue 10: names come from a per-base counter (building 100,000 default-named ops is fast;
+// see bench/bench_graph.cc) with exactly the old results: the first free of base, base_1,
+// base_2, ..., skipping names a user or an import took.
+TEST(Graph, DefaultNamesSkipTakenNamesExactlyAsBefore) {
+  Graph g;
+  Scope root(g);
+  Output x = ops::placeholder(root.named("x"), DType::f32, {1});
+  EXPECT_EQ(ops::neg(root.named("Neg_2"), x).op().name(), "Neg_2");  // chosen by the user
+  std::vector<std::string> names;
+  for (int i = 0; i < 5; ++i) names.push_back(ops::neg(root, x).op().name());
+  EXPECT_EQ(names, (std::vector<std::string>{"Neg", "Neg_1", "Neg_3", "Neg_4", "Neg_5"}));
+  EXPECT_EQ(ops::neg(root.named("Neg_7"), x).op().name(), "Neg_7");
+  EXPECT_EQ(ops::neg(root.named("Neg"), x).op().name(), "Neg_6");  // a taken user name
+  EXPECT_EQ(ops::neg(root, x).op().name(), "Neg_8");
+  // A base that looks like a suffixed name has its own counter.
+  EXPECT_EQ(ops::neg(root.named("Neg_1"), x).op().name(), "Neg_1_1");
+  EXPECT_EQ(ops::neg(root.named("Neg_1"), x).op().name(), "Neg_1_2");
+  // Layers: dense, dense_1, ...; a name taken by an op is skipped.
+  ops::neg(root.named("dense_2"), x);
+  std::vector<std::string> layer_names;
+  std::vector<std::unique_ptr<layers::Dense>> ls;
+  for (int i = 0; i < 4; ++i) {
+    ls.push_back(std::make_unique<layers::Dense>(2));
+    (*ls.back())(root, ops::reshape(root, x, {1, 1}));
+    layer_names.push_back(ls.back()->name());
+  }
+  EXPECT_EQ(layer_names, (std::vector<std::string>{"dense", "dense_1", "dense_3", "dense_4"}));
+  // Many ops under one base stay exact.
+  std::string last;
+  for (int i = 0; i < 3000; ++i) last = ops::identity(root.sub("many"), x).op().name();
+  EXPECT_EQ(last, "many/Identity_2999");
 }
 
 }  // namespace

@@ -307,30 +307,32 @@ TEST(GraphImport, PrefixThreeTimesWithSharedInput) {
   EXPECT_TRUE(got[2].equals(want));
 }
 
-TEST(GraphImport, LearningPhaseCanBeSharedThroughTheInputMap) {
+// Issue 10: one learning phase per graph. An imported graph's flag is mapped onto the
+// target's flag by default; an explicit input_map entry for it still wins.
+TEST(GraphImport, LearningPhaseFollowsTheTargetGraphsFlagUnlessMapped) {
   Mlp a = build_mlp(3);
   const std::string text = io::graph_to_json(a.g);
   Graph g;
   Scope root(g);
   Output flag = learning_phase(g);  // g has its own flag before the import
   Output x = ops::placeholder(root.named("x"), DType::f32, {-1, 4, 5});
-  io::ImportOptions kept, shared;
-  kept.prefix = "kept";
-  kept.input_map = {{"input", x}};
-  kept.return_elements = {a.probs.name()};
-  shared = kept;
+  io::ImportOptions pinned, shared;
   shared.prefix = "shared";
-  shared.input_map["keras_learning_phase:0"] = flag;
-  Output pk = io::import_graph(g, text, kept).tensors[0];
+  shared.input_map = {{"input", x}};
+  shared.return_elements = {a.probs.name()};
+  pinned = shared;
+  pinned.prefix = "pinned";
+  pinned.input_map["keras_learning_phase:0"] = ops::constant(root, Tensor(false));
   Output ps = io::import_graph(g, text, shared).tensors[0];
+  Output pp = io::import_graph(g, text, pinned).tensors[0];
   EXPECT_EQ(learning_phase(g), flag);  // unchanged
   Session sess(g);
   sess.run({}, {}, {ops::global_variables_initializer(root)});
   const Tensor in = data({4, 4, 5}, 8);
-  auto off = sess.run({{x, in}}, {pk, ps});
-  auto on = sess.run({{x, in}, {flag, Tensor(true)}}, {pk, ps});
-  EXPECT_TRUE(on[0].equals(off[0]));   // "kept" reads its own flag: still inference
-  EXPECT_FALSE(on[1].equals(off[1]));  // "shared" follows the graph's flag: dropout on
+  auto off = sess.run({{x, in}}, {ps, pp});
+  auto on = sess.run({{x, in}, {flag, Tensor(true)}}, {ps, pp});
+  EXPECT_FALSE(on[0].equals(off[0]));  // "shared" follows the graph's flag: dropout on
+  EXPECT_TRUE(on[1].equals(off[1]));   // "pinned" was mapped to false: still inference
   EXPECT_TRUE(off[0].equals(off[1]));
 }
 

@@ -251,9 +251,9 @@ TEST(LstmOp, OneAndTwoThreadsAgree) {
     const std::vector<Tensor> a = one.run(lg.feeds(v), fetches);
     const std::vector<Tensor> b = two.run(lg.feeds(v), fetches);
     const std::string what = "B" + std::to_string(B) + " U" + std::to_string(U) + " fetch ";
-    for (size_t i = 0; i < a.size(); ++i) expect_close(b[i], a[i], 1e-5, what + std::to_string(i));
-    // The recurrence, the states and the bias gradient do not depend on the split at all.
-    for (size_t i : {0, 1, 2, 4, 5, 8}) EXPECT_TRUE(b[i].equals(a[i])) << what << i;
+    // Nothing depends on the split: the recurrence, the states and every gradient (the
+    // GEMMs are arranged to split by rows, see rnn::gemm_by_rows).
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(b[i].equals(a[i])) << what << i;
     // And the same threads give the same bits every run.
     const std::vector<Tensor> c = two.run(lg.feeds(v), fetches);
     for (size_t i = 0; i < b.size(); ++i) EXPECT_TRUE(c[i].equals(b[i])) << what << i;

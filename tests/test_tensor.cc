@@ -2,6 +2,7 @@
 #include <sluice/sluice.h>
 
 #include <cstdint>
+#include <thread>
 
 namespace sluice {
 namespace {
@@ -159,6 +160,22 @@ TEST(ThreadPool, ChunksAreDeterministicAndExceptionsPropagate) {
     pool.parallel_for(10, 1, [&](int64_t b, int64_t e) { total += static_cast<int>(e - b); });
   });
   EXPECT_EQ(total.load(), 30);
+}
+
+// A tensor freed after its thread's allocator cache is destroyed (a thread_local made before
+// the thread's first allocation is destroyed after the cache; a static Tensor outlives the
+// main thread's cache the same way) goes back to the system, not into the destroyed cache.
+// Without that, this wrote into freed memory (AddressSanitizer: heap-use-after-free).
+TEST(Allocator, TensorOutlivingItsThreadsCache) {
+  const AllocatorStats before = allocator_stats();
+  std::thread t([] {
+    thread_local struct Holder { Tensor t; } holder;  // constructed before the cache
+    holder.t = Tensor::from_vector<float>({1, 2, 3, 4}, {4});
+    for (int i = 0; i < 8; ++i) Tensor scratch(DType::f32, Shape{16});  // fills the cache
+    EXPECT_EQ(holder.t.data<float>()[3], 4.0f);
+  });
+  t.join();
+  EXPECT_EQ(allocator_stats().bytes_in_use, before.bytes_in_use);
 }
 
 }  // namespace

@@ -42,11 +42,18 @@ if [[ ${#targets[@]} -eq 0 ]]; then
 fi
 
 # ---- build ----
+# The build's Debian packages plus clang and its libFuzzer/sanitizer runtime (as .ci/run
+# installs them); ccache only when it is installed.
+source "$root/.ci/deps.sh"
+sluice_packages+=(clang libclang-rt-14-dev)
+sluice_install_deps || exit 2
+launcher=()
+command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 if [[ ! -f "$build/CMakeCache.txt" ]]; then
   echo "== configuring $build (clang, SLUICE_FUZZ=ON)"
   CC="${CC:-clang}" CXX="${CXX:-clang++}" cmake -S "$root" -B "$build" -DSLUICE_FUZZ=ON \
     -DSLUICE_BUILD_TESTS=OFF -DSLUICE_BUILD_BENCH=OFF -DSLUICE_BUILD_EXAMPLES=OFF \
-    -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null || exit 2
+    -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" >/dev/null || exit 2
 fi
 echo "== building ${targets[*]}"
 cmake --build "$build" -j2 --target "${targets[@]}" >"$build/fuzz-build.log" 2>&1 || {

@@ -1,0 +1,67 @@
+// Internal helpers shared by the convolution, depthwise and pooling op families: reading
+// and validating their attrs (strides, dilations, padding, explicit_paddings, groups, the
+// fused activation), building their geometry from static or run-time shapes, and writing
+// the same attrs onto the nodes their gradients build. Not part of the public API.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "conv_lowering.h"
+#include "conv_ops.h"
+#include "registry.h"
+
+namespace sluice::kernels {
+
+using Ints = std::vector<int64_t>;
+
+// The padding of a node: its "padding" attr and, for "EXPLICIT", its "explicit_paddings"
+// ({top, bottom, left, right}, or TF's 8-entry NHWC form [0,0,top,bottom,left,right,0,0]).
+Pads read_pads(const Node& node);
+// The attrs a node stores for `pads` (padding name and explicit_paddings).
+void set_pads(NodeBuilder& b, const Pads& pads);
+
+// The attrs of a convolution-like node. Validated the same way at build and run time
+// (attrs of imported graphs never went through the builders).
+struct ConvArgs {
+  Ints strides{1, 1}, dilations{1, 1};
+  Pads pads;
+  int64_t groups = 1;
+};
+ConvArgs read_conv_args(const Node& node);  // "groups" defaults to 1 when the op has none
+// Writes strides, padding, explicit_paddings, dilations (and groups when with_groups).
+NodeBuilder& set_conv_args(NodeBuilder& b, const ConvArgs& a, bool with_groups = true);
+
+// How the filter's dims map onto the geometry.
+enum class FilterLayout {
+  grouped,    // [KH, KW, C/groups, F]
+  depthwise,  // [KH, KW, C, M]: groups = C, F = C*M
+};
+// The 4 dims of a rank-4 shape, -1 where unknown (an unknown rank gives four -1s).
+std::array<int64_t, 4> dims4(const Shape& s, const char* what, const char* layout);
+// The geometry of convolving `input` with `filter` (static shapes may hold -1; the output
+// dims that depend on them are -1 too). Every message names both shapes.
+conv::ConvGeometry conv_geometry(const Shape& input, const Shape& filter, const ConvArgs& a,
+                                 FilterLayout layout);
+// The geometry's output shape [N,OH,OW,F].
+Shape conv_output_shape(const conv::ConvGeometry& g);
+// Requires dy to have the convolution's output shape (where known).
+void check_out_backprop(const conv::ConvGeometry& g, const Shape& dy, const Shape& input,
+                        const Shape& filter);
+
+// The fused activation of a FusedConv2D / FusedDepthwiseConv2dNative node: "activation"
+// (none, relu, relu6, clip, leaky_relu) with clip_min, clip_max, alpha, and the older bool
+// "relu" (true means activation relu).
+FusedActivation read_activation(const Node& node);
+void set_activation(NodeBuilder& b, const FusedActivation& act);
+conv::Epilogue epilogue_of(const FusedActivation& act);
+// The gradient at the activation's input, given its output y and the gradient g at y
+// (y = act(z): dz = g * act'(z), read from y).
+Output activation_grad(const Scope& s, const FusedActivation& act, const Output& g, const Output& y);
+
+// Input i (and all of `inputs`) float32/float64 and of one dtype.
+void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> inputs);
+
+}  // namespace sluice::kernels
