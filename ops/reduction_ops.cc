@@ -313,8 +313,10 @@ struct ProdR {
   template <class T> static T init() { return T(1); }
   template <class T> static T combine(T a, T b) {
     if constexpr (std::is_integral_v<T>) {
+      // Wraps; at least as wide as unsigned int (uint16 would promote to int and overflow).
       using U = std::make_unsigned_t<T>;
-      return static_cast<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));  // wraps
+      using W = std::conditional_t<(sizeof(U) < sizeof(unsigned)), unsigned, U>;
+      return static_cast<T>(static_cast<U>(static_cast<W>(static_cast<U>(a)) * static_cast<U>(b)));
     } else {
       return a * b;
     }
@@ -353,7 +355,9 @@ void divide_by_count(T* p, int64_t n, int64_t count) {
     if constexpr (std::is_floating_point_v<T>) {
       p[i] = count ? p[i] / static_cast<T>(count) : std::numeric_limits<T>::quiet_NaN();
     } else {
-      p[i] = count ? static_cast<T>(p[i] / static_cast<T>(count)) : T(0);
+      // Divide in 64 bits: the count need not fit in T (300 elements of int8).
+      using W = std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>;
+      p[i] = count ? static_cast<T>(static_cast<W>(p[i]) / static_cast<W>(count)) : T(0);
     }
   }
 }
@@ -540,7 +544,7 @@ void register_reduction_ops(OpRegistry& r) {
       .shape_fn(arg_shape).kernel(arg_kernel<false>).not_differentiable();
 
   r.op("Prod").input("input").output("output").attr("axes", Ints{}).attr("keepdims", false)
-      .shape_fn(reduction_shape).kernel(attr_reduction_kernel<ProdR, SLUICE_NUMERIC_TYPES>)
+      .shape_fn(reduction_shape).kernel(attr_reduction_kernel<ProdR, SLUICE_REAL_TYPES>)
       .gradient(prod_grad);
   r.op("All").input("input").output("output").attr("axes", Ints{}).attr("keepdims", false)
       .shape_fn(bool_reduction_shape).kernel(attr_reduction_kernel<AllR, bool>).not_differentiable();
@@ -552,11 +556,11 @@ void register_reduction_ops(OpRegistry& r) {
     GradFn grad;
   };
   const AxesOp axes_ops[] = {
-      {"ReduceSum", axes_reduction_kernel<SumR, false, SLUICE_NUMERIC_TYPES>, axes_sum_grad},
-      {"ReduceMean", axes_reduction_kernel<SumR, true, SLUICE_NUMERIC_TYPES>, axes_mean_grad},
-      {"ReduceMax", axes_reduction_kernel<MaxR, false, SLUICE_NUMERIC_TYPES>, axes_extremum_grad},
-      {"ReduceMin", axes_reduction_kernel<MinR, false, SLUICE_NUMERIC_TYPES>, axes_extremum_grad},
-      {"ReduceProd", axes_reduction_kernel<ProdR, false, SLUICE_NUMERIC_TYPES>, axes_prod_grad},
+      {"ReduceSum", axes_reduction_kernel<SumR, false, SLUICE_REAL_TYPES>, axes_sum_grad},
+      {"ReduceMean", axes_reduction_kernel<SumR, true, SLUICE_REAL_TYPES>, axes_mean_grad},
+      {"ReduceMax", axes_reduction_kernel<MaxR, false, SLUICE_REAL_TYPES>, axes_extremum_grad},
+      {"ReduceMin", axes_reduction_kernel<MinR, false, SLUICE_REAL_TYPES>, axes_extremum_grad},
+      {"ReduceProd", axes_reduction_kernel<ProdR, false, SLUICE_REAL_TYPES>, axes_prod_grad},
       {"ReduceAll", axes_reduction_kernel<AllR, false, bool>, nullptr},
       {"ReduceAny", axes_reduction_kernel<AnyR, false, bool>, nullptr},
   };
