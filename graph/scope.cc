@@ -199,13 +199,17 @@ Operation NodeBuilder::finish() {
   node->attrs = resolve_attrs(def, std::move(attrs_), where);
   node->device = scope_.device();
 
-  if (def.shape_fn) {
-    ShapeContext ctx(*node);
-    try {
+  try {
+    // Ops that do not declare string support never see a string (not even in their shape
+    // function).
+    check_string_support(*node, false);
+    if (def.shape_fn) {
+      ShapeContext ctx(*node);
       def.shape_fn(ctx);
-    } catch (const Error& e) {
-      throw_error(e.code(), where + ": " + e.what());
     }
+    check_string_support(*node, true);
+  } catch (const Error& e) {
+    throw_error(e.code(), where + ": " + e.what());
   }
   return Operation(g->add(std::move(node)));
 }

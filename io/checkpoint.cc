@@ -19,7 +19,12 @@ namespace {
 
 // ---- format constants (docs/formats.md#checkpoint) ----
 constexpr char kMagic[8] = {'S', 'L', 'U', 'I', 'C', 'E', 'C', 'K'};
-constexpr uint32_t kVersion = 1;
+// Version 1 knows dtype codes 1-6; version 2 adds codes 7-12 (the extra integer types and
+// strings) and nothing else. The writer writes version 1 unless a tensor needs a version 2
+// code, so files without the new dtypes stay readable by older builds; the reader reads
+// both.
+constexpr uint32_t kVersion1 = 1, kVersion2 = 2;
+constexpr uint8_t kLastVersion1Code = 6;
 constexpr uint64_t kHeaderSize = 64;
 constexpr uint64_t kAlign = 64;
 constexpr size_t kCrcField = 52;  // offset of the header+index CRC inside the header
@@ -28,25 +33,34 @@ constexpr uint32_t kMaxNameLength = 65535;
 constexpr uint64_t kMinEntrySize = 4 + 1 + 1 + 1 + 2 + 8 + 8 + 4;
 
 // Stable on-disk dtype codes, independent of the DType enumerator order.
+constexpr DType kByCode[] = {DType::f32, DType::f64, DType::i32, DType::i64,
+                             DType::u8,  DType::boolean, DType::i8, DType::i16,
+                             DType::u16, DType::u32, DType::u64, DType::string};
+constexpr uint8_t kNumCodes = sizeof(kByCode) / sizeof(kByCode[0]);
+
 uint8_t dtype_code(DType d) {
-  switch (d) {
-    case DType::f32: return 1;
-    case DType::f64: return 2;
-    case DType::i32: return 3;
-    case DType::i64: return 4;
-    case DType::u8: return 5;
-    case DType::boolean: return 6;
-    case DType::string: break;
-  }
-  throw Unimplemented(std::string("checkpoints cannot hold tensors of dtype ") + dtype_name(d));
+  for (uint8_t c = 0; c < kNumCodes; ++c)
+    if (kByCode[c] == d) return static_cast<uint8_t>(c + 1);
+  throw InvalidArgument(std::string("checkpoints cannot hold tensors of dtype ") + dtype_name(d));
 }
 
 bool dtype_from_code(uint8_t code, DType* d) {
-  static constexpr DType kByCode[] = {DType::f32, DType::f64, DType::i32,
-                                      DType::i64, DType::u8,  DType::boolean};
-  if (code < 1 || code > 6) return false;
+  if (code < 1 || code > kNumCodes) return false;
   *d = kByCode[code - 1];
   return true;
+}
+
+// A string tensor's data: the length of each element as a u64, then the elements' bytes
+// back to back. `lengths` gets the first part; the result is the whole length.
+uint64_t string_layout(const Tensor& t, std::string& lengths) {
+  const std::string* p = t.data<std::string>();
+  lengths.clear();
+  uint64_t total = 8 * static_cast<uint64_t>(t.num_elements());
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    for (int k = 0; k < 8; ++k) lengths.push_back(static_cast<char>((p[i].size() >> (8 * k)) & 0xFF));
+    total += p[i].size();
+  }
+  return total;
 }
 
 uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
@@ -278,8 +292,12 @@ void write_checkpoint(const std::string& path,
   const uint64_t data_offset = align_up(kHeaderSize + index_size);
   uint64_t pos = data_offset;
   std::vector<uint64_t> offsets;
-  for (const auto& [name, t] : tensors) {
+  std::vector<std::string> string_lengths(tensors.size());  // per string tensor
+  uint32_t version = kVersion1;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    const auto& [name, t] = tensors[i];
     const uint8_t code = dtype_code(t.dtype());
+    if (code > kLastVersion1Code) version = kVersion2;
     put_u32(index, static_cast<uint32_t>(name.size()));
     index += name;
     index.push_back(static_cast<char>(code));
@@ -289,15 +307,26 @@ void write_checkpoint(const std::string& path,
     pos = align_up(pos);
     offsets.push_back(pos);
     put_u64(index, pos);
-    put_u64(index, t.num_bytes());
-    put_u32(index, crc32_update(0, t.raw_data(), t.num_bytes()));
-    pos += t.num_bytes();
+    uint64_t length = 0;
+    uint32_t crc = 0;
+    if (t.dtype() == DType::string) {
+      length = string_layout(t, string_lengths[i]);
+      crc = crc32_update(0, string_lengths[i].data(), string_lengths[i].size());
+      const std::string* p = t.data<std::string>();
+      for (int64_t k = 0; k < t.num_elements(); ++k) crc = crc32_update(crc, p[k].data(), p[k].size());
+    } else {
+      length = t.num_bytes();
+      crc = crc32_update(0, t.raw_data(), t.num_bytes());
+    }
+    put_u64(index, length);
+    put_u32(index, crc);
+    pos += length;
   }
   const uint64_t file_length = pos;
 
   std::string header;
   header.append(kMagic, sizeof(kMagic));
-  put_u32(header, kVersion);
+  put_u32(header, version);
   put_u32(header, static_cast<uint32_t>(tensors.size()));
   put_u64(header, kHeaderSize);
   put_u64(header, index.size());
@@ -314,8 +343,15 @@ void write_checkpoint(const std::string& path,
   f.write(header.data(), header.size());
   f.write(index.data(), index.size());
   for (size_t i = 0; i < tensors.size(); ++i) {
+    const Tensor& t = tensors[i].second;
     f.write_zeros(static_cast<size_t>(offsets[i] - f.bytes_written()));
-    f.write(tensors[i].second.raw_data(), tensors[i].second.num_bytes());
+    if (t.dtype() == DType::string) {
+      f.write(string_lengths[i].data(), string_lengths[i].size());
+      const std::string* p = t.data<std::string>();
+      for (int64_t k = 0; k < t.num_elements(); ++k) f.write(p[k].data(), p[k].size());
+    } else {
+      f.write(t.raw_data(), t.num_bytes());
+    }
   }
   f.commit();
 }
@@ -356,8 +392,9 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
   SLUICE_REQUIRE(std::memcmp(h, kMagic, sizeof(kMagic)) == 0, DataLoss, where,
                  ": not a Sluice checkpoint (bad magic)");
   const uint64_t version = get_le(h + 8, 4);
-  SLUICE_REQUIRE(version == kVersion, DataLoss, where, ": unsupported checkpoint format version ",
-                 version, " (this build reads version ", kVersion, ")");
+  SLUICE_REQUIRE(version == kVersion1 || version == kVersion2, DataLoss, where,
+                 ": unsupported checkpoint format version ", version, " (this build reads versions ",
+                 kVersion1, " and ", kVersion2, ")");
   const uint64_t count = get_le(h + 12, 4);
   const uint64_t index_offset = get_le(h + 16, 8);
   const uint64_t index_length = get_le(h + 24, 8);
@@ -401,8 +438,8 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
                    ": name contains a NUL byte");
     const std::string tw = where + ": tensor '" + info.name + "'";
     const auto code = static_cast<uint8_t>(c.take(1, "a dtype"));
-    SLUICE_REQUIRE(dtype_from_code(code, &info.dtype), DataLoss, tw, ": invalid dtype code ",
-                   int{code});
+    SLUICE_REQUIRE(dtype_from_code(code, &info.dtype) && (version >= kVersion2 || code <= kLastVersion1Code),
+                   DataLoss, tw, ": invalid dtype code ", int{code}, " for format version ", version);
     const uint64_t rank = c.take(1, "a rank");
     SLUICE_REQUIRE(rank <= static_cast<uint64_t>(Shape::kMaxRank), DataLoss, tw, ": rank ", rank,
                    " exceeds ", Shape::kMaxRank);
@@ -425,12 +462,18 @@ CheckpointReader::CheckpointReader(const std::string& path) : path_(path) {
     e.offset = c.take(8, "an offset");
     e.length = c.take(8, "a length");
     e.crc = static_cast<uint32_t>(c.take(4, "a checksum"));
-    const auto esize = static_cast<uint64_t>(dtype_size(info.dtype));
-    // elements < 2^62 and esize <= 8, but check the product without overflowing anyway.
-    SLUICE_REQUIRE(static_cast<uint64_t>(elements) <= std::numeric_limits<uint64_t>::max() / esize &&
-                       e.length == static_cast<uint64_t>(elements) * esize,
-                   DataLoss, tw, ": length ", e.length, " bytes does not match ", dtype_name(info.dtype),
-                   info.shape.to_string(), " (", elements, " elements)");
+    if (info.dtype == DType::string) {
+      // At least the 8-byte length of every element; the lengths are checked on reading.
+      SLUICE_REQUIRE(static_cast<uint64_t>(elements) <= e.length / 8, DataLoss, tw, ": length ",
+                     e.length, " bytes cannot hold the lengths of ", elements, " strings");
+    } else {
+      const auto esize = static_cast<uint64_t>(dtype_size(info.dtype));
+      // elements < 2^62 and esize <= 8, but check the product without overflowing anyway.
+      SLUICE_REQUIRE(static_cast<uint64_t>(elements) <= std::numeric_limits<uint64_t>::max() / esize &&
+                         e.length == static_cast<uint64_t>(elements) * esize,
+                     DataLoss, tw, ": length ", e.length, " bytes does not match ", dtype_name(info.dtype),
+                     info.shape.to_string(), " (", elements, " elements)");
+    }
     SLUICE_REQUIRE(e.offset % kAlign == 0, DataLoss, tw, ": offset ", e.offset,
                    " is not 64-byte aligned");
     SLUICE_REQUIRE(e.offset >= prev_end && e.offset <= size && e.length <= size - e.offset,
@@ -460,6 +503,7 @@ Tensor CheckpointReader::read_entry(size_t i) const {
   const VariableInfo& info = infos_[i];
   const Entry& e = entries_[i];
   const std::string tw = "checkpoint '" + path() + "': tensor '" + info.name + "'";
+  if (info.dtype == DType::string) return read_strings(i);
   // Length and offset were validated against the file size: this allocation is bounded.
   Tensor t(info.dtype, info.shape);
   file_->read(e.offset, t.raw_data(), e.length, "tensor '" + info.name + "'");
@@ -470,6 +514,40 @@ Tensor CheckpointReader::read_entry(size_t i) const {
     const auto* b = static_cast<const unsigned char*>(t.raw_data());
     for (uint64_t k = 0; k < e.length; ++k)
       SLUICE_REQUIRE(b[k] <= 1, DataLoss, tw, ": bool element ", k, " holds byte ", int{b[k]});
+  }
+  return t;
+}
+
+Tensor CheckpointReader::read_strings(size_t i) const {
+  const VariableInfo& info = infos_[i];
+  const Entry& e = entries_[i];
+  const std::string tw = "checkpoint '" + path() + "': tensor '" + info.name + "'";
+  // The whole entry (bounded by the file size), checksummed before anything is parsed.
+  std::string blob(static_cast<size_t>(e.length), '\0');
+  file_->read(e.offset, blob.data(), e.length, "tensor '" + info.name + "'");
+  const uint32_t crc = crc32_update(0, blob.data(), blob.size());
+  SLUICE_REQUIRE(crc == e.crc, DataLoss, tw, ": data checksum mismatch (stored ", e.crc,
+                 ", computed ", crc, ")");
+  const int64_t n = info.shape.num_elements();
+  const auto* lengths = reinterpret_cast<const unsigned char*>(blob.data());
+  const uint64_t payload = e.length - 8 * static_cast<uint64_t>(n);  // >= 0: checked at open
+  uint64_t sum = 0;
+  for (int64_t k = 0; k < n; ++k) {
+    const uint64_t len = get_le(lengths + 8 * k, 8);
+    SLUICE_REQUIRE(len <= payload - sum, DataLoss, tw, ": string ", k, " of ", len,
+                   " bytes runs past the tensor's ", payload, " bytes of strings");
+    sum += len;
+  }
+  SLUICE_REQUIRE(sum == payload, DataLoss, tw, ": the string lengths add up to ", sum,
+                 " bytes but the tensor holds ", payload);
+  check_string_tensor_size(n, payload, tw);
+  Tensor t(DType::string, info.shape);
+  std::string* p = t.data<std::string>();
+  const char* bytes = blob.data() + 8 * n;
+  for (int64_t k = 0; k < n; ++k) {
+    const uint64_t len = get_le(lengths + 8 * k, 8);
+    p[k].assign(bytes, static_cast<size_t>(len));
+    bytes += len;
   }
   return t;
 }

@@ -5,7 +5,8 @@
 //   Tensor k2 = io::load_variable("w.ckpt", "dense/kernel");
 //
 // Layout: a 64-byte header, an index (name, dtype, shape, offset, length and CRC32 of each
-// tensor), then each tensor's bytes at a 64-byte aligned offset, all little-endian. Reading
+// tensor), then each tensor's bytes at a 64-byte aligned offset, all little-endian (string
+// tensors: each element's length, then the elements' bytes). Reading
 // validates every field against the file size before trusting it: any problem is a
 // DataLoss naming the file (and the tensor), never a crash and never an allocation larger
 // than the file could hold. Writing goes through AtomicFile, so a crash mid-save leaves the
@@ -29,10 +30,12 @@ struct VariableInfo {
   Shape shape;  // fully defined; [] for a scalar
 };
 
-// Writes `tensors` (any dtype but string, any shape incl. scalars and empty tensors; names
-// non-empty, unique, without NUL bytes) to `path` atomically (see AtomicFile). Throws
-// InvalidArgument for a bad name or tensor (before touching the file system), NotFound when
-// the folder does not exist, Internal for I/O errors (disk full, ...).
+// Writes `tensors` (any dtype, strings included, any shape incl. scalars and empty tensors;
+// names non-empty, unique, without NUL bytes) to `path` atomically (see AtomicFile). The
+// file is format version 1 unless a tensor has a dtype that version 1 lacks (int8, int16,
+// uint16, uint32, uint64, string): then version 2. Throws InvalidArgument for a bad name or
+// tensor (before touching the file system), NotFound when the folder does not exist,
+// Internal for I/O errors (disk full, ...).
 void write_checkpoint(const std::string& path,
                       const std::vector<std::pair<std::string, Tensor>>& tensors);
 
@@ -103,6 +106,7 @@ class CheckpointReader {
   };
   int find(const std::string& name) const;
   Tensor read_entry(size_t i) const;
+  Tensor read_strings(size_t i) const;
 
   std::string path_;
   std::unique_ptr<RandomAccessFile> file_;                  // a Sluice checkpoint

@@ -28,7 +28,9 @@ class Session;
 namespace sluice::io {
 
 inline constexpr const char* kGraphFormat = "sluice-graph";
-inline constexpr int kGraphFormatVersion = 1;
+// The newest format version this build reads. Writers write version 1 unless the graph
+// needs version 2 (docs/formats.md, "Graph files").
+inline constexpr int kGraphFormatVersion = 2;
 
 // Limits on what a graph file may hold. Files are untrusted input: anything past these
 // raises DataLoss before memory is spent on it.

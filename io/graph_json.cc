@@ -150,13 +150,28 @@ Json shape_json(const Shape& s) {
   return a;
 }
 
+// String tensors: "values" holds the elements as JSON strings when all are valid UTF-8
+// (readable and diffable); otherwise "base64" holds one base64 string per element.
+Json string_tensor_json(const Tensor& t, Json j) {
+  const std::string* p = t.data<std::string>();
+  const int64_t n = t.num_elements();
+  bool text = true;
+  for (int64_t i = 0; i < n && text; ++i) text = valid_utf8(p[i]);
+  Json values = Json::array();
+  for (int64_t i = 0; i < n; ++i) {
+    values.push_back(text ? p[i]
+                          : base64_encode(reinterpret_cast<const unsigned char*>(p[i].data()), p[i].size()));
+  }
+  j[text ? "values" : "base64"] = std::move(values);
+  return j;
+}
+
 Json tensor_json(const Tensor& t, const std::string& where) {
   SLUICE_REQUIRE(t.valid(), InvalidArgument, "graph_to_json: ", where, ": empty Tensor handle");
-  SLUICE_REQUIRE(t.dtype() != DType::string, Unimplemented, "graph_to_json: ", where,
-                 ": string tensors cannot be stored yet");
   Json j;
   j["dtype"] = dtype_name(t.dtype());
   j["shape"] = shape_json(t.shape());
+  if (t.dtype() == DType::string) return string_tensor_json(t, std::move(j));
   const int64_t n = t.num_elements();
   bool listed = n <= kMaxListedElements;
   if (listed && is_floating(t.dtype())) {
@@ -171,10 +186,12 @@ Json tensor_json(const Tensor& t, const std::string& where) {
       for (int64_t i = 0; i < n; ++i) {
         if constexpr (std::is_same_v<T, float>) {
           values.push_back(static_cast<double>(p[i]));
-        } else if constexpr (std::is_same_v<T, uint8_t>) {
+        } else if constexpr (std::is_same_v<T, bool> || std::is_same_v<T, double>) {
+          values.push_back(p[i]);
+        } else if constexpr (std::is_signed_v<T>) {
           values.push_back(static_cast<int64_t>(p[i]));
         } else {
-          values.push_back(p[i]);
+          values.push_back(static_cast<uint64_t>(p[i]));
         }
       }
     });
@@ -428,6 +445,12 @@ T list_value(const Json& v, const std::string& where) {
         corrupt(where, sluice::detail::str_cat("value ", d, " is outside the float32 range"));
     }
     return static_cast<T>(d);
+  } else if constexpr (std::is_same_v<T, uint64_t>) {
+    // The one type whose values need all 64 bits unsigned.
+    if (v.is_number_unsigned()) return v.get<uint64_t>();
+    const int64_t i = get_int(v, where);
+    if (i < 0) corrupt(where, sluice::detail::str_cat("value ", i, " is outside the range of uint64"));
+    return static_cast<uint64_t>(i);
   } else {
     const int64_t i = get_int(v, where);
     if (i < static_cast<int64_t>(std::numeric_limits<T>::min()) ||
@@ -437,24 +460,58 @@ T list_value(const Json& v, const std::string& where) {
   }
 }
 
+// A string tensor's elements from "values" (JSON strings) or "base64" (one base64 string
+// per element); the element count was checked against the shape by the caller.
+Tensor get_string_tensor(const Json* values, const Json* b64, const Shape& shape, const std::string& where) {
+  const Json& list = values ? *values : *b64;
+  const std::string at = where + (values ? ".values" : ".base64");
+  array(list, at);
+  std::vector<std::string> elems(list.size());
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string e = sluice::detail::str_cat(at, "[", i, "]");
+    if (!list[i].is_string()) get_string(list[i], e);  // throws, naming the kind found
+    const std::string& text = list[i].get_ref<const std::string&>();
+    if (values) {
+      elems[i] = text;
+    } else {
+      // The decoded length follows from the text: 3 bytes per 4 characters, less padding.
+      if (text.size() % 4 != 0) corrupt(e, sluice::detail::str_cat("base64 text of ", text.size(), " characters"));
+      size_t n = text.size() / 4 * 3;
+      if (!text.empty() && text.back() == '=') --n;
+      if (text.size() >= 2 && text[text.size() - 2] == '=') --n;
+      elems[i].resize(n);
+      base64_decode(text, reinterpret_cast<unsigned char*>(elems[i].data()), n, e);
+    }
+    bytes += elems[i].size();
+  }
+  check_string_tensor_size(static_cast<int64_t>(elems.size()), bytes, "graph file: " + where);
+  return Tensor::from_strings(std::move(elems), shape);
+}
+
 Tensor get_tensor(const Json& j, const std::string& where) {
   object(j, where);
   check_keys(j, {"dtype", "shape", "values", "base64"}, where);
   const DType dtype = get_dtype(required(j, "dtype", where), where + ".dtype");
-  if (dtype == DType::string)
-    throw Unimplemented("graph file: " + where + ": string tensors are not supported yet");
   const Shape shape = get_shape(required(j, "shape", where), where + ".shape");
   if (!shape.is_fully_defined()) corrupt(where, "tensor shape " + shape.to_string() + " is not fully defined");
   int64_t n = 0, bytes = 0;
   try {
     n = shape.num_elements();
-    bytes = checked_mul(n, static_cast<int64_t>(dtype_size(dtype)), "tensor bytes");
+    bytes = checked_mul(n, static_cast<int64_t>(dtype_storage_size(dtype)), "tensor bytes");
   } catch (const Error& e) {
     corrupt(where, e.what());
   }
   const Json* values = optional(j, "values");
   const Json* b64 = optional(j, "base64");
   if ((values != nullptr) == (b64 != nullptr)) corrupt(where, "needs exactly one of \"values\" and \"base64\"");
+  if (dtype == DType::string) {
+    const Json& list = values ? *values : *b64;
+    array(list, where + (values ? ".values" : ".base64"));
+    if (static_cast<int64_t>(list.size()) != n)
+      corrupt(where, sluice::detail::str_cat(list.size(), " strings for shape ", shape.to_string(), " which holds ", n));
+    return get_string_tensor(values, b64, shape, where);
+  }
   if (values) {
     array(*values, where + ".values");
     if (static_cast<int64_t>(values->size()) != n)
@@ -572,12 +629,37 @@ NodeDef get_node(const Json& j, const std::string& where0) {
   return n;
 }
 
+// Version 2 added the dtypes int8, int16, uint16, uint32, uint64 and string tensor values;
+// a graph that uses none of them is written as version 1, which older builds read.
+bool new_in_version2(DType d) {
+  return d == DType::i8 || d == DType::i16 || d == DType::u16 || d == DType::u32 || d == DType::u64;
+}
+
+bool needs_version2(const GraphDef& def) {
+  for (const NodeDef& n : def.nodes) {
+    for (const auto& [dtype, shape] : n.outputs)
+      if (new_in_version2(dtype)) return true;
+    for (const auto& [name, a] : n.attrs) {
+      if (a.holds<DType>() && new_in_version2(std::get<DType>(a.value()))) return true;
+      if (a.holds<Tensor>()) {
+        const Tensor& t = std::get<Tensor>(a.value());
+        if (t.valid() && (new_in_version2(t.dtype()) || t.dtype() == DType::string)) return true;
+      }
+    }
+  }
+  for (const auto& [name, sig] : def.signatures)
+    for (const auto* side : {&sig.inputs, &sig.outputs})
+      for (const auto& [key, info] : *side)
+        if (new_in_version2(info.dtype)) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string graph_def_to_json(const GraphDef& def) {
   Json root;
   root["format"] = kGraphFormat;
-  root["version"] = kGraphFormatVersion;
+  root["version"] = needs_version2(def) ? 2 : 1;
   root["random_seed"] = def.random_seed;
   root["learning_phase"] = def.learning_phase.empty() ? Json(nullptr) : Json(def.learning_phase);
   Json colls = Json::object();
@@ -648,8 +730,8 @@ GraphDef graph_def_from_json(const std::string& text) {
     const std::string format = get_string(required(root, "format", "top level"), "format");
     if (format != kGraphFormat) corrupt("format", "\"" + format + "\" is not \"" + kGraphFormat + "\"");
     const int64_t version = get_int(required(root, "version", "top level"), "version");
-    SLUICE_REQUIRE(version == kGraphFormatVersion, Unimplemented, "graph file: format version ", version,
-                   " is not supported by this build (it reads version ", kGraphFormatVersion, ")");
+    SLUICE_REQUIRE(version >= 1 && version <= kGraphFormatVersion, Unimplemented, "graph file: format version ",
+                   version, " is not supported by this build (it reads versions 1 to ", kGraphFormatVersion, ")");
     if (const Json* v = optional(root, "random_seed")) def.random_seed = get_int(*v, "random_seed");
     if (const Json* v = optional(root, "learning_phase"); v && !v->is_null())
       def.learning_phase = get_string(*v, "learning_phase");

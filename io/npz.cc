@@ -8,6 +8,7 @@
 #include <memory>
 #include <set>
 
+#include "../runtime/allocator.h"
 #include "checkpoint.h"  // RandomAccessFile, AtomicFile, crc32_update
 
 namespace sluice::io {
@@ -288,29 +289,56 @@ class DictParser {
   size_t pos_ = 0;
 };
 
-constexpr const char* kSupportedDescrs = "'<f4', '<f8', '<i4', '<i8', '|u1', '|b1'";
+constexpr const char* kSupportedDescrs =
+    "'<f4', '<f8', '|i1', '<i2', '<i4', '<i8', '|u1', '<u2', '<u4', '<u8', '|b1', "
+    "'|S<n>' (bytes), '<U<n>' (unicode, read only)";
 
-DType dtype_from_descr(const std::string& descr, const std::string& what) {
+// What an .npy descr means: a fixed-size dtype, or a fixed-width string kind ('S': n bytes
+// per element, 'U': n UCS-4 code points per element) read into a string tensor.
+struct NpyType {
+  DType dtype = DType::f32;
+  char string_kind = 0;  // 0, 'S' or 'U'
+  uint64_t width = 0;    // characters per element of a string kind
+};
+
+NpyType type_from_descr(const std::string& descr, const std::string& what) {
   std::string d = descr;
   char order = '=';
   if (!d.empty() && (d[0] == '<' || d[0] == '>' || d[0] == '|' || d[0] == '=')) {
     order = d[0];
     d = d.substr(1);
   }
-  DType dtype;
-  if (d == "f4") dtype = DType::f32;
-  else if (d == "f8") dtype = DType::f64;
-  else if (d == "i4") dtype = DType::i32;
-  else if (d == "i8") dtype = DType::i64;
-  else if (d == "u1") dtype = DType::u8;
-  else if (d == "b1" || d == "?") dtype = DType::boolean;
-  else
-    throw Unimplemented(what + ": NumPy dtype '" + descr + "' is not supported (supported: " +
-                        kSupportedDescrs + ")");
-  SLUICE_REQUIRE(order != '>' || dtype_size(dtype) == 1, Unimplemented, what,
+  NpyType t;
+  static const std::pair<const char*, DType> kFixed[] = {
+      {"f4", DType::f32}, {"f8", DType::f64}, {"i1", DType::i8},  {"i2", DType::i16},
+      {"i4", DType::i32}, {"i8", DType::i64}, {"u1", DType::u8},  {"u2", DType::u16},
+      {"u4", DType::u32}, {"u8", DType::u64}, {"b1", DType::boolean}, {"?", DType::boolean}};
+  bool found = false;
+  for (const auto& [code, dtype] : kFixed) {
+    if (d == code) {
+      found = true;
+      t.dtype = dtype;
+    }
+  }
+  if (!found && d.size() >= 2 && (d[0] == 'S' || d[0] == 'U') &&
+      d.find_first_not_of("0123456789", 1) == std::string::npos && d.size() <= 12) {
+    t.dtype = DType::string;
+    t.string_kind = d[0];
+    t.width = std::stoull(d.substr(1));
+    SLUICE_REQUIRE(t.width >= 1, Unimplemented, what, ": NumPy dtype '", descr,
+                   "' (zero-width strings) is not supported");
+    found = true;
+  }
+  SLUICE_REQUIRE(d != "O", Unimplemented, what, ": NumPy object arrays ('", descr,
+                 "') are stored with pickle, which Sluice does not read; save strings as "
+                 "a.astype(bytes) (dtype 'S')");
+  SLUICE_REQUIRE(found, Unimplemented, what, ": NumPy dtype '", descr, "' is not supported (supported: ",
+                 kSupportedDescrs, ")");
+  const bool one_byte = t.string_kind == 'S' || (t.string_kind == 0 && dtype_size(t.dtype) == 1);
+  SLUICE_REQUIRE(order != '>' || one_byte, Unimplemented, what,
                  ": big-endian data ('", descr, "') is not supported; convert it in NumPy with "
                  "a.astype(a.dtype.newbyteorder('<'))");
-  return dtype;
+  return t;
 }
 
 std::string descr_of(DType dtype) {
@@ -321,9 +349,63 @@ std::string descr_of(DType dtype) {
     case DType::i64: return "<i8";
     case DType::u8: return "|u1";
     case DType::boolean: return "|b1";
+    case DType::i8: return "|i1";
+    case DType::i16: return "<i2";
+    case DType::u16: return "<u2";
+    case DType::u32: return "<u4";
+    case DType::u64: return "<u8";
     case DType::string: break;
   }
-  throw Unimplemented(std::string(".npy files cannot hold tensors of dtype ") + dtype_name(dtype));
+  throw Internal(std::string("descr_of: no fixed NumPy descr for dtype ") + dtype_name(dtype));
+}
+
+// Appends code point `cp` (valid: <= 0x10FFFF, not a surrogate) as UTF-8.
+void append_utf8(std::string& out, uint32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// A string tensor from NumPy's fixed-width layout in `raw` (count x width characters):
+// 'S' elements are bytes, 'U' elements UCS-4 code points (little-endian) written out as
+// UTF-8. As numpy does, trailing NUL characters are padding and are dropped.
+Tensor strings_from_npy(const std::string& raw, const NpyType& type, const Shape& shape,
+                        int64_t count, const std::string& what) {
+  const uint64_t char_size = type.string_kind == 'S' ? 1 : 4;
+  const uint64_t stride = type.width * char_size;
+  // UTF-8 never takes more bytes than UCS-4, so the payload is at most the data size.
+  check_string_tensor_size(count, raw.size(), what);
+  Tensor t(DType::string, shape);
+  std::string* out = t.data<std::string>();
+  const auto* p = reinterpret_cast<const unsigned char*>(raw.data());
+  for (int64_t i = 0; i < count; ++i, p += stride) {
+    uint64_t n = type.width;
+    if (type.string_kind == 'S') {
+      while (n > 0 && p[n - 1] == 0) --n;
+      out[i].assign(reinterpret_cast<const char*>(p), static_cast<size_t>(n));
+      continue;
+    }
+    while (n > 0 && get_le(p + 4 * (n - 1), 4) == 0) --n;
+    for (uint64_t k = 0; k < n; ++k) {
+      const uint64_t cp = get_le(p + 4 * k, 4);
+      SLUICE_REQUIRE(cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF), DataLoss, what, ": element ", i,
+                     " holds ", cp, ", which is not a Unicode code point");
+      append_utf8(out[i], static_cast<uint32_t>(cp));
+    }
+  }
+  return t;
 }
 
 // Parses one .npy array of exactly `total` bytes from `src`.
@@ -349,7 +431,8 @@ Tensor parse_npy(Source& src, uint64_t total) {
   std::string header(static_cast<size_t>(header_len), '\0');
   src.get(header.data(), header.size(), "the .npy header");
   const NpyHeader h = DictParser(header, what).parse();
-  const DType dtype = dtype_from_descr(h.descr, what);
+  const NpyType type = type_from_descr(h.descr, what);
+  const DType dtype = type.dtype;
   SLUICE_REQUIRE(h.shape.size() <= static_cast<size_t>(Shape::kMaxRank), Unimplemented, what,
                  ": arrays of rank ", h.shape.size(), " are not supported (at most ",
                  Shape::kMaxRank, ")");
@@ -365,12 +448,20 @@ Tensor parse_npy(Source& src, uint64_t total) {
     }
   }
   const Shape shape(h.shape);
-  const uint64_t esize = dtype_size(dtype);
+  // Bytes per element: width x 1 ('S') or x 4 ('U') for strings (width <= 10^11: no overflow).
+  const uint64_t esize = type.string_kind ? type.width * (type.string_kind == 'S' ? 1 : 4)
+                                          : dtype_size(dtype);
   const uint64_t data_bytes = total - preamble - header_len;
   SLUICE_REQUIRE(static_cast<uint64_t>(count) <= data_bytes / esize &&
                      static_cast<uint64_t>(count) * esize == data_bytes,
-                 DataLoss, what, ": header declares ", dtype_name(dtype), shape.to_string(), " (",
+                 DataLoss, what, ": header declares ", h.descr, shape.to_string(), " (",
                  count, " elements) but ", data_bytes, " data bytes follow");
+  if (type.string_kind) {
+    // data_bytes is bounded by the file, as below.
+    std::string raw(static_cast<size_t>(data_bytes), '\0');
+    src.get(raw.data(), raw.size(), "the array data");
+    return strings_from_npy(raw, type, shape, count, what);
+  }
   // data_bytes is bounded by the file (or, compressed, by kMaxDeflateRatio times it).
   Tensor t(dtype, shape);
   src.get(t.raw_data(), static_cast<size_t>(data_bytes), "the array data");
@@ -382,13 +473,13 @@ Tensor parse_npy(Source& src, uint64_t total) {
   return t;
 }
 
-std::string npy_header(const Tensor& t) {
+std::string npy_header(const Tensor& t, const std::string& descr) {
   // Byte for byte what numpy.save writes (numpy >= 1.24): keys sorted, a trailing ", ",
   // spaces left for growing the first axis, then padding to a 64-byte boundary and '\n'.
   std::string shape = "(";
   for (int i = 0; i < t.rank(); ++i) shape += (i ? ", " : "") + std::to_string(t.dim(i));
   shape += t.rank() == 1 ? ",)" : ")";  // Python's repr of a 1-tuple
-  std::string dict = "{'descr': '" + descr_of(t.dtype()) + "', 'fortran_order': False, 'shape': " +
+  std::string dict = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " +
                      shape + ", }";
   if (t.rank() > 0) {
     const size_t digits = std::to_string(t.dim(0)).size();
@@ -408,6 +499,53 @@ std::string npy_header(const Tensor& t) {
   return out + dict;
 }
 
+// The width of NumPy's 'S' dtype for a string tensor: its longest element (at least 1, as
+// numpy). numpy drops trailing NUL bytes when reading 'S' data, so an element ending in
+// NUL could not come back: refused.
+uint64_t string_width(const Tensor& t, const std::string& where) {
+  uint64_t width = 1;
+  const std::string* p = t.data<std::string>();
+  for (int64_t i = 0; i < t.num_elements(); ++i) {
+    SLUICE_REQUIRE(p[i].empty() || p[i].back() != '\0', InvalidArgument, where, ": string element ", i,
+                   " ends with a NUL byte, which NumPy's fixed-width 'S' dtype cannot hold (numpy "
+                   "strips trailing NULs)");
+    width = std::max<uint64_t>(width, p[i].size());
+  }
+  // Every element is padded to the longest: refuse what the allocation limit refuses.
+  SLUICE_REQUIRE(static_cast<uint64_t>(t.num_elements()) <= max_allocation_bytes() / width,
+                 ResourceExhausted, where, ": ", t.num_elements(), " strings padded to ", width,
+                 " bytes exceed the limit of ", max_allocation_bytes(), " bytes (set_max_allocation_bytes)");
+  return width;
+}
+
+// A tensor in .npy form: the header and the data bytes. String tensors become NumPy's
+// fixed-width 'S' layout, held in `owned`.
+struct NpyArray {
+  std::string header;
+  std::string owned;
+  const void* data = nullptr;
+  size_t bytes = 0;
+};
+
+NpyArray to_npy(const Tensor& t, const std::string& where) {
+  NpyArray a;
+  if (t.dtype() != DType::string) {
+    a.header = npy_header(t, descr_of(t.dtype()));
+    a.data = t.raw_data();
+    a.bytes = t.num_bytes();
+    return a;
+  }
+  const uint64_t width = string_width(t, where);
+  a.header = npy_header(t, "|S" + std::to_string(width));
+  a.owned.assign(static_cast<size_t>(width * static_cast<uint64_t>(t.num_elements())), '\0');
+  const std::string* p = t.data<std::string>();
+  for (int64_t i = 0; i < t.num_elements(); ++i)
+    std::copy(p[i].begin(), p[i].end(), a.owned.begin() + static_cast<std::ptrdiff_t>(width * static_cast<uint64_t>(i)));
+  a.data = a.owned.data();
+  a.bytes = a.owned.size();
+  return a;
+}
+
 void validate_for_write(const std::vector<std::pair<std::string, Tensor>>& tensors,
                         const std::string& where) {
   std::set<std::string> seen;
@@ -416,7 +554,7 @@ void validate_for_write(const std::vector<std::pair<std::string, Tensor>>& tenso
     SLUICE_REQUIRE(name.find('\0') == std::string::npos && name.size() + 4 <= 65535,
                    InvalidArgument, where, ": bad array name '", name, "'");
     SLUICE_REQUIRE(t.valid(), InvalidArgument, where, ": array '", name, "' is empty (no value)");
-    descr_of(t.dtype());
+    if (t.dtype() == DType::string) string_width(t, where + ": array '" + name + "'");
     SLUICE_REQUIRE(seen.insert(name).second, InvalidArgument, where, ": array name '", name,
                    "' appears more than once");
   }
@@ -465,12 +603,13 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
   std::string central;
   for (const auto& [name, t] : tensors) {
     const std::string entry_name = name + ".npy";
-    const std::string header = npy_header(t);
-    const uint64_t usize = header.size() + t.num_bytes();
+    const NpyArray a = to_npy(t, where + ": array '" + name + "'");
+    const std::string& header = a.header;
+    const uint64_t usize = header.size() + a.bytes;
     uint32_t crc = crc32_update(0, header.data(), header.size());
-    crc = crc32_update(crc, t.raw_data(), t.num_bytes());
+    crc = crc32_update(crc, a.data, a.bytes);
     std::string packed;
-    if (compress) packed = deflate_entry(header, t.raw_data(), t.num_bytes());
+    if (compress) packed = deflate_entry(header, a.data, a.bytes);
     const uint64_t csize = compress ? packed.size() : usize;
     const uint64_t offset = f.bytes_written();
     const bool zip64_sizes = force_zip64 || usize >= k32 || csize >= k32;
@@ -505,7 +644,7 @@ void write_zip(const std::string& path, const std::vector<std::pair<std::string,
       f.write(packed.data(), packed.size());
     } else {
       f.write(header.data(), header.size());
-      f.write(t.raw_data(), t.num_bytes());
+      f.write(a.data, a.bytes);
     }
 
     std::string extra;
@@ -782,8 +921,9 @@ void write_npz_zip64(const std::string& path,
 
 std::string encode_npy(const Tensor& tensor) {
   SLUICE_REQUIRE(tensor.valid(), InvalidArgument, "encode_npy: empty tensor handle");
-  std::string out = npy_header(tensor);
-  out.append(static_cast<const char*>(tensor.raw_data()), tensor.num_bytes());
+  const NpyArray a = to_npy(tensor, "encode_npy");
+  std::string out = a.header;
+  if (a.bytes) out.append(static_cast<const char*>(a.data), a.bytes);
   return out;
 }
 
@@ -800,10 +940,10 @@ Tensor read_npy(const std::string& path) {
 
 void write_npy(const std::string& path, const Tensor& tensor) {
   SLUICE_REQUIRE(tensor.valid(), InvalidArgument, "write_npy('", path, "'): empty tensor handle");
-  const std::string header = npy_header(tensor);
+  const NpyArray a = to_npy(tensor, "write_npy('" + path + "')");
   AtomicFile f(path);
-  f.write(header.data(), header.size());
-  f.write(tensor.raw_data(), tensor.num_bytes());
+  f.write(a.header.data(), a.header.size());
+  f.write(a.data, a.bytes);
   f.commit();
 }
 

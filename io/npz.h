@@ -5,9 +5,11 @@
 //   io::write_npz("w.npz", {{"dense/kernel", k}, {"dense/bias", b}}, /*compress=*/true);
 //   for (auto& [name, t] : io::read_npz("w.npz")) ...;   // np.load("w.npz")["dense/kernel"]
 //
-// .npy: versions 1.0, 2.0 and 3.0; dtypes '<f4' '<f8' '<i4' '<i8' '|u1' '|b1' (float32,
-// float64, int32, int64, uint8, bool); C order; any shape up to rank 8, incl. () and empty.
-// Fortran order, big-endian data and other dtypes are Unimplemented (naming what was found).
+// .npy: versions 1.0, 2.0 and 3.0; dtypes '<f4' '<f8' '|i1' '<i2' '<i4' '<i8' '|u1' '<u2'
+// '<u4' '<u8' '|b1' (every fixed-size dtype), and strings: NumPy bytes '|S<n>' read and
+// written (trailing NULs are padding, as in NumPy) and unicode '<U<n>' read as UTF-8; C
+// order; any shape up to rank 8, incl. () and empty. Fortran order, big-endian data, object
+// arrays (pickle) and other dtypes are Unimplemented (naming what was found).
 // .npz: zip archives with stored or deflated entries, ZIP64 extra fields and records.
 // Corrupt input (bad headers, sizes beyond the file, CRC mismatch, bad header dict) is
 // DataLoss naming the file and entry, never a crash; allocations are bounded by what the
@@ -28,8 +30,11 @@ namespace sluice::io {
 std::vector<std::pair<std::string, Tensor>> read_npz(const std::string& path);
 
 // Writes `tensors` as "<name>.npy" entries (stored, or deflated when `compress`), as
-// numpy.savez / numpy.savez_compressed do. Names must be non-empty and unique; dtypes any
-// but string. InvalidArgument before touching the file system for bad input.
+// numpy.savez / numpy.savez_compressed do. Names must be non-empty and unique; any dtype
+// (string tensors become '|S<n>' with n the longest element; an element ending in a NUL
+// byte is refused, since NumPy would drop it). InvalidArgument before touching the file
+// system for bad input; ResourceExhausted when padding strings to n bytes each would exceed
+// max_allocation_bytes().
 void write_npz(const std::string& path, const std::vector<std::pair<std::string, Tensor>>& tensors,
                bool compress = false);
 

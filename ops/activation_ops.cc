@@ -36,7 +36,11 @@ struct Relu6F : NoAttrs {
   template <class T>
   T operator()(T v) const {
     // Comparisons are false for NaN, so NaN passes through.
-    return v < T(0) ? T(0) : v > T(6) ? T(6) : v;
+    if constexpr (std::is_unsigned_v<T>) {
+      return v > T(6) ? T(6) : v;
+    } else {
+      return v < T(0) ? T(0) : v > T(6) ? T(6) : v;
+    }
   }
 };
 struct Relu6GradF : NoAttrs {
@@ -300,7 +304,7 @@ Output unary_with_alpha(const Scope& s, const char* op, const Output& x, double 
 
 void register_activation_ops(OpRegistry& r) {
   r.op("Relu6").input("features").output("activations").shape_fn(numeric_unary_shape)
-      .kernel(scalar_map_kernel<Relu6F, SLUICE_NUMERIC_TYPES>).gradient(relu6_grad);
+      .kernel(scalar_map_kernel<Relu6F, SLUICE_REAL_TYPES>).gradient(relu6_grad);
   r.op("Relu6Grad").input("gradients").input("features").output("backprops")
       .shape_fn(grad_op_shape).kernel(zip_kernel<Relu6GradF, 2, SLUICE_FLOAT_TYPES>)
       .gradient(relu6_grad_grad);

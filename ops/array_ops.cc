@@ -4,9 +4,12 @@
 #include "array_ops.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <numeric>
 
+#include "../runtime/allocator.h"
 #include "array_util.h"
 #include "math_ops.h"
 #include "reduction_ops.h"
@@ -95,7 +98,8 @@ void concat_kernel(KernelContext& ctx) {
     out[axis] += x.dim(axis);
   }
   Tensor& y = ctx.allocate_output(0, Shape(out));
-  const size_t esize = dtype_size(x0.dtype());
+  ElementCopier copy(x0.dtype());
+  const size_t esize = copy.element_size();
   const int64_t outer = dims_product(x0.shape(), 0, axis);
   const int64_t inner = dims_product(x0.shape(), axis + 1, r);
   const size_t out_row = static_cast<size_t>(out[axis] * inner) * esize;
@@ -105,7 +109,7 @@ void concat_kernel(KernelContext& ctx) {
     const Tensor& x = ctx.input(i);
     const size_t row = static_cast<size_t>(x.dim(axis) * inner) * esize;
     const char* src = static_cast<const char*>(x.raw_data());
-    for (int64_t o = 0; o < outer; ++o) copy_bytes(dst + o * out_row + col, src + o * row, row);
+    for (int64_t o = 0; o < outer; ++o) copy(dst + o * out_row + col, src + o * row, row);
     col += row;
   }
 }
@@ -119,7 +123,8 @@ Grads concat_grad(const Scope& s, const Operation& op, const Grads& g) {
 // Copies consecutive pieces of x along `axis` into the outputs (sizes from their shapes).
 void split_into(KernelContext& ctx, const Tensor& x, int axis, const Ints& sizes) {
   const int r = x.rank();
-  const size_t esize = dtype_size(x.dtype());
+  ElementCopier copy(x.dtype());
+  const size_t esize = copy.element_size();
   const int64_t outer = dims_product(x.shape(), 0, axis);
   const int64_t inner = dims_product(x.shape(), axis + 1, r);
   const size_t in_row = static_cast<size_t>(x.dim(axis) * inner) * esize;
@@ -129,7 +134,7 @@ void split_into(KernelContext& ctx, const Tensor& x, int axis, const Ints& sizes
     Tensor& y = ctx.allocate_output(static_cast<int>(i), x.shape().with_dim(axis, sizes[i]));
     const size_t row = static_cast<size_t>(sizes[i] * inner) * esize;
     char* dst = static_cast<char*>(y.raw_data());
-    for (int64_t o = 0; o < outer; ++o) copy_bytes(dst + o * row, src + o * in_row + col, row);
+    for (int64_t o = 0; o < outer; ++o) copy(dst + o * row, src + o * in_row + col, row);
     col += row;
   }
 }
@@ -222,13 +227,14 @@ Ints slice_sizes(const Shape& in, const Ints& begin, const Ints& size, bool runt
 // Copies the box [begin, begin+sizes) of `big` to/from the dense `small` tensor.
 template <bool kToSmall>
 void copy_box(const Shape& big_shape, char* big, char* small, const Ints& begin, const Ints& sizes,
-              size_t esize) {
+              ElementCopier& copy) {
+  const size_t esize = copy.element_size();
   const int r = big_shape.rank();
   int64_t count = 1;
   for (int64_t s : sizes) count *= s;
   if (count == 0) return;
   if (r == 0) {
-    copy_bytes(kToSmall ? small : big, kToSmall ? big : small, esize);
+    copy(kToSmall ? small : big, kToSmall ? big : small, esize);
     return;
   }
   const Ints strides = row_major_strides(big_shape);
@@ -242,7 +248,7 @@ void copy_box(const Shape& big_shape, char* big, char* small, const Ints& begin,
     }
     char* b = big + off * esize;
     char* s = small + row * inner * esize;
-    copy_bytes(kToSmall ? s : b, kToSmall ? b : s, inner * esize);
+    copy(kToSmall ? s : b, kToSmall ? b : s, inner * esize);
   }
 }
 
@@ -260,8 +266,9 @@ void slice_kernel(KernelContext& ctx) {
   const Ints& begin = ctx.attr<Ints>("begin");
   const Ints sizes = slice_sizes(x.shape(), begin, ctx.attr<Ints>("size"), true);
   Tensor& y = ctx.allocate_output(0, Shape(sizes));
+  ElementCopier copy(x.dtype());
   copy_box<true>(x.shape(), static_cast<char*>(const_cast<void*>(x.raw_data())),
-                 static_cast<char*>(y.raw_data()), begin, sizes, dtype_size(x.dtype()));
+                 static_cast<char*>(y.raw_data()), begin, sizes, copy);
 }
 Output slice_grad_op(const Scope& s, const Output& g, const Output& x, const Ints& begin,
                      const Ints& size) {
@@ -287,9 +294,9 @@ void slice_grad_kernel(KernelContext& ctx) {
                  g.shape().to_string(), " for a slice of shape ", ints_to_string(sizes));
   Tensor& y = ctx.allocate_output(0, x.shape());
   if (y.num_bytes()) std::memset(y.raw_data(), 0, y.num_bytes());
+  ElementCopier copy(x.dtype());
   copy_box<false>(x.shape(), static_cast<char*>(y.raw_data()),
-                  static_cast<char*>(const_cast<void*>(g.raw_data())), begin, sizes,
-                  dtype_size(x.dtype()));
+                  static_cast<char*>(const_cast<void*>(g.raw_data())), begin, sizes, copy);
 }
 Grads slice_grad_grad(const Scope& s, const Operation& op, const Grads& g) {
   return {ops::slice(s, g[0], op.node()->attr<Ints>("begin"), op.node()->attr<Ints>("size")),
@@ -333,7 +340,8 @@ void gather_kernel(KernelContext& ctx) {
   const int64_t n = p.dim(axis);
   check_indices(idx, n);
   Tensor& y = ctx.allocate_output(0, gather_shape_of(p.shape(), idx.shape(), axis));
-  const size_t esize = dtype_size(p.dtype());
+  ElementCopier copy(p.dtype());
+  const size_t esize = copy.element_size();
   const int64_t outer = dims_product(p.shape(), 0, axis);
   const int64_t inner = dims_product(p.shape(), axis + 1, p.rank());
   const int64_t k = idx.num_elements();
@@ -342,7 +350,7 @@ void gather_kernel(KernelContext& ctx) {
   char* dst = static_cast<char*>(y.raw_data());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < k; ++j)
-      copy_bytes(dst + (o * k + j) * row, src + (o * n + index_at(idx, j)) * row, row);
+      copy(dst + (o * k + j) * row, src + (o * n + index_at(idx, j)) * row, row);
 }
 Grads gather_grad(const Scope& s, const Operation& op, const Grads& g) {
   // d/dparams gather(params, idx) = scatter-add of g into zeros shaped like params
@@ -429,30 +437,10 @@ void cast_kernel(KernelContext& ctx) {
     return;
   }
   Tensor& y = ctx.allocate_output(0, x.shape());
-  dispatch<SLUICE_ALL_TYPES>(x.dtype(), "Cast", [&](auto from_tag) {
-    using From = typename decltype(from_tag)::type;
-    dispatch<SLUICE_ALL_TYPES>(y.dtype(), "Cast", [&](auto to_tag) {
-      using To = typename decltype(to_tag)::type;
-      const From* src = x.data<From>();
-      To* dst = y.data<To>();
-      parallel_range(ctx.pool(), x.num_elements(), kElementwiseGrain, [&](int64_t b, int64_t e) {
-        for (int64_t i = b; i < e; ++i) {
-          if constexpr (std::is_floating_point_v<From> && !std::is_floating_point_v<To> &&
-                        !std::is_same_v<To, bool>) {
-            // Out-of-range float -> int conversion is undefined in C++: saturate instead.
-            const From v = src[i];
-            const From lo = static_cast<From>(std::numeric_limits<To>::lowest());
-            const From hi = static_cast<From>(std::numeric_limits<To>::max());
-            dst[i] = v != v ? To(0) : v <= lo ? std::numeric_limits<To>::lowest()
-                                   : v >= hi ? std::numeric_limits<To>::max()
-                                             : static_cast<To>(v);
-          } else {
-            dst[i] = static_cast<To>(src[i]);
-          }
-        }
-      });
-    });
-  });
+  // The conversion rules (saturating float -> int, NaN -> 0) live in detail::cast_elements,
+  // shared with Tensor::cast.
+  parallel_range(ctx.pool(), x.num_elements(), kElementwiseGrain,
+                 [&](int64_t b, int64_t e) { detail::cast_elements(x, y, b, e); });
 }
 Grads cast_grad(const Scope& s, const Operation& op, const Grads& g) {
   // d/dx cast(x) = cast(g) back to x's dtype, for float -> float casts only
@@ -469,6 +457,25 @@ void select_shape(ShapeContext& ctx) {
                                    ctx.input_shape(2));
   ctx.add_output(ctx.input_dtype(1), s);
 }
+// Broadcasting can repeat one string many times: add up the bytes select would copy and
+// refuse outputs over max_allocation_bytes() before copying any.
+void check_select_strings(const BroadcastLoop<3>& loop, const Tensor& c, const Tensor& a,
+                          const Tensor& b, int64_t count) {
+  const bool* cp = c.data<bool>();
+  const std::string* ap = a.data<std::string>();
+  const std::string* bp = b.data<std::string>();
+  const int64_t n = loop.inner();
+  const uint64_t limit = max_allocation_bytes();
+  uint64_t bytes = 0;
+  for (int64_t row = 0; row < loop.outer() && bytes <= limit; ++row) {
+    const auto off = loop.offsets(row);
+    for (int64_t j = 0; j < n; ++j)
+      bytes += cp[off[0] + j * loop.inner_stride(0)] ? ap[off[1] + j * loop.inner_stride(1)].size()
+                                                     : bp[off[2] + j * loop.inner_stride(2)].size();
+  }
+  check_string_tensor_size(count, bytes, "Select");
+}
+
 void select_kernel(KernelContext& ctx) {
   const Tensor& c = ctx.input(0);
   const Tensor& a = ctx.input(1);
@@ -477,7 +484,8 @@ void select_kernel(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output(0, out);
   if (y.num_elements() == 0) return;
   BroadcastLoop<3> loop(out, {&c.shape(), &a.shape(), &b.shape()});
-  by_element_size(a.dtype(), [&](auto e) {
+  if (a.dtype() == DType::string) check_select_strings(loop, c, a, b, y.num_elements());
+  by_element_storage(a.dtype(), [&](auto e) {
     using E = decltype(e);
     const bool* cp = c.data<bool>();
     const E* ap = static_cast<const E*>(a.raw_data());
@@ -533,16 +541,17 @@ void pack_kernel(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output(0, Shape(d));
   // Output [outer, n, inner]: row o holds the o-th [inner] piece of every input in turn.
   const int64_t outer = dims_product(x0.shape(), 0, axis);
-  const size_t piece =
-      static_cast<size_t>(dims_product(x0.shape(), axis, x0.rank())) * dtype_size(x0.dtype());
+  const size_t piece = static_cast<size_t>(dims_product(x0.shape(), axis, x0.rank())) *
+                       dtype_storage_size(x0.dtype());
   char* dst = static_cast<char*>(y.raw_data());
   const int64_t grain = std::max<int64_t>(
       1, kElementwiseGrain / std::max<int64_t>(1, static_cast<int64_t>(piece) * n));
   parallel_range(ctx.pool(), outer, grain, [&](int64_t b, int64_t e) {
+    ElementCopier copy(x0.dtype());  // one per chunk: a copier counts bytes, not thread-safe
     for (int64_t o = b; o < e; ++o)
       for (int i = 0; i < n; ++i)
-        copy_bytes(dst + (o * n + i) * piece,
-                   static_cast<const char*>(ctx.input(i).raw_data()) + o * piece, piece);
+        copy(dst + (o * n + i) * piece,
+             static_cast<const char*>(ctx.input(i).raw_data()) + o * piece, piece);
   });
 }
 Grads pack_grad(const Scope& s, const Operation& op, const Grads& g) {
@@ -572,13 +581,13 @@ void unpack_kernel(KernelContext& ctx) {
   Ints d = x.shape().dims();
   d.erase(d.begin() + axis);
   const int64_t outer = dims_product(x.shape(), 0, axis);
-  const size_t piece =
-      static_cast<size_t>(dims_product(x.shape(), axis + 1, x.rank())) * dtype_size(x.dtype());
+  ElementCopier copy(x.dtype());
+  const size_t piece = static_cast<size_t>(dims_product(x.shape(), axis + 1, x.rank())) *
+                       copy.element_size();
   const char* src = static_cast<const char*>(x.raw_data());
   for (int64_t i = 0; i < num; ++i) {
     char* dst = static_cast<char*>(ctx.allocate_output(static_cast<int>(i), Shape(d)).raw_data());
-    for (int64_t o = 0; o < outer; ++o)
-      copy_bytes(dst + o * piece, src + (o * num + i) * piece, piece);
+    for (int64_t o = 0; o < outer; ++o) copy(dst + o * piece, src + (o * num + i) * piece, piece);
   }
 }
 Grads unpack_grad(const Scope& s, const Operation& op, const Grads& g) {
@@ -636,28 +645,38 @@ Grads split_v_grad(const Scope& s, const Operation& op, const Grads& g) {
 
 void register_array_ops(OpRegistry& r) {
   r.op("Const").output("output").required_attr("value")
-      .shape_fn(const_shape).kernel(const_kernel).not_differentiable();
+      .shape_fn(const_shape).kernel(const_kernel).not_differentiable()
+      .supports_strings();
   r.op("Placeholder").output("output").required_attr("dtype").attr("shape", Shape::unknown_rank())
-      .shape_fn(placeholder_shape).kernel(placeholder_kernel).not_differentiable();
+      .shape_fn(placeholder_shape).kernel(placeholder_kernel).not_differentiable()
+      .supports_strings();
   r.op("PlaceholderWithDefault").input("input").output("output").required_attr("shape")
-      .shape_fn(placeholder_with_default_shape).kernel(identity_kernel).gradient(identity_grad);
+      .shape_fn(placeholder_with_default_shape).kernel(identity_kernel).gradient(identity_grad)
+      .supports_strings();
   r.op("Identity").input("input").output("output")
-      .shape_fn(unchanged_shape).kernel(identity_kernel).gradient(identity_grad);
+      .shape_fn(unchanged_shape).kernel(identity_kernel).gradient(identity_grad)
+      .supports_strings();
   r.op("StopGradient").input("input").output("output")
-      .shape_fn(unchanged_shape).kernel(identity_kernel).not_differentiable();
+      .shape_fn(unchanged_shape).kernel(identity_kernel).not_differentiable()
+      .supports_strings();
   r.op("Concat").variadic_input("values").output("output").required_attr("axis")
-      .shape_fn(concat_shape).kernel(concat_kernel).gradient(concat_grad);
+      .shape_fn(concat_shape).kernel(concat_kernel).gradient(concat_grad)
+      .supports_strings();
   r.op("Split").input("value").output("output").required_attr("num_split").required_attr("axis")
-      .shape_fn(split_shape).kernel(split_kernel).gradient(split_grad);
+      .shape_fn(split_shape).kernel(split_kernel).gradient(split_grad)
+      .supports_strings();
   r.op("SplitLike").input("value").variadic_input("likes").output("output").required_attr("axis")
-      .shape_fn(split_like_shape).kernel(split_like_kernel).gradient(split_like_grad);
+      .shape_fn(split_like_shape).kernel(split_like_kernel).gradient(split_like_grad)
+      .supports_strings();
   r.op("Slice").input("input").output("output").required_attr("begin").required_attr("size")
-      .shape_fn(slice_shape).kernel(slice_kernel).gradient(slice_grad);
+      .shape_fn(slice_shape).kernel(slice_kernel).gradient(slice_grad)
+      .supports_strings();
   r.op("SliceGrad").input("grad").input("input").output("output").required_attr("begin")
       .required_attr("size")
       .shape_fn(slice_grad_shape).kernel(slice_grad_kernel).gradient(slice_grad_grad);
   r.op("Gather").input("params").input("indices").output("output").attr("axis", 0)
-      .shape_fn(gather_shape).kernel(gather_kernel).gradient(gather_grad);
+      .shape_fn(gather_shape).kernel(gather_kernel).gradient(gather_grad)
+      .supports_strings();
   r.op("GatherGrad").input("grad").input("indices").input("params").output("output").attr("axis", 0)
       .shape_fn(gather_grad_shape).kernel(gather_grad_kernel).gradient(gather_grad_grad);
   r.op("OneHot").input("indices").output("output").required_attr("depth")
@@ -667,14 +686,16 @@ void register_array_ops(OpRegistry& r) {
   r.op("Cast").input("x").output("y").required_attr("dtype")
       .shape_fn(cast_shape).kernel(cast_kernel).gradient(cast_grad);
   r.op("Select").input("condition").input("t").input("e").output("output")
-      .shape_fn(select_shape).kernel(select_kernel).gradient(select_grad);
+      .shape_fn(select_shape).kernel(select_kernel).gradient(select_grad)
+      .supports_strings();
   r.op("Pack")
       .variadic_input("values")
       .output("output")
       .attr("axis", 0)
       .shape_fn(pack_shape)
       .kernel(pack_kernel)
-      .gradient(pack_grad);
+      .gradient(pack_grad)
+      .supports_strings();
   r.op("Unpack")
       .input("value")
       .output("output")
@@ -682,7 +703,8 @@ void register_array_ops(OpRegistry& r) {
       .attr("axis", 0)
       .shape_fn(unpack_shape)
       .kernel(unpack_kernel)
-      .gradient(unpack_grad);
+      .gradient(unpack_grad)
+      .supports_strings();
   r.op("SplitV")
       .input("value")
       .output("output")
@@ -690,7 +712,8 @@ void register_array_ops(OpRegistry& r) {
       .required_attr("axis")
       .shape_fn(split_v_shape)
       .kernel(split_v_kernel)
-      .gradient(split_v_grad);
+      .gradient(split_v_grad)
+      .supports_strings();
 }
 
 // ---------------------------------------------------------------------------------------

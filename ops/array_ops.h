@@ -43,7 +43,9 @@ Output gather(const Scope& scope, const Output& params, const Output& indices, i
 // (set by the sparse losses and metrics) makes them InvalidArgument instead.
 Output one_hot(const Scope& scope, const Output& indices, int64_t depth, double on_value = 1.0,
                double off_value = 0.0, DType dtype = DType::f32);
-// Elementwise conversion to dtype (float -> int truncates toward zero; bool is x != 0).
+// Elementwise conversion between any two fixed-size dtypes (not string): float -> integer
+// truncates toward zero and saturates at the integer's range, NaN giving 0; integer ->
+// integer wraps (two's complement); x -> bool is x != 0; bool -> x is 0 or 1.
 Output cast(const Scope& scope, const Output& x, DType dtype);
 // where cond then a else b, all three broadcast together; cond is bool.
 Output select(const Scope& scope, const Output& cond, const Output& a, const Output& b);

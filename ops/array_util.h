@@ -2,7 +2,12 @@
 // indexing families): byte copies, element-size dispatch, index reading. Not public API.
 #pragma once
 
+#include <cmath>
 #include <cstring>
+#include <limits>
+#include <string>
+#include <type_traits>
+#include <utility>
 
 #include "kernel_util.h"
 
@@ -15,7 +20,8 @@ inline void copy_bytes(void* dst, const void* src, size_t bytes) {
 
 // Element-size-generic work: calls f with an unsigned integer type of dtype's size. Data
 // movement (copies, permutations, selections) only needs the element size, so every dtype
-// with a fixed size flows through one instantiation per size.
+// with a fixed size flows through one instantiation per size. A string dtype throws
+// InvalidArgument (dtype_size): kernels that move strings use by_element_storage instead.
 template <class F>
 void by_element_size(DType dtype, F&& f) {
   switch (dtype_size(dtype)) {
@@ -25,6 +31,17 @@ void by_element_size(DType dtype, F&& f) {
     case 8: f(uint64_t{}); break;
     default: throw Internal("unexpected element size");
   }
+}
+
+// by_element_size, or f(std::string) for string tensors, whose buffers hold std::string
+// objects that must be assigned element by element, never byte-copied. Only kernels of ops
+// that declare .supports_strings() use it (the others never see a string, registry.h), and
+// only where no element is repeated or the kernel has checked the bytes it will copy first
+// (Select): repeated strings must stay within max_allocation_bytes(), see ElementCopier.
+template <class F>
+void by_element_storage(DType dtype, F&& f) {
+  if (dtype == DType::string) return f(std::string{});
+  by_element_size(dtype, std::forward<F>(f));
 }
 
 // Product of dims [b, e) of a run-time shape.
@@ -50,16 +67,16 @@ inline int64_t index_at(const Tensor& idx, int64_t i) {
 // converting a NaN, infinite or out-of-range double to an integer type is undefined
 // behaviour, so such values are rejected when the node is built.
 inline void require_representable(const ShapeContext& ctx, const char* attr, DType dtype) {
+  if (!is_integer(dtype)) return;  // float types take any double (overflow gives inf); bool any
   const double v = ctx.attr<double>(attr);
-  double lo = 0, hi_excl = 0;
-  switch (dtype) {
-    case DType::i32: lo = -2147483648.0, hi_excl = 2147483648.0; break;
-    case DType::i64: lo = -9223372036854775808.0, hi_excl = 9223372036854775808.0; break;
-    case DType::u8: lo = 0.0, hi_excl = 256.0; break;
-    default: return;  // float types take any double (overflow gives inf); bool any value
-  }
-  SLUICE_REQUIRE(v >= lo && v < hi_excl, InvalidArgument, attr, " ", v, " is not representable as ",
-                 dtype_name(dtype));
+  dispatch<SLUICE_REAL_TYPES>(dtype, "Fill", [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    // [lowest, 2^digits): both bounds are exact doubles.
+    const double hi_excl = std::ldexp(1.0, std::numeric_limits<T>::digits);
+    const double lo = std::is_signed_v<T> ? -hi_excl : 0.0;
+    SLUICE_REQUIRE(v >= lo && v < hi_excl, InvalidArgument, attr, " ", v,
+                   " is not representable as ", dtype_name(dtype));
+  });
 }
 
 }  // namespace sluice::kernels

@@ -44,8 +44,11 @@ T wrapping_sub(T a, T b) {
 template <class T>
 T wrapping_mul(T a, T b) {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // At least as wide as unsigned int: uint16 operands would otherwise promote to (signed)
+    // int, and 65535 * 65535 overflows it.
     using U = std::make_unsigned_t<T>;
-    return static_cast<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+    using W = std::conditional_t<(sizeof(U) < sizeof(unsigned)), unsigned, U>;
+    return static_cast<T>(static_cast<U>(static_cast<W>(static_cast<U>(a)) * static_cast<U>(b)));
   } else {
     return a * b;
   }

@@ -9,6 +9,7 @@
 
 #include "array_ops.h"
 #include "array_util.h"
+#include "elementwise.h"
 #include "static_value.h"
 
 namespace sluice {
@@ -49,11 +50,11 @@ void apply(Reduction r, T* dst, const T* src, int64_t n) {
     case Reduction::none:
       std::copy(src, src + n, dst);
       break;
-    case Reduction::add:
-      for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
+    case Reduction::add:  // integers wrap, as TensorFlow's (signed overflow is UB in C++)
+      for (int64_t i = 0; i < n; ++i) dst[i] = wrapping_add(dst[i], src[i]);
       break;
     case Reduction::mul:
-      for (int64_t i = 0; i < n; ++i) dst[i] *= src[i];
+      for (int64_t i = 0; i < n; ++i) dst[i] = wrapping_mul(dst[i], src[i]);
       break;
     case Reduction::max:
       for (int64_t i = 0; i < n; ++i) dst[i] = std::max(dst[i], src[i]);
@@ -70,7 +71,7 @@ void by_reduction_type(Reduction r, DType dtype, const char* what, F&& f) {
   if (r == Reduction::none) {
     by_element_size(dtype, f);
   } else {
-    dispatch<SLUICE_NUMERIC_TYPES>(dtype, what,
+    dispatch<SLUICE_REAL_TYPES>(dtype, what,
                                    [&](auto tag) { f(typename decltype(tag)::type{}); });
   }
 }
@@ -419,7 +420,7 @@ Grads scatter_elements_grad(const Scope& s, const Operation& op, const Grads& g)
 // values become an index no depth contains.
 int64_t numeric_index(const Tensor& t, int64_t i) {
   int64_t v = 0;
-  dispatch<SLUICE_NUMERIC_TYPES>(t.dtype(), "OneHot indices", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(t.dtype(), "OneHot indices", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T x = t.data<T>()[i];
     if constexpr (std::is_floating_point_v<T>) {

@@ -1,11 +1,23 @@
 #include "kernel_util.h"
 
+#include "../runtime/allocator.h"
+
 namespace sluice::kernels {
 
 std::string ints_to_string(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
   return s + "]";
+}
+
+void ElementCopier::copy_strings(std::string* dst, const std::string* src, size_t n) {
+  const uint64_t limit = max_allocation_bytes();
+  for (size_t i = 0; i < n; ++i) {
+    copied_ += src[i].size();
+    SLUICE_REQUIRE(copied_ <= limit, ResourceExhausted, "the strings this op would copy exceed ",
+                   "the limit of ", limit, " bytes (set_max_allocation_bytes)");
+    dst[i] = src[i];
+  }
 }
 
 std::vector<int64_t> row_major_strides(const Shape& shape) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,54 @@ void for_each_broadcast_row(ThreadPool& pool, const BroadcastLoop<K>& loop, F&& 
     for (int64_t r = b; r < e; ++r) f(r * inner, loop.offsets(r), inner, st);
   });
 }
+
+// Copies runs of elements between buffers of one dtype, addressed in bytes of the buffer
+// layout (element_size() bytes per element), so byte-offset kernels (concat, split, slice,
+// gather) serve every dtype: memcpy for fixed-size dtypes; for string tensors, whose
+// buffers hold std::string objects, element-wise assignment. It also counts the string
+// bytes it copies and throws ResourceExhausted past max_allocation_bytes(), so a kernel
+// that replicates strings (gather with repeated indices) stops at the limit instead of
+// exhausting memory. One copier per kernel call.
+class ElementCopier {
+ public:
+  explicit ElementCopier(DType dtype)
+      : esize_(dtype_storage_size(dtype)), strings_(dtype == DType::string) {}
+  size_t element_size() const { return esize_; }
+  void operator()(void* dst, const void* src, size_t bytes) {
+    if (bytes == 0) return;
+    if (!strings_) {
+      std::memcpy(dst, src, bytes);
+    } else {
+      copy_strings(static_cast<std::string*>(dst), static_cast<const std::string*>(src),
+                   bytes / sizeof(std::string));
+    }
+  }
+
+ private:
+  void copy_strings(std::string* dst, const std::string* src, size_t n);
+  size_t esize_;
+  bool strings_;
+  uint64_t copied_ = 0;  // string bytes copied so far
+};
+
+// Sign-agnostic integer work. Wrapping +, -, * and negation, and ==, give the same bits for
+// a signed integer type and the unsigned type of its width (two's complement), so kernels of
+// such ops dispatch on the "unsigned twin" of the input dtype and run int8 as uint8, int32 as
+// uint32, ... (bool as uint8, for ==): four integer instantiations instead of nine, which
+// keeps the library's size and build time in check. Kernels doing so read and write through
+// raw_data(), since the twin is not the tensor's own dtype.
+inline DType unsigned_twin(DType d) {
+  switch (d) {
+    case DType::i8:
+    case DType::boolean: return DType::u8;
+    case DType::i16: return DType::u16;
+    case DType::i32: return DType::u32;
+    case DType::i64: return DType::u64;
+    default: return d;
+  }
+}
+// The dispatch list of a sign-agnostic kernel: the float types and the unsigned twins.
+#define SLUICE_TWIN_TYPES float, double, uint8_t, uint16_t, uint32_t, uint64_t
 
 // ---- shape-function helpers ----
 

@@ -141,7 +141,7 @@ void clip_kernel(KernelContext& ctx) {
   SLUICE_REQUIRE(lo.dtype() == x.dtype() && hi.dtype() == x.dtype(), InvalidArgument,
                  "ClipByValue of ", x.summary(), " between ", lo.summary(), " and ", hi.summary());
   const Shape out = broadcast_shapes(broadcast_shapes(x.shape(), lo.shape()), hi.shape());
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), "ClipByValue", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), "ClipByValue", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = x.shape() == out ? ctx.forward_or_allocate(0, 0, out) : ctx.allocate_output(0, out);
     const T* xp = x.data<T>();
@@ -205,13 +205,13 @@ Output fold(const Scope& scope, const char* name, const std::vector<Output>& xs,
 
 void register_math_binary_ops(OpRegistry& r) {
   r.op("FloorDiv").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(broadcast_binary_kernel<FloorDivF, SLUICE_NUMERIC_TYPES>).not_differentiable();
+      .kernel(broadcast_binary_kernel<FloorDivF, SLUICE_REAL_TYPES>).not_differentiable();
   r.op("FloorMod").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(broadcast_binary_kernel<FloorModF, SLUICE_NUMERIC_TYPES>).gradient(floor_mod_grad);
+      .kernel(broadcast_binary_kernel<FloorModF, SLUICE_REAL_TYPES>).gradient(floor_mod_grad);
   r.op("TruncateMod").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(broadcast_binary_kernel<TruncateModF, SLUICE_NUMERIC_TYPES>).gradient(truncate_mod_grad);
+      .kernel(broadcast_binary_kernel<TruncateModF, SLUICE_REAL_TYPES>).gradient(truncate_mod_grad);
   r.op("SquaredDifference").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(broadcast_binary_kernel<SquaredDifferenceF, SLUICE_NUMERIC_TYPES>)
+      .kernel(broadcast_binary_kernel<SquaredDifferenceF, SLUICE_REAL_TYPES>)
       .gradient(squared_difference_grad);
   r.op("LogicalXor").input("x").input("y").output("z").shape_fn(logical_binary_shape)
       .kernel(broadcast_binary_kernel<LogicalXorF, bool>).not_differentiable();

@@ -26,9 +26,12 @@ using ConstArrayMap = Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>;
 template <class T>
 T wrap(T a, T b, char op) {
   if constexpr (std::is_integral_v<T> && !std::is_same_v<T, bool>) {
+    // In unsigned arithmetic at least as wide as unsigned int: uint16 operands would
+    // otherwise promote to (signed) int, and 65535 * 65535 overflows int.
     using U = std::make_unsigned_t<T>;
-    const U x = static_cast<U>(a), y = static_cast<U>(b);
-    return static_cast<T>(op == '+' ? U(x + y) : op == '-' ? U(x - y) : U(x * y));
+    using W = std::conditional_t<(sizeof(U) < sizeof(unsigned)), unsigned, U>;
+    const W x = static_cast<U>(a), y = static_cast<U>(b);
+    return static_cast<T>(static_cast<U>(op == '+' ? x + y : op == '-' ? x - y : x * y));
   } else {
     return op == '+' ? a + b : op == '-' ? a - b : a * b;
   }
@@ -38,27 +41,42 @@ T wrap(T a, T b, char op) {
 // Unary elementwise ops. Float ones run on Eigen array expressions (vectorized exp, log,
 // tanh, ...); F::eval maps an Eigen array expression to the result expression.
 
+// F::kSignAgnostic: integers run as their unsigned twin (kernel_util.h), so Ts lists the
+// twins (SLUICE_TWIN_TYPES). The dispatch matched the element size, so the raw buffers are
+// arrays of T.
+template <class F>
+DType kernel_dtype(DType d) {
+  if constexpr (F::kSignAgnostic) return unsigned_twin(d);
+  return d;
+}
+struct SignAware {
+  static constexpr bool kSignAgnostic = false;
+};
+struct SignAgnostic {
+  static constexpr bool kSignAgnostic = true;
+};
+
 template <class F, class... Ts>
 void unary_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  dispatch<Ts...>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
+  dispatch<Ts...>(kernel_dtype<F>(x.dtype()), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.forward_or_allocate(0, 0, x.shape());
-    const T* xp = x.data<T>();
-    T* yp = y.data<T>();
+    const T* xp = static_cast<const T*>(x.raw_data());
+    T* yp = static_cast<T*>(y.raw_data());
     parallel_aligned(ctx.pool(), x.num_elements(), [&](int64_t b, int64_t e) {
       ArrayMap<T>(yp + b, e - b) = F::eval(ConstArrayMap<T>(xp + b, e - b));
     });
   });
 }
 
-struct NegF {
+struct NegF : SignAgnostic {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
     return x.unaryExpr([](T v) { return wrap<T>(T(0), v, '-'); });
   }
 };
-struct AbsF {
+struct AbsF : SignAware {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
     return x.unaryExpr([](T v) {
@@ -70,35 +88,41 @@ struct AbsF {
     });
   }
 };
-struct SignF {
+struct SignF : SignAware {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
     // sign(NaN) = NaN, as NumPy and TensorFlow (v != v is false for integers).
-    return x.unaryExpr([](T v) { return v != v ? v : static_cast<T>((T(0) < v) - (v < T(0))); });
+    return x.unaryExpr([](T v) {
+      if constexpr (std::is_unsigned_v<T>) {
+        return static_cast<T>(v != T(0));
+      } else {
+        return v != v ? v : static_cast<T>((T(0) < v) - (v < T(0)));
+      }
+    });
   }
 };
-struct SquareF {
+struct SquareF : SignAgnostic {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
     return x.unaryExpr([](T v) { return wrap<T>(v, v, '*'); });
   }
 };
-struct ExpF { template <class A> static auto eval(const A& x) { return x.exp(); } };
-struct LogF { template <class A> static auto eval(const A& x) { return x.log(); } };
+struct ExpF : SignAware { template <class A> static auto eval(const A& x) { return x.exp(); } };
+struct LogF : SignAware { template <class A> static auto eval(const A& x) { return x.log(); } };
 // std::sqrt, not Eigen's sqrt(): with EIGEN_FAST_MATH (its default) Eigen's float sqrt is
 // x * rsqrt(x), which gives NaN for +inf (inf * 0) and is not correctly rounded. The plain
 // loop still vectorizes (vsqrtps; -fno-math-errno).
-struct SqrtF {
+struct SqrtF : SignAware {
   template <class A> static auto eval(const A& x) {
     using T = typename A::Scalar;
     return x.unaryExpr([](T v) { return std::sqrt(v); });
   }
 };
-struct RsqrtF { template <class A> static auto eval(const A& x) { return x.rsqrt(); } };
-struct ReciprocalF { template <class A> static auto eval(const A& x) { return x.inverse(); } };
-struct SigmoidF { template <class A> static auto eval(const A& x) { return x.logistic(); } };
-struct TanhF { template <class A> static auto eval(const A& x) { return x.tanh(); } };
-struct LogicalNotF {
+struct RsqrtF : SignAware { template <class A> static auto eval(const A& x) { return x.rsqrt(); } };
+struct ReciprocalF : SignAware { template <class A> static auto eval(const A& x) { return x.inverse(); } };
+struct SigmoidF : SignAware { template <class A> static auto eval(const A& x) { return x.logistic(); } };
+struct TanhF : SignAware { template <class A> static auto eval(const A& x) { return x.tanh(); } };
+struct LogicalNotF : SignAware {
   template <class A> static auto eval(const A& x) {
     return x.unaryExpr([](bool v) { return !v; });
   }
@@ -168,23 +192,24 @@ Grads tanh_grad(const Scope& s, const Operation& op, const Grads& g) {
 // Binary elementwise ops with broadcasting. F::f(a, b) is the scalar function; the output
 // dtype is what it returns (T for arithmetic, bool for comparisons).
 
+// Inputs ia and ib are F's a and b: swapped_kernel runs x > y as y < x with Less's code.
 template <class F, class... Ts>
-void binary_kernel(KernelContext& ctx) {
-  const Tensor& a = ctx.input(0);
-  const Tensor& b = ctx.input(1);
+void binary_kernel_on(KernelContext& ctx, int ia, int ib) {
+  const Tensor& a = ctx.input(ia);
+  const Tensor& b = ctx.input(ib);
   SLUICE_REQUIRE(a.dtype() == b.dtype(), InvalidArgument, "inputs have dtypes ",
                  dtype_name(a.dtype()), " and ", dtype_name(b.dtype()));
   const Shape out = broadcast_shapes(a.shape(), b.shape());
-  dispatch<Ts...>(a.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
+  dispatch<Ts...>(kernel_dtype<F>(a.dtype()), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     using R = decltype(F::f(T(), T()));
     F::check(b);
-    Tensor& y = a.shape() == out   ? ctx.forward_or_allocate(0, 0, out)
-                : b.shape() == out ? ctx.forward_or_allocate(1, 0, out)
+    Tensor& y = a.shape() == out   ? ctx.forward_or_allocate(ia, 0, out)
+                : b.shape() == out ? ctx.forward_or_allocate(ib, 0, out)
                                    : ctx.allocate_output(0, out);
-    const T* ap = a.data<T>();
-    const T* bp = b.data<T>();
-    R* yp = y.data<R>();
+    const T* ap = static_cast<const T*>(a.raw_data());
+    const T* bp = static_cast<const T*>(b.raw_data());
+    R* yp = static_cast<R*>(y.raw_data());
     if (a.shape() == b.shape()) {
       parallel_range(ctx.pool(), y.num_elements(), kElementwiseGrain, [&](int64_t s, int64_t e) {
         for (int64_t i = s; i < e; ++i) yp[i] = F::f(ap[i], bp[i]);
@@ -214,16 +239,28 @@ void binary_kernel(KernelContext& ctx) {
   });
 }
 
-struct NoCheck {
+template <class F, class... Ts>
+void binary_kernel(KernelContext& ctx) {
+  binary_kernel_on<F, Ts...>(ctx, 0, 1);
+}
+template <class F, class... Ts>
+void swapped_kernel(KernelContext& ctx) {
+  binary_kernel_on<F, Ts...>(ctx, 1, 0);
+}
+
+struct NoCheck : SignAware {
   static void check(const Tensor&) {}
 };
-struct AddF : NoCheck { template <class T> static T f(T a, T b) { return wrap<T>(a, b, '+'); } };
-struct SubF : NoCheck { template <class T> static T f(T a, T b) { return wrap<T>(a, b, '-'); } };
-struct MulF : NoCheck { template <class T> static T f(T a, T b) { return wrap<T>(a, b, '*'); } };
-struct DivF {
+struct AgnosticNoCheck : SignAgnostic {
+  static void check(const Tensor&) {}
+};
+struct AddF : AgnosticNoCheck { template <class T> static T f(T a, T b) { return wrap<T>(a, b, '+'); } };
+struct SubF : AgnosticNoCheck { template <class T> static T f(T a, T b) { return wrap<T>(a, b, '-'); } };
+struct MulF : AgnosticNoCheck { template <class T> static T f(T a, T b) { return wrap<T>(a, b, '*'); } };
+struct DivF : SignAware {
   // Integer division by zero traps on x86: refuse it before computing.
   static void check(const Tensor& b) {
-    dispatch<SLUICE_NUMERIC_TYPES>(b.dtype(), "Div", [&](auto tag) {
+    dispatch<SLUICE_REAL_TYPES>(b.dtype(), "Div", [&](auto tag) {
       using T = typename decltype(tag)::type;
       if constexpr (std::is_integral_v<T>) {
         const T* p = b.data<T>();
@@ -245,12 +282,12 @@ struct PowF : NoCheck { template <class T> static T f(T a, T b) { return std::po
 // would turn max(NaN, 0) into 0).
 struct MaxF : NoCheck { template <class T> static T f(T a, T b) { return a >= b || a != a ? a : b; } };
 struct MinF : NoCheck { template <class T> static T f(T a, T b) { return a <= b || a != a ? a : b; } };
-struct EqualF : NoCheck { template <class T> static bool f(T a, T b) { return a == b; } };
-struct NotEqualF : NoCheck { template <class T> static bool f(T a, T b) { return a != b; } };
+// By reference: T may be std::string. Sign-agnostic: == on integers compares bits (floats
+// keep their own ==, where -0 == 0 and NaN != NaN).
+struct EqualF : AgnosticNoCheck { template <class T> static bool f(const T& a, const T& b) { return a == b; } };
+struct NotEqualF : AgnosticNoCheck { template <class T> static bool f(const T& a, const T& b) { return a != b; } };
 struct LessF : NoCheck { template <class T> static bool f(T a, T b) { return a < b; } };
 struct LessEqualF : NoCheck { template <class T> static bool f(T a, T b) { return a <= b; } };
-struct GreaterF : NoCheck { template <class T> static bool f(T a, T b) { return a > b; } };
-struct GreaterEqualF : NoCheck { template <class T> static bool f(T a, T b) { return a >= b; } };
 struct AndF : NoCheck { static bool f(bool a, bool b) { return a && b; } };
 struct OrF : NoCheck { static bool f(bool a, bool b) { return a || b; } };
 
@@ -268,6 +305,11 @@ void float_binary_shape(ShapeContext& ctx) {
   binary_shape(ctx, ctx.input_dtype(0));
 }
 void compare_shape(ShapeContext& ctx) { binary_shape(ctx, DType::boolean); }
+void ordered_compare_shape(ShapeContext& ctx) {
+  SLUICE_REQUIRE(ctx.input_dtype(0) != DType::boolean, InvalidArgument,
+                 "ordered comparison of bool tensors; cast them first");
+  binary_shape(ctx, DType::boolean);
+}
 void logical_shape(ShapeContext& ctx) {
   SLUICE_REQUIRE(ctx.input_dtype(0) == DType::boolean, InvalidArgument,
                  "logical ops need bool inputs, got ", dtype_name(ctx.input_dtype(0)));
@@ -376,6 +418,8 @@ Grads matmul_grad(const Scope& s, const Operation& op, const Grads& g) {
 
 void add_n_shape(ShapeContext& ctx) {
   SLUICE_REQUIRE(ctx.num_inputs() >= 1, InvalidArgument, "AddN needs at least one input");
+  SLUICE_REQUIRE(ctx.input_dtype(0) != DType::boolean, InvalidArgument,
+                 "arithmetic on bool tensors; cast them first");
   Shape s = ctx.input_shape(0);
   for (int i = 1; i < ctx.num_inputs(); ++i) {
     require_same_dtype(ctx, 0, i);
@@ -390,16 +434,17 @@ void add_n_kernel(KernelContext& ctx) {
   for (int i = 1; i < ctx.num_inputs(); ++i)
     SLUICE_REQUIRE(ctx.input(i).shape() == x0.shape(), InvalidArgument, "AddN inputs of shapes ",
                    x0.shape().to_string(), " and ", ctx.input(i).shape().to_string());
-  dispatch<SLUICE_NUMERIC_TYPES>(x0.dtype(), "AddN", [&](auto tag) {
+  // Wrapping sums are sign-agnostic: integers add as their unsigned twin (kernel_util.h).
+  dispatch<SLUICE_TWIN_TYPES>(unsigned_twin(x0.dtype()), "AddN", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.forward_or_allocate(0, 0, x0.shape());
-    T* yp = y.data<T>();
+    T* yp = static_cast<T*>(y.raw_data());
     const int n = ctx.num_inputs();
     parallel_range(ctx.pool(), y.num_elements(), kElementwiseGrain, [&](int64_t b, int64_t e) {
-      const T* p0 = x0.data<T>();
+      const T* p0 = static_cast<const T*>(x0.raw_data());
       for (int64_t j = b; j < e; ++j) yp[j] = p0[j];
       for (int i = 1; i < n; ++i) {
-        const T* p = ctx.input(i).data<T>();
+        const T* p = static_cast<const T*>(ctx.input(i).raw_data());
         for (int64_t j = b; j < e; ++j) yp[j] = wrap<T>(yp[j], p[j], '+');
       }
     });
@@ -421,13 +466,13 @@ Output unary(const Scope& scope, const char* op, const Output& x) {
 void register_math_ops(OpRegistry& r) {
   // Unary.
   r.op("Neg").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<NegF, SLUICE_NUMERIC_TYPES>).gradient(neg_grad);
+      .kernel(unary_kernel<NegF, SLUICE_TWIN_TYPES>).gradient(neg_grad);
   r.op("Abs").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<AbsF, SLUICE_NUMERIC_TYPES>).gradient(abs_grad);
+      .kernel(unary_kernel<AbsF, SLUICE_REAL_TYPES>).gradient(abs_grad);
   r.op("Sign").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<SignF, SLUICE_NUMERIC_TYPES>).not_differentiable();
+      .kernel(unary_kernel<SignF, SLUICE_REAL_TYPES>).not_differentiable();
   r.op("Square").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(unary_kernel<SquareF, SLUICE_NUMERIC_TYPES>).gradient(square_grad);
+      .kernel(unary_kernel<SquareF, SLUICE_TWIN_TYPES>).gradient(square_grad);
   r.op("Exp").input("x").output("y").shape_fn(float_unary_shape)
       .kernel(unary_kernel<ExpF, SLUICE_FLOAT_TYPES>).gradient(exp_grad);
   r.op("Log").input("x").output("y").shape_fn(float_unary_shape)
@@ -447,33 +492,35 @@ void register_math_ops(OpRegistry& r) {
 
   // Binary arithmetic.
   r.op("Add").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<AddF, SLUICE_NUMERIC_TYPES>).gradient(add_grad);
+      .kernel(binary_kernel<AddF, SLUICE_TWIN_TYPES>).gradient(add_grad);
   r.op("Sub").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<SubF, SLUICE_NUMERIC_TYPES>).gradient(sub_grad);
+      .kernel(binary_kernel<SubF, SLUICE_TWIN_TYPES>).gradient(sub_grad);
   r.op("Mul").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<MulF, SLUICE_NUMERIC_TYPES>).gradient(mul_grad);
+      .kernel(binary_kernel<MulF, SLUICE_TWIN_TYPES>).gradient(mul_grad);
   r.op("Div").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<DivF, SLUICE_NUMERIC_TYPES>).gradient(div_grad);
+      .kernel(binary_kernel<DivF, SLUICE_REAL_TYPES>).gradient(div_grad);
   r.op("Pow").input("x").input("y").output("z").shape_fn(float_binary_shape)
       .kernel(binary_kernel<PowF, SLUICE_FLOAT_TYPES>).gradient(pow_grad);
   r.op("Maximum").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<MaxF, SLUICE_NUMERIC_TYPES>).gradient(maximum_grad);
+      .kernel(binary_kernel<MaxF, SLUICE_REAL_TYPES>).gradient(maximum_grad);
   r.op("Minimum").input("x").input("y").output("z").shape_fn(numeric_binary_shape)
-      .kernel(binary_kernel<MinF, SLUICE_NUMERIC_TYPES>).gradient(minimum_grad);
+      .kernel(binary_kernel<MinF, SLUICE_REAL_TYPES>).gradient(minimum_grad);
 
   // Comparisons and logic.
   r.op("Equal").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<EqualF, SLUICE_ALL_TYPES>).not_differentiable();
+      .kernel(binary_kernel<EqualF, SLUICE_TWIN_TYPES, std::string>).not_differentiable()
+      .supports_strings();
   r.op("NotEqual").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<NotEqualF, SLUICE_ALL_TYPES>).not_differentiable();
-  r.op("Less").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<LessF, SLUICE_NUMERIC_TYPES>).not_differentiable();
-  r.op("LessEqual").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<LessEqualF, SLUICE_NUMERIC_TYPES>).not_differentiable();
-  r.op("Greater").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<GreaterF, SLUICE_NUMERIC_TYPES>).not_differentiable();
-  r.op("GreaterEqual").input("x").input("y").output("z").shape_fn(compare_shape)
-      .kernel(binary_kernel<GreaterEqualF, SLUICE_NUMERIC_TYPES>).not_differentiable();
+      .kernel(binary_kernel<NotEqualF, SLUICE_TWIN_TYPES, std::string>).not_differentiable()
+      .supports_strings();
+  r.op("Less").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(binary_kernel<LessF, SLUICE_REAL_TYPES>).not_differentiable();
+  r.op("LessEqual").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(binary_kernel<LessEqualF, SLUICE_REAL_TYPES>).not_differentiable();
+  r.op("Greater").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(swapped_kernel<LessF, SLUICE_REAL_TYPES>).not_differentiable();
+  r.op("GreaterEqual").input("x").input("y").output("z").shape_fn(ordered_compare_shape)
+      .kernel(swapped_kernel<LessEqualF, SLUICE_REAL_TYPES>).not_differentiable();
   r.op("LogicalAnd").input("x").input("y").output("z").shape_fn(logical_shape)
       .kernel(binary_kernel<AndF, bool>).not_differentiable();
   r.op("LogicalOr").input("x").input("y").output("z").shape_fn(logical_shape)

@@ -183,7 +183,7 @@ void register_math_unary_ops(OpRegistry& r) {
   r.op("Ceil").input("x").output("y").shape_fn(float_unary_shape)
       .kernel(map_kernel<CeilF, SLUICE_FLOAT_TYPES>).not_differentiable();
   r.op("Round").input("x").output("y").shape_fn(numeric_unary_shape)
-      .kernel(map_kernel<RoundF, SLUICE_NUMERIC_TYPES>).not_differentiable();
+      .kernel(map_kernel<RoundF, SLUICE_REAL_TYPES>).not_differentiable();
 
   r.op("IsNan").input("x").output("y").shape_fn(float_predicate_shape)
       .kernel(scalar_map_kernel<IsNanF, SLUICE_FLOAT_TYPES>).not_differentiable();

@@ -181,15 +181,28 @@ void reduce(ThreadPool& pool, const T* x, const Shape& xs, const std::vector<boo
   }
 }
 
+template <class T, bool kTwin>
+struct SumStorage {
+  using type = T;
+};
+template <class T>
+struct SumStorage<T, true> {
+  using type = std::make_unsigned_t<T>;
+};
+
 template <class R, bool kMean>
 void reduction_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const Ints& axes = ctx.attr<Ints>("axes");
   const std::vector<bool> red = reduced_dims(axes, x.rank());
   Tensor& y = ctx.allocate_output(0, reduced_shape(x.shape(), axes, ctx.attr<bool>("keepdims")));
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    reduce<R>(ctx.pool(), x.data<T>(), x.shape(), red, y.data<T>(), y.num_elements());
+    // Wrapping sums are sign-agnostic: integers reduce as their unsigned twin (see
+    // kernels::unsigned_twin), so Sum and Mean share four integer instantiations.
+    using S = typename SumStorage<T, std::is_same_v<R, SumR> && std::is_integral_v<T>>::type;
+    reduce<R>(ctx.pool(), static_cast<const S*>(x.raw_data()), x.shape(), red, static_cast<S*>(y.raw_data()),
+              y.num_elements());
     if constexpr (kMean) {
       const int64_t count = y.num_elements() ? x.num_elements() / y.num_elements() : 0;
       T* p = y.data<T>();
@@ -197,7 +210,9 @@ void reduction_kernel(KernelContext& ctx) {
         if constexpr (std::is_floating_point_v<T>) {
           p[i] = count ? p[i] / static_cast<T>(count) : std::numeric_limits<T>::quiet_NaN();
         } else {
-          p[i] = count ? static_cast<T>(p[i] / static_cast<T>(count)) : T(0);
+          // Divide in 64 bits: the count need not fit in T (300 elements of int8).
+          using W = std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>;
+          p[i] = count ? static_cast<T>(static_cast<W>(p[i]) / static_cast<W>(count)) : T(0);
         }
       }
     }
@@ -267,7 +282,7 @@ void arg_kernel(KernelContext& ctx) {
   for (int i = 0; i < axis; ++i) outer *= x.dim(i);
   for (int i = axis + 1; i < x.rank(); ++i) inner *= x.dim(i);
   const int64_t n = x.dim(axis);
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), "ArgMax", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), "ArgMax", [&](auto tag) {
     using T = typename decltype(tag)::type;
     const T* p = x.data<T>();
     int64_t* out = y.data<int64_t>();
@@ -298,8 +313,10 @@ struct ProdR {
   template <class T> static T init() { return T(1); }
   template <class T> static T combine(T a, T b) {
     if constexpr (std::is_integral_v<T>) {
+      // Wraps; at least as wide as unsigned int (uint16 would promote to int and overflow).
       using U = std::make_unsigned_t<T>;
-      return static_cast<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));  // wraps
+      using W = std::conditional_t<(sizeof(U) < sizeof(unsigned)), unsigned, U>;
+      return static_cast<T>(static_cast<U>(static_cast<W>(static_cast<U>(a)) * static_cast<U>(b)));
     } else {
       return a * b;
     }
@@ -338,7 +355,9 @@ void divide_by_count(T* p, int64_t n, int64_t count) {
     if constexpr (std::is_floating_point_v<T>) {
       p[i] = count ? p[i] / static_cast<T>(count) : std::numeric_limits<T>::quiet_NaN();
     } else {
-      p[i] = count ? static_cast<T>(p[i] / static_cast<T>(count)) : T(0);
+      // Divide in 64 bits: the count need not fit in T (300 elements of int8).
+      using W = std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>;
+      p[i] = count ? static_cast<T>(static_cast<W>(p[i]) / static_cast<W>(count)) : T(0);
     }
   }
 }
@@ -525,7 +544,7 @@ void register_reduction_ops(OpRegistry& r) {
       .shape_fn(arg_shape).kernel(arg_kernel<false>).not_differentiable();
 
   r.op("Prod").input("input").output("output").attr("axes", Ints{}).attr("keepdims", false)
-      .shape_fn(reduction_shape).kernel(attr_reduction_kernel<ProdR, SLUICE_NUMERIC_TYPES>)
+      .shape_fn(reduction_shape).kernel(attr_reduction_kernel<ProdR, SLUICE_REAL_TYPES>)
       .gradient(prod_grad);
   r.op("All").input("input").output("output").attr("axes", Ints{}).attr("keepdims", false)
       .shape_fn(bool_reduction_shape).kernel(attr_reduction_kernel<AllR, bool>).not_differentiable();
@@ -537,11 +556,11 @@ void register_reduction_ops(OpRegistry& r) {
     GradFn grad;
   };
   const AxesOp axes_ops[] = {
-      {"ReduceSum", axes_reduction_kernel<SumR, false, SLUICE_NUMERIC_TYPES>, axes_sum_grad},
-      {"ReduceMean", axes_reduction_kernel<SumR, true, SLUICE_NUMERIC_TYPES>, axes_mean_grad},
-      {"ReduceMax", axes_reduction_kernel<MaxR, false, SLUICE_NUMERIC_TYPES>, axes_extremum_grad},
-      {"ReduceMin", axes_reduction_kernel<MinR, false, SLUICE_NUMERIC_TYPES>, axes_extremum_grad},
-      {"ReduceProd", axes_reduction_kernel<ProdR, false, SLUICE_NUMERIC_TYPES>, axes_prod_grad},
+      {"ReduceSum", axes_reduction_kernel<SumR, false, SLUICE_REAL_TYPES>, axes_sum_grad},
+      {"ReduceMean", axes_reduction_kernel<SumR, true, SLUICE_REAL_TYPES>, axes_mean_grad},
+      {"ReduceMax", axes_reduction_kernel<MaxR, false, SLUICE_REAL_TYPES>, axes_extremum_grad},
+      {"ReduceMin", axes_reduction_kernel<MinR, false, SLUICE_REAL_TYPES>, axes_extremum_grad},
+      {"ReduceProd", axes_reduction_kernel<ProdR, false, SLUICE_REAL_TYPES>, axes_prod_grad},
       {"ReduceAll", axes_reduction_kernel<AllR, false, bool>, nullptr},
       {"ReduceAny", axes_reduction_kernel<AnyR, false, bool>, nullptr},
   };

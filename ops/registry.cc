@@ -67,6 +67,26 @@ OpDefBuilder& OpDefBuilder::stateful() {
   return *this;
 }
 
+OpDefBuilder& OpDefBuilder::supports_strings() {
+  def_->supports_strings = true;
+  return *this;
+}
+
+void check_string_support(const Node& node, bool outputs_too) {
+  if (node.def->supports_strings) return;
+  const std::string& op = node.def->name;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    SLUICE_REQUIRE(node.inputs[i].dtype() != DType::string, InvalidArgument, "op ", op,
+                   " does not support dtype string (input ", i, " '", node.inputs[i].name(),
+                   "' is a string tensor)");
+  }
+  if (!outputs_too) return;
+  for (size_t i = 0; i < node.output_dtypes.size(); ++i) {
+    SLUICE_REQUIRE(node.output_dtypes[i] != DType::string, InvalidArgument, "op ", op,
+                   " does not support dtype string (output ", i, " would be a string tensor)");
+  }
+}
+
 // ---- OpRegistry ----
 
 OpRegistry& OpRegistry::global() {

@@ -48,6 +48,10 @@ struct OpDef {
   bool not_differentiable = false;  // explicitly has no gradient (integer-valued, etc.)
   bool stateful = false;            // reads/writes session state or draws random numbers
   bool mutates_variables = false;   // writes a variable through a ref input
+  // Takes or makes string tensors. Ops without it are refused at graph-build time when
+  // any input or output is a string (check_string_support), so their shape functions and
+  // kernels never see one.
+  bool supports_strings = false;
 
   bool is_ref_input(int i) const {
     return i < static_cast<int>(ref_inputs.size()) && ref_inputs[i];
@@ -69,6 +73,8 @@ class OpDefBuilder {
   OpDefBuilder& gradient(GradFn fn);
   OpDefBuilder& not_differentiable();
   OpDefBuilder& stateful();
+  // The op's shape function and kernel handle DType::string (see OpDef::supports_strings).
+  OpDefBuilder& supports_strings();
 
  private:
   OpDef* def_;
@@ -168,6 +174,12 @@ class KernelContext {
   ThreadPool& pool_;
   uint32_t forwardable_;
 };
+
+// Called by NodeBuilder for every new node: before its shape function with
+// outputs_too = false (checks the inputs), after it with true (checks the outputs too).
+// Throws InvalidArgument naming the op, the input or output and the dtype when a string
+// reaches an op that does not declare supports_strings.
+void check_string_support(const Node& node, bool outputs_too);
 
 // Every op family registers itself through one of these (called once, in order, by
 // OpRegistry::global()).

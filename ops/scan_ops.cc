@@ -94,7 +94,7 @@ void scan_kernel(KernelContext& ctx) {
   // Not forwarded in place: the exclusive scan reads x[r-1] after writing y[r-1].
   Tensor& y = ctx.allocate_output(0, x.shape());
   if (x.num_elements() == 0) return;
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     scan<S>(ctx.pool(), x.data<T>(), y.data<T>(), outer, x.dim(axis), inner, exclusive, reverse);
   });

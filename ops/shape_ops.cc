@@ -175,7 +175,7 @@ void transpose_with(KernelContext& ctx, const Tensor& x, const Ints& perm) {
   const int64_t inner = r ? od[r - 1] : 1;
   const int64_t inner_stride = r ? src_stride[r - 1] : 0;
   const int64_t rows = y.num_elements() / inner;
-  by_element_size(x.dtype(), [&](auto e) {
+  by_element_storage(x.dtype(), [&](auto e) {
     using E = decltype(e);
     const E* src = static_cast<const E*>(x.raw_data());
     E* dst = static_cast<E*>(y.raw_data());
@@ -298,7 +298,7 @@ void sum_to_like_kernel(KernelContext& ctx) {
   }
   Tensor& y = ctx.allocate_output(0, target);
   BroadcastLoop<1> loop(x.shape(), {&target});
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), "SumToLike", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), "SumToLike", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* dst = y.data<T>();
     std::fill(dst, dst + y.num_elements(), T(0));
@@ -634,19 +634,26 @@ void range_kernel(KernelContext& ctx) {
 
 void register_shape_ops(OpRegistry& r) {
   r.op("Reshape").input("tensor").output("output").required_attr("shape")
-      .shape_fn(reshape_shape).kernel(reshape_kernel).gradient(reshape_grad);
+      .shape_fn(reshape_shape).kernel(reshape_kernel).gradient(reshape_grad)
+      .supports_strings();
   r.op("ReshapeLike").input("tensor").input("like").output("output")
-      .shape_fn(reshape_like_shape).kernel(reshape_like_kernel).gradient(reshape_like_grad);
+      .shape_fn(reshape_like_shape).kernel(reshape_like_kernel).gradient(reshape_like_grad)
+      .supports_strings();
   r.op("ExpandDims").input("input").output("output").required_attr("axis")
-      .shape_fn(expand_dims_shape).kernel(expand_dims_kernel).gradient(reshape_back_grad);
+      .shape_fn(expand_dims_shape).kernel(expand_dims_kernel).gradient(reshape_back_grad)
+      .supports_strings();
   r.op("Squeeze").input("input").output("output").attr("axes", Ints{})
-      .shape_fn(squeeze_shape).kernel(squeeze_kernel).gradient(reshape_back_grad);
+      .shape_fn(squeeze_shape).kernel(squeeze_kernel).gradient(reshape_back_grad)
+      .supports_strings();
   r.op("Transpose").input("x").output("y").attr("perm", Ints{})
-      .shape_fn(transpose_shape).kernel(transpose_kernel).gradient(transpose_grad);
+      .shape_fn(transpose_shape).kernel(transpose_kernel).gradient(transpose_grad)
+      .supports_strings();
   r.op("Shape").input("input").output("shape")
-      .shape_fn(shape_shape).kernel(shape_kernel).not_differentiable();
+      .shape_fn(shape_shape).kernel(shape_kernel).not_differentiable()
+      .supports_strings();
   r.op("Size").input("input").output("size")
-      .shape_fn(size_shape).kernel(size_kernel).not_differentiable();
+      .shape_fn(size_shape).kernel(size_kernel).not_differentiable()
+      .supports_strings();
   r.op("ZerosLike").input("x").output("y")
       .shape_fn(unchanged_shape).kernel(zeros_like_kernel).not_differentiable();
   r.op("OnesLike").input("x").output("y")
@@ -664,14 +671,16 @@ void register_shape_ops(OpRegistry& r) {
       .attr("copy_zero_dims", false)
       .shape_fn(dynamic_reshape_shape)
       .kernel(dynamic_reshape_kernel)
-      .gradient(dynamic_reshape_grad);
+      .gradient(dynamic_reshape_grad)
+      .supports_strings();
   r.op("DynamicTranspose")
       .input("x")
       .input("perm")
       .output("y")
       .shape_fn(dynamic_transpose_shape)
       .kernel(dynamic_transpose_kernel)
-      .gradient(dynamic_transpose_grad);
+      .gradient(dynamic_transpose_grad)
+      .supports_strings();
   r.op("InvertPermutation")
       .input("x")
       .output("y")

@@ -170,7 +170,7 @@ void top_k_kernel(KernelContext& ctx) {
   Tensor& values = ctx.allocate_output(0, out);
   Tensor& indices = ctx.allocate_output(1, out);
   if (values.num_elements() == 0) return;
-  dispatch<SLUICE_NUMERIC_TYPES>(x.dtype(), "TopKV2", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(x.dtype(), "TopKV2", [&](auto tag) {
     using T = typename decltype(tag)::type;
     dispatch<int32_t, int64_t>(indices.dtype(), "TopKV2 indices", [&](auto itag) {
       using I = typename decltype(itag)::type;

@@ -21,7 +21,6 @@ void variable_shape(ShapeContext& ctx) {
   SLUICE_REQUIRE(s.is_fully_defined(), InvalidArgument, "variable shape must be fully defined, got ",
                  s.to_string());
   (void)s.num_elements();
-  (void)dtype_size(ctx.attr<DType>("dtype"));
   ctx.add_output(ctx.attr<DType>("dtype"), s);
 }
 
@@ -41,6 +40,12 @@ void assign_shape(ShapeContext& ctx) {
                  "Assign requires shapes of both tensors to match. lhs shape= ",
                  ctx.input_shape(0).to_string(), " rhs shape= ", ctx.input_shape(1).to_string());
   unchanged_shape(ctx);
+}
+
+void assign_update_shape(ShapeContext& ctx) {
+  SLUICE_REQUIRE(ctx.input_dtype(0) != DType::boolean, InvalidArgument,
+                 "arithmetic on bool variables; cast them first");
+  assign_shape(ctx);
 }
 
 void assign_kernel(KernelContext& ctx) {
@@ -73,11 +78,21 @@ void assign_update_kernel(KernelContext& ctx) {
   Tensor& t = writable(v, *v.node);
   SLUICE_REQUIRE(delta.shape() == t.shape(), InvalidArgument, "shapes of variable ",
                  t.shape().to_string(), " and update ", delta.shape().to_string(), " differ");
-  dispatch<SLUICE_NUMERIC_TYPES>(t.dtype(), "AssignAdd", [&](auto tag) {
+  dispatch<SLUICE_REAL_TYPES>(t.dtype(), "AssignAdd", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data<T>();
     const T* d = delta.data<T>();
-    for (int64_t i = 0; i < t.num_elements(); ++i) p[i] = kAdd ? T(p[i] + d[i]) : T(p[i] - d[i]);
+    if constexpr (std::is_integral_v<T>) {
+      // Integers wrap (as TensorFlow's); signed overflow would be undefined behaviour.
+      using U = std::make_unsigned_t<T>;
+      using W = std::conditional_t<(sizeof(U) < sizeof(unsigned)), unsigned, U>;
+      for (int64_t i = 0; i < t.num_elements(); ++i) {
+        const W a = static_cast<U>(p[i]), b = static_cast<U>(d[i]);
+        p[i] = static_cast<T>(static_cast<U>(kAdd ? a + b : a - b));
+      }
+    } else {
+      for (int64_t i = 0; i < t.num_elements(); ++i) p[i] = kAdd ? T(p[i] + d[i]) : T(p[i] - d[i]);
+    }
   });
   ctx.set_output(0, t);
 }
@@ -105,13 +120,14 @@ void fans(const Shape& s, double& fan_in, double& fan_out) {
 void register_state_ops(OpRegistry& r) {
   r.op("VariableV2").output("ref").required_attr("shape").required_attr("dtype")
       .attr("trainable", true)
-      .shape_fn(variable_shape).kernel(variable_kernel).not_differentiable().stateful();
+      .shape_fn(variable_shape).kernel(variable_kernel).not_differentiable().stateful()
+      .supports_strings();
   r.op("Assign").ref_input("ref").input("value").output("output_ref")
-      .shape_fn(assign_shape).kernel(assign_kernel).not_differentiable();
+      .shape_fn(assign_shape).kernel(assign_kernel).not_differentiable().supports_strings();
   r.op("AssignAdd").ref_input("ref").input("value").output("output_ref")
-      .shape_fn(assign_shape).kernel(assign_update_kernel<true>).not_differentiable();
+      .shape_fn(assign_update_shape).kernel(assign_update_kernel<true>).not_differentiable();
   r.op("AssignSub").ref_input("ref").input("value").output("output_ref")
-      .shape_fn(assign_shape).kernel(assign_update_kernel<false>).not_differentiable();
+      .shape_fn(assign_update_shape).kernel(assign_update_kernel<false>).not_differentiable();
   r.op("NoOp").shape_fn(no_op_shape).kernel(no_op_kernel).not_differentiable();
 }
 
@@ -130,7 +146,10 @@ Output Initializer::build(const Scope& scope, const Shape& shape, DType dtype) c
   // 0.8796 of the untruncated one; dividing by it restores the intended variance.
   constexpr double kTruncCorrection = 0.87962566103423978;
   switch (kind) {
-    case Kind::zeros: return ops::fill(scope, dtype, shape, 0.0);
+    case Kind::zeros:
+      // String variables start as empty strings (Fill takes numbers only).
+      if (dtype == DType::string) return ops::constant(scope, Tensor::zeros(dtype, shape));
+      return ops::fill(scope, dtype, shape, 0.0);
     case Kind::ones: return ops::fill(scope, dtype, shape, 1.0);
     case Kind::constant:
       if (!value.valid()) return ops::fill(scope, dtype, shape, a);

@@ -302,7 +302,7 @@ TEST_F(CheckpointTest, ForgedFieldsBehindAValidChecksumAreDataLoss) {
   expect_loss(Forger(good).set(105, 12345, 4), "tensor 'w': data checksum mismatch");
   expect_loss(Forger(good).set(12, 1000000, 4), "cannot fit in an index");
   expect_loss(Forger(good).set(12, 0, 4), "unexplained bytes");
-  expect_loss(Forger(good).set(8, 2, 4), "unsupported checkpoint format version 2");
+  expect_loss(Forger(good).set(8, 3, 4), "unsupported checkpoint format version 3");
   expect_loss(Forger(good).set(40, 1 << 20, 8), "header says 1048576 bytes");
   expect_loss(Forger(good).set(16, 65, 8), "index offset");
   expect_loss(Forger(good).set(24, 1 << 20, 8), "does not fit");

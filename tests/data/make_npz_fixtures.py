@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Writes the NumPy fixture files that tests/test_npz.cc reads (run from anywhere:
-python3 tests/data/make_npz_fixtures.py). The tests hard-code the expected values below,
-so change both together. The files are committed; CI never runs this script."""
+"""Writes the NumPy fixture files that tests/test_npz.cc and tests/test_dtypes_io.cc read
+(run from anywhere: python3 tests/data/make_npz_fixtures.py; needs Debian's python3-numpy).
+The tests hard-code the expected values below, so change both together. The files are
+committed; CI never runs this script."""
 import io
 import os
 
@@ -70,5 +71,31 @@ def main():
         np.savez_compressed(NonSeekable(f), f4=a["f4"], b1=a["b1"])
 
 
+def extra_dtype_arrays():
+    """The integer types and strings added later (int8, int16, uint16, uint32, uint64;
+    NumPy bytes 'S' and str 'U')."""
+    return {
+        "i1": np.array([-128, -1, 0, 127], dtype=np.int8),
+        "i2": np.array([[-32768, 1], [2, 32767]], dtype=np.int16),
+        "u2": np.array([0, 1, 65535], dtype=np.uint16),
+        "u4": np.array([0, 4294967295], dtype=np.uint32),
+        "u8": np.array([0, 2 ** 64 - 1, 2 ** 63], dtype=np.uint64),
+        # Fixed-width bytes (dtype S12): a leading NUL is data, trailing NULs are padding.
+        "S": np.array([[b"cat", b""], [b"\x00\xffz", b"a longer one"]]),
+        # Unicode (dtype <U5), read into UTF-8 strings.
+        "U": np.array(["h\u00e9llo", "", "\u65e5\u672c", "\U0001F600x"]),
+    }
+
+
+def main_extra_dtypes():
+    a = extra_dtype_arrays()
+    for key, value in a.items():
+        np.save(path(f"np_{key}.npy"), value)
+    # Object arrays need pickle, which Sluice refuses with a clear error.
+    np.save(path("np_O.npy"), np.array(["a", 1], dtype=object), allow_pickle=True)
+    np.savez_compressed(path("np_extra_dtypes.npz"), **a)
+
+
 if __name__ == "__main__":
     main()
+    main_extra_dtypes()

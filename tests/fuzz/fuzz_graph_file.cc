@@ -26,7 +26,6 @@ inline bool make_feeds(const Graph& g, Bytes& in, FeedList* feeds) {
   for (const Operation& op : g.operations()) {
     if (op.type() != "Placeholder") continue;
     const Output x = op.output(0);
-    if (x.dtype() == DType::string) return false;
     Shape shape;
     if (!concrete_shape(x.shape(), in, &shape)) return false;
     feeds->emplace_back(x, random_tensor(x.dtype(), shape, in.u64()));
@@ -87,7 +86,7 @@ inline void import_into_populated_graph(const io::GraphDef& def, Bytes& in) {
     if (is_placeholder && choice >= 192) continue;
     const int idx = n.outputs.empty() ? 0 : static_cast<int>(choice % n.outputs.size());
     const std::string key = n.name + (choice & 1 ? "" : ":" + std::to_string(idx));
-    if (!n.outputs.empty() && choice % 3 != 2 && n.outputs[static_cast<size_t>(idx)].first != DType::string) {
+    if (!n.outputs.empty() && choice % 3 != 2) {
       const auto& [dtype, shape] = n.outputs[static_cast<size_t>(idx)];
       try {
         opt.input_map[key] = ops::placeholder(root.named("feed"), dtype, shape);

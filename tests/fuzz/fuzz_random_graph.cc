@@ -35,14 +35,16 @@ Shape fuzz_shape(FuzzedDataProvider& p, bool allow_unknown) {
   return Shape(dims);
 }
 
-DType fuzz_dtype(FuzzedDataProvider& p, bool allow_string) {
-  return static_cast<DType>(p.ConsumeIntegralInRange(0, allow_string ? 6 : 5));
-}
+DType fuzz_dtype(FuzzedDataProvider& p) { return static_cast<DType>(p.ConsumeIntegralInRange(0, kNumDTypes - 1)); }
 
 Tensor fuzz_tensor(FuzzedDataProvider& p) {
   Shape shape = fuzz_shape(p, false);
   while (shape.num_elements() > 512) shape = Shape{p.ConsumeIntegralInRange<int64_t>(0, 8)};
-  Tensor t(fuzz_dtype(p, false), shape);
+  Tensor t(fuzz_dtype(p), shape);
+  if (t.dtype() == DType::string) {
+    for (int64_t i = 0; i < t.num_elements(); ++i) t.data<std::string>()[i] = p.ConsumeRandomLengthString(6);
+    return t;
+  }
   dispatch<SLUICE_ALL_TYPES>(t.dtype(), "fuzz", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* d = t.data<T>();
@@ -74,7 +76,7 @@ AttrValue fuzz_attr(FuzzedDataProvider& p, const AttrValue* like) {
     case 1: return AttrValue(fuzz_double(p));
     case 2: return AttrValue(p.ConsumeBool());
     case 3: return AttrValue(p.ConsumeRandomLengthString(8));
-    case 4: return AttrValue(fuzz_dtype(p, true));
+    case 4: return AttrValue(fuzz_dtype(p));
     case 5: return AttrValue(fuzz_shape(p, true));
     case 6: return AttrValue(fuzz_ints(p));
     case 7: return AttrValue(std::vector<double>{fuzz_double(p)});

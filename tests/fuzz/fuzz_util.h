@@ -196,6 +196,11 @@ inline bool concrete_shape(const Shape& shape, Bytes& in, Shape* out) {
 inline Tensor random_tensor(DType dtype, const Shape& shape, uint64_t seed) {
   Tensor t(dtype, shape);
   std::mt19937_64 rng(seed);
+  if (dtype == DType::string) {  // short strings of any bytes
+    for (int64_t i = 0; i < t.num_elements(); ++i)
+      for (uint64_t k = rng() % 5; k > 0; --k) t.data<std::string>()[i].push_back(static_cast<char>(rng()));
+    return t;
+  }
   dispatch<SLUICE_ALL_TYPES>(dtype, "fuzz feed", [&](auto tag) {
     using T = typename decltype(tag)::type;
     T* p = t.data<T>();

@@ -275,8 +275,7 @@ std::vector<std::string> graph_words() {
                                 "\"nan\"", "\"inf\"", "\"-inf\"", "null", "true", "false", "-1", "1e308",
                                 "9223372036854775807", "-9223372036854775808", "18446744073709551615", ":0", ":1",
                                 "\"variables\"", "\"trainable_variables\"", "\"update_ops\"", "\"AAAA\"", "\"AA==\""};
-  for (DType d : {DType::f32, DType::f64, DType::i32, DType::i64, DType::u8, DType::boolean, DType::string})
-    w.push_back(std::string("\"") + dtype_name(d) + "\"");
+  for (int d = 0; d < kNumDTypes; ++d) w.push_back(std::string("\"") + dtype_name(static_cast<DType>(d)) + "\"");
   for (const OpDef* def : OpRegistry::global().all()) {
     w.push_back("\"" + def->name + "\"");
     for (const auto& [name, value] : def->attr_defaults) w.push_back("\"" + name + "\"");
