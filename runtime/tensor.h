@@ -39,7 +39,6 @@ class Buffer {
   Buffer() = default;
   std::atomic<int> refs_{1};
   size_t bytes_ = 0;
-  size_t capacity_ = 0;
 };
 }  // namespace detail
 
