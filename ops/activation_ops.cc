@@ -50,8 +50,11 @@ struct Relu6GradF : NoAttrs {
     const T* g = in[0];
     const T* x = in[1];
     for (int64_t i = 0; i < n; ++i) {
-      const T v = x[i];
-      y[i] = ((v > T(0)) & (v < T(6))) ? g[i] : T(0);  // `&`: a branch-free select that vectorizes
+      const T v = x[i], gv = g[i];
+      // Outside (0, 6) the gradient is 0, but a NaN in x (a NaN input) or in g stays NaN, as
+      // ReluGrad: a NaN must not come back as a zero gradient.
+      const T outside = v != v ? v : gv != gv ? gv : T(0);
+      y[i] = ((v > T(0)) & (v < T(6))) ? gv : outside;  // `&`: a branch-free select
     }
   }
 };
@@ -107,8 +110,10 @@ struct LeakyReluGradF : AlphaAttr {
   void operator()(const std::array<const T*, 2>& in, T* y, int64_t n) const {
     const T a = static_cast<T>(alpha);
     const T* g = in[0];
-    select_positive(in[1], g, y, n, [g, a](int64_t b, int64_t len, T* o) {
-      for (int64_t i = 0; i < len; ++i) o[i] = a * g[b + i];
+    const T* x = in[1];
+    // alpha g where x <= 0; a NaN x (a NaN input) gives NaN, not alpha g.
+    select_positive(x, g, y, n, [g, x, a](int64_t b, int64_t len, T* o) {
+      for (int64_t i = 0; i < len; ++i) o[i] = x[b + i] != x[b + i] ? x[b + i] : a * g[b + i];
     });
   }
 };

@@ -56,11 +56,18 @@ void apply(Reduction r, T* dst, const T* src, int64_t n) {
     case Reduction::mul:
       for (int64_t i = 0; i < n; ++i) dst[i] = wrapping_mul(dst[i], src[i]);
       break;
+    // NaN on either side wins (as TF's maximum and NumPy's): std::max(dst, NaN) would keep
+    // dst. A NaN dst stays, since every comparison with it is false. (x != x is false for
+    // integers.)
     case Reduction::max:
-      for (int64_t i = 0; i < n; ++i) dst[i] = std::max(dst[i], src[i]);
+      for (int64_t i = 0; i < n; ++i) {
+        if (src[i] > dst[i] || src[i] != src[i]) dst[i] = src[i];
+      }
       break;
     case Reduction::min:
-      for (int64_t i = 0; i < n; ++i) dst[i] = std::min(dst[i], src[i]);
+      for (int64_t i = 0; i < n; ++i) {
+        if (src[i] < dst[i] || src[i] != src[i]) dst[i] = src[i];
+      }
       break;
   }
 }
