@@ -23,6 +23,11 @@ const char* tf_short_name(DType d) {
     case DType::i32: return "int32";
     case DType::i64: return "int64";
     case DType::u8: return "uint8";
+    case DType::i8: return "int8";
+    case DType::i16: return "int16";
+    case DType::u16: return "uint16";
+    case DType::u32: return "uint32";
+    case DType::u64: return "uint64";
     case DType::boolean: return "bool";
     case DType::string: return "string";
   }
@@ -83,6 +88,30 @@ bool lossless(const json& v) {
          d >= static_cast<double>(std::numeric_limits<F>::lowest());
 }
 
+// An integer JSON value of I's range, else TF Serving's type error (never a wrapped value).
+template <class I>
+void append_int(const json& v, DType dtype, std::vector<unsigned char>& bytes) {
+  if (!v.is_number_integer()) type_error(v, dtype);
+  I x;
+  if (v.is_number_unsigned()) {
+    const uint64_t u = v.get<uint64_t>();
+    if (u > static_cast<uint64_t>(std::numeric_limits<I>::max())) type_error(v, dtype);
+    x = static_cast<I>(u);
+  } else {
+    const int64_t i = v.get<int64_t>();
+    if constexpr (std::is_unsigned_v<I>) {
+      if (i < 0 || static_cast<uint64_t>(i) > static_cast<uint64_t>(std::numeric_limits<I>::max()))
+        type_error(v, dtype);
+    } else {
+      if (i < static_cast<int64_t>(std::numeric_limits<I>::min()) ||
+          i > static_cast<int64_t>(std::numeric_limits<I>::max()))
+        type_error(v, dtype);
+    }
+    x = static_cast<I>(i);
+  }
+  put(bytes, x);
+}
+
 void append_value(const json& v, DType dtype, std::vector<unsigned char>& bytes) {
   switch (dtype) {
     case DType::f32:
@@ -95,25 +124,14 @@ void append_value(const json& v, DType dtype, std::vector<unsigned char>& bytes)
       if (!lossless<double>(v)) lossy_error(v, "double");
       put(bytes, v.get<double>());
       return;
-    case DType::i32: {
-      if (!v.is_number_integer()) type_error(v, dtype);
-      if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t{INT32_MAX}
-                                 : (v.get<int64_t>() < INT32_MIN || v.get<int64_t>() > INT32_MAX))
-        type_error(v, dtype);
-      put(bytes, static_cast<int32_t>(v.get<int64_t>()));
-      return;
-    }
-    case DType::u8:
-      if (!v.is_number_integer() || (!v.is_number_unsigned() && v.get<int64_t>() < 0) ||
-          (v.is_number_unsigned() && v.get<uint64_t>() > 255) || (!v.is_number_unsigned() && v.get<int64_t>() > 255))
-        type_error(v, dtype);
-      put(bytes, static_cast<uint8_t>(v.get<int64_t>()));
-      return;
-    case DType::i64:
-      if (!v.is_number_integer()) type_error(v, dtype);
-      if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t{INT64_MAX}) type_error(v, dtype);
-      put(bytes, v.get<int64_t>());
-      return;
+    case DType::i8: return append_int<int8_t>(v, dtype, bytes);
+    case DType::i16: return append_int<int16_t>(v, dtype, bytes);
+    case DType::i32: return append_int<int32_t>(v, dtype, bytes);
+    case DType::i64: return append_int<int64_t>(v, dtype, bytes);
+    case DType::u8: return append_int<uint8_t>(v, dtype, bytes);
+    case DType::u16: return append_int<uint16_t>(v, dtype, bytes);
+    case DType::u32: return append_int<uint32_t>(v, dtype, bytes);
+    case DType::u64: return append_int<uint64_t>(v, dtype, bytes);
     case DType::boolean:
       if (!v.is_boolean()) type_error(v, dtype);
       put(bytes, static_cast<bool>(v.get<bool>()));
@@ -210,6 +228,11 @@ void write_element(const Tensor& t, int64_t i, std::string& out) {
     case DType::i32: out += std::to_string(static_cast<const int32_t*>(p)[i]); return;
     case DType::i64: out += std::to_string(static_cast<const int64_t*>(p)[i]); return;
     case DType::u8: out += std::to_string(static_cast<const uint8_t*>(p)[i]); return;
+    case DType::i8: out += std::to_string(static_cast<const int8_t*>(p)[i]); return;
+    case DType::i16: out += std::to_string(static_cast<const int16_t*>(p)[i]); return;
+    case DType::u16: out += std::to_string(static_cast<const uint16_t*>(p)[i]); return;
+    case DType::u32: out += std::to_string(static_cast<const uint32_t*>(p)[i]); return;
+    case DType::u64: out += std::to_string(static_cast<const uint64_t*>(p)[i]); return;
     case DType::boolean: out += static_cast<const bool*>(p)[i] ? "true" : "false"; return;
     case DType::string: break;
   }
@@ -241,6 +264,11 @@ const char* tf_dtype_name(DType d) {
     case DType::i32: return "DT_INT32";
     case DType::i64: return "DT_INT64";
     case DType::u8: return "DT_UINT8";
+    case DType::i8: return "DT_INT8";
+    case DType::i16: return "DT_INT16";
+    case DType::u16: return "DT_UINT16";
+    case DType::u32: return "DT_UINT32";
+    case DType::u64: return "DT_UINT64";
     case DType::boolean: return "DT_BOOL";
     case DType::string: return "DT_STRING";
   }

@@ -18,6 +18,11 @@ std::string short_dtype(DType dtype) {
     case DType::i32: return "i32";
     case DType::i64: return "i64";
     case DType::u8: return "u8";
+    case DType::i8: return "i8";
+    case DType::i16: return "i16";
+    case DType::u16: return "u16";
+    case DType::u32: return "u32";
+    case DType::u64: return "u64";
     case DType::boolean: return "bool";
     case DType::string: return "str";
   }
