@@ -156,7 +156,12 @@ TYPED_TEST(IntOps, ArithmeticWrapsAndDivisionTruncates) {
   using T = TypeParam;
   check_binary<T, T>("add", ops::add, [](T a, T b) { return wrap_ref<T>(Int128(a) + Int128(b)); });
   check_binary<T, T>("sub", ops::sub, [](T a, T b) { return wrap_ref<T>(Int128(a) - Int128(b)); });
-  check_binary<T, T>("mul", ops::mul, [](T a, T b) { return wrap_ref<T>(Int128(a) * Int128(b)); });
+  // The product in unsigned 128-bit arithmetic (uint64 * uint64 overflows a signed __int128);
+  // only its low bits matter to the wrapped result.
+  check_binary<T, T>("mul", ops::mul, [](T a, T b) {
+    using U128 = unsigned __int128;
+    return wrap_ref<T>(static_cast<Int128>(static_cast<U128>(Int128(a)) * static_cast<U128>(Int128(b))));
+  });
   // C++ (and TensorFlow) integer division truncates toward zero; min / -1 wraps to min.
   check_binary<T, T>("div", ops::div, [](T a, T b) { return wrap_ref<T>(Int128(a) / Int128(b)); }, true);
   check_binary<T, T>("maximum", ops::maximum, [](T a, T b) { return a > b ? a : b; });
@@ -194,7 +199,8 @@ TYPED_TEST(IntOps, UnaryOps) {
     EXPECT_EQ(neg.data<T>()[i], wrap_ref<T>(-v)) << +x[i];
     EXPECT_EQ(abs.data<T>()[i], wrap_ref<T>(v < 0 ? -v : v)) << +x[i];  // |min| wraps to min
     EXPECT_EQ(sign.data<T>()[i], wrap_ref<T>(v > 0 ? 1 : v < 0 ? -1 : 0)) << +x[i];
-    EXPECT_EQ(sq.data<T>()[i], wrap_ref<T>(v * v)) << +x[i];
+    const unsigned __int128 u = static_cast<unsigned __int128>(v);  // no signed overflow
+    EXPECT_EQ(sq.data<T>()[i], wrap_ref<T>(static_cast<Int128>(u * u))) << +x[i];
   }
 }
 
