@@ -67,6 +67,31 @@ mkdir -p "$work"
 export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=1:detect_stack_use_after_return=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
+# The TensorFlow targets have no checked-in seeds (Sluice writes no TF files); when the shared
+# interop folder is there, its small real GraphDefs, SavedModels and checkpoints (< 64 KiB) are
+# copied into the scratch corpus (never into the project). A checkpoint seed is the target's
+# input format: little-endian u32 length of the .index, the .index, then the .data shard.
+interop="${SLUICE_INTEROP_DIR:-$root/../shared/interop}"
+seed_from_interop() {
+  local t="$1" out="$2" f i=0
+  [[ -d "$interop" ]] || return 0
+  case "$t" in
+    fuzz_tf_graph_def)
+      while IFS= read -r f; do cp "$f" "$out/interop_$((i++)).pb"; done < <(
+        find "$interop" -name '*.pb' ! -name saved_model.pb -size -64k | sort) ;;
+    fuzz_tf_saved_model)
+      while IFS= read -r f; do cp "$f" "$out/interop_$((i++)).pb"; done < <(
+        find "$interop" -name saved_model.pb -size -64k | sort) ;;
+    fuzz_tf_checkpoint)
+      while IFS= read -r f; do
+        local data="${f%.index}.data-00000-of-00001"
+        [[ -f "$data" ]] || continue
+        { python3 -c 'import struct,sys; sys.stdout.buffer.write(struct.pack("<I", int(sys.argv[1])))' \
+            "$(stat -c %s "$f")"; cat "$f" "$data"; } > "$out/interop_$((i++)).ckpt"
+      done < <(find "$interop" -name '*.index' -size -64k | sort) ;;
+  esac
+}
+
 status=0
 summary=()
 for t in "${targets[@]}"; do
@@ -84,6 +109,7 @@ for t in "${targets[@]}"; do
     fi
   fi
   [[ -d "$here/corpus/$t" ]] && cp -n "$here/corpus/$t"/* "$dir/corpus/" 2>/dev/null
+  seed_from_interop "$t" "$dir/corpus"
   flags=(-max_total_time="$seconds" -rss_limit_mb=4096 -timeout=60
          -print_final_stats=1 -artifact_prefix="$dir/artifacts/")
   [[ -f "$here/dict/$t.dict" ]] && flags+=(-dict="$here/dict/$t.dict")
