@@ -407,13 +407,9 @@ void matmul_kernel(KernelContext& ctx) {
 }
 
 Grads matmul_grad(const Scope& s, const Operation& op, const Grads& g) {
-  const bool ta = op.node()->attr<bool>("transpose_a"), tb = op.node()->attr<bool>("transpose_b");
-  const Output a = op.input(0), b = op.input(1), dy = g[0];
-  // C = A B: dA = dC B^T, dB = A^T dC (and the transposed variants of the same identity)
-  if (!ta && !tb) return {ops::matmul(s, dy, b, false, true), ops::matmul(s, a, dy, true, false)};
-  if (ta && !tb) return {ops::matmul(s, b, dy, false, true), ops::matmul(s, a, dy, false, false)};
-  if (!ta && tb) return {ops::matmul(s, dy, b, false, false), ops::matmul(s, dy, a, true, false)};
-  return {ops::matmul(s, b, dy, true, true), ops::matmul(s, dy, a, true, true)};
+  return ops::matmul_input_grads(s, op.input(0), op.input(1), g[0],
+                                 op.node()->attr<bool>("transpose_a"),
+                                 op.node()->attr<bool>("transpose_b"));
 }
 
 void add_n_shape(ShapeContext& ctx) {
@@ -569,6 +565,15 @@ Output logical_or(const Scope& s, const Output& a, const Output& b) { return bin
 Output matmul(const Scope& s, const Output& a, const Output& b, bool transpose_a, bool transpose_b) {
   return NodeBuilder(s, "MatMul").input(a).input(b).attr("transpose_a", transpose_a)
       .attr("transpose_b", transpose_b).finish().output(0);
+}
+
+std::vector<Output> matmul_input_grads(const Scope& s, const Output& a, const Output& b,
+                                       const Output& dy, bool ta, bool tb) {
+  // C = A B: dA = dC B^T, dB = A^T dC (and the transposed variants of the same identity)
+  if (!ta && !tb) return {ops::matmul(s, dy, b, false, true), ops::matmul(s, a, dy, true, false)};
+  if (ta && !tb) return {ops::matmul(s, b, dy, false, true), ops::matmul(s, a, dy, false, false)};
+  if (!ta && tb) return {ops::matmul(s, dy, b, false, false), ops::matmul(s, dy, a, true, false)};
+  return {ops::matmul(s, b, dy, true, true), ops::matmul(s, dy, a, true, true)};
 }
 
 Output add_n(const Scope& s, const std::vector<Output>& xs) {

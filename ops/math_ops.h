@@ -45,6 +45,10 @@ Output logical_not(const Scope& scope, const Output& x);
 // float32/float64, through the OpenBLAS GEMM wrapper.
 Output matmul(const Scope& scope, const Output& a, const Output& b, bool transpose_a = false,
               bool transpose_b = false);
+// The gradients of matmul(a, b, transpose_a, transpose_b) with respect to a and b, given the
+// gradient dy at its output (shared by MatMul and FusedMatMul).
+std::vector<Output> matmul_input_grads(const Scope& scope, const Output& a, const Output& b,
+                                       const Output& dy, bool transpose_a, bool transpose_b);
 // Elementwise sum of n >= 1 tensors of one dtype and shape.
 Output add_n(const Scope& scope, const std::vector<Output>& xs);
 

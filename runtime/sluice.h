@@ -58,6 +58,7 @@
 #include "../ops/matrix_ops.h"
 #include "../ops/scan_ops.h"
 #include "../ops/sort_ops.h"
+#include "../ops/dense_ops.h"
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
@@ -66,6 +67,7 @@
 #include "../io/npz.h"
 #include "../io/progress.h"
 #include "../io/saver.h"
+#include "../io/optimize.h"
 #include "../io/onnx/onnx_import.h"
 #include "../io/tf/tf_checkpoint.h"
 #include "../io/tf/tf_import.h"

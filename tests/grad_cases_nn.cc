@@ -85,6 +85,22 @@ std::vector<GradCase> conv_cases() {
          return ops::fused_conv2d(s, x[0], x[1], x[2], FusedActivation::leaky(0.2), {1, 1},
                                   Padding::valid);
        }},
+      {"fused_matmul_relu",
+       {{3, 4}, {4, 5}, {5}},
+       [](const Scope& s, const X& x) {
+         return ops::fused_matmul(s, x[0], x[1], x[2], FusedActivation::relu);
+       }},
+      {"fused_matmul_transposed_leaky",
+       {{4, 3}, {5, 4}, {5}},
+       [](const Scope& s, const X& x) {
+         return ops::fused_matmul(s, x[0], x[1], x[2], FusedActivation::leaky(0.2), true, true);
+       }},
+      {"fused_matmul_clip_transpose_b",
+       {{2, 3}, {4, 3}, {4}},
+       [](const Scope& s, const X& x) {
+         return ops::fused_matmul(s, x[0], x[1], x[2], FusedActivation::clip_to(-0.5, 0.7), false,
+                                  true);
+       }},
       {"conv2d_backprop_grouped",
        {{3, 3, 1, 4}, {1, 3, 3, 4}},
        [](const Scope& s, const X& x) {

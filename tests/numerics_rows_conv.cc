@@ -61,6 +61,13 @@ std::vector<NumericsRow> conv_rows() {
              return ops::fused_conv2d(s, x[0], filled_like(s, x[0], {3, 3, 16, 16}, 0.01),
                                       filled_like(s, x[0], {16}, 0.0), {1, 1}, V, {1, 1}, true);
            }),
+      // FusedMatMul (GEMM + bias + relu): rows of x summed by a [2,1] matrix of ones
+      rows("FusedMatMul", {T({kNaN, -1, 2, 3}, {2, 2})}, {kNaN, 5.5},
+           {T({-kInf, 1, kInf, 1}, {2, 2})}, {0, kInf},
+           [](const Scope& s, const X& x) {
+             return ops::fused_matmul(s, x[0], filled_like(s, x[0], {2, 1}, 1.0),
+                                      filled_like(s, x[0], {1}, 0.5), FusedActivation::relu);
+           }),
       // dx = dy * w (w = 2), dw = sum x * dy
       rows("Conv2DBackpropInput", {T({1, 1, 1, 1}, {1, 2, 2, 1}), T({kNaN, 1, 2, 3}, {1, 2, 2, 1})},
            {kNaN, 2, 4, 6}, {T({1, 1, 1, 1}, {1, 2, 2, 1}), T({kInf, -kInf, 2, 3}, {1, 2, 2, 1})},

@@ -215,6 +215,53 @@ TEST(MathOps, MatMulAndAddN) {
   EXPECT_NE(m.find("[2,3]"), std::string::npos) << m;
 }
 
+// FusedMatMul against the unfused MatMul + BiasAdd + activation, every activation and
+// transpose, on a product large enough for the BLAS path and several row chunks.
+TEST(MathOps, FusedMatMulEqualsMatMulBiasActivation) {
+  using Act = FusedActivation;
+  const std::vector<std::pair<Act, std::function<Output(const Scope&, const Output&)>>> acts = {
+      {Act::none, [](const Scope&, const Output& z) { return z; }},
+      {Act::relu, [](const Scope& s, const Output& z) { return ops::relu(s, z); }},
+      {Act::relu6, [](const Scope& s, const Output& z) { return ops::relu6(s, z); }},
+      {Act::leaky(0.3), [](const Scope& s, const Output& z) { return ops::leaky_relu(s, z, 0.3); }},
+      {Act::clip_to(-0.5, 0.25), [](const Scope& s, const Output& z) {
+         return ops::clip_by_value(s, z, ops::scalar_like(s, z, -0.5), ops::scalar_like(s, z, 0.25));
+       }}};
+  for (DType dt : {DType::f32, DType::f64}) {
+    for (bool ta : {false, true}) {
+      for (bool tb : {false, true}) {
+        for (const auto& act : acts) {
+          const Shape as = ta ? Shape{19, 137} : Shape{137, 19}, bs = tb ? Shape{23, 19} : Shape{19, 23};
+          auto build = [&](bool fused) {
+            return [&, fused](const Scope& s) {
+              const Output a = ops::random_uniform(s, as, dt, -1, 1, 1);
+              const Output b = ops::random_uniform(s, bs, dt, -1, 1, 2);
+              const Output bias = ops::random_uniform(s, {23}, dt, -1, 1, 3);
+              if (fused) return ops::fused_matmul(s, a, b, bias, act.first, ta, tb);
+              return act.second(s, ops::bias_add(s, ops::matmul(s, a, b, ta, tb), bias));
+            };
+          };
+          for (int threads : {1, 2}) {  // the same GEMM split on both sides: bit-identical
+            const Tensor want = eval(build(false), threads);
+            const Tensor got = eval(build(true), threads);
+            ASSERT_EQ(got.shape(), want.shape());
+            for (int64_t i = 0; i < want.num_elements(); ++i)
+              ASSERT_EQ(got.as_double(i), want.as_double(i))
+                  << act.first.name() << " ta " << ta << " tb " << tb << " element " << i;
+          }
+        }
+      }
+    }
+  }
+  const std::string m = error_of<InvalidArgument>([&](const Scope& s) {
+    const Tensor a = f32({1, 2, 3, 4, 5, 6}, {2, 3});
+    return ops::fused_matmul(s.named("fm"), c(s, a), ops::placeholder_with_default(s, c(s, a), {-1, -1}),
+                             c(s, f32({1, 2, 3}, {3})), Act::relu, false, true);
+  });
+  EXPECT_NE(m.find("'fm' (FusedMatMul)"), std::string::npos) << m;
+  EXPECT_NE(m.find("the product's 2 columns"), std::string::npos) << m;
+}
+
 TEST(ReductionOps, Values) {
   const Tensor a = f32({1, 2, 3, 4, 5, 6}, {2, 3});
   auto red = [&](Output (*f)(const Scope&, const Output&, const std::vector<int64_t>&, bool), std::vector<int64_t> axes,
