@@ -1,16 +1,19 @@
-#include "optimize_util.h"
+// io::optimize_for_inference (optimize.h): a Rewriter over the GraphDef's nodes, one
+// function per rewrite, run in rounds until nothing changes.
+#include "optimize.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
-namespace sluice::cli {
+#include "../ops/registry.h"
+#include "../runtime/session.h"
+
+namespace sluice::io {
 namespace {
 
-using io::GraphDef;
-using io::NodeDef;
-
 std::string tensor_key(const std::string& name) {
-  const auto p = io::detail::parse_tensor_name(name, true, "input");
+  const auto p = detail::parse_tensor_name(name, true, "input");
   return p.first + ":" + std::to_string(p.second);
 }
 
@@ -43,9 +46,9 @@ class Rewriter {
  public:
   explicit Rewriter(GraphDef& def) : def_(def) {
     for (const auto& [name, sig] : def_.signatures) {
-      for (const auto& kv : sig.inputs) protected_.insert(io::detail::parse_tensor_name(kv.second.name, true, "sig").first);
+      for (const auto& kv : sig.inputs) protected_.insert(detail::parse_tensor_name(kv.second.name, true, "sig").first);
       for (const auto& kv : sig.outputs) {
-        protected_.insert(io::detail::parse_tensor_name(kv.second.name, true, "sig").first);
+        protected_.insert(detail::parse_tensor_name(kv.second.name, true, "sig").first);
         sig_outputs_.insert(tensor_key(kv.second.name));
       }
     }
@@ -70,7 +73,7 @@ class Rewriter {
     return it == index_.end() ? nullptr : &def_.nodes[it->second];
   }
   NodeDef* producer(const std::string& input) {
-    return node(io::detail::parse_tensor_name(input, true, "input").first);
+    return node(detail::parse_tensor_name(input, true, "input").first);
   }
   int uses(const std::string& tensor) const {
     auto it = uses_.find(tensor_key(tensor));
@@ -160,7 +163,7 @@ int fold_constants(Rewriter& rw) {
     if (!foldable_op(n)) continue;
     bool all = true;
     for (const std::string& in : n.inputs) {
-      const std::string p = io::detail::parse_tensor_name(in, true, "input").first;
+      const std::string p = detail::parse_tensor_name(in, true, "input").first;
       all = all && (constant.count(p) || foldable.count(p));
     }
     if (all) foldable.insert(n.name);
@@ -170,11 +173,11 @@ int fold_constants(Rewriter& rw) {
   for (const NodeDef& n : def.nodes) {
     if (foldable.count(n.name)) continue;
     for (const std::string& in : n.inputs)
-      if (foldable.count(io::detail::parse_tensor_name(in, true, "input").first)) frontier.insert(tensor_key(in));
+      if (foldable.count(detail::parse_tensor_name(in, true, "input").first)) frontier.insert(tensor_key(in));
   }
   for (const auto& [name, sig] : def.signatures)
     for (const auto& kv : sig.outputs)
-      if (foldable.count(io::detail::parse_tensor_name(kv.second.name, true, "sig").first))
+      if (foldable.count(detail::parse_tensor_name(kv.second.name, true, "sig").first))
         frontier.insert(tensor_key(kv.second.name));
   if (frontier.empty()) return 0;
 
@@ -182,14 +185,14 @@ int fold_constants(Rewriter& rw) {
   std::vector<Tensor> values;
   {
     Graph g;
-    io::import_graph_def(g, def);
+    import_graph_def(g, def);
     Session s(g);
     values = s.run({}, names);
   }
   int folded = 0;
   for (size_t i = 0; i < names.size(); ++i) {
     if (values[i].dtype() == DType::string || values[i].num_elements() > (int64_t{1} << 24)) continue;
-    const auto [node, index] = io::detail::parse_tensor_name(names[i], false, "fold");
+    const auto [node, index] = detail::parse_tensor_name(names[i], false, "fold");
     NodeDef* n = rw.node(node);
     const bool single = n->outputs.size() == 1 && !rw.control_used(node);
     if (single && index == 0) {
@@ -285,60 +288,100 @@ int fold_batch_norms(Rewriter& rw) {
   return folded;
 }
 
-// Conv2D -> BiasAdd [-> Relu | Relu6] become one FusedConv2D named after the last node.
-int fuse_convolutions(Rewriter& rw) {
-  int fused = 0;
+// The fused op a Conv2D or MatMul becomes ("" for other ops).
+std::string fused_op_of(const std::string& op) {
+  if (op == "Conv2D") return "FusedConv2D";
+  if (op == "MatMul") return "FusedMatMul";
+  return "";
+}
+
+bool is_fused_op(const std::string& op) { return op == "FusedConv2D" || op == "FusedMatMul"; }
+
+// The fused activation attrs for a Relu / Relu6 / LeakyRelu node; false for other ops.
+bool set_fused_activation(NodeDef& f, const NodeDef& act) {
+  if (act.op == "Relu") {
+    set_attr(f, "activation", AttrValue(std::string("relu")));
+  } else if (act.op == "Relu6") {
+    set_attr(f, "activation", AttrValue(std::string("relu6")));
+  } else if (act.op == "LeakyRelu") {
+    // The fused gradient reads the slope's sign from the output: only alpha >= 0 fuses.
+    const AttrValue* a = find_attr(act, "alpha");
+    const double alpha = a ? a->get<double>("alpha") : 0.2;
+    if (alpha < 0) return false;
+    set_attr(f, "activation", AttrValue(std::string("leaky_relu")));
+    set_attr(f, "alpha", AttrValue(alpha));
+  } else {
+    return false;
+  }
+  return true;
+}
+
+// Conv2D / MatMul -> BiasAdd [-> Relu | Relu6 | LeakyRelu] become one FusedConv2D /
+// FusedMatMul named after the last node; returns the number of rewrites.
+int fuse_bias_activation(Rewriter& rw) {
+  int rewrites = 0;
   for (const char* pass : {"activation", "bias"}) {
     for (size_t i = 0; i < rw.def().nodes.size(); ++i) {
       NodeDef& last = rw.def().nodes[i];
       const bool act = std::string(pass) == "activation";
-      if (act && last.op != "Relu" && last.op != "Relu6") continue;
+      if (act && last.op != "Relu" && last.op != "Relu6" && last.op != "LeakyRelu") continue;
       if (!act && last.op != "BiasAdd") continue;
       if (rw.control_used(last.name) || !last.control_inputs.empty()) continue;
       NodeDef* b = act ? rw.producer(last.inputs[0]) : &last;
-      if (act && b && b->op == "FusedConv2D" && rw.only_used(*b, 1) && b->control_inputs.empty() &&
+      if (act && b && is_fused_op(b->op) && rw.only_used(*b, 1) && b->control_inputs.empty() &&
           find_attr(*b, "activation") && find_attr(*b, "activation")->get<std::string>("activation") == "none") {
         NodeDef f = *b;
         f.name = last.name;
         f.outputs.clear();
-        set_attr(f, "activation", AttrValue(std::string(last.op == "Relu" ? "relu" : "relu6")));
+        if (!set_fused_activation(f, last)) continue;
         last = f;
         rw.reindex();
-        ++fused;
+        ++rewrites;
         continue;
       }
       if (!b || b->op != "BiasAdd" || !b->control_inputs.empty() || (act && !rw.only_used(*b, 1))) continue;
       NodeDef* c = rw.producer(b->inputs[0]);
-      if (!c || c->op != "Conv2D" || !rw.only_used(*c, 1) || !c->control_inputs.empty()) continue;
+      if (!c || fused_op_of(c->op).empty() || !rw.only_used(*c, 1) || !c->control_inputs.empty()) continue;
       NodeDef f;
       f.name = last.name;
-      f.op = "FusedConv2D";
+      f.op = fused_op_of(c->op);
       f.inputs = {c->inputs[0], c->inputs[1], b->inputs[1]};
       f.attrs = c->attrs;
       f.device = last.device;
-      set_attr(f, "activation", AttrValue(std::string(!act ? "none" : last.op == "Relu" ? "relu" : "relu6")));
+      set_attr(f, "activation", AttrValue(std::string("none")));
+      if (act && !set_fused_activation(f, last)) continue;
       last = f;
       rw.reindex();
-      ++fused;
+      ++rewrites;
     }
   }
-  return fused;
+  return rewrites;
+}
+
+// The `op` nodes of `after` that are new: absent from `before` under that name and op (a fused
+// node that took in a batch norm or an activation is renamed after it, so it counts).
+int new_nodes_of(const GraphDef& before, const GraphDef& after, const std::string& op) {
+  std::set<std::string> old;
+  for (const NodeDef& n : before.nodes)
+    if (n.op == op) old.insert(n.name);
+  return static_cast<int>(std::count_if(after.nodes.begin(), after.nodes.end(),
+                                        [&](const NodeDef& n) { return n.op == op && !old.count(n.name); }));
 }
 
 GraphDef prune(const GraphDef& def) {
   std::vector<std::string> roots;
   for (const auto& [name, sig] : def.signatures) {
-    for (const auto& kv : sig.inputs) roots.push_back(io::detail::parse_tensor_name(kv.second.name, true, "sig").first);
-    for (const auto& kv : sig.outputs) roots.push_back(io::detail::parse_tensor_name(kv.second.name, true, "sig").first);
+    for (const auto& kv : sig.inputs) roots.push_back(detail::parse_tensor_name(kv.second.name, true, "sig").first);
+    for (const auto& kv : sig.outputs) roots.push_back(detail::parse_tensor_name(kv.second.name, true, "sig").first);
   }
-  GraphDef out = io::prune_graph_def(def, roots);
+  GraphDef out = prune_graph_def(def, roots);
   out.signatures = def.signatures;
   return out;
 }
 
 }  // namespace
 
-io::GraphDef optimize_for_inference(const io::GraphDef& input, OptimizeStats* stats) {
+GraphDef optimize_for_inference(const GraphDef& input, OptimizeStats* stats) {
   SLUICE_REQUIRE(!input.signatures.empty(), InvalidArgument, "optimize_for_inference: the graph has no signatures");
   OptimizeStats st;
   st.nodes_before = static_cast<int>(input.nodes.size());
@@ -360,17 +403,18 @@ io::GraphDef optimize_for_inference(const io::GraphDef& input, OptimizeStats* st
     const int removed = remove_training_nodes(rw);
     const int folded = fold_constants(rw);
     const int bns = fold_batch_norms(rw);
-    const int fused = fuse_convolutions(rw);
+    const int fused = fuse_bias_activation(rw);
     def = prune(def);
     st.removed_training += removed;
     st.folded_constants += folded;
     st.folded_batch_norms += bns;
-    st.fused_convolutions += fused;
     if (removed + folded + bns + fused == 0) break;
   }
   st.nodes_after = static_cast<int>(def.nodes.size());
+  st.fused_convolutions = new_nodes_of(input, def, "FusedConv2D");
+  st.fused_matmuls = new_nodes_of(input, def, "FusedMatMul");
   if (stats) *stats = st;
   return def;
 }
 
-}  // namespace sluice::cli
+}  // namespace sluice::io

@@ -68,6 +68,9 @@ TEST(CliConvert, OptimizeKeepsOutputsWithFewerNodes) {
   for (const char* gone : {"FusedBatchNorm", "Dropout", "PlaceholderWithDefault"})
     EXPECT_FALSE(o["ops"].contains(gone)) << gone << ": " << o["ops"].dump();
   EXPECT_EQ(o["ops"]["FusedConv2D"], 1);  // conv + batch norm + relu in one op
+  EXPECT_EQ(o["ops"]["FusedMatMul"], 2);  // the dense layers: matmul + bias (+ relu) in one op
+  EXPECT_FALSE(o["ops"].contains("BiasAdd")) << o["ops"].dump();
+  EXPECT_NE(r.out.find("1 convolutions and 2 matmuls fused"), std::string::npos) << r.out;
   EXPECT_EQ(o["learning_phase"], "");
 
   const io::LoadedModel before = io::load_model(frozen, SessionOptions{1});

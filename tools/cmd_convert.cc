@@ -1,5 +1,5 @@
 // `sluice convert IN OUT [--outputs names] [--optimize]`: any readable model to a frozen
-// Sluice bundle, optionally optimized for inference (tools/optimize_util.h).
+// Sluice bundle, optionally optimized for inference (io::optimize_for_inference, io/optimize.h).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -10,7 +10,6 @@
 
 #include "command.h"
 #include "model_util.h"
-#include "optimize_util.h"
 
 namespace sluice::cli {
 namespace {
@@ -114,8 +113,8 @@ void convert(const ConvertOptions& o) {
   }
   io::GraphDef def = io::graph_to_def(frozen, frozen_sigs);
   const int original_nodes = m->graph.num_operations(), frozen_nodes = static_cast<int>(def.nodes.size());
-  OptimizeStats st;
-  if (o.optimize) def = optimize_for_inference(def, &st);
+  io::OptimizeStats st;
+  if (o.optimize) def = io::optimize_for_inference(def, &st);
 
   Graph g;
   const io::ImportResult imported = io::import_graph_def(g, def);
@@ -124,9 +123,9 @@ void convert(const ConvertOptions& o) {
               frozen_nodes);
   if (o.optimize) {
     std::printf(" -> optimized: %d nodes (%d constants folded, %d training-only nodes removed, %d batch norms "
-                "folded, %d convolutions fused)\n",
+                "folded, %d convolutions and %d matmuls fused)\n",
                 st.nodes_after, st.folded_constants, st.removed_training, st.folded_batch_norms,
-                st.fused_convolutions);
+                st.fused_convolutions, st.fused_matmuls);
     // The optimized model must compute what the frozen one does: check every signature on
     // example inputs, then time both.
     Session before(frozen);
