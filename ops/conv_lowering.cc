@@ -20,7 +20,7 @@ constexpr int64_t kBlockElements = int64_t{1} << 17;
 // the GEMM well enough that im2col + GEMM wins: 2x faster than the direct path on resnet18's
 // first layer (AVX2 EPYC, bench/onnx_models.cpp --profile).
 constexpr int64_t kDirectMaxChannels = 4;
-constexpr int64_t kDirectMaxPatch = 64;
+constexpr int64_t kDirectMaxPatch = 16;
 // Winograd transforms the whole filter on every call (16 C x F values written, then read by
 // the GEMMs, against 9 C x F read once by im2col + GEMM) and saves 5/9 of the GEMM's
 // multiplications per output pixel: with few output pixels (resnet18's last stages at
@@ -154,6 +154,13 @@ void bias_activate_as(T* y, int64_t rows, int64_t f, const T* bias, const Epilog
   }
 }
 
+// Rows of y [rows, f] set to the bias, so the GEMM adds the products to them (beta 1):
+// that replaces the BLAS's own zeroing of C (beta 0) and a second pass adding the bias.
+template <class T>
+void fill_bias(T* y, int64_t rows, int64_t f, const T* bias) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(y + r * f, bias, static_cast<size_t>(f) * sizeof(T));
+}
+
 template <class T>
 void bias_activate(T* y, int64_t rows, int64_t f, const T* bias, const Epilogue& act) {
   if (!bias && act.kind == Epilogue::none) return;
@@ -190,6 +197,7 @@ void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T*
     std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(blocks.max_rows() * k);
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = blocks.begin(b), rows = blocks.begin(b + 1) - r0;
+      if (bias) fill_bias(y + r0 * f, rows, f, bias);
       // Group grp: patches of its input channels x its filter columns -> its output columns.
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const T* patches = x + r0 * g.c + grp * cg;  // pointwise: rows of x, stride c
@@ -199,10 +207,10 @@ void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T*
           patches = col.get();
           ld = k;
         }
-        gemm::gemm<T>(false, false, rows, fg, k, T(1), patches, ld, filter + grp * fg, f, T(0),
+        gemm::gemm<T>(false, false, rows, fg, k, T(1), patches, ld, filter + grp * fg, f, bias ? T(1) : T(0),
                       y + r0 * f + grp * fg, f, nullptr);
       }
-      bias_activate(y + r0 * f, rows, f, bias, act);
+      bias_activate(y + r0 * f, rows, f, static_cast<const T*>(nullptr), act);
     }
   });
 }
@@ -215,6 +223,9 @@ void forward_im2col_whole(const ConvGeometry& g, const T* x, const T* filter, co
   const bool pointwise = g.pointwise();
   std::unique_ptr<T[]> col = (pointwise || g.groups > 1) ? nullptr : workspace<T>(m * k);
   const Blocks blocks(m, k, kBlockElements);
+  if (bias)
+    kernels::parallel_range(pool, m, std::max<int64_t>(1, kernels::kElementwiseGrain / f),
+                            [&](int64_t r0, int64_t r1) { fill_bias(y + r0 * f, r1 - r0, f, bias); });
   for (int64_t grp = 0; grp < g.groups; ++grp) {
     const T* patches = x + grp * cg;  // pointwise: the rows of x, stride c
     int64_t ld = g.c;
@@ -229,11 +240,13 @@ void forward_im2col_whole(const ConvGeometry& g, const T* x, const T* filter, co
     }
     // One product over every pixel: the GEMM splits it across the pool by panels of rows
     // or columns (ops/gemm.cc), so each filter panel is packed once per call.
-    gemm::gemm<T>(false, false, m, fg, k, T(1), patches, ld, filter + grp * fg, f, T(0), y + grp * fg, f, &pool);
+    gemm::gemm<T>(false, false, m, fg, k, T(1), patches, ld, filter + grp * fg, f, bias ? T(1) : T(0), y + grp * fg,
+                  f, &pool);
   }
-  if (bias || act.kind != Epilogue::none)
-    kernels::parallel_range(pool, m, std::max<int64_t>(1, kernels::kElementwiseGrain / f),
-                            [&](int64_t r0, int64_t r1) { bias_activate(y + r0 * f, r1 - r0, f, bias, act); });
+  if (act.kind != Epilogue::none)
+    kernels::parallel_range(pool, m, std::max<int64_t>(1, kernels::kElementwiseGrain / f), [&](int64_t r0, int64_t r1) {
+      bias_activate(y + r0 * f, r1 - r0, f, static_cast<const T*>(nullptr), act);
+    });
 }
 
 namespace {
