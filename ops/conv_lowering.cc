@@ -33,7 +33,7 @@ constexpr int64_t kWinogradMinPixels = 256;
 // and 7x7 stages, 1x1 convolutions onto many channels).
 constexpr int64_t kWholeMaxElements = int64_t{1} << 23;
 bool whole_gemm_pays(const ConvGeometry& g) {
-  const Blocks blocks(g.out_pixels(), g.patch(), kBlockElements);
+  const Blocks blocks(g.out_pixels(), g.patch() + g.f, kBlockElements);  // forward_im2col's
   return g.groups == 1 && blocks.count > 1 && g.f > 2 * blocks.per_block &&
          (g.pointwise() || g.out_pixels() * g.patch() <= kWholeMaxElements);
 }
@@ -190,7 +190,9 @@ template <class T>
 void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                     const Epilogue& act, T* y, ThreadPool& pool) {
   const int64_t k = g.patch(), f = g.f, fg = g.fg(), cg = g.cg();
-  const Blocks blocks(g.out_pixels(), k, kBlockElements);
+  // A block's patches and its outputs stay in cache together, so the bias and the
+  // activation after the GEMM do not go through memory again.
+  const Blocks blocks(g.out_pixels(), k + f, kBlockElements);
   if (f == 0) return;
   const bool pointwise = g.pointwise();
   kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
