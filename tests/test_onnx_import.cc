@@ -522,9 +522,20 @@ TEST(OnnxImport, SqueezeUnsqueezeSplitArgumentsFedAtRunTime) {
     EXPECT_EQ(parts[0].at<float>({n, 0, 0}), x.at<float>({n, 0, 0}));
     for (int64_t c = 0; c < 2; ++c) EXPECT_EQ(parts[1].at<float>({n, 0, c}), x.at<float>({n, 0, c + 1}));
   }
-  // Sizes that overrun the axis are the slice kernel's InvalidArgument at run time.
-  EXPECT_THROW(sess.run({{sig.inputs.at("x"), x}, {sig.inputs.at("sizes"), i64({2, 2})}}, {sig.outputs.at("b")}),
-               InvalidArgument);
+  // Sizes that do not add up to the axis, or are negative, fail the run with a message.
+  for (const Tensor& bad : {i64({2, 2}), i64({4, -1})}) {
+    const std::string msg = error_of<InvalidArgument>(
+        [&] { sess.run({{sig.inputs.at("x"), x}, {sig.inputs.at("sizes"), bad}}, {sig.outputs.at("b")}); });
+    EXPECT_TRUE(contains(msg, "split sizes fed at run time")) << msg;
+  }
+  // Repeated or out-of-range axes likewise (ONNX rejects them; counted, they would squeeze
+  // the wrong dims).
+  for (const Tensor& bad : {i64({5}), i64({-4})}) {
+    const std::string msg = error_of<InvalidArgument>([&] { run_single(sq, {x, bad}); });
+    EXPECT_TRUE(contains(msg, "axes fed at run time must be distinct")) << msg;
+  }
+  const std::string msg = error_of<InvalidArgument>([&] { run_single(unsq, {x, i64({1, 1})}); });
+  EXPECT_TRUE(contains(msg, "axes fed at run time must be distinct")) << msg;
 }
 
 TEST(OnnxImport, SliceOneAttributesAndSliceThirteenInputsAgree) {

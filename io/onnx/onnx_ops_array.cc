@@ -8,6 +8,7 @@
 #include "../../ops/math_ops.h"
 #include "../../ops/index_ops.h"
 #include "../../ops/nn_ops.h"
+#include "../../ops/numerics_ops.h"
 #include "../../ops/random_ops.h"
 #include "../../ops/reduction_ops.h"
 #include "../../ops/scan_ops.h"
@@ -243,6 +244,16 @@ void build_Concat(NodeContext& ctx) {
   }
 }
 
+// An int64 scalar 0 that fails the run with InvalidArgument naming the node and `what` when
+// `ok` (a bool scalar) is false; adding it to a shape makes the shape wait for the check.
+Output run_time_check(NodeContext& ctx, const Output& ok, const std::string& what) {
+  const Scope& s = ctx.scope();
+  const Output bad = ctx.constant_output(Tensor(std::numeric_limits<float>::quiet_NaN()));
+  const Output checked = ops::check_numerics(s, ops::select(s, ok, ctx.constant_output(Tensor(0.0f)), bad),
+                                             ctx.where() + ": " + what);
+  return ops::cast(s, checked, DType::i64);
+}
+
 // Split-13 with sizes fed at run time: output i is the slice of x along `axis` from the
 // exclusive running sum of the sizes, sizes[i] long (the slice kernel checks the bounds).
 void split_at_run_time(NodeContext& ctx, int64_t axis) {
@@ -250,6 +261,14 @@ void split_at_run_time(NodeContext& ctx, int64_t axis) {
   const int r = ctx.rank(0);
   const Output sizes = ops::cast(s, ctx.input(1), DType::i64);
   const Output starts = ops::cumsum(s, sizes, 0, /*exclusive=*/true);
+  // Sizes must be non-negative (the slice below would read -1 as "to the end") and add up
+  // to the axis.
+  const Output axis_dim = ops::gather(s, ops::shape(s, ctx.input(0)), ctx.constant_output(Tensor(axis)));
+  const Output ok = ops::logical_and(
+      s, ops::equal(s, ops::sum(s, sizes), axis_dim),
+      ops::logical_not(s, ops::any(s, ops::less(s, sizes, ops::scalar_like(s, sizes, 0)))));
+  const Output guard = run_time_check(ctx, ok, "split sizes fed at run time must be non-negative and add up to dim " +
+                                                   std::to_string(axis) + " of the input");
   std::vector<int64_t> unit(static_cast<size_t>(r), 0), rest(static_cast<size_t>(r), -1);
   unit[static_cast<size_t>(axis)] = 1;
   rest[static_cast<size_t>(axis)] = 0;
@@ -257,7 +276,7 @@ void split_at_run_time(NodeContext& ctx, int64_t axis) {
   const Output whole = ctx.constant_output(Tensor::from_vector(rest, Shape{r}));
   for (int i = 0; i < ctx.num_outputs(); ++i) {
     const Output at = ctx.constant_output(Tensor(int64_t{i}));
-    const Output begin = ops::mul(s, e, ops::gather(s, starts, at));
+    const Output begin = ops::add(s, ops::mul(s, e, ops::gather(s, starts, at)), guard);
     const Output size = ops::add(s, whole, ops::mul(s, e, ops::gather(s, sizes, at)));
     ctx.set_output(i, ops::slice(s, ctx.input(0), begin, size));
   }
@@ -410,7 +429,9 @@ void build_Gather(NodeContext& ctx) {
 struct RuntimeAxes {
   int64_t count = 0;
   Output is_axis;
+  Output guard;  // int64 0, computed only after the check that fails the run on bad axes
 };
+
 RuntimeAxes runtime_axes(NodeContext& ctx, int input, int64_t rank_of_axes, int64_t positions) {
   const Scope& s = ctx.scope();
   const Shape as = ctx.shape(input);
@@ -425,6 +446,11 @@ RuntimeAxes runtime_axes(NodeContext& ctx, int input, int64_t rank_of_axes, int6
   for (int64_t i = 0; i < positions; ++i) pos[static_cast<size_t>(i)] = i;
   const Output col = ctx.constant_output(Tensor::from_vector(pos, Shape{positions, 1}));
   out.is_axis = ops::any(s, ops::equal(s, col, ops::reshape(s, a, {1, out.count})), {1});
+  // Each axis in range and none repeated: then exactly `count` positions are axes.
+  const Output hits = ops::sum(s, ops::cast(s, out.is_axis, DType::i64));
+  out.guard = run_time_check(ctx, ops::equal(s, hits, ctx.constant_output(Tensor(out.count))),
+                             "axes fed at run time must be distinct and within [-" + std::to_string(rank_of_axes) +
+                                 ", " + std::to_string(rank_of_axes) + ")");
   return out;
 }
 
@@ -442,7 +468,8 @@ void squeeze_at_run_time(NodeContext& ctx) {
   for (int64_t j = 0; j < out_rank; ++j) js[static_cast<size_t>(j)] = j;
   const Output jcol = ctx.constant_output(Tensor::from_vector(js, Shape{out_rank, 1}));
   const Output idx = ops::sum(s, ops::cast(s, ops::less_equal(s, ops::reshape(s, kept, {1, r}), jcol), DType::i64), {1});
-  ctx.set_output(0, ops::reshape(s, ctx.input(0), ops::gather(s, ops::shape(s, ctx.input(0)), idx)));
+  const Output dims = ops::add(s, ops::gather(s, ops::shape(s, ctx.input(0)), idx), ax.guard);
+  ctx.set_output(0, ops::reshape(s, ctx.input(0), dims));
 }
 
 // Unsqueeze-13 with axes fed at run time: output dim j is 1 at an axis, else input dim
@@ -458,7 +485,7 @@ void unsqueeze_at_run_time(NodeContext& ctx) {
     idx = ops::minimum(s, idx, ops::scalar_like(s, idx, static_cast<double>(r - 1)));
     dims = ops::select(s, ax.is_axis, dims, ops::gather(s, ops::shape(s, ctx.input(0)), idx));
   }
-  ctx.set_output(0, ops::reshape(s, ctx.input(0), dims));
+  ctx.set_output(0, ops::reshape(s, ctx.input(0), ops::add(s, dims, ax.guard)));
 }
 
 void build_Squeeze(NodeContext& ctx) {
