@@ -104,14 +104,25 @@ void concat_kernel(KernelContext& ctx) {
   const int64_t inner = dims_product(x0.shape(), axis + 1, r);
   const size_t out_row = static_cast<size_t>(out[axis] * inner) * esize;
   char* dst = static_cast<char*>(y.raw_data());
-  size_t col = 0;
+  std::vector<const char*> srcs(static_cast<size_t>(n));
+  std::vector<size_t> rows(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    const Tensor& x = ctx.input(i);
-    const size_t row = static_cast<size_t>(x.dim(axis) * inner) * esize;
-    const char* src = static_cast<const char*>(x.raw_data());
-    for (int64_t o = 0; o < outer; ++o) copy(dst + o * out_row + col, src + o * row, row);
-    col += row;
+    srcs[static_cast<size_t>(i)] = static_cast<const char*>(ctx.input(i).raw_data());
+    rows[static_cast<size_t>(i)] = static_cast<size_t>(ctx.input(i).dim(axis) * inner) * esize;
   }
+  // Output row by output row (each written once, front to back, while in cache), split
+  // across the pool: input by input over the whole output wrote every row n times in
+  // pieces (concatenating channels-last feature maps along channels, as squeezenet does).
+  const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(1, out[axis] * inner));
+  parallel_range(ctx.pool(), outer, grain, [&](int64_t o0, int64_t o1) {
+    for (int64_t o = o0; o < o1; ++o) {
+      size_t col = 0;
+      for (size_t i = 0; i < srcs.size(); ++i) {
+        copy(dst + o * out_row + col, srcs[i] + o * rows[i], rows[i]);
+        col += rows[i];
+      }
+    }
+  });
 }
 Grads concat_grad(const Scope& s, const Operation& op, const Grads& g) {
   // d/dx_i concat(x) = the slice of g where x_i went

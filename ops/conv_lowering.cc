@@ -15,8 +15,28 @@ namespace {
 // A block's patch matrix holds about this many elements (512 KiB of float32), so it stays
 // in the L2 cache between im2col and the GEMM that reads it.
 constexpr int64_t kBlockElements = int64_t{1} << 17;
-// Inputs with at most this many channels take the direct path (see forward_direct).
+// Inputs with at most this many channels and patches of at most kDirectMaxPatch values take
+// the direct path (see forward_direct). Longer patches (an ImageNet stem's 7x7x3 = 147) feed
+// the GEMM well enough that im2col + GEMM wins: 2x faster than the direct path on resnet18's
+// first layer (AVX2 EPYC, bench/onnx_models.cpp --profile).
 constexpr int64_t kDirectMaxChannels = 4;
+constexpr int64_t kDirectMaxPatch = 16;
+// Winograd transforms the whole filter on every call (16 C x F values written, then read by
+// the GEMMs, against 9 C x F read once by im2col + GEMM) and saves 5/9 of the GEMM's
+// multiplications per output pixel: with few output pixels (resnet18's last stages at
+// batch 1: 14x14 and 7x7) the transform costs more than it saves.
+constexpr int64_t kWinogradMinPixels = 256;
+// forward_im2col packs the whole filter for every block of pixels it hands to the GEMM.
+// With long patches, blocks are short (128K values / patch length: 28 rows for a 3x3x512
+// patch) and many filter columns, the packing costs more than the arithmetic: then one
+// im2col of every pixel (up to kWholeMaxElements values) and one GEMM win (resnet18's 14x14
+// and 7x7 stages, 1x1 convolutions onto many channels).
+constexpr int64_t kWholeMaxElements = int64_t{1} << 23;
+bool whole_gemm_pays(const ConvGeometry& g) {
+  const Blocks blocks(g.out_pixels(), g.patch() + g.f, kBlockElements);  // forward_im2col's
+  return g.groups == 1 && blocks.count > 1 && g.f > 2 * blocks.per_block &&
+         (g.pointwise() || g.out_pixels() * g.patch() <= kWholeMaxElements);
+}
 
 template <class T>
 std::unique_ptr<T[]> workspace(int64_t elements) {
@@ -103,16 +123,52 @@ void col2im_add(const ConvGeometry& g, const T* col, int64_t p0, int64_t p1, T* 
 
 // y rows += bias, then the activation: applied to a block right after its GEMM, while it
 // is in cache.
+// The activation is a template parameter of the loops (a run-time switch per element kept
+// them scalar and made this a third of mobilenet_v2's time).
+// The loops are written on explicit 256-bit vectors: the scalar loop compiled to a compare
+// and branch per element (the NaN-preserving ternaries are not if-converted), which
+// mispredicts on real activations.
+template <Epilogue::Kind K, bool Bias, class T>
+void bias_activate_as(T* y, int64_t rows, int64_t f, const T* bias, const Epilogue& act) {
+  typedef T Vec __attribute__((vector_size(32)));
+  constexpr int64_t L = static_cast<int64_t>(sizeof(Vec) / sizeof(T));
+  for (int64_t r = 0; r < rows; ++r) {
+    T* row = y + r * f;
+    int64_t j = 0;
+    for (; j + L <= f; j += L) {
+      Vec v, b;
+      std::memcpy(&v, row + j, sizeof(Vec));
+      if constexpr (Bias) {
+        std::memcpy(&b, bias + j, sizeof(Vec));
+        v += b;
+      }
+      activate_as<K, T>(act, v);
+      std::memcpy(row + j, &v, sizeof(Vec));
+    }
+    for (; j < f; ++j) {
+      T v = row[j];
+      if constexpr (Bias) v += bias[j];
+      activate_as<K, T>(act, v);
+      row[j] = v;
+    }
+  }
+}
+
+// Rows of y [rows, f] set to the bias, so the GEMM adds the products to them (beta 1):
+// that replaces the BLAS's own zeroing of C (beta 0) and a second pass adding the bias.
+template <class T>
+void fill_bias(T* y, int64_t rows, int64_t f, const T* bias) {
+  for (int64_t r = 0; r < rows; ++r) std::memcpy(y + r * f, bias, static_cast<size_t>(f) * sizeof(T));
+}
+
 template <class T>
 void bias_activate(T* y, int64_t rows, int64_t f, const T* bias, const Epilogue& act) {
   if (!bias && act.kind == Epilogue::none) return;
-  for (int64_t r = 0; r < rows; ++r) {
-    T* row = y + r * f;
-    if (bias)
-      for (int64_t j = 0; j < f; ++j) row[j] += bias[j];
-    if (act.kind != Epilogue::none)
-      for (int64_t j = 0; j < f; ++j) activate<T>(act, row[j]);
-  }
+  with_activation(act, [&](auto kind) {
+    constexpr Epilogue::Kind K = decltype(kind)::value;
+    if (bias) bias_activate_as<K, true>(y, rows, f, bias, act);
+    else bias_activate_as<K, false>(y, rows, f, bias, act);
+  });
 }
 
 }  // namespace
@@ -134,13 +190,16 @@ template <class T>
 void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                     const Epilogue& act, T* y, ThreadPool& pool) {
   const int64_t k = g.patch(), f = g.f, fg = g.fg(), cg = g.cg();
-  const Blocks blocks(g.out_pixels(), k, kBlockElements);
+  // A block's patches and its outputs stay in cache together, so the bias and the
+  // activation after the GEMM do not go through memory again.
+  const Blocks blocks(g.out_pixels(), k + f, kBlockElements);
   if (f == 0) return;
   const bool pointwise = g.pointwise();
   kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
     std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(blocks.max_rows() * k);
     for (int64_t b = b0; b < b1; ++b) {
       const int64_t r0 = blocks.begin(b), rows = blocks.begin(b + 1) - r0;
+      if (bias) fill_bias(y + r0 * f, rows, f, bias);
       // Group grp: patches of its input channels x its filter columns -> its output columns.
       for (int64_t grp = 0; grp < g.groups; ++grp) {
         const T* patches = x + r0 * g.c + grp * cg;  // pointwise: rows of x, stride c
@@ -150,12 +209,46 @@ void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T*
           patches = col.get();
           ld = k;
         }
-        gemm::gemm<T>(false, false, rows, fg, k, T(1), patches, ld, filter + grp * fg, f, T(0),
+        gemm::gemm<T>(false, false, rows, fg, k, T(1), patches, ld, filter + grp * fg, f, bias ? T(1) : T(0),
                       y + r0 * f + grp * fg, f, nullptr);
       }
-      bias_activate(y + r0 * f, rows, f, bias, act);
+      bias_activate(y + r0 * f, rows, f, static_cast<const T*>(nullptr), act);
     }
   });
+}
+
+template <class T>
+void forward_im2col_whole(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                          const Epilogue& act, T* y, ThreadPool& pool) {
+  const int64_t k = g.patch(), f = g.f, fg = g.fg(), cg = g.cg(), m = g.out_pixels();
+  if (f == 0 || m == 0) return;
+  const bool pointwise = g.pointwise();
+  std::unique_ptr<T[]> col = (pointwise || g.groups > 1) ? nullptr : workspace<T>(m * k);
+  const Blocks blocks(m, k, kBlockElements);
+  if (bias)
+    kernels::parallel_range(pool, m, std::max<int64_t>(1, kernels::kElementwiseGrain / f),
+                            [&](int64_t r0, int64_t r1) { fill_bias(y + r0 * f, r1 - r0, f, bias); });
+  for (int64_t grp = 0; grp < g.groups; ++grp) {
+    const T* patches = x + grp * cg;  // pointwise: the rows of x, stride c
+    int64_t ld = g.c;
+    if (!pointwise) {
+      if (!col) col = workspace<T>(m * k);
+      kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b)
+          im2col(g, x, blocks.begin(b), blocks.begin(b + 1), col.get() + blocks.begin(b) * k, grp * cg);
+      });
+      patches = col.get();
+      ld = k;
+    }
+    // One product over every pixel: the GEMM splits it across the pool by panels of rows
+    // or columns (ops/gemm.cc), so each filter panel is packed once per call.
+    gemm::gemm<T>(false, false, m, fg, k, T(1), patches, ld, filter + grp * fg, f, bias ? T(1) : T(0), y + grp * fg,
+                  f, &pool);
+  }
+  if (act.kind != Epilogue::none)
+    kernels::parallel_range(pool, m, std::max<int64_t>(1, kernels::kElementwiseGrain / f), [&](int64_t r0, int64_t r1) {
+      bias_activate(y + r0 * f, r1 - r0, f, static_cast<const T*>(nullptr), act);
+    });
 }
 
 namespace {
@@ -163,23 +256,32 @@ namespace {
 // The direct path computes outputs [f0, f0 + W) of P adjacent output pixels at a time, with
 // the P x W accumulators in registers (P * W = kDirectAccumulators): each filter value
 // loaded serves P pixels. W and P are compile-time constants for that reason.
+// One register: 512-bit vectors with AVX-512 (32 registers), 256-bit on AVX2 (16 registers:
+// 512-bit vectors there are register pairs, and the 8 accumulators alone would fill the
+// register file, spilling the filter loads).
+#ifdef __AVX512F__
+constexpr size_t kDirectVecBytes = 64;
+#else
+constexpr size_t kDirectVecBytes = 32;
+#endif
 template <class T>
-constexpr int64_t kVector = 64 / sizeof(T);  // elements per 512-bit vector
+constexpr int64_t kVector = static_cast<int64_t>(kDirectVecBytes / sizeof(T));  // elements per vector
 template <class T>
 constexpr int64_t kDirectAccumulators = 8 * kVector<T>;
 
 // Output pixels xo .. xo+P-1 of output row (n, y), outputs [f0, f0 + W): bias plus every
 // filter tap inside the image, then relu. `interior`: every tap column of these pixels is
 // inside the image, so only rows are checked. W == 0 means the run-time width `width`
-// (< kVector, the remainder), with P == 1. The accumulators are 512-bit vectors (GCC/Clang
-// vector extensions): left to itself, the compiler picks 256-bit vectors on recent Xeons.
+// (< kVector, the remainder), with P == 1. The accumulators are explicit vectors (GCC/Clang
+// vector extensions) of one register each: left to itself, the compiler picks 256-bit
+// vectors on recent Xeons.
 template <int64_t W, int64_t P, Epilogue::Kind Act, class T>
 inline void direct_pixels(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                           const Epilogue& act, int64_t n, int64_t y, int64_t xo, int64_t f0, int64_t width,
                           bool interior, T* out) {
-  typedef T Vec __attribute__((vector_size(64)));
+  typedef T Vec __attribute__((vector_size(kDirectVecBytes)));
   constexpr int64_t V = kVector<T>, K = W > 0 ? W / V : 1;  // vectors per pixel
-  // Unaligned vector loads and stores (memcpy of 64 bytes compiles to one instruction).
+  // Unaligned vector loads and stores (a memcpy of one vector compiles to one instruction).
   // (Filled through a reference: returning 512-bit vectors by value changes the ABI on AVX2.)
   auto load = [&](Vec& v, const T* p) __attribute__((always_inline)) {
     if (W > 0) {
@@ -308,9 +410,11 @@ void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
     depthwise_forward(g, x, filter, bias, act, y, pool);
   } else if (g.groups > 1) {
     forward_im2col(g, x, filter, bias, act, y, pool);
-  } else if (winograd_applies(g)) {
+  } else if (whole_gemm_pays(g)) {
+    forward_im2col_whole(g, x, filter, bias, act, y, pool);
+  } else if (winograd_applies(g) && g.out_pixels() >= kWinogradMinPixels) {
     forward_winograd(g, x, filter, bias, act, y, pool);
-  } else if (g.c <= kDirectMaxChannels) {
+  } else if (g.c <= kDirectMaxChannels && g.patch() <= kDirectMaxPatch) {
     forward_direct(g, x, filter, bias, act, y, pool);
   } else {
     forward_im2col(g, x, filter, bias, act, y, pool);
@@ -457,6 +561,8 @@ void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, Thre
                            T*, ThreadPool&);                                                   \
   template void forward_im2col<T>(const ConvGeometry&, const T*, const T*, const T*,           \
                                   const Epilogue&, T*, ThreadPool&);                           \
+  template void forward_im2col_whole<T>(const ConvGeometry&, const T*, const T*, const T*,     \
+                                        const Epilogue&, T*, ThreadPool&);                     \
   template void forward_direct<T>(const ConvGeometry&, const T*, const T*, const T*,           \
                                   const Epilogue&, T*, ThreadPool&);                           \
   template void backprop_input_rotated<T>(const ConvGeometry&, const T*, const T*, T*,         \

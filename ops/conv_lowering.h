@@ -107,6 +107,12 @@ void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
 template <class T>
 void forward_im2col(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                     const Epilogue& act, T* y, ThreadPool& pool);
+// Any geometry and groups: im2col of every output pixel at once (none when pointwise), then
+// one GEMM per group over all of them, split across the pool by the GEMM. For long
+// patches onto many filters, where forward_im2col's per-block filter packing dominates.
+template <class T>
+void forward_im2col_whole(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                          const Epilogue& act, T* y, ThreadPool& pool);
 // Any geometry, meant for few input channels (an image's first layer), where im2col would
 // copy every input value KH*KW times to feed GEMMs with a tiny K: each output pixel
 // accumulates its outputs in registers, straight from the input.

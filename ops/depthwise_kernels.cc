@@ -87,6 +87,25 @@ int64_t row_grain(const ConvGeometry& g, int64_t row_elements) {
       1, kernels::kElementwiseGrain / std::max<int64_t>(row_elements * g.kh * g.kw, 1));
 }
 
+// The activation over out [n], a vector at a time with the kind as a template parameter
+// (per element, the run-time switch and the NaN-preserving ternaries compile to
+// mispredicted branches).
+template <class T>
+void activate_span(const Epilogue& act, T* out, int64_t n) {
+  using V = typename VecOf<T>::type;
+  constexpr int64_t L = kLanes<T>;
+  with_activation(act, [&](auto kind) {
+    constexpr Epilogue::Kind K = decltype(kind)::value;
+    int64_t o = 0;
+    for (; o + L <= n; o += L) {
+      V v = vload<V>(out + o);
+      activate_as<K, T>(act, v);
+      vstore(out + o, v);
+    }
+    for (; o < n; ++o) activate_as<K, T>(act, out[o]);
+  });
+}
+
 // Output pixel (n, oy, ox) of any depthwise geometry into out [f]: bias, every tap inside
 // the image in (i, j) order, then the activation.
 template <class T>
@@ -110,8 +129,7 @@ void general_pixel(const ConvGeometry& g, const T* x, const T* filter, const T* 
       }
     }
   }
-  if (act.kind != Epilogue::none)
-    for (int64_t o = 0; o < F; ++o) activate<T>(act, out[o]);
+  if (act.kind != Epilogue::none) activate_span(act, out, F);
 }
 
 // The 3x3 path's register block: P output pixels of one output row, channels [c0, c0+L)

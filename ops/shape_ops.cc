@@ -181,14 +181,25 @@ void transpose_with(KernelContext& ctx, const Tensor& x, const Ints& perm) {
     E* dst = static_cast<E*>(y.raw_data());
     parallel_range(ctx.pool(), rows, std::max<int64_t>(1, kElementwiseGrain / inner),
                    [&](int64_t b, int64_t end) {
+                     // The first row's index by division, the next ones by counting
+                     // (an odometer over the outer dims): a division per dim and row
+                     // dominated short rows, e.g. NCHW -> NHWC with 3 channels.
+                     Ints idx(static_cast<size_t>(std::max(r - 1, 0)));
+                     int64_t rem = b, off = 0;
+                     for (int i = r - 2; i >= 0; --i) {
+                       idx[i] = rem % od[i];
+                       off += idx[i] * src_stride[i];
+                       rem /= od[i];
+                     }
                      for (int64_t row = b; row < end; ++row) {
-                       int64_t rem = row, off = 0;
-                       for (int i = r - 2; i >= 0; --i) {
-                         off += (rem % od[i]) * src_stride[i];
-                         rem /= od[i];
-                       }
                        E* d = dst + row * inner;
                        for (int64_t j = 0; j < inner; ++j) d[j] = src[off + j * inner_stride];
+                       for (int i = r - 2; i >= 0; --i) {
+                         off += src_stride[i];
+                         if (++idx[i] < od[i]) break;
+                         off -= idx[i] * src_stride[i];
+                         idx[i] = 0;
+                       }
                      }
                    });
   });

@@ -283,6 +283,7 @@ void forward_paths_case(const ConvCase& k, bool relu) {
   };
   compare("dispatch", conv::forward<T>);
   compare("direct", conv::forward_direct<T>);
+  compare("im2col_whole", conv::forward_im2col_whole<T>);
   if (conv::winograd_applies(g)) compare("winograd", conv::forward_winograd<T>);
 }
 
@@ -299,6 +300,9 @@ TEST(ConvPaths, ForwardPathsAgree) {
       {"direct_dilated_narrow", 2, 10, 9, 2, 3, 3, 7, 1, 2, 2, 1, false},
       {"direct_interior_runs_8_4_2", 2, 5, 16, 2, 3, 3, 40, 1, 1, 1, 1, true},
       {"im2col_5x5_s2", 2, 13, 12, 8, 5, 5, 8, 2, 2, 1, 1, true},
+      // Long patches onto many filters (the whole-GEMM path) and a pointwise one.
+      {"whole_long_patch", 1, 7, 7, 96, 3, 3, 130, 1, 1, 1, 1, true},
+      {"whole_pointwise", 2, 6, 5, 160, 1, 1, 200, 1, 1, 1, 1, false},
   };
   for (const ConvCase& k : cases)
     for (bool relu : {false, true}) {

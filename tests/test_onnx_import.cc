@@ -325,13 +325,14 @@ TEST(OnnxImport, MalformedModelsGiveTypedErrors) {
   short_data.graph()->mutable_initializer(0)->set_dims(0, -3);
   EXPECT_TRUE(contains(error_of<DataLoss>([&] { import(short_data.bytes()); }), "negative"));
 
-  OnnxModel int8(13);
-  int8.input("x", F, {2});
-  int8.graph()->add_initializer()->CopyFrom(sluice::testing::to_proto(Tensor::zeros(DType::u8, {2}), "q"));
-  int8.graph()->mutable_initializer(0)->set_data_type(::onnx::TensorProto::INT8);
-  int8.node("Identity", {"q"}, {"y"});
-  int8.output("y");
-  EXPECT_TRUE(contains(error_of<Unimplemented>([&] { import(int8.bytes()); }), "INT8"));
+  OnnxModel half(13);  // float16: a type Sluice has no dtype for
+  half.input("x", F, {2});
+  half.graph()->add_initializer()->CopyFrom(sluice::testing::to_proto(Tensor::zeros(DType::u8, {4}), "q"));
+  half.graph()->mutable_initializer(0)->set_data_type(::onnx::TensorProto::FLOAT16);
+  half.graph()->mutable_initializer(0)->set_dims(0, 2);
+  half.node("Identity", {"q"}, {"y"});
+  half.output("y");
+  EXPECT_TRUE(contains(error_of<Unimplemented>([&] { import(half.bytes()); }), "FLOAT16"));
 
   OnnxModel bad_attr(13);
   bad_attr.input("x", F, {1, 1, 4, 4});
@@ -388,6 +389,154 @@ Tensor run_single(OnnxModel& m, const std::vector<Tensor>& inputs) {
   return sess.run(feeds, {sig.outputs.begin()->second})[0];
 }
 }  // namespace
+
+TEST(OnnxImport, ReadsEverySluiceDtypeFromRawAndTypedFields) {
+  sluice::testing::TempDir dir("onnx_tensor_types");
+  const std::string path = (dir.path() / "t.pb").string();
+  auto read = [&](const ::onnx::TensorProto& p) {
+    std::ofstream(path, std::ios::binary) << p.SerializeAsString();
+    return io::read_onnx_tensor(path);
+  };
+  ::onnx::TensorProto p;
+  p.add_dims(3);
+  // ONNX keeps int8, int16 and uint16 in int32_data, uint32 and uint64 in uint64_data.
+  p.set_data_type(::onnx::TensorProto::INT8);
+  for (int v : {-128, 5, 127}) p.add_int32_data(v);
+  Tensor t = read(p);
+  ASSERT_EQ(t.dtype(), DType::i8);
+  EXPECT_EQ(t.to_vector<int8_t>(), (std::vector<int8_t>{-128, 5, 127}));
+  p.set_data_type(::onnx::TensorProto::INT16);
+  t = read(p);
+  ASSERT_EQ(t.dtype(), DType::i16);
+  EXPECT_EQ(t.to_vector<int16_t>(), (std::vector<int16_t>{-128, 5, 127}));
+  p.clear_int32_data();
+  for (int v : {0, 40000, 65535}) p.add_int32_data(v);
+  p.set_data_type(::onnx::TensorProto::UINT16);
+  t = read(p);
+  ASSERT_EQ(t.dtype(), DType::u16);
+  EXPECT_EQ(t.to_vector<uint16_t>(), (std::vector<uint16_t>{0, 40000, 65535}));
+  p.clear_int32_data();
+  p.set_data_type(::onnx::TensorProto::UINT64);
+  for (uint64_t v : {uint64_t{0}, uint64_t{1} << 63, ~uint64_t{0}}) p.add_uint64_data(v);
+  t = read(p);
+  ASSERT_EQ(t.dtype(), DType::u64);
+  EXPECT_EQ(t.to_vector<uint64_t>(), (std::vector<uint64_t>{0, uint64_t{1} << 63, ~uint64_t{0}}));
+  p.clear_uint64_data();
+  p.set_data_type(::onnx::TensorProto::UINT32);
+  for (uint64_t v : {7u, 4000000000u, 1u}) p.add_uint64_data(v);
+  t = read(p);
+  ASSERT_EQ(t.dtype(), DType::u32);
+  EXPECT_EQ(t.to_vector<uint32_t>(), (std::vector<uint32_t>{7, 4000000000u, 1}));
+  p.add_uint64_data(9);  // 4 values for 3 elements
+  EXPECT_TRUE(contains(error_of<DataLoss>([&] { read(p); }), "uint64_data holds 4 values"));
+  // raw_data: little-endian bytes, as for every fixed-size type.
+  ::onnx::TensorProto r;
+  r.set_data_type(::onnx::TensorProto::UINT16);
+  r.add_dims(2);
+  r.set_raw_data(std::string("\x01\x02\xff\xff", 4));
+  t = read(r);
+  EXPECT_EQ(t.to_vector<uint16_t>(), (std::vector<uint16_t>{0x0201, 0xffff}));
+  // Strings: any bytes, NUL included, only in string_data.
+  ::onnx::TensorProto st;
+  st.set_data_type(::onnx::TensorProto::STRING);
+  st.add_dims(2);
+  st.add_string_data("cat");
+  st.add_string_data(std::string("\0b", 2));
+  t = read(st);
+  ASSERT_EQ(t.dtype(), DType::string);
+  EXPECT_EQ(t.string_at(0), "cat");
+  EXPECT_EQ(t.string_at(1), std::string("\0b", 2));
+  st.set_dims(0, 3);
+  EXPECT_TRUE(contains(error_of<DataLoss>([&] { read(st); }), "string_data holds 2 values"));
+}
+
+TEST(OnnxImport, SmallIntegerAndUnsignedTensorsFlowThroughTheGraph) {
+  // An int8 initializer cast to float and added to a float input; a uint64 input through
+  // Identity; a uint16 input compared with an initializer.
+  OnnxModel m(13);
+  m.input("x", F, {3});
+  m.input("u", ::onnx::TensorProto::UINT64, {2});
+  ::onnx::TensorProto q;
+  q.set_name("q");
+  q.set_data_type(::onnx::TensorProto::INT8);
+  q.add_dims(3);
+  for (int v : {-3, 0, 100}) q.add_int32_data(v);
+  *m.graph()->add_initializer() = q;
+  m.node("Cast", {"q"}, {"qf"}).i("to", ::onnx::TensorProto::FLOAT);
+  m.node("Add", {"x", "qf"}, {"y"});
+  m.node("Identity", {"u"}, {"v"});
+  m.node("Cast", {"x"}, {"xi"}).i("to", ::onnx::TensorProto::INT16);
+  m.output("y");
+  m.output("v", ::onnx::TensorProto::UINT64);
+  m.output("xi", ::onnx::TensorProto::INT16);
+  Graph g;
+  io::ImportResult r = io::import_onnx_bytes(g, m.bytes());
+  const io::Signature& sig = r.signatures.at("serving_default");
+  const Tensor u = Tensor::from_vector(std::vector<uint64_t>{~uint64_t{0}, 3}, {2});
+  const Tensor x = Tensor::from_vector(std::vector<float>{1.5f, 2, -7.25f}, {3});
+  Session sess(g);
+  const auto out = sess.run({{sig.inputs.at("x"), x}, {sig.inputs.at("u"), u}},
+                            {sig.outputs.at("y"), sig.outputs.at("v"), sig.outputs.at("xi")});
+  EXPECT_EQ(out[0].to_vector<float>(), (std::vector<float>{-1.5f, 2, 92.75f}));
+  EXPECT_TRUE(out[1].equals(u));
+  ASSERT_EQ(out[2].dtype(), DType::i16);
+  EXPECT_EQ(out[2].to_vector<int16_t>(), (std::vector<int16_t>{1, 2, -7}));
+}
+
+TEST(OnnxImport, SqueezeUnsqueezeSplitArgumentsFedAtRunTime) {
+  const Tensor x = random_tensor<float>({2, 1, 3}, 3);
+  auto i64 = [](std::vector<int64_t> v) { return Tensor::from_vector(v, {static_cast<int64_t>(v.size())}); };
+  OnnxModel sq(13);
+  sq.input("x", F, {2, 1, 3});
+  sq.input("axes", ::onnx::TensorProto::INT64, {1});
+  sq.node("Squeeze", {"x", "axes"}, {"y"});
+  sq.output("y");
+  Tensor y = run_single(sq, {x, i64({-2})});
+  ASSERT_EQ(y.shape(), Shape({2, 3}));
+  EXPECT_EQ(y.to_vector<float>(), x.to_vector<float>());
+
+  OnnxModel unsq(13);
+  unsq.input("x", F, {2, 1, 3});
+  unsq.input("axes", ::onnx::TensorProto::INT64, {2});
+  unsq.node("Unsqueeze", {"x", "axes"}, {"y"});
+  unsq.output("y");
+  y = run_single(unsq, {x, i64({-1, 0})});  // unsorted, negative: [1, 2, 1, 3, 1]
+  ASSERT_EQ(y.shape(), Shape({1, 2, 1, 3, 1}));
+  EXPECT_EQ(y.to_vector<float>(), x.to_vector<float>());
+
+  OnnxModel split(13);
+  split.input("x", F, {2, 1, 3});
+  split.input("sizes", ::onnx::TensorProto::INT64, {2});
+  split.node("Split", {"x", "sizes"}, {"a", "b"}).i("axis", -1);
+  split.output("a");
+  split.output("b");
+  Graph g;
+  io::ImportResult r = io::import_onnx_bytes(g, split.bytes());
+  const io::Signature& sig = r.signatures.at("serving_default");
+  Session sess(g);
+  const auto parts = sess.run({{sig.inputs.at("x"), x}, {sig.inputs.at("sizes"), i64({1, 2})}},
+                              {sig.outputs.at("a"), sig.outputs.at("b")});
+  ASSERT_EQ(parts[0].shape(), Shape({2, 1, 1}));
+  ASSERT_EQ(parts[1].shape(), Shape({2, 1, 2}));
+  for (int64_t n = 0; n < 2; ++n) {
+    EXPECT_EQ(parts[0].at<float>({n, 0, 0}), x.at<float>({n, 0, 0}));
+    for (int64_t c = 0; c < 2; ++c) EXPECT_EQ(parts[1].at<float>({n, 0, c}), x.at<float>({n, 0, c + 1}));
+  }
+  // Sizes that do not add up to the axis, or are negative, fail the run with a message.
+  for (const Tensor& bad : {i64({2, 2}), i64({4, -1})}) {
+    const std::string msg = error_of<InvalidArgument>(
+        [&] { sess.run({{sig.inputs.at("x"), x}, {sig.inputs.at("sizes"), bad}}, {sig.outputs.at("b")}); });
+    EXPECT_TRUE(contains(msg, "split sizes fed at run time")) << msg;
+  }
+  // Repeated or out-of-range axes likewise (ONNX rejects them; counted, they would squeeze
+  // the wrong dims).
+  for (const Tensor& bad : {i64({5}), i64({-4})}) {
+    const std::string msg = error_of<InvalidArgument>([&] { run_single(sq, {x, bad}); });
+    EXPECT_TRUE(contains(msg, "axes fed at run time must be distinct")) << msg;
+  }
+  const std::string msg = error_of<InvalidArgument>([&] { run_single(unsq, {x, i64({1, 1})}); });
+  EXPECT_TRUE(contains(msg, "axes fed at run time must be distinct")) << msg;
+}
 
 TEST(OnnxImport, SliceOneAttributesAndSliceThirteenInputsAgree) {
   const Tensor x = random_tensor<float>({3, 6}, 1);

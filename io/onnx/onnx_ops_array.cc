@@ -8,7 +8,10 @@
 #include "../../ops/math_ops.h"
 #include "../../ops/index_ops.h"
 #include "../../ops/nn_ops.h"
+#include "../../ops/numerics_ops.h"
 #include "../../ops/random_ops.h"
+#include "../../ops/reduction_ops.h"
+#include "../../ops/scan_ops.h"
 #include "../../ops/shape_ops.h"
 #include "../../ops/slice_ops.h"
 #include "onnx_internal.h"
@@ -241,10 +244,49 @@ void build_Concat(NodeContext& ctx) {
   }
 }
 
+// An int64 scalar 0 that fails the run with InvalidArgument naming the node and `what` when
+// `ok` (a bool scalar) is false; adding it to a shape makes the shape wait for the check.
+Output run_time_check(NodeContext& ctx, const Output& ok, const std::string& what) {
+  const Scope& s = ctx.scope();
+  const Output bad = ctx.constant_output(Tensor(std::numeric_limits<float>::quiet_NaN()));
+  const Output checked = ops::check_numerics(s, ops::select(s, ok, ctx.constant_output(Tensor(0.0f)), bad),
+                                             ctx.where() + ": " + what);
+  return ops::cast(s, checked, DType::i64);
+}
+
+// Split-13 with sizes fed at run time: output i is the slice of x along `axis` from the
+// exclusive running sum of the sizes, sizes[i] long (the slice kernel checks the bounds).
+void split_at_run_time(NodeContext& ctx, int64_t axis) {
+  const Scope& s = ctx.scope();
+  const int r = ctx.rank(0);
+  const Output sizes = ops::cast(s, ctx.input(1), DType::i64);
+  const Output starts = ops::cumsum(s, sizes, 0, /*exclusive=*/true);
+  // Sizes must be non-negative (the slice below would read -1 as "to the end") and add up
+  // to the axis.
+  const Output axis_dim = ops::gather(s, ops::shape(s, ctx.input(0)), ctx.constant_output(Tensor(axis)));
+  const Output ok = ops::logical_and(
+      s, ops::equal(s, ops::sum(s, sizes), axis_dim),
+      ops::logical_not(s, ops::any(s, ops::less(s, sizes, ops::scalar_like(s, sizes, 0)))));
+  const Output guard = run_time_check(ctx, ok, "split sizes fed at run time must be non-negative and add up to dim " +
+                                                   std::to_string(axis) + " of the input");
+  std::vector<int64_t> unit(static_cast<size_t>(r), 0), rest(static_cast<size_t>(r), -1);
+  unit[static_cast<size_t>(axis)] = 1;
+  rest[static_cast<size_t>(axis)] = 0;
+  const Output e = ctx.constant_output(Tensor::from_vector(unit, Shape{r}));
+  const Output whole = ctx.constant_output(Tensor::from_vector(rest, Shape{r}));
+  for (int i = 0; i < ctx.num_outputs(); ++i) {
+    const Output at = ctx.constant_output(Tensor(int64_t{i}));
+    const Output begin = ops::add(s, ops::mul(s, e, ops::gather(s, starts, at)), guard);
+    const Output size = ops::add(s, whole, ops::mul(s, e, ops::gather(s, sizes, at)));
+    ctx.set_output(i, ops::slice(s, ctx.input(0), begin, size));
+  }
+}
+
 void build_Split(NodeContext& ctx) {
   const int r = ctx.rank(0);
   const int64_t axis = ctx.axis(ctx.attrs().get_int("axis", 0), r);
   std::vector<int64_t> sizes;
+  if (ctx.opset() >= 13 && ctx.has_input(1) && !ctx.constant(1)) return split_at_run_time(ctx, axis);
   if (ctx.opset() >= 13) {
     if (ctx.has_input(1)) sizes = ctx.constant_ints(1, "split", "split_v with a tensor of sizes");
   } else {
@@ -381,7 +423,73 @@ void build_Gather(NodeContext& ctx) {
   }
 }
 
+// Axes of Squeeze-13 / Unsqueeze-13 fed at run time: a static count k of them is needed
+// (the output rank depends on it); the values are made non-negative for a rank-`rank`
+// value and compared with every position: is_axis [positions] bool.
+struct RuntimeAxes {
+  int64_t count = 0;
+  Output is_axis;
+  Output guard;  // int64 0, computed only after the check that fails the run on bad axes
+};
+
+RuntimeAxes runtime_axes(NodeContext& ctx, int input, int64_t rank_of_axes, int64_t positions) {
+  const Scope& s = ctx.scope();
+  const Shape as = ctx.shape(input);
+  if (!as.known_rank() || as.rank() != 1 || as.dim(0) < 0)
+    ctx.unimplemented("axes known only at run time whose count is unknown until run time (shape " + as.to_string() + ")");
+  RuntimeAxes out;
+  out.count = as.dim(0);
+  Output a = ops::cast(s, ctx.input(input), DType::i64);
+  const Output neg = ops::cast(s, ops::less(s, a, ops::scalar_like(s, a, 0)), DType::i64);
+  a = ops::add(s, a, ops::mul(s, neg, ops::scalar_like(s, a, static_cast<double>(rank_of_axes))));
+  std::vector<int64_t> pos(static_cast<size_t>(positions));
+  for (int64_t i = 0; i < positions; ++i) pos[static_cast<size_t>(i)] = i;
+  const Output col = ctx.constant_output(Tensor::from_vector(pos, Shape{positions, 1}));
+  out.is_axis = ops::any(s, ops::equal(s, col, ops::reshape(s, a, {1, out.count})), {1});
+  // Each axis in range and none repeated: then exactly `count` positions are axes.
+  const Output hits = ops::sum(s, ops::cast(s, out.is_axis, DType::i64));
+  out.guard = run_time_check(ctx, ops::equal(s, hits, ctx.constant_output(Tensor(out.count))),
+                             "axes fed at run time must be distinct and within [-" + std::to_string(rank_of_axes) +
+                                 ", " + std::to_string(rank_of_axes) + ")");
+  return out;
+}
+
+// Squeeze-13 with axes fed at run time: output dim j is input dim idx_j, the j-th position
+// that is not an axis, idx_j = #{i : kept(0..i) <= j} with kept(0..i) the inclusive count
+// of kept positions.
+void squeeze_at_run_time(NodeContext& ctx) {
+  const Scope& s = ctx.scope();
+  const int r = ctx.rank(0);
+  const RuntimeAxes ax = runtime_axes(ctx, 1, r, r);
+  const int64_t out_rank = r - ax.count;
+  if (out_rank < 0) ctx.invalid(std::to_string(ax.count) + " axes for a rank-" + std::to_string(r) + " input");
+  const Output kept = ops::cumsum(s, ops::cast(s, ops::logical_not(s, ax.is_axis), DType::i64), 0);
+  std::vector<int64_t> js(static_cast<size_t>(out_rank));
+  for (int64_t j = 0; j < out_rank; ++j) js[static_cast<size_t>(j)] = j;
+  const Output jcol = ctx.constant_output(Tensor::from_vector(js, Shape{out_rank, 1}));
+  const Output idx = ops::sum(s, ops::cast(s, ops::less_equal(s, ops::reshape(s, kept, {1, r}), jcol), DType::i64), {1});
+  const Output dims = ops::add(s, ops::gather(s, ops::shape(s, ctx.input(0)), idx), ax.guard);
+  ctx.set_output(0, ops::reshape(s, ctx.input(0), dims));
+}
+
+// Unsqueeze-13 with axes fed at run time: output dim j is 1 at an axis, else input dim
+// (number of non-axis positions before j).
+void unsqueeze_at_run_time(NodeContext& ctx) {
+  const Scope& s = ctx.scope();
+  const int r = ctx.rank(0);
+  const int64_t out_rank = r + ctx.shape(1).dim(0);
+  const RuntimeAxes ax = runtime_axes(ctx, 1, out_rank, out_rank);
+  Output dims = ops::fill(s, DType::i64, Shape{out_rank}, 1.0);
+  if (r > 0) {
+    Output idx = ops::cumsum(s, ops::cast(s, ops::logical_not(s, ax.is_axis), DType::i64), 0, /*exclusive=*/true);
+    idx = ops::minimum(s, idx, ops::scalar_like(s, idx, static_cast<double>(r - 1)));
+    dims = ops::select(s, ax.is_axis, dims, ops::gather(s, ops::shape(s, ctx.input(0)), idx));
+  }
+  ctx.set_output(0, ops::reshape(s, ctx.input(0), ops::add(s, dims, ax.guard)));
+}
+
 void build_Squeeze(NodeContext& ctx) {
+  if (ctx.opset() >= 13 && ctx.has_input(1) && !ctx.constant(1)) return squeeze_at_run_time(ctx);
   const int r = ctx.rank(0);
   bool given = false;
   std::vector<int64_t> axes = axes_arg(ctx, 13, 1, r, &given);
@@ -397,6 +505,7 @@ void build_Squeeze(NodeContext& ctx) {
 }
 
 void build_Unsqueeze(NodeContext& ctx) {
+  if (ctx.opset() >= 13 && ctx.has_input(1) && !ctx.constant(1)) return unsqueeze_at_run_time(ctx);
   std::vector<int64_t> raw;
   if (ctx.opset() >= 13) raw = ctx.constant_ints(1, "axes", "reshape with a tensor shape, opsarray");
   else raw = ctx.attrs().get_ints("axes", {});
@@ -483,6 +592,9 @@ void build_EyeLike(NodeContext& ctx) {
 void build_CastLike(NodeContext& ctx) {
   const DType to = ctx.dtype(1);
   const Output x = ctx.input(0);
+  if ((x.dtype() == DType::string) != (to == DType::string))
+    ctx.unimplemented(std::string("CastLike from ") + dtype_name(x.dtype()) + " to " + dtype_name(to) +
+                      " (numbers to and from text: Sluice has no string conversion op yet)");
   ctx.set_output(0, x.dtype() == to ? ops::identity(ctx.scope(), x) : ops::cast(ctx.scope(), x, to));
 }
 
@@ -504,12 +616,12 @@ std::vector<OpEntry> array_op_entries() {
       {"Flatten", build_Flatten, nullptr, "any axis, negative from opset 11"},
       {"Transpose", build_Transpose, nullptr, "any perm; one transpose from a channels-last input"},
       {"Concat", build_Concat, nullptr, "any axis; channels-last inputs stay channels-last"},
-      {"Split", build_Split, nullptr, "equal parts or constant sizes (split attr before 13, input from 13)"},
+      {"Split", build_Split, nullptr, "equal parts or sizes (split attr before 13, input from 13, also fed at run time)"},
       {"Slice", build_Slice, nullptr, "attributes (opset < 10) or inputs (10+, also at run time), negative and "
                                       "clamped starts/ends, axes, steps (slice_onnx when not a plain slice)"},
       {"Gather", build_Gather, nullptr, "any axis, negative indices"},
-      {"Squeeze", build_Squeeze, nullptr, "axes attribute (< 13) or constant input (13+)"},
-      {"Unsqueeze", build_Unsqueeze, nullptr, "axes attribute (< 13) or constant input (13+)"},
+      {"Squeeze", build_Squeeze, nullptr, "axes attribute (< 13) or input (13+; at run time: a static count of axes)"},
+      {"Unsqueeze", build_Unsqueeze, nullptr, "axes attribute (< 13) or input (13+; at run time: a static count of axes)"},
       {"Trilu", build_Trilu, nullptr, "upper/lower, k (also at run time); matrix size known at import time"},
       {"OneHot", build_OneHot, nullptr, "depth and values (also at run time), any axis, negative indices"},
       {"CastLike", build_CastLike, nullptr, "to the types Cast supports"},

@@ -191,6 +191,9 @@ void build_Where(NodeContext& ctx) {
 
 void build_Cast(NodeContext& ctx) {
   const DType to = dtype_from_onnx(static_cast<int>(ctx.attrs().get_int("to", 0)), ctx.where() + ": attribute 'to'");
+  if ((ctx.dtype(0) == DType::string) != (to == DType::string))
+    ctx.unimplemented(std::string("Cast from ") + dtype_name(ctx.dtype(0)) + " to " + dtype_name(to) +
+                      " (numbers to and from text: Sluice has no string conversion op yet)");
   unary(ctx, [&](const Scope& s, const Output& x) {
     return x.dtype() == to ? ops::identity(s, x) : ops::cast(s, x, to);
   });
@@ -243,9 +246,10 @@ std::string check_cast(const Attrs& attrs, int) {
   try {
     dtype_from_onnx(to, "Cast");
   } catch (const Unimplemented&) {
-    return "Cast to " + onnx_type_name(to) + " (waits on the dtypes work)";
+    return "Cast to " + onnx_type_name(to) + " (Sluice has no such dtype)";
   } catch (const Error&) {
   }
+  if (to == ::onnx::TensorProto::STRING) return "Cast to STRING (Sluice has no number-to-text op yet)";
   return "";
 }
 
@@ -284,7 +288,7 @@ std::vector<OpEntry> math_op_entries() {
       {"Max", build_Max, nullptr, "any number of inputs, broadcasting"},
       {"Min", build_Min, nullptr, "any number of inputs, broadcasting"},
       {"Where", build_Where, nullptr, "broadcasting"},
-      {"Cast", build_Cast, check_cast, "to FLOAT, DOUBLE, INT32, INT64, UINT8, BOOL"},
+      {"Cast", build_Cast, check_cast, "between FLOAT, DOUBLE, INT8/16/32/64, UINT8/16/32/64 and BOOL; STRING to STRING only (no number-text conversion)"},
       {"Shrink", build_Shrink, nullptr, "bias, lambd"},
       {"Hardmax", build_Hardmax, nullptr, "opset < 13: coerced to 2-D at axis; 13+: along axis"},
   };

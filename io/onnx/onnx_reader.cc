@@ -75,6 +75,12 @@ DType dtype_from_onnx(int t, const std::string& what) {
     case TensorProto::INT64: return DType::i64;
     case TensorProto::UINT8: return DType::u8;
     case TensorProto::BOOL: return DType::boolean;
+    case TensorProto::INT8: return DType::i8;
+    case TensorProto::INT16: return DType::i16;
+    case TensorProto::UINT16: return DType::u16;
+    case TensorProto::UINT32: return DType::u32;
+    case TensorProto::UINT64: return DType::u64;
+    case TensorProto::STRING: return DType::string;
     case TensorProto::UNDEFINED:
       throw DataLoss(what + ": tensor type UNDEFINED");
     default:
@@ -82,7 +88,8 @@ DType dtype_from_onnx(int t, const std::string& what) {
   }
   SLUICE_REQUIRE(TensorProto::DataType_IsValid(t), DataLoss, what, ": unknown tensor element type ", t);
   throw Unimplemented(what + ": tensor type " + onnx_type_name(t) +
-                      " has no Sluice dtype yet (supported: FLOAT, DOUBLE, INT32, INT64, UINT8, BOOL)");
+                      " has no Sluice dtype yet (supported: FLOAT, DOUBLE, INT8, INT16, INT32, INT64, UINT8, UINT16, "
+                      "UINT32, UINT64, BOOL, STRING)");
 }
 
 Tensor tensor_from_proto(const TensorProto& p, const std::string& what_in) {
@@ -96,6 +103,14 @@ Tensor tensor_from_proto(const TensorProto& p, const std::string& what_in) {
   const int64_t n = element_count(p.dims(), std::numeric_limits<int64_t>::max() / 8);
   SLUICE_REQUIRE(n >= 0, DataLoss, what, ": dims with a negative or overflowing element count");
   const Shape shape(std::vector<int64_t>(p.dims().begin(), p.dims().end()));
+  if (dtype == DType::string) {
+    // Strings live only in string_data (raw_data cannot hold them); the element count is
+    // checked against the strings present before the tensor is made.
+    SLUICE_REQUIRE(!p.has_raw_data(), DataLoss, what, ": a STRING tensor with raw_data");
+    SLUICE_REQUIRE(p.string_data_size() == n, DataLoss, what, ": string_data holds ", p.string_data_size(),
+                   " values, dims ", shape.to_string(), " need ", n);
+    return Tensor::from_strings(std::vector<std::string>(p.string_data().begin(), p.string_data().end()), shape);
+  }
   const size_t esize = dtype_size(dtype);
   // Check the data present against n before allocating n elements.
   if (p.has_raw_data()) {
@@ -118,7 +133,9 @@ Tensor tensor_from_proto(const TensorProto& p, const std::string& what_in) {
     case DType::f32: have = p.float_data_size(); field = "float_data"; break;
     case DType::f64: have = p.double_data_size(); field = "double_data"; break;
     case DType::i64: have = p.int64_data_size(); field = "int64_data"; break;
-    default: have = p.int32_data_size(); field = "int32_data"; break;  // int32, uint8, bool
+    case DType::u32:
+    case DType::u64: have = p.uint64_data_size(); field = "uint64_data"; break;
+    default: have = p.int32_data_size(); field = "int32_data"; break;  // int32, (u)int8/16, bool
   }
   SLUICE_REQUIRE(have == n, DataLoss, what, ": ", field, " holds ", have, " values, dims ", shape.to_string(),
                  " need ", n);
@@ -129,6 +146,11 @@ Tensor tensor_from_proto(const TensorProto& p, const std::string& what_in) {
     case DType::i64: copy_field<int64_t>(p.int64_data(), t); break;
     case DType::i32: copy_field<int32_t>(p.int32_data(), t); break;
     case DType::u8: copy_field<uint8_t>(p.int32_data(), t); break;
+    case DType::i8: copy_field<int8_t>(p.int32_data(), t); break;
+    case DType::i16: copy_field<int16_t>(p.int32_data(), t); break;
+    case DType::u16: copy_field<uint16_t>(p.int32_data(), t); break;
+    case DType::u32: copy_field<uint32_t>(p.uint64_data(), t); break;
+    case DType::u64: copy_field<uint64_t>(p.uint64_data(), t); break;
     case DType::boolean: {
       bool* out = t.data<bool>();
       for (int64_t i = 0; i < n; ++i) out[i] = p.int32_data(static_cast<int>(i)) != 0;

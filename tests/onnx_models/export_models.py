@@ -34,29 +34,9 @@ def calibrate_batch_norm(model, shape):
             model(torch.randn(4, *shape[1:]))
 
 
-def main():
-    out = sys.argv[1]
-    os.makedirs(out, exist_ok=True)
-    status = os.path.join(out, "STATUS")
-    try:
-        import numpy as np
-        import torch
-        import torchvision
-    except ImportError as e:  # the test reads STATUS and skips with this message
-        with open(status, "w") as f:
-            f.write("torch is absent (%s): install python3-torch and python3-torchvision\n" % e)
-        print("export_models: %s" % e)
-        return 0
-
-    with open(__file__, "rb") as f:
-        stamp = hashlib.sha256(f.read() + torch.__version__.encode()).hexdigest()
-    stamp_path = os.path.join(out, "STAMP")
-    if os.path.exists(stamp_path) and open(stamp_path).read() == stamp and open(status).read().startswith("ok"):
-        print("export_models: up to date")
-        return 0
-
-    torch.set_num_threads(2)
-
+def model_list(torch, torchvision):
+    """(name, constructor, example input shape) of every exported model; bench/onnx_torch.py
+    times the same architectures in PyTorch eager mode."""
     class LstmClassifier(torch.nn.Module):
         def __init__(self):
             super().__init__()
@@ -85,6 +65,33 @@ def main():
         ("lstm_classifier", LstmClassifier, (2, 10, 16)),
         ("transformer_encoder", TransformerClassifier, (2, 8, 32)),
     ]
+    return models
+
+
+def main():
+    out = sys.argv[1]
+    os.makedirs(out, exist_ok=True)
+    status = os.path.join(out, "STATUS")
+    try:
+        import numpy as np
+        import torch
+        import torchvision
+    except ImportError as e:  # the test reads STATUS and skips with this message
+        with open(status, "w") as f:
+            f.write("torch is absent (%s): install python3-torch and python3-torchvision\n" % e)
+        print("export_models: %s" % e)
+        return 0
+
+    with open(__file__, "rb") as f:
+        stamp = hashlib.sha256(f.read() + torch.__version__.encode()).hexdigest()
+    stamp_path = os.path.join(out, "STAMP")
+    if os.path.exists(stamp_path) and open(stamp_path).read() == stamp and open(status).read().startswith("ok"):
+        print("export_models: up to date")
+        return 0
+
+    torch.set_num_threads(2)
+
+    models = model_list(torch, torchvision)
     for seed, (name, make, shape) in enumerate(models):
         torch.manual_seed(seed)
         model = make()
