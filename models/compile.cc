@@ -234,6 +234,13 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
   c->sparse = c->loss == "sparse_categorical_crossentropy";
   Scope root(graph_);
   const Scope ts = root.with_prefix("training");
+  // Penalties and constraints are named after their layer ("dense/kernel/regularizer/..."):
+  // a model takes those of its own layers (a functional model may share its graph).
+  auto owned_by_model = [this](const Operation& op) {
+    for (const auto& l : layers_)
+      if (op.name().rfind(l.name + "/", 0) == 0) return true;
+    return false;
+  };
   c->sample_weight = ops::placeholder(ts.named("sample_weight"), DType::f32, {-1});
   std::vector<Output> terms;
   for (size_t i = 0; i < outputs_.size(); ++i) {
@@ -252,6 +259,9 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
       c->metrics.push_back(d);
     }
   }
+  // Keras adds the layers' regularization penalties to the loss it reports and minimises.
+  for (const Operation& op : graph_.collection(layers::kRegularizationLosses))
+    if (owned_by_model(op)) terms.push_back(ops::cast(ts, op.output(0), DType::f32));
   c->total_loss = ops::identity(ts.named("total_loss"), terms.size() == 1 ? terms[0] : ops::add_n(ts, terms));
   c->learning_rate = ops::variable(root.named("learning_rate"), {}, DType::f32,
                                    Initializer::constant(optimizer.learning_rate), false);
@@ -281,6 +291,10 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
   Output step = ops::assign_add(ts.without_control_dependencies().with_control_dependencies({apply}),
                                 c->iterations, ops::constant(ts, Tensor(int64_t{1})));
   c->train_op = ops::no_op(ts.named("train"), {apply, step.op()});
+  std::vector<Operation> projections;
+  for (const Operation& op : graph_.collection(layers::kWeightConstraints))
+    if (owned_by_model(op)) projections.push_back(op);
+  if (!projections.empty()) c->constraints_op = ops::no_op(ts.named("constraints"), projections);
   compiled_ = std::move(c);
   // Initialise what compile created (slots, counters), keeping the layers' current values.
   std::vector<Operation> inits;

@@ -27,6 +27,7 @@ struct Model::Compiled {
   Output sample_weight;                   // f32 [N], fed ones without class weights
   Output total_loss;                      // scalar
   Operation train_op;
+  Operation constraints_op;               // weight constraints, run after train_op (may be empty)
   Output learning_rate;                   // f32 variable
   Output effective_learning_rate;         // f32 scalar: the schedule applied
   Output iterations;                      // i64 variable, +1 per train step

@@ -101,6 +101,7 @@ void Model::save(const std::string& dir, bool overwrite) const {
     t["sample_weight"] = c.sample_weight.name();
     t["total_loss"] = c.total_loss.name();
     t["train_op"] = c.train_op.name();
+    if (c.constraints_op.valid()) t["constraints_op"] = c.constraints_op.name();
     t["learning_rate"] = c.learning_rate.name();
     t["iterations"] = c.iterations.name();
     json ms = json::array();
@@ -224,6 +225,8 @@ Model load_model(const std::string& dir) {
       c->sample_weight = g.tensor(t.at("sample_weight").get<std::string>());
       c->total_loss = g.tensor(t.at("total_loss").get<std::string>());
       c->train_op = g.operation(t.at("train_op").get<std::string>());
+      if (t.contains("constraints_op"))
+        c->constraints_op = g.operation(t.at("constraints_op").get<std::string>());
       c->learning_rate = g.tensor(t.at("learning_rate").get<std::string>());
       c->iterations = g.tensor(t.at("iterations").get<std::string>());
       for (const auto& j : t.at("metric_defs")) {

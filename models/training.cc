@@ -133,6 +133,11 @@ int64_t class_of(const Tensor& y, int64_t i, bool sparse) {
   return static_cast<int64_t>(std::max_element(row, row + width) - row);
 }
 
+// Keras projects constrained weights right after the optimizer's update.
+void apply_constraints(const Model::Compiled& c, Session& session) {
+  if (c.constraints_op.valid()) session.run({}, {}, {c.constraints_op});
+}
+
 }  // namespace
 
 // The feeds of one batch (targets converted; sample weights from class weights or ones).
@@ -176,6 +181,7 @@ Logs Model::train_on_batch(const std::vector<Tensor>& x, const std::vector<Tenso
   acc.add(session_->run(batch_feeds(*this, x, y, class_weight, true), fetches_of(*compiled_),
                         {compiled_->train_op}),
           n);
+  apply_constraints(*compiled_, *session_);
   return acc.logs();
 }
 
@@ -329,6 +335,7 @@ History Model::fit(const std::vector<Tensor>& x_all, const std::vector<Tensor>& 
                                         opt.class_weight, true),
                             fetches, {compiled_->train_op}),
               e - b);
+      apply_constraints(*compiled_, *session_);
       const Logs l = acc.logs();
       for (auto* cb : cbs) cb->on_train_batch_end(s, l);
     }
