@@ -118,6 +118,10 @@ struct FitOptions {
   int initial_epoch = 0;  // epochs are numbered from 0 in callbacks, as Keras
   std::vector<std::shared_ptr<Callback>> callbacks;
   int verbose = 1;  // 0 silent, 1 progress bar, 2 one line per epoch
+  // A JSON-lines training log (one object per epoch, models::JsonLogger, for `sluice plot`):
+  // written after the user's callbacks; truncated by a fit from epoch 0, appended to by a
+  // resumed one (initial_epoch > 0). Empty: none.
+  std::string log;
 };
 
 struct EvaluateOptions {

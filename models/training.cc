@@ -309,6 +309,7 @@ History Model::fit(const std::vector<Tensor>& x_all, const std::vector<Tensor>& 
   if (opt.verbose != 0)
     all.push_back(std::make_shared<ProgbarLogger>(opt.verbose, opt.epochs, steps, opt.batch_size));
   all.insert(all.end(), opt.callbacks.begin(), opt.callbacks.end());
+  if (!opt.log.empty()) all.push_back(std::make_shared<JsonLogger>(opt.log, opt.initial_epoch > 0));
   all.push_back(history);
   const std::vector<Callback*> cbs = raw(all, this);
 
