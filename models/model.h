@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "../graph/layers.h"
+#include "dataset.h"
 #include "../runtime/session.h"
 
 namespace sluice::models {
@@ -108,6 +109,8 @@ struct FitOptions {
   // before shuffling, as Keras does).
   ValidationData validation_data;
   double validation_split = 0.0;
+  // Or a Dataset of batches (its own batching; evaluated after every epoch).
+  std::optional<Dataset> validation_dataset;
   // Shuffle the training examples before every epoch: one std::mt19937_64 seeded with
   // `seed` shuffles an index vector in place each epoch (epochs before initial_epoch are
   // replayed, so a resumed fit sees the same orders).
@@ -245,6 +248,12 @@ class Model {
   History fit(const T& x, const T& y, const FitOptions& options = {}) {
     return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
   }
+  // Training batches from a Dataset (already batched; one pass per epoch, pass number =
+  // epoch, so its shuffles are reproducible and a resumed fit sees the same orders).
+  // batch_size, shuffle and seed of `options` do not apply (the dataset decides);
+  // validation_split is InvalidArgument. The progress bar's total is the dataset's
+  // cardinality when known.
+  History fit(const Dataset& data, const FitOptions& options = {});
   // Loss and metrics over the whole data (running means over its batches).
   Logs evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
                 const EvaluateOptions& options = {});
@@ -252,6 +261,10 @@ class Model {
   Logs evaluate(const T& x, const T& y, const EvaluateOptions& options = {}) {
     return evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
   }
+  // Over a Dataset of batches (each element's y: the targets).
+  Logs evaluate(const Dataset& data, const EvaluateOptions& options = {});
+  // The outputs for every batch of the dataset (x only is used), concatenated.
+  std::vector<Tensor> predict(const Dataset& data);
   // The outputs for all of x, batched (the last batch may be partial), concatenated.
   std::vector<Tensor> predict(const std::vector<Tensor>& x, int64_t batch_size = 32,
                               const std::vector<std::shared_ptr<Callback>>& callbacks = {});
