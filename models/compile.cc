@@ -87,10 +87,23 @@ MetricDef build_metric(const Scope& s, const std::string& given, const std::stri
     Output other = m == "precision" ? ops::mul(ms, pred, ops::sub(ms, ops::scalar_like(ms, truth, 1), truth))
                                     : ops::mul(ms, ops::sub(ms, ops::scalar_like(ms, pred, 1), pred), truth);
     d.b = ops::sum(ms, other);
+  } else if (m == "auc" || m == "AUC") {
+    // Keras' AUC: every prediction against every threshold, flattened (multi_label false).
+    const std::vector<float> th = auc_thresholds();
+    Output flat_p = ops::reshape(ms, f32(ms, p), {-1, 1});
+    Output truth = ops::reshape(ms, f32(ms, y), {-1, 1});
+    Output thresholds = ops::constant(ms, Tensor::from_vector(th, Shape{1, static_cast<int64_t>(th.size())}));
+    Output above = f32(ms, ops::greater(ms, flat_p, thresholds));  // [M, T]
+    Output negative = ops::sub(ms, ops::scalar_like(ms, truth, 1), truth);
+    d.kind = MetricDef::Kind::auc;
+    d.a = ops::sum(ms, ops::mul(ms, above, truth), {0});
+    d.b = ops::sum(ms, ops::mul(ms, above, negative), {0});
+    d.c = ops::sum(ms, truth);
+    d.d = ops::sum(ms, negative);
   } else {
     throw InvalidArgument("compile: unknown metric '" + given +
                           "' (accuracy, categorical_accuracy, sparse_categorical_accuracy, "
-                          "binary_accuracy, top_k_categorical_accuracy, precision, recall, mae, mse)");
+                          "binary_accuracy, top_k_categorical_accuracy, precision, recall, auc, mae, mse)");
   }
   return d;
 }
@@ -182,6 +195,26 @@ void check_schedule(const LearningRateSchedule& sc) {
 }
 
 }  // namespace
+
+std::vector<float> auc_thresholds(int num_thresholds) {
+  std::vector<float> t;
+  t.push_back(0.0f - 1e-7f);
+  for (int i = 0; i < num_thresholds - 2; ++i)
+    t.push_back(static_cast<float>((i + 1) * 1.0 / (num_thresholds - 1)));
+  t.push_back(1.0f + 1e-7f);
+  return t;
+}
+
+double auc_from_counts(const std::vector<double>& tp, const std::vector<double>& fp, double pos, double neg) {
+  double auc = 0;
+  auto rate = [](double a, double total) { return total > 0 ? a / total : 0.0; };  // divide_no_nan
+  for (size_t i = 0; i + 1 < tp.size(); ++i) {
+    const double x0 = rate(fp[i], neg), x1 = rate(fp[i + 1], neg);
+    const double y0 = rate(tp[i], pos), y1 = rate(tp[i + 1], pos);
+    auc += (x0 - x1) * (y0 + y1) / 2;
+  }
+  return auc;
+}
 
 LearningRateSchedule exponential_decay(int64_t decay_steps, double decay_rate, bool staircase) {
   LearningRateSchedule s;

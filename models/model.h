@@ -231,7 +231,8 @@ class Model {
   // "mean_absolute_error" ("mae"), one for all outputs. metrics (Keras names):
   // "accuracy"/"acc" (picked by the loss as Keras does), "categorical_accuracy",
   // "sparse_categorical_accuracy", "binary_accuracy", "top_k_categorical_accuracy" (k=5),
-  // "precision", "recall", "mae", "mse". InvalidArgument for an unknown name;
+  // "precision", "recall", "auc" (Keras AUC(): 200 thresholds, ROC, interpolated; predictions
+  // and targets flattened), "mae", "mse". InvalidArgument for an unknown name;
   // FailedPrecondition when compiled twice.
   void compile(const OptimizerConfig& optimizer, const std::string& loss,
                const std::vector<std::string>& metrics = {});

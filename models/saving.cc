@@ -107,9 +107,11 @@ void Model::save(const std::string& dir, bool overwrite) const {
     json ms = json::array();
     for (const auto& m : c.metrics)
       ms.push_back({{"name", m.name},
-                    {"kind", m.kind == MetricDef::Kind::mean ? "mean" : "ratio"},
+                    {"kind", m.kind == MetricDef::Kind::mean ? "mean" : m.kind == MetricDef::Kind::ratio ? "ratio" : "auc"},
                     {"a", m.a.name()},
-                    {"b", m.b.valid() ? m.b.name() : ""}});
+                    {"b", m.b.valid() ? m.b.name() : ""},
+                    {"c", m.c.valid() ? m.c.name() : ""},
+                    {"d", m.d.valid() ? m.d.name() : ""}});
     t["metric_defs"] = ms;
     cfg["training"] = t;
   }
@@ -232,9 +234,14 @@ Model load_model(const std::string& dir) {
       for (const auto& j : t.at("metric_defs")) {
         MetricDef d;
         d.name = j.at("name").get<std::string>();
-        d.kind = j.at("kind").get<std::string>() == "ratio" ? MetricDef::Kind::ratio : MetricDef::Kind::mean;
+        const std::string kind = j.at("kind").get<std::string>();
+        d.kind = kind == "ratio" ? MetricDef::Kind::ratio : kind == "auc" ? MetricDef::Kind::auc : MetricDef::Kind::mean;
         d.a = g.tensor(j.at("a").get<std::string>());
-        if (d.kind == MetricDef::Kind::ratio) d.b = g.tensor(j.at("b").get<std::string>());
+        if (d.kind != MetricDef::Kind::mean) d.b = g.tensor(j.at("b").get<std::string>());
+        if (d.kind == MetricDef::Kind::auc) {
+          d.c = g.tensor(j.at("c").get<std::string>());
+          d.d = g.tensor(j.at("d").get<std::string>());
+        }
         c->metrics.push_back(d);
       }
       m.compiled_ = std::move(c);

@@ -92,12 +92,25 @@ struct Accumulator {
   std::vector<MetricDef> defs;
   double loss_sum = 0, rows = 0;
   std::vector<double> a, b;
-  explicit Accumulator(const std::vector<MetricDef>& d) : defs(d), a(d.size()), b(d.size()) {}
-  void add(const std::vector<Tensor>& r, int64_t n) {  // r: loss, then each metric's a (and b)
+  std::vector<std::vector<double>> tp, fp;  // auc: per-threshold counts
+  explicit Accumulator(const std::vector<MetricDef>& d)
+      : defs(d), a(d.size()), b(d.size()), tp(d.size()), fp(d.size()) {}
+  static void add_vector(std::vector<double>& sum, const Tensor& t) {
+    if (sum.empty()) sum.assign(static_cast<size_t>(t.num_elements()), 0.0);
+    for (int64_t i = 0; i < t.num_elements(); ++i) sum[static_cast<size_t>(i)] += t.data<float>()[i];
+  }
+  void add(const std::vector<Tensor>& r, int64_t n) {  // r: loss, then each metric's a (b, c, d)
     loss_sum += static_cast<double>(r[0].scalar<float>()) * static_cast<double>(n);
     rows += static_cast<double>(n);
     size_t k = 1;
     for (size_t i = 0; i < defs.size(); ++i) {
+      if (defs[i].kind == MetricDef::Kind::auc) {
+        add_vector(tp[i], r[k++]);
+        add_vector(fp[i], r[k++]);
+        a[i] += r[k++].scalar<float>();  // positives
+        b[i] += r[k++].scalar<float>();  // negatives
+        continue;
+      }
       a[i] += r[k++].scalar<float>();
       if (defs[i].kind == MetricDef::Kind::ratio) b[i] += r[k++].scalar<float>();
     }
@@ -108,6 +121,7 @@ struct Accumulator {
     for (size_t i = 0; i < defs.size(); ++i) {
       double v;
       if (defs[i].kind == MetricDef::Kind::mean) v = rows > 0 ? a[i] / rows : 0.0;
+      else if (defs[i].kind == MetricDef::Kind::auc) v = auc_from_counts(tp[i], fp[i], a[i], b[i]);
       else v = a[i] + b[i] > 0 ? a[i] / (a[i] + b[i]) : 0.0;
       l[prefix + defs[i].name] = v;
     }
@@ -119,7 +133,11 @@ std::vector<Output> fetches_of(const Model::Compiled& c) {
   std::vector<Output> f = {c.total_loss};
   for (const auto& m : c.metrics) {
     f.push_back(m.a);
-    if (m.kind == MetricDef::Kind::ratio) f.push_back(m.b);
+    if (m.kind != MetricDef::Kind::mean) f.push_back(m.b);
+    if (m.kind == MetricDef::Kind::auc) {
+      f.push_back(m.c);
+      f.push_back(m.d);
+    }
   }
   return f;
 }
