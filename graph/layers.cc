@@ -73,6 +73,7 @@ void Layer::build(const Scope&, const Shape&, DType) {}
 
 Output Layer::add_weight(const Scope& scope, const std::string& name, const Shape& shape, DType dtype,
                          const Initializer& init, bool trainable) {
+  trainable = trainable && trainable_;
   Output v = ops::variable(scope.named(name), shape, dtype, init, trainable);
   weights_.push_back({v.op(), trainable});
   const bool is_kernel = name == "kernel" || name == "depthwise_kernel" ||
@@ -124,6 +125,12 @@ Layer& Layer::set_kernel_constraint(const constraints::Constraint& c) {
 Layer& Layer::set_bias_constraint(const constraints::Constraint& c) {
   require_unbuilt("bias_constraint");
   bias_constraint_ = c;
+  return *this;
+}
+
+Layer& Layer::set_trainable(bool trainable) {
+  require_unbuilt("trainable");
+  trainable_ = trainable;
   return *this;
 }
 

@@ -76,6 +76,11 @@ class Layer {
   Layer& set_activity_regularizer(const regularizers::Regularizer& r);
   Layer& set_kernel_constraint(const constraints::Constraint& c);
   Layer& set_bias_constraint(const constraints::Constraint& c);
+  // Keras' layer.trainable = False, set before the first call: every weight the layer
+  // creates is non-trainable (not in the trainable-variables collection, so optimizers leave
+  // it alone). BatchNormalization also runs in inference mode then (Keras 2).
+  Layer& set_trainable(bool trainable);
+  bool trainable() const { return trainable_; }
 
  protected:
   virtual const char* default_name() const = 0;
@@ -103,6 +108,7 @@ class Layer {
   std::vector<Operation> updates_;
   regularizers::Regularizer kernel_regularizer_, bias_regularizer_, activity_regularizer_;
   constraints::Constraint kernel_constraint_, bias_constraint_;
+  bool trainable_ = true;
 
   void check_session(const Session& session) const;
   void require_unbuilt(const char* what) const;

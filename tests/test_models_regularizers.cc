@@ -189,3 +189,50 @@ TEST(Regularizers, BadUseIsATypedError) {
   e.set_kernel_constraint(constraints::max_norm(1, {5}));
   EXPECT_THROW(e(root, ops::placeholder(root, DType::f32, {-1, 3})), InvalidArgument);
 }
+
+TEST(FrozenLayers, BatchNormTrainableFalseRunsInInferenceModeInFit) {
+  const Tensor x = random_tensor({16, 3}, 21), y = random_tensor({16, 1}, 22);
+  auto make = [](bool frozen) {
+    layers::BatchNormalization bn;
+    bn.set_trainable(!frozen);
+    auto m = std::make_unique<models::Sequential>(std::vector<models::LayerRef>{
+        layers::Dense(4), std::move(bn), layers::Dense(1)});
+    m->graph().set_random_seed(4);
+    m->build({3});
+    m->compile(models::sgd(0.1), "mse");
+    return m;
+  };
+  const Tensor gamma = Tensor::from_vector(std::vector<float>{1.5f, 0.5f, 2.0f, 1.0f}, Shape{4});
+  const Tensor beta = Tensor::from_vector(std::vector<float>{0.1f, -0.2f, 0.3f, 0.0f}, Shape{4});
+  const Tensor mean = Tensor::from_vector(std::vector<float>{0.2f, -0.1f, 0.0f, 0.4f}, Shape{4});
+  const Tensor var = Tensor::from_vector(std::vector<float>{0.5f, 2.0f, 1.0f, 0.8f}, Shape{4});
+  for (bool frozen : {true, false}) {
+    auto m = make(frozen);
+    std::vector<Tensor> w = m->get_weights();  // dense kernel, bias; gamma, beta, mean, var; dense
+    w[2] = gamma, w[3] = beta, w[4] = mean, w[5] = var;
+    m->set_weights(w);
+    const double inference_loss = m->test_on_batch({x}, {y}).at("loss");
+    const double training_loss = m->train_on_batch({x}, {y}).at("loss");  // before its update
+    const std::vector<Tensor> after = m->get_weights();
+    if (frozen) {
+      // Inference mode in training: the same loss; gamma, beta and the moving statistics kept.
+      EXPECT_DOUBLE_EQ(training_loss, inference_loss);
+      for (int i = 2; i < 6; ++i)
+        for (int c = 0; c < 4; ++c) EXPECT_EQ(after[i].data<float>()[c], w[i].data<float>()[c]) << i;
+      EXPECT_NE(after[0].data<float>()[0], w[0].data<float>()[0]) << "the other layers still train";
+      // Summary: gamma and beta count as non-trainable (4 weights of 4 channels).
+      int64_t trainable = 0;
+      for (const auto& l : m->layers()) trainable += l.trainable_params;
+      EXPECT_EQ(m->count_params() - trainable, 16);
+    } else {
+      EXPECT_GT(std::abs(training_loss - inference_loss), 1e-4);  // batch statistics
+      EXPECT_NE(after[4].data<float>()[0], w[4].data<float>()[0]);  // moving mean updated
+      EXPECT_NE(after[2].data<float>()[0], w[2].data<float>()[0]);  // gamma trained
+    }
+  }
+  layers::BatchNormalization built;
+  Graph g;
+  Scope root(g);
+  built(root, ops::placeholder(root, DType::f32, {-1, 2}));
+  EXPECT_THROW(built.set_trainable(false), FailedPrecondition);
+}
