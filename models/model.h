@@ -326,7 +326,11 @@ class Model {
 
 // A stack of single-input, single-output layers. The graph is built by build(input_shape)
 // (or by the first fit/evaluate/predict from the data's shape): an "input" placeholder
-// [?, input_shape...] then each layer in order.
+// [?, input_shape...] then each layer in order. Masks propagate as in Keras: after an
+// Embedding with mask_zero, recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional) get the
+// mask (ids != 0) through Dense, Dropout, Activation, BatchNormalization,
+// LayerNormalization and TimeDistributed; a recurrent layer without return_sequences ends
+// it; any other layer given a mask is InvalidArgument (Keras' "does not support masking").
 class Sequential : public Model {
  public:
   explicit Sequential(std::vector<LayerRef> layers = {}, std::string name = "sequential");
