@@ -2,7 +2,7 @@
 // EarlyStopping and ModelCheckpoint, summary, evaluate and predict. Last line:
 // "test accuracy: 0.XXXX".
 //
-//   keras_style [--data DIR] [--epochs N] [--train N] [--checkpoint DIR] [--seed N]
+//   keras_style [--data DIR] [--epochs N] [--train N] [--checkpoint DIR] [--seed N] [--log FILE]
 #include <sluice/sluice.h>
 
 #include <CLI/CLI.hpp>
@@ -12,7 +12,7 @@ using namespace sluice;
 
 int main(int argc, char** argv) {
   CLI::App app{"The Keras mnist_cnn model, Keras style, with Sluice"};
-  std::string data_dir = io::kDefaultFashionMnistDir, checkpoint = "keras_style_best";
+  std::string data_dir = io::kDefaultFashionMnistDir, checkpoint = "keras_style_best", log;
   int epochs = 2;
   int64_t train_n = 0, seed = 1;
   app.add_option("--data", data_dir, "folder with the four IDX files")->capture_default_str();
@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   app.add_option("--train", train_n, "train on the first N images only (0: all)")->capture_default_str();
   app.add_option("--checkpoint", checkpoint, "where ModelCheckpoint keeps the best model")->capture_default_str();
   app.add_option("--seed", seed, "graph seed (weights, dropout) and shuffling seed")->capture_default_str();
+  app.add_option("--log", log, "one JSON line per epoch (loss, metrics, lr, seconds) for `sluice plot`");
   CLI11_PARSE(app, argc, argv);
   try {
     const io::MnistData data = io::load_mnist(data_dir);
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
     fit.epochs = epochs;
     fit.seed = static_cast<uint64_t>(seed);
     fit.validation_split = 0.1;
+    fit.log = log;
     fit.callbacks = {std::make_shared<models::EarlyStopping>("val_loss", 0.0, 2, models::Mode::auto_, true),
                      std::make_shared<models::ModelCheckpoint>(checkpoint, "val_accuracy", true)};
     model.fit(x, y, fit);

@@ -3,7 +3,10 @@
 #include <algorithm>
 
 #include "../ops/array_ops.h"
+#include "../ops/math_binary_ops.h"
 #include "../ops/math_ops.h"
+#include "../ops/math_unary_ops.h"
+#include "../ops/reduction_ops.h"
 #include "../ops/nn_ops.h"
 
 namespace sluice {
@@ -41,6 +44,24 @@ Output Layer::operator()(const Scope& scope, const Output& x) {
   SLUICE_REQUIRE(graph_ == g.data(), InvalidArgument, "layer '", full_name_,
                  "' was built in another graph; create one layer object per graph");
   const Output y = call(scope.with_prefix(full_name_), x);
+  if (activity_regularizer_.active()) {
+    // Keras 2: the penalty of the batch divided by the batch size.
+    const Scope rs = scope.with_prefix(full_name_).sub("activity_regularizer");
+    const regularizers::Regularizer& r = activity_regularizer_;
+    Output e;  // l1 |y| + l2 y^2, elementwise
+    if (r.l1 != 0) e = ops::mul(rs, ops::scalar_like(rs, y, r.l1), ops::abs(rs, y));
+    if (r.l2 != 0) {
+      Output p = ops::mul(rs, ops::scalar_like(rs, y, r.l2), ops::square(rs, y));
+      e = e.valid() ? ops::add(rs, e, p) : p;
+    }
+    Output per_row = e;
+    if (y.shape().rank() > 1) {
+      std::vector<int64_t> rest;
+      for (int64_t a = 1; a < y.shape().rank(); ++a) rest.push_back(a);
+      per_row = ops::sum(rs, e, rest);
+    }
+    Graph(g).add_to_collection(kRegularizationLosses, ops::mean(rs, per_row).op());
+  }
   // Recorded for models::Model (summary rows, weights by layer): "layer:<type>:<name>".
   Graph(g).add_to_collection(std::string(kLayerCallPrefix) + default_name() + ":" + full_name_, y.op());
   // A name given through the scope (layer(root.named("probs"), x)) names the output: an
@@ -52,9 +73,65 @@ void Layer::build(const Scope&, const Shape&, DType) {}
 
 Output Layer::add_weight(const Scope& scope, const std::string& name, const Shape& shape, DType dtype,
                          const Initializer& init, bool trainable) {
+  trainable = trainable && trainable_;
   Output v = ops::variable(scope.named(name), shape, dtype, init, trainable);
   weights_.push_back({v.op(), trainable});
+  const bool is_kernel = name == "kernel" || name == "depthwise_kernel" ||
+                         name == "pointwise_kernel" || name == "embeddings";
+  const bool is_bias = name == "bias";
+  const regularizers::Regularizer reg =
+      is_kernel ? kernel_regularizer_ : is_bias ? bias_regularizer_ : regularizers::Regularizer();
+  const constraints::Constraint con =
+      is_kernel ? kernel_constraint_ : is_bias ? bias_constraint_ : constraints::Constraint();
+  Graph g = scope.graph();
+  if (reg.active())
+    g.add_to_collection(kRegularizationLosses, reg(scope.sub(name).sub("regularizer"), v).op());
+  if (con.active()) {
+    const Scope cs = scope.sub(name).sub("constraint");
+    g.add_to_collection(kWeightConstraints, ops::assign(cs, v, con(cs, v)).op());
+  }
   return v;
+}
+
+void Layer::require_unbuilt(const char* what) const {
+  SLUICE_REQUIRE(!built_, FailedPrecondition, "layer '", full_name_, "': ", what,
+                 " must be set before the layer's first call");
+}
+
+Layer& Layer::set_kernel_regularizer(const regularizers::Regularizer& r) {
+  require_unbuilt("kernel_regularizer");
+  kernel_regularizer_ = r;
+  return *this;
+}
+
+Layer& Layer::set_bias_regularizer(const regularizers::Regularizer& r) {
+  require_unbuilt("bias_regularizer");
+  bias_regularizer_ = r;
+  return *this;
+}
+
+Layer& Layer::set_activity_regularizer(const regularizers::Regularizer& r) {
+  require_unbuilt("activity_regularizer");
+  activity_regularizer_ = r;
+  return *this;
+}
+
+Layer& Layer::set_kernel_constraint(const constraints::Constraint& c) {
+  require_unbuilt("kernel_constraint");
+  kernel_constraint_ = c;
+  return *this;
+}
+
+Layer& Layer::set_bias_constraint(const constraints::Constraint& c) {
+  require_unbuilt("bias_constraint");
+  bias_constraint_ = c;
+  return *this;
+}
+
+Layer& Layer::set_trainable(bool trainable) {
+  require_unbuilt("trainable");
+  trainable_ = trainable;
+  return *this;
 }
 
 void Layer::add_update(const Operation& op) {

@@ -9,10 +9,12 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../ops/state_ops.h"
 #include "../runtime/session.h"
+#include "regularizers.h"
 #include "scope.h"
 
 namespace sluice {
@@ -63,6 +65,23 @@ class Layer {
   // anything is written; a mismatch is InvalidArgument naming the weight and both shapes.
   void set_weights(Session& session, const std::vector<Tensor>& values) const;
 
+  // Keras' kernel_regularizer / bias_regularizer / activity_regularizer / kernel_constraint /
+  // bias_constraint (graph/regularizers.h), set before the first call (FailedPrecondition
+  // after). "Kernel" means the weights named "kernel", "depthwise_kernel",
+  // "pointwise_kernel" and "embeddings" (not "recurrent_kernel"); "bias" the ones named
+  // "bias". The activity penalty is taken on the layer's output and divided by its batch
+  // size (Keras 2): per call, penalty(sum over the other axes) averaged over axis 0.
+  Layer& set_kernel_regularizer(const regularizers::Regularizer& r);
+  Layer& set_bias_regularizer(const regularizers::Regularizer& r);
+  Layer& set_activity_regularizer(const regularizers::Regularizer& r);
+  Layer& set_kernel_constraint(const constraints::Constraint& c);
+  Layer& set_bias_constraint(const constraints::Constraint& c);
+  // Keras' layer.trainable = False, set before the first call: every weight the layer
+  // creates is non-trainable (not in the trainable-variables collection, so optimizers leave
+  // it alone). BatchNormalization also runs in inference mode then (Keras 2).
+  Layer& set_trainable(bool trainable);
+  bool trainable() const { return trainable_; }
+
  protected:
   virtual const char* default_name() const = 0;
   // Creates weights (through add_weight) for an input of this shape and dtype.
@@ -87,9 +106,30 @@ class Layer {
   detail::GraphData* graph_ = nullptr;  // the graph of the first call
   std::vector<Weight> weights_;
   std::vector<Operation> updates_;
+  regularizers::Regularizer kernel_regularizer_, bias_regularizer_, activity_regularizer_;
+  constraints::Constraint kernel_constraint_, bias_constraint_;
+  bool trainable_ = true;
 
   void check_session(const Session& session) const;
+  void require_unbuilt(const char* what) const;
 };
+
+// Keras' per-layer weight options in one struct, for layers built in place (Sequential
+// brace lists): Sequential({layers::with_options(layers::Dense(10), opts), ...}).
+struct WeightOptions {
+  regularizers::Regularizer kernel_regularizer, bias_regularizer, activity_regularizer;
+  constraints::Constraint kernel_constraint, bias_constraint;
+};
+// Sets `options` on a layer temporary and returns it (moved).
+template <class L, class = std::enable_if_t<std::is_base_of_v<Layer, L>>>
+L with_options(L&& layer, const WeightOptions& options) {
+  layer.set_kernel_regularizer(options.kernel_regularizer)
+      .set_bias_regularizer(options.bias_regularizer)
+      .set_activity_regularizer(options.activity_regularizer)
+      .set_kernel_constraint(options.kernel_constraint)
+      .set_bias_constraint(options.bias_constraint);
+  return std::move(layer);
+}
 
 // x [.., in] -> activation(x kernel + bias) [.., units];
 // kernel [in, units] (glorot-uniform), bias [units] (zeros).

@@ -63,7 +63,10 @@ Output BatchNormalization::call(const Scope& scope, const Output& x) {
                  dtype_name(moving_mean_.dtype()), " inputs [..,", param.dim(0), "] called on ",
                  dtype_name(x.dtype()), s.to_string());
   const DType dt = x.dtype();
-  const Output training = learning_phase(scope.graph());
+  // Keras 2: a non-trainable BatchNormalization runs in inference mode, in fit too, and
+  // leaves its moving statistics alone.
+  const Output training = trainable() ? learning_phase(scope.graph())
+                                      : ops::constant(scope.named("frozen_training"), Tensor(false));
   const Output gamma =
       scale_ ? gamma_ : ops::constant(scope.named("gamma_const"), Tensor::ones(dt, param));
   const Output beta =
@@ -91,8 +94,10 @@ Output BatchNormalization::call(const Scope& scope, const Output& x) {
     const Output delta = ops::mul(us, ops::sub(us, var, value), decay);
     return ops::assign_sub(us.named("AssignSub"), var, delta).op();
   };
-  add_update(moving_average(moving_mean_, bn.batch_mean));
-  add_update(moving_average(moving_variance_, bn.batch_variance));
+  if (trainable()) {
+    add_update(moving_average(moving_mean_, bn.batch_mean));
+    add_update(moving_average(moving_variance_, bn.batch_variance));
+  }
   return bn.y;
 }
 

@@ -46,6 +46,9 @@ namespace sluice::layers {
 // ops::fused_batch_norm): the step has nothing to learn from.
 // Only axis -1 (channels last) is supported; any other axis raises Unimplemented when the
 // layer is first called. Each call adds two update ops (mean and variance).
+// With set_trainable(false) (before the first call) the layer is Keras 2's frozen batch
+// normalization: inference mode whatever the learning phase, gamma and beta non-trainable,
+// no update ops.
 class BatchNormalization : public Layer {
  public:
   explicit BatchNormalization(int64_t axis = -1, double momentum = 0.99, double epsilon = 1e-3,

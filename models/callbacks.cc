@@ -278,6 +278,53 @@ void CSVLogger::on_train_end(const Logs&) {
   file_ = nullptr;
 }
 
+// ---- JsonLogger ----
+
+JsonLogger::JsonLogger(std::string filename, bool append) : filename_(std::move(filename)), append_(append) {}
+
+JsonLogger::~JsonLogger() {
+  if (file_) std::fclose(file_);
+}
+
+void JsonLogger::on_train_begin(const Logs&) {
+  if (file_) std::fclose(file_);
+  file_ = std::fopen(filename_.c_str(), append_ ? "a" : "w");
+  SLUICE_REQUIRE(file_ != nullptr, NotFound, "JsonLogger: cannot open '", filename_, "' for writing");
+}
+
+void JsonLogger::on_epoch_begin(int, const Logs&) {
+  lr_ = model().current_learning_rate();
+  t0_ = now_seconds();
+}
+
+void JsonLogger::on_epoch_end(int epoch, const Logs& logs) {
+  if (!file_) return;
+  auto number = [](double v) {
+    char buf[40];
+    if (!std::isfinite(v)) return std::string("null");
+    std::snprintf(buf, sizeof buf, "%.9g", v);
+    return std::string(buf);
+  };
+  std::string line = "{\"epoch\": " + std::to_string(epoch + 1);
+  for (const auto& kv : logs) {
+    if (kv.first == "lr" || kv.first == "seconds" || kv.first == "epoch") continue;
+    std::string key;  // JSON string escaping (log keys are metric names)
+    for (char ch : kv.first) {
+      if (ch == '"' || ch == '\\') key += '\\';
+      if (static_cast<unsigned char>(ch) >= 0x20) key += ch;
+    }
+    line += ", \"" + key + "\": " + number(kv.second);
+  }
+  line += ", \"lr\": " + number(lr_) + ", \"seconds\": " + number(now_seconds() - t0_) + "}\n";
+  std::fputs(line.c_str(), file_);
+  std::fflush(file_);
+}
+
+void JsonLogger::on_train_end(const Logs&) {
+  if (file_) std::fclose(file_);
+  file_ = nullptr;
+}
+
 // ---- TerminateOnNaN ----
 
 void TerminateOnNaN::on_train_batch_end(int64_t batch, const Logs& logs) {

@@ -130,6 +130,28 @@ class CSVLogger : public Callback {
   std::vector<std::string> keys_;
 };
 
+// Writes one JSON object per epoch to `filename` (JSON lines, what `sluice plot` reads):
+//   {"epoch": 1, "loss": 0.41, "accuracy": 0.86, "val_loss": 0.45, ..., "lr": 0.001, "seconds": 12.5}
+// epoch counts from 1; every log value of the epoch (sorted keys; non-finite values as
+// null); "lr" the learning rate the epoch started with (Model::current_learning_rate);
+// "seconds" the epoch's wall time including validation. Truncates the file at train begin
+// unless `append`. FitOptions::log adds one.
+class JsonLogger : public Callback {
+ public:
+  explicit JsonLogger(std::string filename, bool append = false);
+  ~JsonLogger() override;
+  void on_train_begin(const Logs& logs) override;
+  void on_epoch_begin(int epoch, const Logs& logs) override;
+  void on_epoch_end(int epoch, const Logs& logs) override;
+  void on_train_end(const Logs& logs) override;
+
+ private:
+  std::string filename_;
+  bool append_;
+  std::FILE* file_ = nullptr;
+  double lr_ = 0, t0_ = 0;
+};
+
 // Stops training at the first batch whose loss is NaN or infinite.
 class TerminateOnNaN : public Callback {
  public:

@@ -87,10 +87,23 @@ MetricDef build_metric(const Scope& s, const std::string& given, const std::stri
     Output other = m == "precision" ? ops::mul(ms, pred, ops::sub(ms, ops::scalar_like(ms, truth, 1), truth))
                                     : ops::mul(ms, ops::sub(ms, ops::scalar_like(ms, pred, 1), pred), truth);
     d.b = ops::sum(ms, other);
+  } else if (m == "auc" || m == "AUC") {
+    // Keras' AUC: every prediction against every threshold, flattened (multi_label false).
+    const std::vector<float> th = auc_thresholds();
+    Output flat_p = ops::reshape(ms, f32(ms, p), {-1, 1});
+    Output truth = ops::reshape(ms, f32(ms, y), {-1, 1});
+    Output thresholds = ops::constant(ms, Tensor::from_vector(th, Shape{1, static_cast<int64_t>(th.size())}));
+    Output above = f32(ms, ops::greater(ms, flat_p, thresholds));  // [M, T]
+    Output negative = ops::sub(ms, ops::scalar_like(ms, truth, 1), truth);
+    d.kind = MetricDef::Kind::auc;
+    d.a = ops::sum(ms, ops::mul(ms, above, truth), {0});
+    d.b = ops::sum(ms, ops::mul(ms, above, negative), {0});
+    d.c = ops::sum(ms, truth);
+    d.d = ops::sum(ms, negative);
   } else {
     throw InvalidArgument("compile: unknown metric '" + given +
                           "' (accuracy, categorical_accuracy, sparse_categorical_accuracy, "
-                          "binary_accuracy, top_k_categorical_accuracy, precision, recall, mae, mse)");
+                          "binary_accuracy, top_k_categorical_accuracy, precision, recall, auc, mae, mse)");
   }
   return d;
 }
@@ -183,6 +196,26 @@ void check_schedule(const LearningRateSchedule& sc) {
 
 }  // namespace
 
+std::vector<float> auc_thresholds(int num_thresholds) {
+  std::vector<float> t;
+  t.push_back(0.0f - 1e-7f);
+  for (int i = 0; i < num_thresholds - 2; ++i)
+    t.push_back(static_cast<float>((i + 1) * 1.0 / (num_thresholds - 1)));
+  t.push_back(1.0f + 1e-7f);
+  return t;
+}
+
+double auc_from_counts(const std::vector<double>& tp, const std::vector<double>& fp, double pos, double neg) {
+  double auc = 0;
+  auto rate = [](double a, double total) { return total > 0 ? a / total : 0.0; };  // divide_no_nan
+  for (size_t i = 0; i + 1 < tp.size(); ++i) {
+    const double x0 = rate(fp[i], neg), x1 = rate(fp[i + 1], neg);
+    const double y0 = rate(tp[i], pos), y1 = rate(tp[i + 1], pos);
+    auc += (x0 - x1) * (y0 + y1) / 2;
+  }
+  return auc;
+}
+
 LearningRateSchedule exponential_decay(int64_t decay_steps, double decay_rate, bool staircase) {
   LearningRateSchedule s;
   s.kind = LearningRateSchedule::Kind::exponential;
@@ -234,6 +267,13 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
   c->sparse = c->loss == "sparse_categorical_crossentropy";
   Scope root(graph_);
   const Scope ts = root.with_prefix("training");
+  // Penalties and constraints are named after their layer ("dense/kernel/regularizer/..."):
+  // a model takes those of its own layers (a functional model may share its graph).
+  auto owned_by_model = [this](const Operation& op) {
+    for (const auto& l : layers_)
+      if (op.name().rfind(l.name + "/", 0) == 0) return true;
+    return false;
+  };
   c->sample_weight = ops::placeholder(ts.named("sample_weight"), DType::f32, {-1});
   std::vector<Output> terms;
   for (size_t i = 0; i < outputs_.size(); ++i) {
@@ -252,6 +292,9 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
       c->metrics.push_back(d);
     }
   }
+  // Keras adds the layers' regularization penalties to the loss it reports and minimises.
+  for (const Operation& op : graph_.collection(layers::kRegularizationLosses))
+    if (owned_by_model(op)) terms.push_back(ops::cast(ts, op.output(0), DType::f32));
   c->total_loss = ops::identity(ts.named("total_loss"), terms.size() == 1 ? terms[0] : ops::add_n(ts, terms));
   c->learning_rate = ops::variable(root.named("learning_rate"), {}, DType::f32,
                                    Initializer::constant(optimizer.learning_rate), false);
@@ -281,6 +324,10 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
   Output step = ops::assign_add(ts.without_control_dependencies().with_control_dependencies({apply}),
                                 c->iterations, ops::constant(ts, Tensor(int64_t{1})));
   c->train_op = ops::no_op(ts.named("train"), {apply, step.op()});
+  std::vector<Operation> projections;
+  for (const Operation& op : graph_.collection(layers::kWeightConstraints))
+    if (owned_by_model(op)) projections.push_back(op);
+  if (!projections.empty()) c->constraints_op = ops::no_op(ts.named("constraints"), projections);
   compiled_ = std::move(c);
   // Initialise what compile created (slots, counters), keeping the layers' current values.
   std::vector<Operation> inits;

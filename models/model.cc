@@ -5,6 +5,9 @@
 #include <sstream>
 
 #include "../graph/graph_data.h"
+#include "../graph/layers_ext.h"
+#include "../graph/normalization_layers.h"
+#include "../graph/recurrent_layers.h"
 #include "../ops/array_ops.h"
 #include "../ops/state_ops.h"
 #include "model_internal.h"
@@ -374,7 +377,32 @@ void Sequential::build(const Shape& input_shape, DType dtype) {
   Scope root(graph_);
   Output x = ops::placeholder(root.named("input"), dtype, Shape(dims));
   inputs_ = {x};
-  for (const auto& l : objects_) x = (*l)(root, x);
+  // Keras' mask propagation: an Embedding with mask_zero makes a mask [B, T] that reaches
+  // the recurrent layers below it through the layers that keep the time axis; a recurrent
+  // layer without return_sequences consumes it.
+  Output mask;
+  for (const auto& l : objects_) {
+    const Output in = x;
+    if (auto* r = dynamic_cast<layers::Recurrent*>(l.get())) {
+      x = (*r)(root, x, mask);
+      if (!r->config().return_sequences) mask = Output();
+    } else if (auto* b = dynamic_cast<layers::Bidirectional*>(l.get())) {
+      x = (*b)(root, x, mask);
+      if (!b->forward_layer().config().return_sequences) mask = Output();
+    } else {
+      const bool passes_mask = dynamic_cast<layers::Dense*>(l.get()) || dynamic_cast<layers::Dropout*>(l.get()) ||
+                               dynamic_cast<layers::Activation*>(l.get()) ||
+                               dynamic_cast<layers::BatchNormalization*>(l.get()) ||
+                               dynamic_cast<layers::LayerNormalization*>(l.get()) ||
+                               dynamic_cast<layers::TimeDistributed*>(l.get());
+      SLUICE_REQUIRE(!mask.valid() || passes_mask, InvalidArgument, "model '", name_, "': layer '",
+                     l->type_name(), "' does not support masking, but the Embedding above it "
+                     "(mask_zero) passes it a mask: put a recurrent layer without "
+                     "return_sequences before it");
+      x = (*l)(root, x);
+    }
+    if (auto* e = dynamic_cast<layers::Embedding*>(l.get())) mask = e->compute_mask(root, in);
+  }
   outputs_ = {x};
   finish_build();
 }

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "../graph/layers.h"
+#include "dataset.h"
 #include "../runtime/session.h"
 
 namespace sluice::models {
@@ -108,6 +109,8 @@ struct FitOptions {
   // before shuffling, as Keras does).
   ValidationData validation_data;
   double validation_split = 0.0;
+  // Or a Dataset of batches (its own batching; evaluated after every epoch).
+  std::optional<Dataset> validation_dataset;
   // Shuffle the training examples before every epoch: one std::mt19937_64 seeded with
   // `seed` shuffles an index vector in place each epoch (epochs before initial_epoch are
   // replayed, so a resumed fit sees the same orders).
@@ -118,6 +121,10 @@ struct FitOptions {
   int initial_epoch = 0;  // epochs are numbered from 0 in callbacks, as Keras
   std::vector<std::shared_ptr<Callback>> callbacks;
   int verbose = 1;  // 0 silent, 1 progress bar, 2 one line per epoch
+  // A JSON-lines training log (one object per epoch, models::JsonLogger, for `sluice plot`):
+  // written after the user's callbacks; truncated by a fit from epoch 0, appended to by a
+  // resumed one (initial_epoch > 0). Empty: none.
+  std::string log;
 };
 
 struct EvaluateOptions {
@@ -224,7 +231,8 @@ class Model {
   // "mean_absolute_error" ("mae"), one for all outputs. metrics (Keras names):
   // "accuracy"/"acc" (picked by the loss as Keras does), "categorical_accuracy",
   // "sparse_categorical_accuracy", "binary_accuracy", "top_k_categorical_accuracy" (k=5),
-  // "precision", "recall", "mae", "mse". InvalidArgument for an unknown name;
+  // "precision", "recall", "auc" (Keras AUC(): 200 thresholds, ROC, interpolated; predictions
+  // and targets flattened), "mae", "mse". InvalidArgument for an unknown name;
   // FailedPrecondition when compiled twice.
   void compile(const OptimizerConfig& optimizer, const std::string& loss,
                const std::vector<std::string>& metrics = {});
@@ -241,6 +249,12 @@ class Model {
   History fit(const T& x, const T& y, const FitOptions& options = {}) {
     return fit(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
   }
+  // Training batches from a Dataset (already batched; one pass per epoch, pass number =
+  // epoch, so its shuffles are reproducible and a resumed fit sees the same orders).
+  // batch_size, shuffle and seed of `options` do not apply (the dataset decides);
+  // validation_split is InvalidArgument. The progress bar's total is the dataset's
+  // cardinality when known.
+  History fit(const Dataset& data, const FitOptions& options = {});
   // Loss and metrics over the whole data (running means over its batches).
   Logs evaluate(const std::vector<Tensor>& x, const std::vector<Tensor>& y,
                 const EvaluateOptions& options = {});
@@ -248,6 +262,10 @@ class Model {
   Logs evaluate(const T& x, const T& y, const EvaluateOptions& options = {}) {
     return evaluate(std::vector<Tensor>{x}, std::vector<Tensor>{y}, options);
   }
+  // Over a Dataset of batches (each element's y: the targets).
+  Logs evaluate(const Dataset& data, const EvaluateOptions& options = {});
+  // The outputs for every batch of the dataset (x only is used), concatenated.
+  std::vector<Tensor> predict(const Dataset& data);
   // The outputs for all of x, batched (the last batch may be partial), concatenated.
   std::vector<Tensor> predict(const std::vector<Tensor>& x, int64_t batch_size = 32,
                               const std::vector<std::shared_ptr<Callback>>& callbacks = {});
@@ -308,7 +326,11 @@ class Model {
 
 // A stack of single-input, single-output layers. The graph is built by build(input_shape)
 // (or by the first fit/evaluate/predict from the data's shape): an "input" placeholder
-// [?, input_shape...] then each layer in order.
+// [?, input_shape...] then each layer in order. Masks propagate as in Keras: after an
+// Embedding with mask_zero, recurrent layers (LSTM, GRU, SimpleRNN, Bidirectional) get the
+// mask (ids != 0) through Dense, Dropout, Activation, BatchNormalization,
+// LayerNormalization and TimeDistributed; a recurrent layer without return_sequences ends
+// it; any other layer given a mask is InvalidArgument (Keras' "does not support masking").
 class Sequential : public Model {
  public:
   explicit Sequential(std::vector<LayerRef> layers = {}, std::string name = "sequential");

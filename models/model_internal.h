@@ -11,12 +11,21 @@ namespace sluice::models {
 // A metric's per-batch statistics in the graph. mean: a = sum of per-example values (the
 // result is sum a / rows); ratio: a / (a + b) over the accumulated sums (precision: tp, fp;
 // recall: tp, fn).
+// auc: a = true positives [T] and b = false positives [T] at each of T thresholds, c = the
+// positives and d = the negatives of the batch (scalars); the curve is taken over the sums.
 struct MetricDef {
-  enum class Kind { mean, ratio };
+  enum class Kind { mean, ratio, auc };
   std::string name;
   Kind kind = Kind::mean;
-  Output a, b;
+  Output a, b, c, d;
 };
+
+// Keras' AUC(num_thresholds=200) thresholds: -eps, 1/199, ..., 198/199, 1 + eps.
+std::vector<float> auc_thresholds(int num_thresholds = 200);
+// Keras' ROC AUC with interpolation from per-threshold counts (tp, fp over thresholds in
+// increasing order; pos, neg the totals): trapezoids of (fp rate, recall).
+double auc_from_counts(const std::vector<double>& tp, const std::vector<double>& fp, double pos,
+                       double neg);
 
 struct Model::Compiled {
   OptimizerConfig optimizer;
@@ -27,6 +36,7 @@ struct Model::Compiled {
   Output sample_weight;                   // f32 [N], fed ones without class weights
   Output total_loss;                      // scalar
   Operation train_op;
+  Operation constraints_op;               // weight constraints, run after train_op (may be empty)
   Output learning_rate;                   // f32 variable
   Output effective_learning_rate;         // f32 scalar: the schedule applied
   Output iterations;                      // i64 variable, +1 per train step

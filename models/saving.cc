@@ -101,14 +101,17 @@ void Model::save(const std::string& dir, bool overwrite) const {
     t["sample_weight"] = c.sample_weight.name();
     t["total_loss"] = c.total_loss.name();
     t["train_op"] = c.train_op.name();
+    if (c.constraints_op.valid()) t["constraints_op"] = c.constraints_op.name();
     t["learning_rate"] = c.learning_rate.name();
     t["iterations"] = c.iterations.name();
     json ms = json::array();
     for (const auto& m : c.metrics)
       ms.push_back({{"name", m.name},
-                    {"kind", m.kind == MetricDef::Kind::mean ? "mean" : "ratio"},
+                    {"kind", m.kind == MetricDef::Kind::mean ? "mean" : m.kind == MetricDef::Kind::ratio ? "ratio" : "auc"},
                     {"a", m.a.name()},
-                    {"b", m.b.valid() ? m.b.name() : ""}});
+                    {"b", m.b.valid() ? m.b.name() : ""},
+                    {"c", m.c.valid() ? m.c.name() : ""},
+                    {"d", m.d.valid() ? m.d.name() : ""}});
     t["metric_defs"] = ms;
     cfg["training"] = t;
   }
@@ -224,14 +227,21 @@ Model load_model(const std::string& dir) {
       c->sample_weight = g.tensor(t.at("sample_weight").get<std::string>());
       c->total_loss = g.tensor(t.at("total_loss").get<std::string>());
       c->train_op = g.operation(t.at("train_op").get<std::string>());
+      if (t.contains("constraints_op"))
+        c->constraints_op = g.operation(t.at("constraints_op").get<std::string>());
       c->learning_rate = g.tensor(t.at("learning_rate").get<std::string>());
       c->iterations = g.tensor(t.at("iterations").get<std::string>());
       for (const auto& j : t.at("metric_defs")) {
         MetricDef d;
         d.name = j.at("name").get<std::string>();
-        d.kind = j.at("kind").get<std::string>() == "ratio" ? MetricDef::Kind::ratio : MetricDef::Kind::mean;
+        const std::string kind = j.at("kind").get<std::string>();
+        d.kind = kind == "ratio" ? MetricDef::Kind::ratio : kind == "auc" ? MetricDef::Kind::auc : MetricDef::Kind::mean;
         d.a = g.tensor(j.at("a").get<std::string>());
-        if (d.kind == MetricDef::Kind::ratio) d.b = g.tensor(j.at("b").get<std::string>());
+        if (d.kind != MetricDef::Kind::mean) d.b = g.tensor(j.at("b").get<std::string>());
+        if (d.kind == MetricDef::Kind::auc) {
+          d.c = g.tensor(j.at("c").get<std::string>());
+          d.d = g.tensor(j.at("d").get<std::string>());
+        }
         c->metrics.push_back(d);
       }
       m.compiled_ = std::move(c);

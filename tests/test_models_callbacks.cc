@@ -9,6 +9,8 @@
 #include <random>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/sluice.h"
 
 using namespace sluice;
@@ -260,6 +262,58 @@ TEST(ModelCallbacks, CSVLoggerAndTerminateOnNaN) {
   const models::History hn = model->fit(bad, ybad, opt);
   EXPECT_EQ(batches, 3);  // the NaN is in batch 2 (rows 4-5)
   EXPECT_EQ(hn.epoch.size(), 1u);
+  fs::remove_all(dir);
+}
+
+TEST(ModelCallbacks, JsonLogWritesOneLinePerEpochForSluicePlot) {
+  const fs::path dir = temp_dir("jsonlog");
+  const std::string path = (dir / "run.jsonl").string();
+  auto model = regression_model();
+  const Tensor x = random_tensor({16, 2}, 9), y = targets_of(x);
+  models::FitOptions opt;
+  opt.epochs = 3;
+  opt.verbose = 0;
+  opt.batch_size = 4;
+  opt.validation_split = 0.25;
+  opt.log = path;
+  // Halve the rate each epoch: "lr" must follow.
+  opt.callbacks = {std::make_shared<models::LearningRateScheduler>(
+      [](int epoch, double lr) { return epoch == 0 ? lr : lr / 2; })};
+  const double lr0 = model->learning_rate();
+  const models::History h = model->fit(x, y, opt);
+  auto read = [&]() {
+    std::vector<nlohmann::json> rows;
+    std::ifstream f(path);
+    std::string line;
+    while (std::getline(f, line)) rows.push_back(nlohmann::json::parse(line));  // throws if not JSON
+    return rows;
+  };
+  std::vector<nlohmann::json> rows = read();
+  ASSERT_EQ(rows.size(), 3u);
+  for (int e = 0; e < 3; ++e) {
+    const nlohmann::json& r = rows[static_cast<size_t>(e)];
+    EXPECT_EQ(r.at("epoch").get<int>(), e + 1);  // `sluice plot` counts epochs from 1
+    for (const char* k : {"loss", "mae", "val_loss", "val_mae"})
+      EXPECT_NEAR(r.at(k).get<double>(), h.history.at(k)[static_cast<size_t>(e)],
+                  1e-8 * std::abs(h.history.at(k)[static_cast<size_t>(e)]) + 1e-12) << k;
+    EXPECT_NEAR(r.at("lr").get<double>(), lr0 / (1 << e), 1e-9);
+    EXPECT_GE(r.at("seconds").get<double>(), 0.0);
+    EXPECT_LT(r.at("seconds").get<double>(), 60.0);
+  }
+  // A resumed fit appends; a fresh one truncates.
+  opt.initial_epoch = 3;
+  opt.epochs = 4;
+  opt.callbacks.clear();
+  model->fit(x, y, opt);
+  rows = read();
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[3].at("epoch").get<int>(), 4);
+  opt.initial_epoch = 0;
+  opt.epochs = 1;
+  model->fit(x, y, opt);
+  EXPECT_EQ(read().size(), 1u);
+  opt.log = (dir / "missing" / "run.jsonl").string();
+  EXPECT_THROW(model->fit(x, y, opt), NotFound);
   fs::remove_all(dir);
 }
 
