@@ -9,16 +9,11 @@
 
 #include "io/keras/hdf5.h"
 #include "io/keras/keras_h5.h"
-#include "tf_test_util.h"
+#include "keras_test_util.h"
 
 using namespace sluice;
 
 namespace {
-
-#define KERAS_FILE_OR_SKIP(var, rel)                                                                     \
-  const std::string var = ::sluice::testing::interop_file("keras/" + std::string(rel));                \
-  if (var.empty()) GTEST_SKIP() << "Keras file 'keras/" << (rel) << "' not found (../shared/interop next " \
-                                << "to the source tree, or set SLUICE_INTEROP)"
 
 // Relative float32 tolerance: a few ulps of accumulated rounding over these small models.
 void expect_close(const Tensor& got, const std::vector<float>& want, double rtol = 1e-5, double atol = 1e-6) {
