@@ -126,3 +126,21 @@ TEST(KerasH5, SignatureKeysFollowTensorFlowsNaming) {
   EXPECT_EQ(sig.outputs.at("lstm_15_1").shape(), Shape({-1, 12}));
   EXPECT_EQ(io::keras_output_keys({"a", "b", "a", "a"}), (std::vector<std::string>{"a", "b", "a_1", "a_2"}));
 }
+
+TEST(KerasH5, ReadmeListsExactlyTheLayerTable) {
+  const std::string readme = sluice::testing::read_text(sluice::testing::source_dir() + "/README.md");
+  const size_t b = readme.find("Layer classes (`io::keras_layer_classes()`");
+  ASSERT_NE(b, std::string::npos) << "README lacks the Keras layer list";
+  const size_t e = readme.find("Options:", b);
+  ASSERT_NE(e, std::string::npos);
+  std::vector<std::string> listed;
+  // The backticked names after the first colon of the paragraph.
+  for (size_t p = readme.find("):", b); p < e;) {
+    const size_t o = readme.find('`', p);
+    if (o == std::string::npos || o >= e) break;
+    const size_t c = readme.find('`', o + 1);
+    listed.push_back(readme.substr(o + 1, c - o - 1));
+    p = c + 1;
+  }
+  EXPECT_EQ(listed, io::keras_layer_classes());
+}

@@ -54,6 +54,9 @@ LoadedModel load_keras_h5(const std::string& path, SessionOptions options = {});
 // The signature keys of outputs named by their layers (see load_keras_h5), in order.
 std::vector<std::string> keras_output_keys(const std::vector<std::string>& output_layer_names);
 
+// The Keras layer classes the importer builds (its table, sorted), besides InputLayer.
+std::vector<std::string> keras_layer_classes();
+
 // Whether `path` starts with the HDF5 signature (\x89HDF\r\n\x1a\n).
 bool is_hdf5_file(const std::string& path);
 

@@ -12,7 +12,8 @@
 #include "../../ops/math_ops.h"
 #include "keras_internal.h"
 
-namespace sluice::io::keras {
+namespace sluice::io {
+namespace keras {
 
 namespace {
 
@@ -466,6 +467,16 @@ const std::map<std::string, LayerFactory>& layer_table() {
   return t;
 }
 
+}  // namespace keras
+
+std::vector<std::string> keras_layer_classes() {
+  std::vector<std::string> out;
+  for (const auto& kv : keras::layer_table()) out.push_back(kv.first);
+  return out;
+}
+
+namespace keras {
+
 void check_layer_config(const std::string& cls, const json& c, const std::string& name,
                         std::vector<std::string>& problems) {
   auto add = [&](const std::string& why) { problems.push_back(cls + " (" + name + "): " + why); };
@@ -498,4 +509,5 @@ void check_layer_config(const std::string& cls, const json& c, const std::string
   }
 }
 
-}  // namespace sluice::io::keras
+}  // namespace keras
+}  // namespace sluice::io
