@@ -56,8 +56,14 @@ int main(int argc, char** argv) {
                 probs.shape().to_string().c_str(),
                 [&] { double s = 0; for (int64_t k = 0; k < classes; ++k) s += probs.at<float>({0, k}); return s; }());
 
-    // 3. Fine-tune: corner i -> class i.
-    model.compile(models::adam(1e-2), "categorical_crossentropy", {"accuracy"});
+    // 3. Fine-tune: corner i -> class i. A file saved with its training state comes back
+    //    compiled (optimizer, loss, metrics, optimizer slots); otherwise compile here.
+    if (model.compiled()) {
+      std::printf("training state restored: optimizer step %lld\n", static_cast<long long>(model.iterations()));
+    } else {
+      model.compile(models::adam(), "categorical_crossentropy", {"accuracy"});
+    }
+    model.set_learning_rate(1e-2);
     const models::Logs before = model.evaluate(x, y);
     for (int s = 0; s < steps; ++s) model.train_on_batch({x}, {y});
     const models::Logs after = model.evaluate(x, y);

@@ -3,11 +3,14 @@
 // for staged Keras files, a model fine-tuned in Sluice and a model built in Sluice.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <set>
 #include <sluice/sluice.h>
 
+#include "io/keras/hdf5.h"
 #include "keras_test_util.h"
 
 using namespace sluice;
@@ -80,7 +83,8 @@ TEST(KerasH5Save, FineTunedModelSavesItsNewWeights) {
   Tensor y(DType::f32, {16, 10});
   for (int64_t i = 0; i < y.num_elements(); ++i) y.data<float>()[i] = (i % 10 == (i / 10) % 10) ? 1.f : 0.f;
   const std::vector<Tensor> before = m.predict(x);
-  m.compile(models::adam(1e-2), "categorical_crossentropy", {"accuracy"});
+  ASSERT_TRUE(m.compiled());  // Adam and the loss restored from the file's training_config
+  m.set_learning_rate(1e-2);
   models::FitOptions opt;
   opt.epochs = 2;
   opt.verbose = 0;
@@ -124,4 +128,58 @@ TEST(KerasH5Save, LayersWithoutAGeneratedConfigAreOneError) {
     EXPECT_NE(std::string(e.what()).find("Conv2D (conv2d)"), std::string::npos) << e.what();
   }
   EXPECT_FALSE(std::filesystem::exists(dir.path + "/cnn.h5"));
+}
+
+// ---- training state: training_config compiles, optimizer_weights fill the slots ----
+
+namespace {
+Tensor file_dataset(const std::string& path, const std::string& name, const std::vector<int64_t>& dims,
+                    DType dtype = DType::f32) {
+  io::h5::File f = io::h5::File::open(path);
+  return io::h5::read_dataset(f, f.id(), "", name, dims, dtype);
+}
+}  // namespace
+
+TEST(KerasH5Training, AdamStateOfTfKeras2IsRestored) {
+  KERAS_FILE_OR_SKIP(path, "dl4j_embedding_conv1d/issue_9349.hdf5");
+  models::Model m = io::load_keras_model(path);
+  ASSERT_TRUE(m.compiled());
+  EXPECT_NEAR(m.learning_rate(), 0.0011449999874457717, 1e-9);  // the file's optimizer_config
+  const Tensor iter = file_dataset(path, "optimizer_weights/Adam/iter:0", {}, DType::i64);
+  EXPECT_GT(iter.scalar<int64_t>(), 0);
+  EXPECT_EQ(m.iterations(), iter.scalar<int64_t>());
+  int64_t nonzero = 0;
+  for (const char* w : {"conv1d/kernel", "dense/bias", "embedding/embeddings"}) {
+    const Output v = m.graph().tensor(std::string(w) + ":0");
+    const Tensor m_file = file_dataset(path, "optimizer_weights/Adam/" + std::string(w) + "/m:0", v.shape().dims());
+    const Tensor v_file = file_dataset(path, "optimizer_weights/Adam/" + std::string(w) + "/v:0", v.shape().dims());
+    EXPECT_TRUE(m.session().variable_value(std::string(w) + "/Adam").equals(m_file)) << w;
+    EXPECT_TRUE(m.session().variable_value(std::string(w) + "/Adam_1").equals(v_file)) << w;
+    nonzero += v_file.num_elements() - std::count(v_file.data<float>(), v_file.data<float>() + v_file.num_elements(), 0.f);
+  }
+  EXPECT_GT(nonzero, 0);  // real trained state, not zeros
+  // Training resumes from there.
+  Tensor x = Tensor::from_vector<float>({1, 2, 3, 4, 0, 1, 2, 2, 2, 2, 2, 2}, {2, 6}).cast(DType::u16);
+  Tensor y = Tensor::from_vector<float>({1, 0, 0, 1}, {2, 2});
+  m.train_on_batch({x}, {y});
+  EXPECT_EQ(m.iterations(), iter.scalar<int64_t>() + 1);
+}
+
+TEST(KerasH5Training, Keras21RmspropAccumulatorsAreRestored) {
+  KERAS_FILE_OR_SKIP(path, "dl4j_simple_rnn/simple_rnn_tf_keras_2_model.h5");
+  models::Model m = io::load_keras_model(path);
+  ASSERT_TRUE(m.compiled());
+  EXPECT_EQ(m.metrics_names(), std::vector<std::string>{"loss"});
+  const Tensor acc = file_dataset(path, "optimizer_weights/training/RMSprop/Variable_1:0", {50, 50});
+  EXPECT_TRUE(m.session().variable_value("simple_rnn_1/recurrent_kernel/RMSprop").equals(acc));
+}
+
+TEST(KerasH5Training, CompileWithoutOptimizerWeights) {
+  KERAS_FILE_OR_SKIP(path, "dl4j_cnn_batch_norm/cnn_batch_norm.h5");
+  models::Model m = io::load_keras_model(path);
+  ASSERT_TRUE(m.compiled());  // Adam(lr 0.001) and mse from training_config
+  EXPECT_NEAR(m.learning_rate(), 0.001, 1e-9);
+  EXPECT_EQ(m.iterations(), 0);
+  KERAS_FILE_OR_SKIP(gru, "fdeep_gru_initial_state/temp_stateless.h5");
+  EXPECT_FALSE(io::load_keras_model(gru).compiled());  // saved with include_optimizer=False
 }

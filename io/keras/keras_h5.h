@@ -5,8 +5,7 @@
 //   models::Model m = io::load_keras_model("cnn.h5");          // layers, weights
 //   m.summary();
 //   Tensor probs = m.predict(images);
-//   m.compile(models::adam(1e-4), "categorical_crossentropy"); // fine-tune
-//   m.fit(images, labels);
+//   m.fit(images, labels);            // compiled from the file's training_config (if any)
 //   m.save("cnn_tuned.h5");                                    // Keras' format again
 //   io::LoadedModel served = io::load_model("cnn.h5");         // signature "serving_default"
 //
@@ -43,6 +42,10 @@ struct KerasCustomLayer {
 // whose shape disagrees with the config), Unimplemented (one error listing every unsupported
 // layer class or option with its layer name; Lambda layers hold Python bytecode and are
 // never supported). Every message names the file and the object.
+// With a training_config (Adam, SGD or RMSprop; a loss Model::compile knows) the model comes
+// back compiled with the file's optimizer settings, loss and known metrics, and
+// optimizer_weights fill the optimizer slots and step counter (tf.keras 2.x names; Keras
+// 2.1's RMSprop accumulators), so fit() resumes; otherwise it is uncompiled.
 models::Model load_keras_model(const std::string& path, const std::vector<KerasCustomLayer>& custom_layers = {});
 
 // The same model as a LoadedModel (what io::load_model returns for a ".h5"/".hdf5" file):
@@ -65,11 +68,11 @@ bool is_hdf5_file(const std::string& path);
 // layer_names and, per layer, weight_names (fixed-length NUL-padded byte strings, an empty
 // float64 array for none) and one float32 dataset per weight ("<layer>/kernel:0"). The
 // model's current weights are written (so a model fine-tuned in Sluice goes back to Keras).
-// Works for models loaded from Keras files (their config is kept in the graph) and for
-// models whose layers are all in the writer's table (Sequential and functional models of
-// Dense, Conv2D, pooling, Flatten, Dropout, Activation, BatchNormalization, Embedding, LSTM,
-// GRU, SimpleRNN); Unimplemented naming the layers otherwise. The file is written under a
-// temporary name and renamed into place.
+// A compiled model also gets a training_config (optimizer_weights are not written). Works
+// for models loaded from Keras files (their config is kept in the graph: any layer) and for
+// models built in Sluice whose layers are Dense, Flatten, Activation and Dropout (the config
+// is generated); Unimplemented naming the other layers otherwise. The file is written under
+// a temporary name and renamed into place.
 void save_keras_model(const models::Model& model, const std::string& path);
 
 }  // namespace sluice::io

@@ -427,6 +427,7 @@ models::Model load_keras_model(const std::string& path, const std::vector<KerasC
   for (const auto& kv : l.inputs) inputs.push_back(kv.second);
   models::Model m(inputs, l.outputs, l.name);
   for (const auto& w : l.weights) w.first->set_weights(m.session(), w.second);
+  keras::restore_training_state(m, path);
   return m;
 }
 

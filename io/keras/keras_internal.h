@@ -44,6 +44,11 @@ const std::map<std::string, LayerFactory>& layer_table();
 void check_layer_config(const std::string& class_name, const json& config, const std::string& name,
                         std::vector<std::string>& problems);
 
+// With a training_config the file's optimizer, loss and metrics compile `m`, and
+// optimizer_weights fill its optimizer slots (keras_training.cc). Nothing happens for a
+// config Sluice cannot reproduce exactly (a custom loss, a schedule, legacy decay).
+void restore_training_state(models::Model& m, const std::string& path);
+
 // Config readers with messages naming the layer ("layer 'dense': ...").
 int64_t get_int(const json& c, const char* key, const std::string& layer, int64_t def);
 double get_double(const json& c, const char* key, const std::string& layer, double def);
