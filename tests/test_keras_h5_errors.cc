@@ -161,3 +161,23 @@ TEST(KerasH5Errors, FuzzTargetSeedsReplay) {
     sluice::fuzz::keras_h5::run(reinterpret_cast<const uint8_t*>(in.data()), in.size());
   }
 }
+
+TEST(KerasH5Errors, ExternalAndSoftLinksAreNotFollowed) {
+  if (!sluice::testing::have_h5py()) GTEST_SKIP() << "/usr/bin/python3 with h5py not found (python3-h5py)";
+  sluice::testing::ScratchDir dir;
+  const std::string p = dir.path + "/m.h5", other = dir.path + "/other.h5";
+  write_file(other, kDenseConfig);
+  write_file(p, kDenseConfig, {4, 2}, false);
+  // model_weights/dense points into another file (external) or elsewhere (soft).
+  const std::string py = "import h5py; f = h5py.File('" + p + "', 'a'); f['model_weights/dense'] = h5py.ExternalLink('" +
+                         other + "', '/model_weights/dense'); f.close()";
+  ASSERT_EQ(sluice::testing::run_python("-c \"" + py + "\"", dir.path + "/err.txt"), 0)
+      << sluice::testing::read_text(dir.path + "/err.txt");
+  std::string e = error_of<DataLoss>([&] { io::load_keras_model(p); });
+  EXPECT_TRUE(has(e, "model_weights/dense") && has(e, "soft or external link")) << e;
+  write_file(p, kDenseConfig, {4, 2}, false);
+  const std::string py2 = "import h5py; f = h5py.File('" + p + "', 'a'); f['model_weights/dense'] = h5py.SoftLink('/model_weights'); f.close()";
+  ASSERT_EQ(sluice::testing::run_python("-c \"" + py2 + "\"", dir.path + "/err.txt"), 0);
+  e = error_of<DataLoss>([&] { io::load_keras_model(p); });
+  EXPECT_TRUE(has(e, "soft or external link")) << e;
+}

@@ -150,6 +150,12 @@ static Handle open_object(const File& f, hid loc, const std::string& where, cons
     if (!part.empty()) {
       if (!has_link(cur, part))
         throw NotFound("Keras HDF5 file '" + f.path() + "': no " + kind + " '" + obj(where, name) + "'");
+      // Only hard links: an external link would make libhdf5 open another file of the
+      // reader's choosing, a soft link may dangle or loop.
+      H5L_info_t info{};
+      if (H5Lget_info(cur, part.c_str(), &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD)
+        throw DataLoss("Keras HDF5 file '" + f.path() + "': '" + obj(where, name) +
+                       "' is reached through a soft or external link (not followed)" + detail());
       Handle next(H5Oopen(cur, part.c_str(), H5P_DEFAULT));
       if (!next.valid()) fail_data(f, "cannot open '" + obj(where, name) + "'");
       if (e != std::string::npos && H5Iget_type(next.get()) != H5I_GROUP)
