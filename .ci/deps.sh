@@ -17,6 +17,8 @@ sluice_packages=(
   curl                                       # examples/serve_mnist.sh sends its requests with curl
   graphviz gnuplot-nox                       # `sluice graph` (dot draws the graph) and `sluice plot` (training curves)
   libpng-dev                                 # test_cli_convert decodes the PNG pictures
+  libhdf5-dev                                # Keras HDF5 models in and out (io/keras/, HDF5's C API)
+  python3-h5py                               # Keras .h5 tests: NumPy reference and layout checks read files with h5py
 )
 sluice_install_deps() {
   local missing=()

@@ -13,6 +13,7 @@
 #include <filesystem>
 
 #include "checkpoint.h"
+#include "keras/keras_h5.h"
 #include "onnx/onnx_import.h"
 #include "saver.h"
 #include "tf/tf_import.h"
@@ -189,6 +190,11 @@ LoadedModel load_model(const std::string& dir_in, SessionOptions options) {
   if (dir.size() > 5 && dir.compare(dir.size() - 5, 5, ".onnx") == 0 && ::stat(dir.c_str(), &st) == 0 &&
       S_ISREG(st.st_mode))
     return load_onnx_model(dir, options);
+  // A Keras HDF5 model file (io/keras/keras_h5.h).
+  for (const char* ext : {".h5", ".hdf5", ".keras"})
+    if (dir.size() > std::strlen(ext) && dir.compare(dir.size() - std::strlen(ext), std::string::npos, ext) == 0 &&
+        ::stat(dir.c_str(), &st) == 0 && S_ISREG(st.st_mode) && is_hdf5_file(dir))
+      return load_keras_h5(dir, options);
   SLUICE_REQUIRE(::stat(dir.c_str(), &st) == 0 && S_ISDIR(st.st_mode), NotFound, "load_model: no model bundle at '",
                  dir, "' (not a folder)");
   const std::string graph_path = dir + "/" + kBundleGraphFile;

@@ -11,6 +11,7 @@
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
 #include "../io/graph_io.h"
+#include "../io/keras/keras_h5.h"
 #include "../io/saver.h"
 #include "model_internal.h"
 
@@ -36,8 +37,25 @@ json shape_json(const Shape& s) { return s.known_rank() ? json(s.dims()) : json(
 
 }  // namespace
 
+namespace {
+// "m.h5" / "m.hdf5": Keras' HDF5 format (io/keras/keras_h5.h) instead of a bundle folder.
+bool is_keras_path(const std::string& p) {
+  for (const char* ext : {".h5", ".hdf5"}) {
+    const std::string e = ext;
+    if (p.size() > e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
+  }
+  return false;
+}
+}  // namespace
+
 void Model::save(const std::string& dir, bool overwrite) const {
   require_built("save");
+  if (is_keras_path(dir)) {
+    std::error_code ec;
+    SLUICE_REQUIRE(overwrite || !fs::exists(dir, ec), AlreadyExists, "save: '", dir, "' exists (pass overwrite=true)");
+    io::save_keras_model(*this, dir);
+    return;
+  }
   const fs::path target(dir);
   std::error_code ec;
   if (fs::exists(target, ec)) {
@@ -139,6 +157,7 @@ void Model::save(const std::string& dir, bool overwrite) const {
 }
 
 Model load_model(const std::string& dir) {
+  if (is_keras_path(dir)) return io::load_keras_model(dir);
   const fs::path root(dir);
   const std::string cfg_path = (root / kConfigFile).string();
   std::error_code ec;

@@ -75,3 +75,5 @@
 #include "../graph/layers_ext.h"
 #include "../models/callbacks.h"
 #include "../models/model.h"
+#include "../graph/layers_keras.h"
+#include "../io/keras/keras_h5.h"

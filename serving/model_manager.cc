@@ -159,11 +159,12 @@ Servable load_servable(const std::string& model_name, int64_t version, const std
                         SessionOptions session_options) {
   std::string source = dir;
   if (!io::is_tf_saved_model(dir) && !fs::exists(fs::path(dir) / io::kBundleGraphFile)) {
-    // A version folder holding one ONNX file (TF Serving's layout for non-TF platforms).
+    // A version folder holding one ONNX or Keras HDF5 file (TF Serving's layout for non-TF
+    // platforms).
     std::vector<fs::path> onnx;
     std::error_code ec;
     for (const auto& e : fs::directory_iterator(dir, ec))
-      if (e.path().extension() == ".onnx") onnx.push_back(e.path());
+      if (e.path().extension() == ".onnx" || e.path().extension() == ".h5") onnx.push_back(e.path());
     if (onnx.size() == 1) source = onnx[0].string();
   }
   Servable s{model_name, version, io::load_model(source, session_options), {}, nullptr};

@@ -30,7 +30,11 @@ Json tensor_json(const std::string& name, const std::string& kind, DType dtype, 
   t["shape"] = shape_dims(shape);
   const int64_t n = shape.is_fully_defined() ? shape.num_elements() : -1;
   t["size"] = n;
-  t["bytes"] = n < 0 ? -1 : n * static_cast<int64_t>(dtype_size(dtype));
+  // String tensors (e.g. a Keras model's config constant) have no fixed element size.
+  if (dtype == DType::string)
+    t["bytes"] = value && value->valid() ? static_cast<int64_t>(value->string_bytes()) : -1;
+  else
+    t["bytes"] = n < 0 ? -1 : n * static_cast<int64_t>(dtype_size(dtype));
   if (stats && value && value->valid() && dtype != DType::string) {
     const TensorStats s = tensor_stats(*value);
     t["stats"] = {{"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"std", s.std},

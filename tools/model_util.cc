@@ -24,6 +24,7 @@ const char* format_name(Format f) {
     case Format::tf_meta_graph: return "tf-metagraph";
     case Format::tf_saved_model: return "tf-savedmodel";
     case Format::onnx: return "onnx";
+    case Format::keras_h5: return "keras-h5";
   }
   return "unknown";
 }
@@ -73,6 +74,7 @@ Detected detect_format(const std::string& path) {
   if (head.compare(0, 4, std::string("PK\x03\x04", 4)) == 0 ||
       head.compare(0, 4, std::string("PK\x05\x06", 4)) == 0)
     return {Format::npz, path};
+  if (head.compare(0, 8, std::string("\x89HDF\r\n\x1a\n", 8)) == 0) return {Format::keras_h5, path};
   const size_t first = head.find_first_not_of(" \t\r\n");
   if (first != std::string::npos && head[first] == '{') return {Format::sluice_graph, path};
   const std::string name = fs::path(path).filename().string();
@@ -82,7 +84,7 @@ Detected detect_format(const std::string& path) {
   if (ends_with(name, ".pb") || ends_with(name, ".graphdef")) return {Format::tf_graph_def, path};
   throw InvalidArgument("unknown format: '" + path +
                         "' is not a Sluice checkpoint, graph file or bundle, .npy/.npz, TensorFlow "
-                        "checkpoint/GraphDef (.pb)/MetaGraph (.meta)/SavedModel or ONNX (.onnx) file");
+                        "checkpoint/GraphDef (.pb)/MetaGraph (.meta)/SavedModel, ONNX (.onnx) or Keras HDF5 (.h5) file");
 }
 
 std::string learning_phase_name(const Graph& graph) {
@@ -129,6 +131,10 @@ std::unique_ptr<Model> open_model(const std::string& path, const SessionOptions&
     case Format::tf_saved_model:
       adopt(io::load_tf_saved_model(p, {"serve"}, options));
       m->weights = (fs::path(p) / "variables" / "variables").string();
+      break;
+    case Format::keras_h5:
+      adopt(io::load_keras_h5(p, options));
+      m->weights = p;
       break;
     case Format::onnx:
       adopt(io::load_onnx_model(p, options));
@@ -228,7 +234,19 @@ Tensor cast_to(const Tensor& t, std::optional<DType> want) {
   if (!want || *want == t.dtype()) return t;
   SLUICE_REQUIRE(t.dtype() != DType::string && *want != DType::string, InvalidArgument,
                  "cannot convert a ", dtype_name(t.dtype()), " array to ", dtype_name(*want));
-  return t.cast(*want);
+  const Tensor r = t.cast(*want);
+  // Integer targets (token ids) and integer sources must convert exactly: 3.0 -> 3 is fine,
+  // 3.5 or 2^25 + 1 into float32 is an error, not a silent change. (Float to float rounds,
+  // as feeding float64 .npy data to a float32 model should.)
+  auto is_float = [](DType d) { return d == DType::f32 || d == DType::f64; };
+  if (!is_float(*want) || !is_float(t.dtype())) {
+    for (int64_t i = 0; i < t.num_elements(); ++i) {
+      const double a = t.as_double(i), b = r.as_double(i);
+      SLUICE_REQUIRE(a == b, InvalidArgument, "input value ", a, " (element ", i, ") is not exactly representable as ",
+                     dtype_name(*want));
+    }
+  }
+  return r;
 }
 
 }  // namespace
@@ -267,7 +285,7 @@ Tensor parse_tensor_arg(const std::string& value, std::optional<DType> want) {
   flatten_json(j, 0, dims, values, any_bool, value);
   Tensor t = Tensor::from_vector(values, Shape(dims));
   if (!want) want = any_bool ? DType::boolean : DType::f32;
-  return t.cast(*want);
+  return cast_to(t, *want);
 }
 
 TensorStats tensor_stats(const Tensor& t) {

@@ -24,10 +24,11 @@ enum class Format {
   tf_meta_graph,   // .meta
   tf_saved_model,  // folder with saved_model.pb
   onnx,            // .onnx
+  keras_h5,        // Keras HDF5 model file (.h5), model.save("m.h5")
 };
 
 // "sluice-checkpoint", "sluice-graph", "sluice-bundle", "npz", "npy", "tf-checkpoint",
-// "tf-graphdef", "tf-metagraph", "tf-savedmodel", "onnx".
+// "tf-graphdef", "tf-metagraph", "tf-savedmodel", "onnx", "keras-h5".
 const char* format_name(Format f);
 // True for the formats that hold a graph (everything but checkpoints and NumPy files).
 bool is_model_format(Format f);

@@ -1,0 +1,61 @@
+// Internal to io/keras: the layer table's types, shared by the importer and the writer.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "../../graph/layers.h"
+#include "keras_h5.h"
+
+namespace sluice::io::keras {
+
+using json = nlohmann::json;
+
+// Graph collection holding the Const with the model_config JSON a model was loaded from
+// (what save_keras_model writes back), and the one with the file's keras_version.
+inline constexpr const char* kConfigCollection = "keras:model_config";
+inline constexpr const char* kVersionCollection = "keras:keras_version";
+
+// Tensors flowing between layers, with the Keras mask each carries (empty: none).
+struct KTensor {
+  Output value;
+  Output mask;
+};
+
+// One built layer: the object owning its weights (null for weightless layers built from
+// ops), and how to call it on its inbound tensors (inputs, then initial states).
+struct BuiltLayer {
+  std::shared_ptr<layers::Layer> layer;
+  std::function<std::vector<KTensor>(const Scope&, const std::vector<KTensor>& inputs,
+                                     const std::vector<Output>& states)>
+      call;
+};
+
+// A table entry: builds the layer from its config (the layer's "config" object).
+using LayerFactory = std::function<BuiltLayer(const json& config, const std::string& name)>;
+
+// The layer table (class name -> factory) and the problems a config has that Sluice cannot
+// run (appended as "Class (layer name): why").
+const std::map<std::string, LayerFactory>& layer_table();
+void check_layer_config(const std::string& class_name, const json& config, const std::string& name,
+                        std::vector<std::string>& problems);
+
+// With a training_config the file's optimizer, loss and metrics compile `m`, and
+// optimizer_weights fill its optimizer slots (keras_training.cc). Nothing happens for a
+// config Sluice cannot reproduce exactly (a custom loss, a schedule, legacy decay).
+void restore_training_state(models::Model& m, const std::string& path);
+
+// Config readers with messages naming the layer ("layer 'dense': ...").
+int64_t get_int(const json& c, const char* key, const std::string& layer, int64_t def);
+double get_double(const json& c, const char* key, const std::string& layer, double def);
+bool get_bool(const json& c, const char* key, const std::string& layer, bool def);
+std::string get_string(const json& c, const char* key, const std::string& layer, const std::string& def);
+// An int or a list of ints ([3] or 3 -> {3, 3} with n = 2).
+std::vector<int64_t> get_ints(const json& c, const char* key, const std::string& layer, size_t n,
+                              std::vector<int64_t> def);
+
+}  // namespace sluice::io::keras
