@@ -17,6 +17,7 @@ sluice_packages=(
   curl                                       # examples/serve_mnist.sh sends its requests with curl
   graphviz gnuplot-nox                       # `sluice graph` (dot draws the graph) and `sluice plot` (training curves)
   libpng-dev                                 # test_cli_convert decodes the PNG pictures
+  libopenmpi-dev openmpi-bin                 # distributed/: data-parallel training on MPI; mpirun runs its tests
 )
 sluice_install_deps() {
   local missing=()

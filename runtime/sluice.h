@@ -73,3 +73,9 @@
 #include "../graph/layers_ext.h"
 #include "../models/callbacks.h"
 #include "../models/model.h"
+
+// Data-parallel training on MPI: programs that link sluice_distributed (built when MPI is
+// found) get SLUICE_WITH_DISTRIBUTED from its CMake target.
+#if defined(SLUICE_WITH_DISTRIBUTED)
+#include "../distributed/distributed.h"
+#endif
