@@ -407,9 +407,13 @@ Engine::Decision Engine::coordinate(const std::vector<std::string>& messages) {
       for (size_t k = f.kind == Kind::allgather ? 1 : 0; same && k < f.shape.size(); ++k)
         same = f.shape[k] == q.shape[k];
       if (!same && d.error.empty()) {
+        // Lower rank first, whichever arrived first.
+        const bool first_lower = p.first_rank < r;
         d.error = "ranks disagree about collective '" + q.name + "': rank " +
-                  std::to_string(p.first_rank) + " submitted " + f.describe() + ", rank " +
-                  std::to_string(r) + " submitted " + q.describe();
+                  std::to_string(first_lower ? p.first_rank : r) + " submitted " +
+                  (first_lower ? f : q).describe() + ", rank " +
+                  std::to_string(first_lower ? r : p.first_rank) + " submitted " +
+                  (first_lower ? q : f).describe();
       }
       if (!p.have[r]) {
         p.have[r] = true;
