@@ -9,13 +9,15 @@
 //
 // Rank 0 prints one JSON line: step time, images/s over all ranks, time in transfers
 // (background thread) and waiting (graph thread), the share of transfer time hidden behind
-// computation, gradient bytes per step. SLUICE_TIMELINE=file writes the Horovod-style
+// computation, gradient bytes per step, and the process CPU time per step (all threads: on
+// a shared machine wall time measures the scheduler as much as the code). SLUICE_TIMELINE=file writes the Horovod-style
 // timeline (chrome://tracing) that shows the overlap.
 #include <sluice/sluice.h>
 
 #include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 
 using namespace sluice;
 
@@ -78,9 +80,16 @@ int main(int argc, char** argv) {
     };
     for (int s = 0; s < warmup; ++s) step(s);
     distributed::reset_stats();
+    auto cpu_seconds = [] {
+      timespec ts;
+      clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+      return ts.tv_sec + 1e-9 * ts.tv_nsec;
+    };
+    const double cpu0 = cpu_seconds();
     const auto t0 = std::chrono::steady_clock::now();
     for (int s = 0; s < steps; ++s) step(warmup + s);
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double cpu_ms = 1e3 * (cpu_seconds() - cpu0) / steps;
     const distributed::Stats st = distributed::stats();
     const double step_ms = 1e3 * secs / steps;
     const double wait_ms = 1e3 * st.wait_seconds / steps;
@@ -88,11 +97,11 @@ int main(int argc, char** argv) {
       std::printf("{\"model\": \"%s\", \"processes\": %d, \"threads_per_process\": %d, \"batch_per_process\": %lld, "
                   "\"steps\": %d, \"step_ms\": %.3f, \"images_per_s\": %.0f, \"compute_ms\": %.3f, "
                   "\"allreduce_ms\": %.3f, \"wait_ms\": %.3f, \"hidden_pct\": %.1f, \"transfers_per_step\": %.2f, "
-                  "\"grad_bytes\": %lld}\n",
+                  "\"grad_bytes\": %lld, \"cpu_ms_per_step\": %.3f}\n",
                   model.c_str(), size, threads, static_cast<long long>(batch), steps, step_ms,
                   size * batch * steps / secs, step_ms - wait_ms, 1e3 * st.collective_seconds / steps, wait_ms,
                   st.collective_seconds > 0 ? 100 * st.overlapped_seconds / st.collective_seconds : 0.0,
-                  static_cast<double>(st.fused_batches) / steps, static_cast<long long>(grad_bytes));
+                  static_cast<double>(st.fused_batches) / steps, static_cast<long long>(grad_bytes), cpu_ms);
     distributed::shutdown();
   } catch (const Error& e) {
     std::fprintf(stderr, "error (%s): %s\n", error_code_name(e.code()), e.what());

@@ -230,6 +230,7 @@ Tensor Engine::wait(const std::string& name, std::vector<int64_t>* first_dims) {
   if (!e->done && failure_.empty()) {
     ++waiters_;
     wait_started_us_ = waiters_ == 1 ? t0 : wait_started_us_;
+    cv_.notify_all();  // the loop negotiates at once if this request is still unsent
     cv_.wait(lock, [&] { return e->done || !failure_.empty(); });
     --waiters_;
     const double t1 = now_us();
@@ -359,7 +360,9 @@ void Engine::loop() {
     }
     std::unique_lock<std::mutex> lock(mu_);
     cv_.wait_until(lock, cycle_start + std::chrono::duration_cast<Clock::duration>(cycle),
-                   [this] { return stop_requested_; });
+                   // A graph thread blocked on unsent requests gains nothing from waiting
+                   // for more to fuse: negotiate now.
+                   [this] { return stop_requested_ || (waiters_ > 0 && !outbox_.empty()); });
   }
   if (transport_ok) {
     try {

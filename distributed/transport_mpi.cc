@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <thread>
@@ -19,7 +20,9 @@ constexpr int kTagRequest = 101;
 constexpr int kTagResponse = 102;
 
 std::string seconds_text(Clock::time_point deadline, Clock::time_point start) {
-  return std::to_string(std::chrono::duration<double>(deadline - start).count());
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.1f", std::chrono::duration<double>(deadline - start).count());
+  return buf;
 }
 
 // Polls `req` until it completes or the deadline passes. `spin`: no sleeping (data
