@@ -19,6 +19,7 @@ sluice_packages=(
   libpng-dev                                 # test_cli_convert decodes the PNG pictures
   libhdf5-dev                                # Keras HDF5 models in and out (io/keras/, HDF5's C API)
   python3-h5py                               # Keras .h5 tests: NumPy reference and layout checks read files with h5py
+  libopenmpi-dev openmpi-bin                 # distributed/: data-parallel training on MPI; mpirun runs its tests
 )
 sluice_install_deps() {
   local missing=()

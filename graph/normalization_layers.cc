@@ -1,11 +1,14 @@
 #include "normalization_layers.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 
 #include "../ops/array_ops.h"
 #include "../ops/math_ops.h"
 #include "../ops/normalization_ops.h"
+#include "../ops/reduction_ops.h"
+#include "../ops/shape_ops.h"
 
 namespace sluice::layers {
 
@@ -14,16 +17,21 @@ namespace {
 // TensorFlow's fused batch norm (tf.nn.fused_batch_norm) raises epsilon to this.
 constexpr double kFusedMinEpsilon = 1.001e-5;
 
+std::atomic<CrossReplicaSum> g_cross_replica_sum{nullptr};
+
 }  // namespace
 
+void set_cross_replica_sum(CrossReplicaSum fn) { g_cross_replica_sum.store(fn); }
+
 BatchNormalization::BatchNormalization(int64_t axis, double momentum, double epsilon, bool center,
-                                       bool scale, std::string name)
+                                       bool scale, std::string name, bool sync)
     : Layer(std::move(name)),
       axis_(axis),
       momentum_(momentum),
       epsilon_(epsilon),
       center_(center),
-      scale_(scale) {
+      scale_(scale),
+      sync_(sync) {
   SLUICE_REQUIRE(std::isfinite(momentum) && momentum >= 0 && momentum <= 1, InvalidArgument,
                  "BatchNormalization momentum must be in [0, 1], got ", momentum);
   SLUICE_REQUIRE(std::isfinite(epsilon) && epsilon >= 0, InvalidArgument,
@@ -75,9 +83,39 @@ Output BatchNormalization::call(const Scope& scope, const Output& x) {
   // only for float32 rank-4/5 inputs and otherwise keeps the biased variance, so its moving
   // variance depends on the dtype): the moving variance averages the Bessel-corrected batch
   // variance n / (n - 1) v, and epsilon is at least 1.001e-5.
-  const ops::FusedBatchNormOutputs bn = ops::fused_batch_norm(
-      scope.named("FusedBatchNorm"), x, gamma, beta, moving_mean_, moving_variance_, training,
-      std::max(epsilon_, kFusedMinEpsilon), /*bessel_correction=*/true);
+  const double eps = std::max(epsilon_, kFusedMinEpsilon);
+  ops::FusedBatchNormOutputs bn;
+  if (!sync_) {
+    bn = ops::fused_batch_norm(scope.named("FusedBatchNorm"), x, gamma, beta, moving_mean_,
+                               moving_variance_, training, eps, /*bessel_correction=*/true);
+  } else {
+    // Global-batch moments in two passes (sum, then squared deviations from the global
+    // mean), each summed over the replicas; the count rides along with the first sum.
+    const Scope ss = scope.sub("SyncBatchNorm");
+    const CrossReplicaSum crs = g_cross_replica_sum.load();
+    auto replica_sum = [&](const Output& v) { return crs ? crs(ss, v, training) : v; };
+    std::vector<int64_t> axes;
+    for (int i = 0; i + 1 < s.rank(); ++i) axes.push_back(i);
+    const int64_t c = param.dim(0);
+    const Output local_n = ops::reshape(
+        ss, ops::cast(ss, ops::div(ss, ops::size(ss, x), ops::constant(ss, Tensor(c))), dt), {1});
+    const Output sums = replica_sum(ops::concat(ss, {ops::sum(ss, x, axes), local_n}, 0));
+    const Output n = ops::slice(ss, sums, {c}, {1});
+    // An empty global batch divides by 1: the statistics are 0 (the fused kernel's choice).
+    const Output n_safe = ops::maximum(ss, n, ops::scalar_like(ss, n, 1.0));
+    const Output mean = ops::div(ss, ops::slice(ss, sums, {0}, {c}), n_safe);
+    const Output centered = ops::sub(ss, x, mean);
+    const Output var = ops::div(ss, replica_sum(ops::sum(ss, ops::square(ss, centered), axes)), n_safe);
+    const Output use_mean = ops::select(ss, training, mean, moving_mean_);
+    const Output use_var = ops::select(ss, training, var, moving_variance_);
+    const Output inv = ops::mul(ss, ops::rsqrt(ss, ops::add(ss, use_var, ops::scalar_like(ss, use_var, eps))), gamma);
+    bn.y = ops::add(ss, ops::mul(ss, ops::sub(ss, x, use_mean), inv), beta);
+    bn.batch_mean = use_mean;
+    // Bessel's correction for the moving variance, as the fused kernel: n / (n - 1).
+    const Output bessel = ops::div(ss, n, ops::maximum(ss, ops::sub(ss, n, ops::scalar_like(ss, n, 1.0)),
+                                                       ops::scalar_like(ss, n, 1.0)));
+    bn.batch_variance = ops::select(ss, training, ops::mul(ss, var, bessel), moving_variance_);
+  }
 
   // Keras: decay = 1 - momentum in training, 1 - 1 = 0 in inference, both computed in the
   // variable's dtype (so float32 gets 1 - float(0.99)). In inference the op passes the

@@ -49,10 +49,20 @@ namespace sluice::layers {
 // With set_trainable(false) (before the first call) the layer is Keras 2's frozen batch
 // normalization: inference mode whatever the learning phase, gamma and beta non-trainable,
 // no update ops.
+//
+// sync (data-parallel training, distributed/): the batch statistics of training runs are
+// those of the global batch over all replicas (the per-channel sums, then the squared
+// deviations from the global mean, summed across replicas through the cross-replica sum
+// the distributed library installs), so N replicas with batch b normalise as one process
+// with batch N*b. Off (the default), each replica uses its own batch, as Keras and Horovod.
+// Without the distributed library, or with one process, sync changes nothing but the
+// kernels (composite ops instead of the fused one).
 class BatchNormalization : public Layer {
  public:
   explicit BatchNormalization(int64_t axis = -1, double momentum = 0.99, double epsilon = 1e-3,
-                              bool center = true, bool scale = true, std::string name = "");
+                              bool center = true, bool scale = true, std::string name = "",
+                              bool sync = false);
+  bool sync() const { return sync_; }
 
   // The weights (invalid Outputs before the first call, and for gamma/beta when disabled).
   Output gamma() const { return gamma_; }
@@ -68,8 +78,14 @@ class BatchNormalization : public Layer {
  private:
   int64_t axis_;
   double momentum_, epsilon_;
-  bool center_, scale_;
+  bool center_, scale_, sync_;
   Output gamma_, beta_, moving_mean_, moving_variance_;
 };
+
+// x -> the elementwise sum of x over the data-parallel replicas when `enabled` (a bool
+// scalar, the learning phase) is true at run time, else x. Installed by the distributed
+// library (distributed/); null means one replica.
+using CrossReplicaSum = Output (*)(const Scope& scope, const Output& x, const Output& enabled);
+void set_cross_replica_sum(CrossReplicaSum fn);
 
 }  // namespace sluice::layers

@@ -72,6 +72,11 @@ OpDefBuilder& OpDefBuilder::supports_strings() {
   return *this;
 }
 
+OpDefBuilder& OpDefBuilder::run_early() {
+  def_->run_early = true;
+  return *this;
+}
+
 void check_string_support(const Node& node, bool outputs_too) {
   if (node.def->supports_strings) return;
   const std::string& op = node.def->name;

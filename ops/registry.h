@@ -52,6 +52,10 @@ struct OpDef {
   // any input or output is a string (check_string_support), so their shape functions and
   // kernels never see one.
   bool supports_strings = false;
+  // Scheduled as soon as its inputs are ready, ahead of lower-id nodes (the Session runs
+  // one ready node at a time, lowest id first): ops that start background work, such as
+  // distributed/'s allreduce start, which must begin while the backward pass goes on.
+  bool run_early = false;
 
   bool is_ref_input(int i) const {
     return i < static_cast<int>(ref_inputs.size()) && ref_inputs[i];
@@ -75,6 +79,7 @@ class OpDefBuilder {
   OpDefBuilder& stateful();
   // The op's shape function and kernel handle DType::string (see OpDef::supports_strings).
   OpDefBuilder& supports_strings();
+  OpDefBuilder& run_early();  // see OpDef::run_early
 
  private:
   OpDef* def_;

@@ -205,7 +205,10 @@ std::shared_ptr<const Plan> Session::Impl::compile(const std::vector<Output>& fe
     for (const Node* c : n->control_inputs) add_dep(c);
     pending[n] = deps;
   }
+  //    Ops marked run_early (they start background work) go before everything else.
   auto later = [](const Node* a, const Node* b) {
+    const bool ea = a->def->run_early, eb = b->def->run_early;
+    if (ea != eb) return eb;
     const bool ma = a->def->mutates_variables, mb = b->def->mutates_variables;
     return ma != mb ? ma : a->id > b->id;
   };

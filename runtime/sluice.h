@@ -77,3 +77,9 @@
 #include "../models/model.h"
 #include "../graph/layers_keras.h"
 #include "../io/keras/keras_h5.h"
+
+// Data-parallel training on MPI: programs that link sluice_distributed (built when MPI is
+// found) get SLUICE_WITH_DISTRIBUTED from its CMake target.
+#if defined(SLUICE_WITH_DISTRIBUTED)
+#include "../distributed/distributed.h"
+#endif
