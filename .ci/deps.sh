@@ -17,7 +17,11 @@ sluice_packages=(
   curl                                       # examples/serve_mnist.sh sends its requests with curl
   graphviz gnuplot-nox                       # `sluice graph` (dot draws the graph) and `sluice plot` (training curves)
   libpng-dev                                 # test_cli_convert decodes the PNG pictures
+  libspng-dev                                # decode_png / encode_png (ops/codec_ops.cc)
+  libturbojpeg0-dev                          # decode_jpeg (ops/codec_ops.cc)
 )
+# Only for the `browser` ctest label (.ci/run): headless Chromium loads `sluice serve`'s status page.
+sluice_browser_packages=(chromium)
 sluice_install_deps() {
   local missing=()
   for p in "${sluice_packages[@]}"; do

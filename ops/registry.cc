@@ -121,6 +121,7 @@ OpRegistry& OpRegistry::global() {
     register_matrix_ops(*r);
     register_scan_ops(*r);
     register_sort_ops(*r);
+    register_codec_ops(*r);
     return r;
   }();
   return *registry;

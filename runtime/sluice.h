@@ -58,6 +58,7 @@
 #include "../ops/matrix_ops.h"
 #include "../ops/scan_ops.h"
 #include "../ops/sort_ops.h"
+#include "../ops/codec_ops.h"
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
