@@ -30,7 +30,8 @@ Json tensor_json(const std::string& name, const std::string& kind, DType dtype, 
   t["shape"] = shape_dims(shape);
   const int64_t n = shape.is_fully_defined() ? shape.num_elements() : -1;
   t["size"] = n;
-  t["bytes"] = n < 0 ? -1 : n * static_cast<int64_t>(dtype_size(dtype));
+  // String tensors have no fixed element size (a TF signature may now have string inputs): -1.
+  t["bytes"] = n < 0 || dtype == DType::string ? -1 : n * static_cast<int64_t>(dtype_size(dtype));
   if (stats && value && value->valid() && dtype != DType::string) {
     const TensorStats s = tensor_stats(*value);
     t["stats"] = {{"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"std", s.std},
