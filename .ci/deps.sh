@@ -20,7 +20,11 @@ sluice_packages=(
   libhdf5-dev                                # Keras HDF5 models in and out (io/keras/, HDF5's C API)
   python3-h5py                               # Keras .h5 tests: NumPy reference and layout checks read files with h5py
   libopenmpi-dev openmpi-bin                 # distributed/: data-parallel training on MPI; mpirun runs its tests
+  libspng-dev                                # decode_png / encode_png (ops/codec_ops.cc)
+  libturbojpeg0-dev                          # decode_jpeg (ops/codec_ops.cc)
 )
+# Only for the `browser` ctest label (.ci/run): headless Chromium loads `sluice serve`'s status page.
+sluice_browser_packages=(chromium)
 sluice_install_deps() {
   local missing=()
   for p in "${sluice_packages[@]}"; do

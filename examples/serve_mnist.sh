@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains and exports the MNIST MLP (examples/serve_mnist.cpp), serves it with `sluice serve`
-# on loopback, sends test images with curl and checks the served classes equal the ones the
-# training process computed. Last line: "served classes equal in-process classes: N/N".
+# on loopback, sends test images as base64 PNGs with curl (decoded, resized and classified inside
+# the served graph) and checks the served classes and scores equal the ones the training process
+# computed. Last line: "served classes equal in-process classes: N/N".
 #
 #   examples/serve_mnist.sh [BUILD_DIR]      (default: build)
 set -euo pipefail
@@ -24,12 +25,16 @@ echo "sluice serve on 127.0.0.1:$port"
 curl -sf "http://127.0.0.1:$port/v1/models/mnist/metadata" > /dev/null
 curl -sf -H 'Content-Type: application/json' -d @"$work/request.json" \
   "http://127.0.0.1:$port/v1/models/mnist:predict" > "$work/response.json"
-python3 - "$work/response.json" "$work/expected_classes.txt" <<'PY'
-import json, sys
-got = [p["classes"] for p in json.load(open(sys.argv[1]))["predictions"]]
-want = [int(l) for l in open(sys.argv[2])]
-same = sum(g == w for g, w in zip(got, want))
+python3 - "$work/response.json" "$work/expected.json" <<'PY'
+import json, struct, sys
+pred = json.load(open(sys.argv[1]))["predictions"]
+want = json.load(open(sys.argv[2]))
+f32 = lambda v: struct.unpack("f", struct.pack("f", v))[0]
+got = [p["classes"] for p in pred]
+scores_ok = all(f32(a) == f32(b) for p, w in zip(pred, want["scores"]) for a, b in zip(p["scores"], w))
+same = sum(g == w for g, w in zip(got, want["classes"]))
 print("served classes:", got)
-print(f"served classes equal in-process classes: {same}/{len(want)}")
-sys.exit(0 if same == len(want) and len(got) == len(want) else 1)
+print("served scores equal in-process scores (float32):", scores_ok)
+print(f"served classes equal in-process classes: {same}/{len(want['classes'])}")
+sys.exit(0 if scores_ok and same == len(want["classes"]) and len(got) == len(want["classes"]) else 1)
 PY

@@ -127,6 +127,7 @@ OpRegistry& OpRegistry::global() {
     register_scan_ops(*r);
     register_sort_ops(*r);
     register_dense_ops(*r);
+    register_codec_ops(*r);
     return r;
   }();
   return *registry;

@@ -216,5 +216,6 @@ void register_matrix_ops(OpRegistry& r);
 void register_scan_ops(OpRegistry& r);
 void register_sort_ops(OpRegistry& r);
 void register_dense_ops(OpRegistry& r);
+void register_codec_ops(OpRegistry& r);
 
 }  // namespace sluice

@@ -59,6 +59,7 @@
 #include "../ops/scan_ops.h"
 #include "../ops/sort_ops.h"
 #include "../ops/dense_ops.h"
+#include "../ops/codec_ops.h"
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"

@@ -41,6 +41,36 @@ std::string printable(const std::string& s, size_t max_len = 512) {
   return s.size() > max_len ? out + "..." : out;
 }
 
+// One instance of an input for the status page's example request: zeros (false, "") in the
+// input's shape without its batch dimension; "" when that shape is not fully known.
+std::string example_value(const Output& in) {
+  const Shape& shape = in.shape();
+  if (!shape.known_rank() || shape.rank() < 1) return "";
+  std::string leaf = in.dtype() == DType::string ? "\"\"" : in.dtype() == DType::boolean ? "false"
+                     : (in.dtype() == DType::f32 || in.dtype() == DType::f64) ? "0.0" : "0";
+  for (int d = shape.rank() - 1; d >= 1; --d) {
+    if (shape.dim(d) < 0 || shape.dim(d) > 64) return "";
+    std::string list = "[";
+    for (int64_t i = 0; i < shape.dim(d); ++i) list += (i ? ", " : "") + leaf;
+    leaf = list + "]";
+  }
+  return leaf;
+}
+
+// {"signature_name": ..., "instances": [one instance of zeros]} when every input's shape is
+// known, else an empty instance list to fill in.
+std::string example_request(const std::string& signature, const std::map<std::string, Output>& inputs) {
+  std::string instance;
+  for (const auto& kv : inputs) {
+    const std::string v = example_value(kv.second);
+    if (v.empty()) return "{\"signature_name\": \"" + signature + "\", \"instances\": []}";
+    if (inputs.size() == 1) instance = v;
+    else instance += (instance.empty() ? "{" : ", ") + std::string("\"") + kv.first + "\": " + v;
+  }
+  if (inputs.size() > 1) instance += "}";
+  return "{\"signature_name\": \"" + signature + "\", \"instances\": [" + instance + "]}";
+}
+
 std::string html_escape(const std::string& s) {
   std::string out;
   for (char c : s) {
@@ -238,8 +268,8 @@ std::string Server::status_page() const {
         h += "<tr><td>output</td><td>" + html_escape(kv.first) + "</td><td>" + tf_dtype_name(kv.second.dtype()) +
              "</td><td>" + kv.second.shape().to_string() + "</td><td>" + html_escape(kv.second.name()) + "</td></tr>";
       h += "</table><form data-model=\"" + html_escape(name) + "\" data-signature=\"" + html_escape(sig.first) +
-           "\" onsubmit=\"return send(this)\"><textarea name=\"body\" id=\"req-" + id +
-           "\">{\"signature_name\": \"" + html_escape(sig.first) + "\", \"instances\": []}</textarea><br>"
+           "\" onsubmit=\"return send(this)\"><textarea name=\"body\" id=\"req-" + id + "\">" +
+           html_escape(example_request(sig.first, sig.second.inputs)) + "</textarea><br>"
            "<button type=\"submit\">predict</button><pre class=\"answer\" id=\"ans-" + id + "\"></pre></form>";
     }
   }
@@ -248,7 +278,10 @@ std::string Server::status_page() const {
        "fetch('/v1/models/'+encodeURIComponent(f.dataset.model)+':predict',{method:'POST',"
        "headers:{'Content-Type':'application/json'},body:f.body.value})"
        ".then(function(r){return r.text().then(function(t){p.textContent=r.status+' '+t;});})"
-       ".catch(function(e){p.textContent=String(e);});return false;}</script></body></html>";
+       ".catch(function(e){p.textContent=String(e);});return false;}"
+       // '/#send' submits every form's example request once loaded (the browser test uses it).
+       "if(location.hash=='#send'){document.querySelectorAll('form').forEach(function(f){send(f);});}"
+       "</script></body></html>";
   return h;
 }
 

@@ -58,12 +58,22 @@ bool is_b64_object(const json& v) {
   return v.is_object() && v.size() == 1 && v.contains("b64") && v["b64"].is_string();
 }
 
-// The one place string inputs ({"b64": ...} values and JSON strings) will be converted, once
-// DType::string tensors exist. Until then such an input is refused before any value is read.
-void check_feedable(const std::string& key, const TensorSpec& spec) {
-  if (spec.dtype == DType::string)
-    throw InvalidArgument("Input '" + key + "' has dtype DT_STRING, which this build of Sluice cannot feed "
-                          "(string tensors are not supported yet)");
+// A string element: a JSON string is taken as its bytes (UTF-8), a {"b64": ...} object as
+// the bytes its standard base64 encodes (TF Serving's binary values; the web-safe alphabet is
+// accepted too).
+std::string string_value(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  if (!is_b64_object(v)) type_error(v, DType::string);
+  const std::string& text = v["b64"].get_ref<const std::string&>();
+  try {
+    return base64_decode(text, false);
+  } catch (const InvalidArgument&) {
+  }
+  try {
+    return base64_decode(text, true);
+  } catch (const InvalidArgument& e) {
+    throw InvalidArgument(detail::str_cat("Unable to base64 decode (", e.what(), ")"));
+  }
 }
 
 template <class T>
@@ -147,6 +157,7 @@ void append_value(const json& v, DType dtype, std::vector<unsigned char>& bytes)
 struct DenseValue {
   std::vector<int64_t> dims;
   std::vector<unsigned char> bytes;
+  std::vector<std::string> strings;  // DType::string elements
   int64_t count = 0;
 };
 
@@ -165,8 +176,12 @@ void fill(const json& v, size_t level, DType dtype, DenseValue& out) {
     if (level != rank)
       throw InvalidArgument(detail::str_cat("JSON Value: ", dump(v), " found at incorrect level: ", level + 1,
                                             " in the JSON DOM. Expected at level: ", rank));
-    if (v.is_object()) type_error(v, dtype);  // b64 objects only for strings (check_feedable)
-    append_value(v, dtype, out.bytes);
+    if (dtype == DType::string) {
+      out.strings.push_back(string_value(v));
+    } else {
+      if (v.is_object()) type_error(v, dtype);  // b64 objects only for strings
+      append_value(v, dtype, out.bytes);
+    }
     ++out.count;
     return;
   }
@@ -185,7 +200,9 @@ DenseValue read_dense(const json& v, DType dtype) {
   return d;
 }
 
-Tensor make_tensor(DType dtype, const std::vector<int64_t>& dims, const std::vector<unsigned char>& bytes) {
+Tensor make_tensor(DType dtype, const std::vector<int64_t>& dims, const std::vector<unsigned char>& bytes,
+                   std::vector<std::string>* strings = nullptr) {
+  if (dtype == DType::string) return Tensor::from_strings(std::move(*strings), Shape(dims));
   Tensor t(dtype, Shape(dims));
   if (!bytes.empty()) std::memcpy(t.raw_data(), bytes.data(), bytes.size());
   return t;
@@ -201,6 +218,7 @@ struct RowInput {
   std::vector<int64_t> item_dims;
   int64_t item_count = -1;
   std::vector<unsigned char> bytes;
+  std::vector<std::string> strings;
 };
 
 void add_instance_item(const json& item, const std::string& name, const SpecMap& specs,
@@ -218,9 +236,21 @@ void add_instance_item(const json& item, const std::string& name, const SpecMap&
     throw InvalidArgument("Expecting shape " + shape_string(r.item_dims) + " but got: " + shape_string(d.dims));
   }
   r.bytes.insert(r.bytes.end(), d.bytes.begin(), d.bytes.end());
+  for (std::string& str : d.strings) r.strings.push_back(std::move(str));
 }
 
-void write_element(const Tensor& t, int64_t i, std::string& out) {
+std::string quoted(const std::string& s) { return dump(json(s)); }
+
+// `b64`: the output's name ends in "_bytes", so TF Serving writes its strings as
+// {"b64": "<standard base64>"}; other strings are written as JSON strings (bytes that are
+// not UTF-8 become U+FFFD).
+void write_element(const Tensor& t, int64_t i, bool b64, std::string& out) {
+  if (t.dtype() == DType::string) {
+    const std::string& v = t.string_at(i);
+    if (b64) out += "{\"b64\": \"" + base64_encode(v, false, true) + "\"}";
+    else out += quoted(v);
+    return;
+  }
   const void* p = t.raw_data();
   switch (t.dtype()) {
     case DType::f32: out += format_float(static_cast<const float*>(p)[i]); return;
@@ -236,24 +266,25 @@ void write_element(const Tensor& t, int64_t i, std::string& out) {
     case DType::boolean: out += static_cast<const bool*>(p)[i] ? "true" : "false"; return;
     case DType::string: break;
   }
-  throw Unimplemented("an output of dtype DT_STRING cannot be written as JSON by this build");
 }
 
 // Writes t's elements from flat index `index` on as nested lists for dims [level, rank).
-void write_nested(const Tensor& t, int level, int64_t& index, std::string& out) {
+void write_nested(const Tensor& t, int level, int64_t& index, bool b64, std::string& out) {
   if (level == t.rank()) {
-    write_element(t, index++, out);
+    write_element(t, index++, b64, out);
     return;
   }
   out += '[';
   for (int64_t j = 0; j < t.dim(level); ++j) {
     if (j) out += ", ";
-    write_nested(t, level + 1, index, out);
+    write_nested(t, level + 1, index, b64, out);
   }
   out += ']';
 }
 
-std::string quoted(const std::string& s) { return dump(json(s)); }
+bool is_bytes_name(const std::string& name) {
+  return name.size() >= 6 && name.compare(name.size() - 6, 6, "_bytes") == 0;
+}
 
 }  // namespace
 
@@ -361,10 +392,7 @@ PredictRequest parse_predict_request(const std::string& body, int max_depth,
     auto is_element_object = [](const json& v) { return v.is_object() && !is_b64_object(v); };
     const bool objects = is_element_object(list[0]);
     std::set<std::string> input_names;
-    for (const auto& kv : specs) {
-      input_names.insert(kv.first);
-      check_feedable(kv.first, kv.second);
-    }
+    for (const auto& kv : specs) input_names.insert(kv.first);
     std::map<std::string, RowInput> rows;
     int64_t count = 0;
     for (const json& elem : list) {
@@ -402,7 +430,7 @@ PredictRequest parse_predict_request(const std::string& body, int max_depth,
     for (auto& kv : rows) {
       std::vector<int64_t> dims{count};
       dims.insert(dims.end(), kv.second.item_dims.begin(), kv.second.item_dims.end());
-      req.inputs[kv.first] = make_tensor(specs.at(kv.first).dtype, dims, kv.second.bytes);
+      req.inputs[kv.first] = make_tensor(specs.at(kv.first).dtype, dims, kv.second.bytes, &kv.second.strings);
     }
     req.rows = count;
     return req;
@@ -411,9 +439,8 @@ PredictRequest parse_predict_request(const std::string& body, int max_depth,
   req.format = RequestFormat::columnar;
   const json& val = doc["inputs"];
   auto add = [&](const std::string& name, const TensorSpec& spec, const json& v) {
-    check_feedable(name, spec);
     DenseValue d = read_dense(v, spec.dtype);
-    req.inputs[name] = make_tensor(spec.dtype, d.dims, d.bytes);
+    req.inputs[name] = make_tensor(spec.dtype, d.dims, d.bytes, &d.strings);
     if (!d.dims.empty()) req.rows = d.dims[0];
   };
   if (!val.is_object() || is_b64_object(val)) {
@@ -437,7 +464,7 @@ std::string write_predict_response(const std::map<std::string, Tensor>& outputs,
     out += "{\"outputs\": ";
     if (outputs.size() == 1) {
       int64_t i = 0;
-      write_nested(outputs.begin()->second, 0, i, out);
+      write_nested(outputs.begin()->second, 0, i, is_bytes_name(outputs.begin()->first), out);
     } else {
       out += '{';
       bool first = true;
@@ -446,7 +473,7 @@ std::string write_predict_response(const std::map<std::string, Tensor>& outputs,
         first = false;
         out += quoted(kv.first) + ": ";
         int64_t i = 0;
-        write_nested(kv.second, 0, i, out);
+        write_nested(kv.second, 0, i, is_bytes_name(kv.first), out);
       }
       out += '}';
     }
@@ -470,7 +497,7 @@ std::string write_predict_response(const std::map<std::string, Tensor>& outputs,
     if (outputs.size() == 1) {
       const Tensor& t = outputs.begin()->second;
       int64_t i = r * (t.dim(0) ? t.num_elements() / t.dim(0) : 0);
-      write_nested(t, 1, i, out);
+      write_nested(t, 1, i, is_bytes_name(outputs.begin()->first), out);
     } else {
       out += '{';
       bool first = true;
@@ -480,7 +507,7 @@ std::string write_predict_response(const std::map<std::string, Tensor>& outputs,
         out += quoted(kv.first) + ": ";
         const Tensor& t = kv.second;
         int64_t i = r * (t.dim(0) ? t.num_elements() / t.dim(0) : 0);
-        write_nested(t, 1, i, out);
+        write_nested(t, 1, i, is_bytes_name(kv.first), out);
       }
       out += '}';
     }

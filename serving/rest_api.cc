@@ -245,8 +245,12 @@ ApiResponse RestApi::handle(const std::string& method, const std::string& path, 
     } else {
       api = route->method;
       if (route->method != "predict")
-        throw Unimplemented(":" + route->method + " needs tf.Example inputs (string tensors), which this build "
-                            "of Sluice does not support yet; use :predict");
+        // TF Serving feeds :classify / :regress requests to a signature as serialized
+        // tf.Example protos that the graph parses (ParseExample); Sluice has neither that op
+        // nor classify/regress method names on its signatures, so it cannot answer honestly.
+        throw Unimplemented(":" + route->method + " needs a " + route->method +
+                            " signature fed serialized tf.Example protos (parsed in the graph by ParseExample), "
+                            "which Sluice does not have; use :predict");
       res.body = predict(route->model, route->version, route->label, body, &signature);
     }
     ok = true;

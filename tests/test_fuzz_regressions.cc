@@ -22,6 +22,7 @@
 #include "fuzz/fuzz_idx.cc"
 #include "fuzz/fuzz_npz.cc"
 #include "fuzz/fuzz_onnx.cc"
+#include "fuzz/fuzz_image.cc"
 #include "test_util.h"
 
 namespace sluice {
@@ -55,6 +56,7 @@ const Target kTargets[] = {
     {"fuzz_graph_file", fuzz::graph_file::run}, {"fuzz_bundle", fuzz::bundle::run},
     {"fuzz_idx", fuzz::idx::run},
     {"fuzz_onnx", fuzz::onnx_model::run},
+    {"fuzz_image", fuzz::image::run},
 };
 
 // Runs every file of tests/fuzz/<kind>/<target>/ through the target's harness (which

@@ -101,11 +101,11 @@ TEST(ServingJson, ErrorsCarryTfServingMessages) {
             "Missing named input: x in 'inputs' object.");
   EXPECT_EQ(error_of<InvalidArgument>([&] { parse(R"({"instances": [1, 2]})", {{"x", {DType::f32, {-1}}}, {"y", {DType::f32, {-1}}}}); }),
             "instances is a plain list, but expecting list of objects as multiple input tensors required as per tensorinfo_map");
-  // A b64 value for a numeric input is a type error; string inputs are refused up front.
+  // A b64 value for a numeric input is a type error; for a string input it is the bytes.
   EXPECT_EQ(error_of<InvalidArgument>([&] { parse(R"({"inputs": [{"b64": "AAAA"}]})", one_input(DType::f32, {-1})); }),
             R"(JSON Value: {"b64":"AAAA"} Type: Object is not of expected type: float)");
-  EXPECT_EQ(error_of<InvalidArgument>([&] { parse(R"({"inputs": [{"b64": "AAAA"}]})", one_input(DType::string, {-1})); }),
-            "Input 'x' has dtype DT_STRING, which this build of Sluice cannot feed (string tensors are not supported yet)");
+  EXPECT_EQ(parse(R"({"inputs": [{"b64": "AAAA"}]})", one_input(DType::string, {-1})).inputs.at("x").string_at(0),
+            std::string(3, '\0'));
 }
 
 TEST(ServingJson, NestingDepthIsLimitedBeforeParsing) {

@@ -210,8 +210,8 @@ TEST_F(ServingHttp, ErrorPathsHaveTfServingsStatusAndMessage) {
       {"POST", "/v1/models/half_plus_two:predict", "[" + std::string(20, '[') + std::string(21, ']'), 400,
        "JSON Parse error: nesting deeper than 16 levels"},
       {"POST", "/v1/models/half_plus_two:classify", R"({"examples": []})", 501,
-       ":classify needs tf.Example inputs (string tensors), which this build of Sluice does not support yet; use "
-       ":predict"},
+       ":classify needs a classify signature fed serialized tf.Example protos (parsed in the graph by ParseExample), "
+       "which Sluice does not have; use :predict"},
       {"POST", "/v1/models/half_plus_two/foo:predict", "{}", 400, "Malformed request: POST /v1/models/half_plus_two/foo:predict"},
       {"GET", "/v1/models/half_plus_two/versions/abc", "", 400, "Malformed request: GET /v1/models/half_plus_two/versions/abc"},
       {"GET", "/v1/models/half_plus_two/versions/99999999999999999999", "", 400,

@@ -1,6 +1,7 @@
 // TF op table, neural-network ops: activations, softmax, convolution and pooling (NHWC
 // kernels; NCHW by transposing around them), fused batch normalization.
 #include "../../ops/array_ops.h"
+#include "../../ops/codec_ops.h"
 #include "../../ops/activation_ops.h"
 #include "../../ops/conv_ops.h"
 #include "../../ops/depthwise_ops.h"
@@ -171,6 +172,23 @@ Converted convert_fused_batch_norm(ConvertContext& ctx) {
   return Converted{outs, nchw ? y.op() : bn.op};
 }
 
+// The image decoders (ops/codec_ops.h). TF's DecodeJpeg options that change the pixels
+// (ratio, dct_method, fancy_upscaling off, try_recover_truncated) are refused, not ignored.
+Converted convert_decode(ConvertContext& ctx) {
+  ctx.require_inputs(1);
+  const std::string type = ctx.op_type();
+  const int64_t channels = ctx.attr_int("channels", 0);
+  const DType dtype = ctx.has_attr("dtype") ? ctx.attr_dtype("dtype") : DType::u8;
+  if (type == "DecodePng") return ctx.one(ops::decode_png(ctx.scope(), ctx.input(0), channels, dtype));
+  if (type == "DecodeImage") return ctx.one(ops::decode_image(ctx.scope(), ctx.input(0), channels, dtype));
+  if (ctx.attr_int("ratio", 1) != 1) ctx.unsupported("ratio other than 1 is not supported");
+  if (!ctx.attr_bool("fancy_upscaling", true)) ctx.unsupported("fancy_upscaling = false is not supported");
+  if (ctx.attr_bool("try_recover_truncated", false)) ctx.unsupported("try_recover_truncated is not supported");
+  const std::string dct = ctx.attr_string("dct_method", "");
+  if (!dct.empty() && dct != "INTEGER_FAST") ctx.unsupported("dct_method '" + dct + "' is not supported (INTEGER_FAST is)");
+  return ctx.one(ops::decode_jpeg(ctx.scope(), ctx.input(0), channels));
+}
+
 }  // namespace
 
 void add_nn_ops(std::vector<OpEntry>& t) {
@@ -200,6 +218,16 @@ void add_nn_ops(std::vector<OpEntry>& t) {
                "size int32 [2] (constant or computed), `align_corners`, `half_pixel_centers` (not both) as TF; NHWC; "
                "float32 output (float64 for float64 images)"});
   t.push_back({"ResizeNearestNeighbor", convert_resize<ops::resize_nearest_neighbor>, "ResizeNearestNeighbor", rs});
+  t.push_back({"DecodeBase64", [](ConvertContext& c) { c.require_inputs(1); return c.one(ops::decode_base64(c.scope(), c.input(0))); },
+               "DecodeBase64", "web-safe alphabet, padding optional"});
+  t.push_back({"EncodeBase64", [](ConvertContext& c) { c.require_inputs(1); return c.one(ops::encode_base64(c.scope(), c.input(0), c.attr_bool("pad", false))); },
+               "EncodeBase64", "web-safe alphabet; `pad`"});
+  t.push_back({"DecodePng", convert_decode, "DecodePng", "`channels` 0/1/3/4, `dtype` uint8/uint16; a string scalar"});
+  t.push_back({"DecodeJpeg", convert_decode, "DecodeJpeg",
+               "`channels` 0/1/3; the default ratio 1, fancy_upscaling, INTEGER_FAST DCT; try_recover_truncated "
+               "refused"});
+  t.push_back({"DecodeImage", convert_decode, "DecodeImage", "PNG or JPEG; `channels`, `dtype` uint8/uint16/float32; "
+               "GIF and BMP fail at run time (Unimplemented)"});
   const char* pool = "`ksize`, `strides` (1 in batch and channel), `padding` SAME/VALID (average pooling divides by "
                      "the non-padding count, as TF), `data_format` NHWC or NCHW (transposed)";
   t.push_back({"MaxPool", convert_pool<tf_max_pool>, "MaxPool (+ Transposes for NCHW)", pool});

@@ -3,6 +3,7 @@
 
 #include <google/protobuf/io/coded_stream.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "../checkpoint.h"  // RandomAccessFile
@@ -47,15 +48,16 @@ DType dtype_from_tf(int t, const std::string& what) {
     case kTfUint8: return DType::u8;
     case kTfInt64: return DType::i64;
     case kTfBool: return DType::boolean;
+    case kTfString: return DType::string;
     default: break;
   }
   throw Unimplemented(what + ": TensorFlow dtype " + tf_dtype_name(t) +
-                      " is not supported (Sluice has float32, float64, int32, int64, uint8, bool)");
+                      " is not supported (Sluice has float32, float64, int32, int64, uint8, bool, string)");
 }
 
 bool dtype_supported(int t) {
   switch (t > 100 ? t - 100 : t) {
-    case kTfFloat: case kTfDouble: case kTfInt32: case kTfUint8: case kTfInt64: case kTfBool: return true;
+    case kTfFloat: case kTfDouble: case kTfInt32: case kTfUint8: case kTfInt64: case kTfBool: case kTfString: return true;
     default: return false;
   }
 }
@@ -96,6 +98,19 @@ Tensor tensor_from_tf(const tfproto::TensorProto& proto, const std::string& what
   SLUICE_REQUIRE(shape.is_fully_defined(), InvalidArgument, what, ": a constant tensor needs a fully defined shape, got ",
                  shape.to_string());
   const int64_t n = shape.num_elements();
+  if (dtype == DType::string) {
+    // string_val: one value per element, or fewer with the last repeated (as TensorFlow).
+    const auto& v = proto.string_val();
+    SLUICE_REQUIRE(v.size() <= n && (v.size() > 0 || n == 0), InvalidArgument, what, ": ", v.size(),
+                   " string values for a string", shape.to_string(), " constant");
+    uint64_t bytes = 0;
+    for (const auto& s : v) bytes += s.size();
+    if (v.size() > 0) bytes += static_cast<uint64_t>(n - v.size()) * v[v.size() - 1].size();
+    check_string_tensor_size(n, bytes, what);
+    std::vector<std::string> values;
+    for (int64_t i = 0; i < n; ++i) values.push_back(v[static_cast<int>(std::min<int64_t>(i, v.size() - 1))]);
+    return Tensor::from_strings(std::move(values), shape);
+  }
   const int64_t elem = static_cast<int64_t>(dtype_size(dtype));
   if (!proto.tensor_content().empty()) {
     const std::string& c = proto.tensor_content();
