@@ -239,5 +239,28 @@ TEST(CliPlot, CurvesFromTrainingLogs) {
   expect_one_line_error(run_cli({"plot", d + "/cnn_log.jsonl", "-o", d + "/c.pdf"}), "plot");
 }
 
+// The log Model::fit writes (FitOptions::log) is what `sluice plot` draws: metrics and their
+// validation twins as curves.
+TEST(CliPlot, CurvesFromAFitLog) {
+  const std::string d = cli_artifacts().dir, log = d + "/fit_log.jsonl", svg = d + "/fit_curves.svg";
+  std::filesystem::remove(log);
+  models::Sequential m({layers::Dense(8, Activation::tanh), layers::Dense(1)});
+  m.build({2});
+  m.compile(models::adam(0.05), "mse", {"mae"});
+  const Tensor x = testing::random_tensor({32, 2}, 5);
+  models::FitOptions opt;
+  opt.epochs = 3;
+  opt.verbose = 0;
+  opt.batch_size = 8;
+  opt.validation_split = 0.25;
+  opt.log = log;
+  m.fit(x, testing::random_tensor({32, 1}, 6), opt);  // any targets: the curves are what matters
+  ASSERT_EQ(run_cli({"plot", log, "-o", svg, "--title", "fit"}).code, 0);
+  const std::string text = testing::slurp(svg);
+  EXPECT_TRUE(xml_balanced(text));
+  for (const char* label : {"epoch", "loss", "val_loss", "fit_log"})
+    EXPECT_NE(text.find(label), std::string::npos) << label;
+}
+
 }  // namespace
 }  // namespace sluice
