@@ -65,6 +65,8 @@ mkdir -p "$work"
 # Allocation failures must come back as null (Sluice turns them into ResourceExhausted);
 # UBSan findings abort (the build also uses -fno-sanitize-recover).
 export ASAN_OPTIONS="${ASAN_OPTIONS:-allocator_may_return_null=1:detect_stack_use_after_return=1}"
+# Leaks inside libhdf5 itself are HDF5's (lsan_suppressions.txt); every other leak still fails.
+export LSAN_OPTIONS="suppressions=$here/lsan_suppressions.txt${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
 # The TensorFlow targets have no checked-in seeds (Sluice writes no TF files); when the shared
