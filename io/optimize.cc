@@ -17,11 +17,13 @@ std::string tensor_key(const std::string& name) {
   return p.first + ":" + std::to_string(p.second);
 }
 
-const AttrValue* find_attr(const NodeDef& n, const std::string& key) {
-  for (const auto& kv : n.attrs)
+const AttrValue* find_attr(const AttrMap& attrs, const std::string& key) {
+  for (const auto& kv : attrs)
     if (kv.first == key) return &kv.second;
   return nullptr;
 }
+
+const AttrValue* find_attr(const NodeDef& n, const std::string& key) { return find_attr(n.attrs, key); }
 
 void set_attr(NodeDef& n, const std::string& key, AttrValue v) {
   for (auto& kv : n.attrs)
@@ -305,8 +307,11 @@ bool set_fused_activation(NodeDef& f, const NodeDef& act) {
     set_attr(f, "activation", AttrValue(std::string("relu6")));
   } else if (act.op == "LeakyRelu") {
     // The fused gradient reads the slope's sign from the output: only alpha >= 0 fuses.
+    // A node without the attr (an older file) means the op's registered default.
     const AttrValue* a = find_attr(act, "alpha");
-    const double alpha = a ? a->get<double>("alpha") : 0.2;
+    if (!a) a = find_attr(OpRegistry::global().get("LeakyRelu").attr_defaults, "alpha");
+    if (!a) return false;
+    const double alpha = a->get<double>("alpha");
     if (alpha < 0) return false;
     set_attr(f, "activation", AttrValue(std::string("leaky_relu")));
     set_attr(f, "alpha", AttrValue(alpha));
