@@ -9,6 +9,7 @@
 #include <random>
 
 #include "ops/conv_lowering.h"
+#include "test_util.h"
 
 namespace sluice {
 namespace {
@@ -37,20 +38,7 @@ struct ConvCase {
 
 std::ostream& operator<<(std::ostream& os, const ConvCase& c) { return os << c.name; }
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1,
-                     double hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  Tensor t(dtype, shape);
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    if (dtype == DType::f32) {
-      t.data<float>()[i] = static_cast<float>(dist(rng));
-    } else {
-      t.data<double>()[i] = dist(rng);
-    }
-  }
-  return t;
-}
+using sluice::testing::random_tensor;
 
 // Flat index helpers for NHWC / HWIO.
 int64_t at4(int64_t a, int64_t b, int64_t c, int64_t d, int64_t B, int64_t C, int64_t D) {

@@ -14,19 +14,7 @@ namespace {
 
 using Ints = std::vector<int64_t>;
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(-1, 1);
-  Tensor t(dtype, shape);
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    if (dtype == DType::f32) {
-      t.data<float>()[i] = static_cast<float>(dist(rng));
-    } else {
-      t.data<double>()[i] = dist(rng);
-    }
-  }
-  return t;
-}
+using sluice::testing::random_tensor;
 
 TEST(ConvTranspose, HandComputedStride2) {
   // One 2x2 input [1,2;3,4], a 2x2 filter [1,10;100,1000], stride 2, VALID: each input

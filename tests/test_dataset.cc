@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "runtime/sluice.h"
+#include "test_util.h"
 
 using namespace sluice;
 using models::Dataset;
@@ -18,18 +19,9 @@ using models::Element;
 
 namespace {
 
-Tensor random_tensor(const Shape& s, uint64_t seed, float lo = -1, float hi = 1) {
-  Tensor t(DType::f32, s);
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  for (int64_t i = 0; i < t.num_elements(); ++i) t.data<float>()[i] = d(rng);
-  return t;
-}
+using sluice::testing::random_tensor;
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.num_bytes()) == 0;
-}
+using sluice::testing::same_bits;
 
 // ids [n] (i64 0..n-1) and their doubles [n, 2] (2i, 2i+1).
 Dataset counting(int64_t n) {

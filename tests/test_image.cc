@@ -21,19 +21,7 @@ std::vector<TensorRef> refs(const std::vector<Output>& v) { return {v.begin(), v
 
 using Ints = std::vector<int64_t>;
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(-1, 1);
-  Tensor t(dtype, shape);
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    if (dtype == DType::f32) {
-      t.data<float>()[i] = static_cast<float>(dist(rng));
-    } else {
-      t.data<double>()[i] = dist(rng);
-    }
-  }
-  return t;
-}
+using sluice::testing::random_tensor;
 
 Tensor iota(const Shape& shape) {
   Tensor t(DType::f32, shape);

@@ -14,19 +14,7 @@
 namespace sluice {
 namespace {
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1, double hi = 1) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  Tensor t(dtype, shape);
-  for (int64_t i = 0; i < t.num_elements(); ++i) {
-    if (dtype == DType::f32) {
-      t.data<float>()[i] = static_cast<float>(dist(rng));
-    } else {
-      t.data<double>()[i] = dist(rng);
-    }
-  }
-  return t;
-}
+using sluice::testing::random_tensor;
 
 void expect_near_all(const Tensor& got, const reference::Vec& want, double tol, const std::string& what) {
   ASSERT_EQ(got.num_elements(), static_cast<int64_t>(want.size())) << what;

@@ -18,14 +18,7 @@ namespace {
 using testing::contains;
 using testing::error_of;
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1.0,
-                     double hi = 1.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  Tensor t(DType::f64, shape);
-  for (int64_t i = 0; i < t.num_elements(); ++i) t.data<double>()[i] = dist(rng);
-  return t.cast(dtype);
-}
+using sluice::testing::random_tensor;
 
 // The six LSTM inputs for sizes (B, T, F, U).
 struct LstmValues {

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "runtime/sluice.h"
+#include "test_util.h"
 
 using namespace sluice;
 
@@ -28,18 +29,9 @@ bool have_fashion() {
          std::filesystem::exists(fashion_dir() + "/train-images-idx3-ubyte");
 }
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.dtype() == b.dtype() && a.shape() == b.shape() &&
-         std::memcmp(a.raw_data(), b.raw_data(), a.num_bytes()) == 0;
-}
+using sluice::testing::same_bits;
 
-Tensor random_tensor(const Shape& s, uint64_t seed, float lo = -1, float hi = 1) {
-  Tensor t(DType::f32, s);
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  for (int64_t i = 0; i < t.num_elements(); ++i) t.data<float>()[i] = d(rng);
-  return t;
-}
+using sluice::testing::random_tensor;
 
 // One-hot labels of a linear rule on x (a learnable 3-class task).
 Tensor rule_labels(const Tensor& x) {

@@ -7,18 +7,13 @@
 #include <vector>
 
 #include "runtime/sluice.h"
+#include "test_util.h"
 
 using namespace sluice;
 
 namespace {
 
-Tensor random_tensor(const Shape& s, uint64_t seed, float lo = -1, float hi = 1) {
-  Tensor t(DType::f32, s);
-  std::mt19937_64 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  for (int64_t i = 0; i < t.num_elements(); ++i) t.data<float>()[i] = d(rng);
-  return t;
-}
+using sluice::testing::random_tensor;
 
 constexpr int N = 4, IN = 2, U = 3;
 

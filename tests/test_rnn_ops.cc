@@ -23,14 +23,7 @@ using testing::error_of;
 using testing::fused_rnn;
 using testing::RnnCell;
 
-Tensor random_tensor(DType dtype, const Shape& shape, uint32_t seed, double lo = -1.0,
-                     double hi = 1.0) {
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<double> dist(lo, hi);
-  Tensor t(DType::f64, shape);
-  for (int64_t i = 0; i < t.num_elements(); ++i) t.data<double>()[i] = dist(rng);
-  return t.cast(dtype);
-}
+using sluice::testing::random_tensor;
 
 // Largest |a - b| / (1 + |b|).
 double max_rel_diff(const Tensor& a, const Tensor& b) {
