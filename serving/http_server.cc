@@ -1,6 +1,7 @@
 #include "http_server.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <ctime>
@@ -119,6 +120,11 @@ Server::Server(std::vector<ModelConfig> configs, ServerOptions options) : option
   // Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
   // body until the client's delayed ACK (~40 ms per keep-alive request).
   http_->set_tcp_nodelay(true);
+  // Remember the listening socket: bind() raises its accept backlog (below).
+  http_->set_socket_options([this](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_socket_ = static_cast<int>(sock);
+  });
 
   http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
     t_request_start = std::chrono::steady_clock::now();
@@ -202,6 +208,10 @@ int Server::bind() {
                             " (address in use or not local?)");
     port_ = options_.port;
   }
+  // The packaged httplib listens with a backlog of 5: 64 clients connecting at once overflow
+  // it and the dropped SYNs are retried after 1 s (a 1 s tail in every load test). listen()
+  // again on the bound socket only raises the backlog.
+  if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
   if (options_.poll_seconds > 0) manager_->start_polling(std::chrono::seconds(options_.poll_seconds));
   return port_;
 }

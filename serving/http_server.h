@@ -77,6 +77,7 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = -1;
+  int listen_socket_ = -1;
   std::mutex log_mutex_;
   FILE* log_ = nullptr;
   bool own_log_ = false;
