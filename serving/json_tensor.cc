@@ -380,6 +380,13 @@ PredictRequest parse_predict_request_full(const std::string& body, int max_depth
     const size_t close = what.find("] ");
     if (close != std::string::npos) what = what.substr(close + 2);
     throw InvalidArgument(detail::str_cat("JSON Parse error: ", what, " at offset: ", e.byte));
+  } catch (const json::exception& e) {
+    // A number beyond double's range (1e400) is out_of_range, not a parse_error: still a
+    // malformed request (400), as TF Serving's "Number too big to be stored in double".
+    std::string what = e.what();
+    const size_t close = what.find("] ");
+    if (close != std::string::npos) what = what.substr(close + 2);
+    throw InvalidArgument("JSON Parse error: " + what);
   }
   if (!doc.is_object()) throw InvalidArgument("JSON Value: " + dump(doc) + " Is not object");
 

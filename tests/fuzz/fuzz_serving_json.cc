@@ -16,7 +16,7 @@
 #include <string>
 
 #include "fuzz_util.h"
-#include "serving/json_tensor.h"
+#include "json_tensor.h"
 
 namespace sluice::fuzz::serving_json {
 
