@@ -7,6 +7,7 @@
 #
 #   bench/serving/load.sh [BUILD_DIR] [SECONDS_PER_POINT]      (defaults: build, 10)
 #   POINTS="half_plus_two:64 mlp:8" BATCHING=off bench/serving/load.sh ...   (a subset)
+#   ACCESS_LOG=/tmp/access.log, SERVE_FLAGS="--session_threads=1": other server settings
 set -euo pipefail
 build=${1:-build}
 secs=${2:-10}
@@ -32,7 +33,7 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
 echo "| model | batching | connections | requests/s | p50 | p99 | non-2xx | server CPU/request |"
 echo "|---|---|---|---|---|---|---|---|"
 for batching in ${BATCHING:-off on}; do
-  flags=(--model_config_file="$work/models.json" --port=0 --access_log=off --file_system_poll_wait_seconds=0 ${SERVE_FLAGS:-})
+  flags=(--model_config_file="$work/models.json" --port=0 --access_log="${ACCESS_LOG:-off}" --file_system_poll_wait_seconds=0 ${SERVE_FLAGS:-})
   [[ $batching == on ]] && flags+=(--enable_batching --max_batch_size=64 --batch_timeout_micros=500)
   "$build/tools/sluice" serve "${flags[@]}" > "$work/serve.out" 2> "$work/serve.err" &
   server_pid=$!
