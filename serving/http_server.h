@@ -11,6 +11,7 @@
 //   server.shutdown();                  // stops accepting, lets in-flight requests finish
 #pragma once
 
+#include <condition_variable>
 #include <cstdio>
 #include <memory>
 #include <mutex>
@@ -69,6 +70,9 @@ class Server {
 
  private:
   void log_access(const std::string& line);
+  void write_log_locked();        // writes the buffered lines; log_mutex_ held
+  void flush_log_periodically();  // the flusher thread
+  void stop_log_flusher();        // writes what is buffered; later lines are written at once
 
   ServerOptions options_;
   Metrics metrics_;
@@ -77,7 +81,12 @@ class Server {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   int port_ = -1;
+  int listen_socket_ = -1;
   std::mutex log_mutex_;
+  std::condition_variable log_cv_;
+  std::string log_buffer_;
+  bool log_stopped_ = false;
+  std::thread log_thread_;
   FILE* log_ = nullptr;
   bool own_log_ = false;
 };

@@ -1,5 +1,6 @@
 #include "json_tensor.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -313,13 +314,15 @@ template <class F>
 std::string format_decimal(F v, int short_digits) {
   if (std::isnan(v)) return "NaN";
   if (std::isinf(v)) return std::signbit(v) ? "-Infinity" : "Infinity";
+  // std::to_chars in general format with a precision is printf's %.*g, without printf's
+  // format parsing and locale (which showed in the profile of every response).
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%.*g", short_digits, static_cast<double>(v));
-  F back;
-  if constexpr (std::is_same<F, float>::value) back = std::strtof(buf, nullptr);
-  else back = std::strtod(buf, nullptr);
-  if (back != v) std::snprintf(buf, sizeof buf, "%.*g", std::numeric_limits<F>::max_digits10, static_cast<double>(v));
-  std::string s = buf;
+  char* end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, short_digits).ptr;
+  F back{};
+  std::from_chars(buf, end, back);
+  if (back != v) end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general,
+                                     std::numeric_limits<F>::max_digits10).ptr;
+  std::string s(buf, end);
   if (s.find('.') == std::string::npos && s.find('e') == std::string::npos) s += ".0";
   return s;
 }
@@ -350,6 +353,23 @@ void check_json_depth(const std::string& body, int max_depth) {
 
 PredictRequest parse_predict_request(const std::string& body, int max_depth,
                                      const std::function<SpecMap(const std::string&)>& input_specs) {
+  // When the fast path declines after looking the signature up, the full parser asks again:
+  // answer that from the first lookup.
+  std::optional<SpecMap> specs;
+  std::string specs_for;
+  auto specs_once = [&](const std::string& signature) {
+    if (!specs || specs_for != signature) {
+      specs = input_specs(signature);
+      specs_for = signature;
+    }
+    return *specs;
+  };
+  if (std::optional<PredictRequest> fast = parse_predict_request_fast(body, max_depth, specs_once)) return std::move(*fast);
+  return parse_predict_request_full(body, max_depth, specs_once);
+}
+
+PredictRequest parse_predict_request_full(const std::string& body, int max_depth,
+                                          const std::function<SpecMap(const std::string&)>& input_specs) {
   if (body.empty()) throw InvalidArgument("JSON Parse error: The document is empty");
   check_json_depth(body, max_depth);
   json doc;
@@ -360,6 +380,13 @@ PredictRequest parse_predict_request(const std::string& body, int max_depth,
     const size_t close = what.find("] ");
     if (close != std::string::npos) what = what.substr(close + 2);
     throw InvalidArgument(detail::str_cat("JSON Parse error: ", what, " at offset: ", e.byte));
+  } catch (const json::exception& e) {
+    // A number beyond double's range (1e400) is out_of_range, not a parse_error: still a
+    // malformed request (400), as TF Serving's "Number too big to be stored in double".
+    std::string what = e.what();
+    const size_t close = what.find("] ");
+    if (close != std::string::npos) what = what.substr(close + 2);
+    throw InvalidArgument("JSON Parse error: " + what);
   }
   if (!doc.is_object()) throw InvalidArgument("JSON Value: " + dump(doc) + " Is not object");
 

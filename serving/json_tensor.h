@@ -12,6 +12,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include <sluice/sluice.h>
@@ -43,8 +44,20 @@ void check_json_depth(const std::string& body, int max_depth);
 // InvalidArgument with TF Serving's message for anything malformed: bad JSON, neither or
 // both of 'instances'/'inputs', ragged lists, a value of the wrong JSON type or range for
 // the input's dtype, a missing named input.
+// Takes the fast path (below) first and the full parser when that declines.
 PredictRequest parse_predict_request(const std::string& body, int max_depth,
                                      const std::function<SpecMap(const std::string&)>& input_specs);
+
+// The two paths of parse_predict_request, for tests and the fuzz target that compare them.
+// The full one reads any body through a JSON DOM and has every error message. The fast one
+// (json_fast.cc) reads the common case (nested lists of numbers for a one-input f32, f64,
+// i32 or i64 signature) in one pass and returns nullopt for anything else, including every
+// body the full parser refuses; when it answers, the full parser gives the same request.
+// Both call input_specs at most once; its errors propagate from either.
+PredictRequest parse_predict_request_full(const std::string& body, int max_depth,
+                                          const std::function<SpecMap(const std::string&)>& input_specs);
+std::optional<PredictRequest> parse_predict_request_fast(
+    const std::string& body, int max_depth, const std::function<SpecMap(const std::string&)>& input_specs);
 
 // The response body for `outputs` in `format`. InvalidArgument for row format when the
 // outputs disagree on their batch size (dim 0) or one is a scalar.

@@ -97,6 +97,10 @@ TEST(ServingJson, ErrorsCarryTfServingMessages) {
   const std::string bad = error_of<InvalidArgument>([&] { parse(R"({"inputs": [1,)", f); });
   EXPECT_EQ(bad.rfind("JSON Parse error: ", 0), 0u) << bad;
   EXPECT_NE(bad.find(" at offset: "), std::string::npos) << bad;
+  // A number beyond double's range is a parse error too (found by fuzz_serving_json: it
+  // escaped as nlohmann's out_of_range, a 500 "Internal error" from the server).
+  EXPECT_EQ(error_of<InvalidArgument>([&] { parse(R"({"inputs": [1e400]})", one_input(DType::f64, {-1})); }),
+            "JSON Parse error: number overflow parsing '1e400'");
   EXPECT_EQ(error_of<InvalidArgument>([&] { parse(R"({"inputs": {"y": [1]}})", {{"x", {DType::f32, {-1}}}, {"y", {DType::f32, {-1}}}}); }),
             "Missing named input: x in 'inputs' object.");
   EXPECT_EQ(error_of<InvalidArgument>([&] { parse(R"({"instances": [1, 2]})", {{"x", {DType::f32, {-1}}}, {"y", {DType::f32, {-1}}}}); }),
@@ -333,6 +337,9 @@ TEST_F(ServingManager, RestApiWithoutSockets) {
   EXPECT_EQ(r.body, R"({"predictions": [[2.5], [3.0], [4.5]]})");
   r = api.handle("POST", "/v1/models/hp/versions/1:predict", R"({"inputs": {"x": [[1.0]]}})");
   EXPECT_EQ(r.body, R"({"outputs": [[2.5]]})");
+  r = api.handle("POST", "/v1/models/hp:predict", R"({"instances": [[1e999]]})");  // 400, not 500
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(r.body, R"({ "error": "JSON Parse error: number overflow parsing '1e999'" })");
   r = api.handle("POST", "/v1/models/hp:explain", "{}");
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(r.body, R"({ "error": "Malformed request: POST /v1/models/hp:explain" })");
