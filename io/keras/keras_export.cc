@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "../../models/model_internal.h"
+#include "../../models/saving.h"
 #include "hdf5.h"
 #include "keras_internal.h"
 
@@ -203,4 +204,19 @@ void save_keras_model(const models::Model& model, const std::string& path) {
   }
 }
 
+namespace {
+// Model::save("m.h5") and models::load_model("m.h5") reach this file through the models
+// layer's format hook (models/saving.h), so models/ does not depend on io/keras.
+const bool kRegistered = [] {
+  models::detail::register_model_file_format(
+      {".h5", ".hdf5"},
+      {"Keras HDF5", save_keras_model, [](const std::string& path) { return load_keras_model(path); }});
+  return true;
+}();
+}  // namespace
+
 }  // namespace sluice::io
+
+// Referenced by static links (CMakeLists.txt: --undefined) so that this object file, and with
+// it the registration above, is kept.
+extern "C" int sluice_keras_h5_format_anchor() { return sluice::io::kRegistered ? 1 : 0; }
