@@ -300,6 +300,15 @@ BuiltLayer batch_norm(const json& c, const std::string& n) {
   b.layer = l;
   b.call = [l, axis, n](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
     const int rank = in.at(0).value.shape().rank();
+    if (axis == 1 && rank > 2) {
+      // Channels first: normalise the channels-last transpose, then transpose back.
+      std::vector<int64_t> last = {0}, first = {0, rank - 1};
+      for (int i = 2; i < rank; ++i) last.push_back(i);
+      last.push_back(1);
+      for (int i = 1; i < rank - 1; ++i) first.push_back(i);
+      const Output y = (*l)(s, ops::transpose(s, in.at(0).value, last));
+      return std::vector<KTensor>{{ops::transpose(s, y, first), in.at(0).mask}};
+    }
     if (axis != -1 && axis != rank - 1)
       throw Unimplemented("layer '" + n + "': BatchNormalization axis " + std::to_string(axis) + " of a rank-" +
                           std::to_string(rank) + " input (the last axis only)");
@@ -457,6 +466,15 @@ std::map<std::string, LayerFactory> make_table() {
     t[cls] = [cls](const json& c, const std::string& n) { return recurrent(cls, c, n); };
   }
   t["Bidirectional"] = bidirectional;
+  // data_format="channels_first": the channels-last layer on a transpose.
+  for (const char* cls : {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "MaxPooling1D", "MaxPooling2D",
+                          "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                          "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten", "ZeroPadding2D", "UpSampling2D"}) {
+    LayerFactory f = t[cls];
+    t[cls] = [f](const json& c, const std::string& n) { return is_channels_first(c) ? channels_first(f(c, n)) : f(c, n); };
+  }
+  t["TimeDistributed"] = time_distributed;
+  t["Sequential"] = nested_sequential;
   return t;
 }
 
@@ -483,7 +501,7 @@ void check_layer_config(const std::string& cls, const json& c, const std::string
   const std::string fmt = c.is_object() && c.contains("data_format") && c["data_format"].is_string()
                               ? c["data_format"].get<std::string>()
                               : "channels_last";
-  if (fmt != "channels_last") add("data_format " + fmt + " (channels_last only)");
+  if (fmt != "channels_last" && fmt != "channels_first") add("data_format " + fmt);
   if (c.is_object() && c.contains("groups") && c["groups"].is_number() && c["groups"].get<double>() != 1)
     add("grouped convolution");
   if (c.is_object() && c.contains("stateful") && c["stateful"].is_boolean() && c["stateful"].get<bool>())
