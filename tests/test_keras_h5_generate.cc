@@ -101,6 +101,17 @@ TEST(KerasH5Generate, ConvolutionalLayers) {
              "Activation Dropout RepeatVector GlobalAveragePooling1D Dense");
 }
 
+TEST(KerasH5Generate, TransposedDepthwiseAndSeparableConvolutions) {
+  models::Sequential m({layers::Conv2DTranspose(3, {3, 2}, {2, 2}, Padding::same, Activation::relu),
+                        layers::DepthwiseConv2D({2, 2}, {1, 2}, Padding::valid, 2, Activation::tanh),
+                        layers::SeparableConv2D(4, {3, 3}, {1, 1}, Padding::same, 1, Activation::sigmoid, false),
+                        layers::Conv2DTranspose(2, {3, 3}, {2, 1}, Padding::valid),
+                        layers::Flatten(), layers::Dense(3)});
+  m.build({4, 5, 2});
+  const std::vector<Tensor> x = {random_tensor(m.inputs()[0], 3, 8)};
+  round_trip(m, x, targets_for(m, x), "Conv2DTranspose DepthwiseConv2D SeparableConv2D");
+}
+
 TEST(KerasH5Generate, GlobalPooling2D) {
   Graph g;
   Scope root(g);
@@ -177,7 +188,7 @@ TEST(KerasH5Generate, FunctionalMergesStatesAndSeveralOutputs) {
 }
 
 TEST(KerasH5Generate, LayersKerasCannotExpressAreOneUnimplementedError) {
-  models::Sequential m({layers::Conv2D(2, {3, 3}), layers::DepthwiseConv2D({2, 2}),
+  models::Sequential m({layers::Conv2D(2, {3, 3}), layers::Conv2DTranspose(2, {1, 1}, {2, 2}),
                         layers::TimeDistributed(std::make_shared<layers::Dense>(3)), layers::Flatten(),
                         layers::Dense(1)});
   m.build({6, 6, 1});
@@ -187,7 +198,7 @@ TEST(KerasH5Generate, LayersKerasCannotExpressAreOneUnimplementedError) {
     FAIL() << "expected Unimplemented";
   } catch (const Unimplemented& e) {
     const std::string msg = e.what();
-    EXPECT_NE(msg.find("DepthwiseConv2D (depthwise_conv2d)"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("Conv2DTranspose (conv2d_transpose)"), std::string::npos) << msg;
     EXPECT_NE(msg.find("TimeDistributed (time_distributed)"), std::string::npos) << msg;
     EXPECT_EQ(msg.find("Conv2D (conv2d)"), std::string::npos) << msg;  // that one is fine
   }

@@ -316,6 +316,38 @@ json generate_model_config(const models::Model& model) {
         c["use_bias"] = has_var("bias");
       }
       ok_single();
+    } else if (l.type == "Conv2DTranspose" || l.type == "DepthwiseConv2D" || l.type == "SeparableConv2D") {
+      const bool transpose = l.type == "Conv2DTranspose";
+      const Operation* conv = first_of(ops, transpose ? "Conv2DTranspose" : "DepthwiseConv2dNative");
+      if (!conv) conv = first_of(ops, "FusedDepthwiseConv2dNative");
+      const Node* cn = conv ? conv->node() : nullptr;
+      const std::vector<int64_t> one = {1, 1};
+      if (!cn || padding_name(cn).empty() || cn->attr<std::vector<int64_t>>("dilations") != one) {
+        why = "unexpected ops";
+      } else {
+        const Shape k = var_shape(0);
+        const auto& st = cn->attr<std::vector<int64_t>>("strides");
+        c["kernel_size"] = json::array({k.dim(0), k.dim(1)});
+        c["strides"] = json::array({st.at(0), st.at(1)});
+        c["padding"] = padding_name(cn);
+        c["data_format"] = "channels_last";
+        c["dilation_rate"] = json::array({1, 1});
+        c["activation"] = activation_in(ops);
+        c["use_bias"] = has_var("bias");
+        if (transpose) {
+          c["filters"] = k.dim(2);
+          c["output_padding"] = nullptr;
+          // Keras' valid output length is (in - 1) s + max(k, s); Sluice's (in - 1) s + k.
+          if (c["padding"] == "valid" && (k.dim(0) < st.at(0) || k.dim(1) < st.at(1)))
+            why = "valid padding with a kernel smaller than the stride (Keras' output size differs)";
+          for (int64_t v : cn->attr<std::vector<int64_t>>("output_padding"))
+            if (v != 0) why = "output_padding";
+        } else {
+          c["depth_multiplier"] = k.dim(3);
+          if (l.type == "SeparableConv2D") c["filters"] = var_shape(1).dim(3);
+        }
+      }
+      ok_single();
     } else if (l.type == "MaxPooling2D" || l.type == "AveragePooling2D" || l.type == "MaxPooling1D" ||
                l.type == "AveragePooling1D") {
       const Operation* p = first_of(ops, l.type[0] == 'M' ? "MaxPool" : "AvgPool");

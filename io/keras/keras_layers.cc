@@ -269,6 +269,37 @@ BuiltLayer conv1d(const json& c, const std::string& n) {
   return single(l, false, simple ? "" : a);
 }
 
+// Conv2DTranspose, DepthwiseConv2D and SeparableConv2D (channels_last, no dilation).
+BuiltLayer conv_variant(const std::string& cls, const json& c, const std::string& n) {
+  const std::string a = activation_of(c, n);
+  Activation act = Activation::linear;
+  const bool simple = simple_activation(a, &act);
+  if (get_ints(c, "dilation_rate", n, 2, {1, 1}) != std::vector<int64_t>{1, 1})
+    throw Unimplemented("layer '" + n + "': " + cls + " with dilation_rate other than 1");
+  const std::vector<int64_t> k = positives(get_ints(c, "kernel_size", n, 2, {}), n, "kernel_size");
+  const std::vector<int64_t> st = positives(get_ints(c, "strides", n, 2, {1, 1}), n, "strides");
+  const Padding pad = padding_of(c, n);
+  const bool bias = get_bool(c, "use_bias", n, true);
+  std::shared_ptr<layers::Layer> l;
+  if (cls == "Conv2DTranspose") {
+    const json* op = c.is_object() && c.contains("output_padding") ? &c["output_padding"] : nullptr;
+    if (op && !op->is_null()) throw Unimplemented("layer '" + n + "': Conv2DTranspose with output_padding");
+    // Keras' valid output length is (in - 1) s + max(k, s); Sluice's conv2d_transpose (in - 1) s + k.
+    if (pad == Padding::valid && (k[0] < st[0] || k[1] < st[1]))
+      throw Unimplemented("layer '" + n + "': Conv2DTranspose with valid padding and a kernel smaller than the stride");
+    l = std::make_shared<layers::Conv2DTranspose>(positive(get_int(c, "filters", n, 0), n, "filters"), k, st, pad, act,
+                                                  bias, n);
+  } else {
+    const int64_t m = positive(get_int(c, "depth_multiplier", n, 1), n, "depth_multiplier");
+    if (cls == "DepthwiseConv2D")
+      l = std::make_shared<layers::DepthwiseConv2D>(k, st, pad, m, act, bias, n);
+    else
+      l = std::make_shared<layers::SeparableConv2D>(positive(get_int(c, "filters", n, 0), n, "filters"), k, st, pad, m,
+                                                    act, bias, n);
+  }
+  return single(l, false, simple ? "" : a);
+}
+
 std::vector<int64_t> pool_size(const json& c, const std::string& n, size_t dims) {
   return positives(get_ints(c, "pool_size", n, dims, std::vector<int64_t>(dims, 2)), n, "pool_size");
 }
@@ -372,6 +403,10 @@ std::map<std::string, LayerFactory> make_table() {
   t["Convolution2D"] = conv2d;
   t["Conv1D"] = conv1d;
   t["Convolution1D"] = conv1d;
+  for (const char* v : {"Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"}) {
+    const std::string cls = v;
+    t[cls] = [cls](const json& c, const std::string& n) { return conv_variant(cls, c, n); };
+  }
   t["Activation"] = activation_layer;
   t["BatchNormalization"] = batch_norm;
   t["Embedding"] = embedding;
@@ -467,7 +502,8 @@ std::map<std::string, LayerFactory> make_table() {
   }
   t["Bidirectional"] = bidirectional;
   // data_format="channels_first": the channels-last layer on a transpose.
-  for (const char* cls : {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "MaxPooling1D", "MaxPooling2D",
+  for (const char* cls : {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Conv2DTranspose", "DepthwiseConv2D",
+                          "SeparableConv2D", "MaxPooling1D", "MaxPooling2D",
                           "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
                           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten", "ZeroPadding2D", "UpSampling2D"}) {
     LayerFactory f = t[cls];

@@ -24,6 +24,12 @@ KEYS = {
     "Dense": ["units", "activation", "use_bias"],
     "Conv2D": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias"],
     "Conv1D": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "activation", "use_bias"],
+    "Conv2DTranspose": ["filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate",
+                        "output_padding", "activation", "use_bias"],
+    "DepthwiseConv2D": ["kernel_size", "strides", "padding", "data_format", "depth_multiplier", "activation",
+                        "use_bias"],
+    "SeparableConv2D": ["filters", "kernel_size", "strides", "padding", "data_format", "depth_multiplier",
+                        "activation", "use_bias"],
     "MaxPooling2D": ["pool_size", "strides", "padding", "data_format"],
     "AveragePooling2D": ["pool_size", "strides", "padding", "data_format"],
     "MaxPooling1D": ["pool_size", "strides", "padding", "data_format"],
@@ -65,6 +71,15 @@ def expected_shapes(cls, c, w):
     if cls in ("Conv2D", "Conv1D"):
         k = tuple(c["kernel_size"]) + (w[0].shape[-2], c["filters"])
         return [k] + ([(c["filters"],)] if c["use_bias"] else [])
+    if cls == "Conv2DTranspose":  # [kh, kw, filters, in]
+        return [tuple(c["kernel_size"]) + (c["filters"], w[0].shape[-1])] + ([(c["filters"],)] if c["use_bias"] else [])
+    if cls in ("DepthwiseConv2D", "SeparableConv2D"):
+        cin, m = w[0].shape[2], c["depth_multiplier"]
+        s = [tuple(c["kernel_size"]) + (cin, m)]
+        if cls == "SeparableConv2D":
+            s.append((1, 1, cin * m, c["filters"]))
+        out = c["filters"] if cls == "SeparableConv2D" else cin * m
+        return s + ([(out,)] if c["use_bias"] else [])
     if cls in ("BatchNormalization", "LayerNormalization"):
         n = w[0].shape
         return [n] * ((1 if c["scale"] else 0) + (1 if c["center"] else 0) + (2 if cls == "BatchNormalization" else 0))
@@ -91,7 +106,7 @@ for l in layers:
     if cls == "Bidirectional":
         for k in KEYS[c["layer"]["class_name"]]:
             check(k in c["layer"]["config"], "%s (%s): inner config lacks '%s'" % (cls, name, k))
-    if cls in ("Conv2D", "Conv1D", "MaxPooling2D", "AveragePooling2D", "MaxPooling1D", "AveragePooling1D"):
+    if cls in ("Conv2D", "Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D", "MaxPooling1D", "AveragePooling1D"):
         for k in ("kernel_size", "strides", "dilation_rate", "pool_size"):
             if k in c:
                 check(isinstance(c[k], list) and all(isinstance(v, int) for v in c[k]),
