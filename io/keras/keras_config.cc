@@ -117,8 +117,9 @@ std::string activation_in(const std::vector<Operation>& ops) {
   static const std::map<std::string, std::string> acts = {
       {"Relu", "relu"}, {"Sigmoid", "sigmoid"}, {"Tanh", "tanh"}, {"Softmax", "softmax"}};
   for (const Operation& op : ops) {
-    if (op.type() == "FusedConv2D") {
-      const std::string a = op.node()->attr<std::string>("activation");
+    const AttrValue* fa = op.type().rfind("Fused", 0) == 0 ? op.node()->find_attr("activation") : nullptr;
+    if (fa && fa->holds<std::string>()) {
+      const std::string a = fa->get<std::string>("activation");
       if (!a.empty() && a != "linear" && a != "none") return a;
     }
     auto it = acts.find(op.type());
@@ -365,8 +366,7 @@ json generate_model_config(const models::Model& model) {
       ok_single();
     } else if (l.type == "GlobalAveragePooling2D" || l.type == "GlobalMaxPooling2D" ||
                l.type == "GlobalAveragePooling1D" || l.type == "GlobalMaxPooling1D") {
-      c["data_format"] = "channels_last";
-      c["keepdims"] = false;
+      c["data_format"] = "channels_last";  // (keepdims only exists from tf.keras 2.6 on)
       ok_single();
     } else if (l.type == "BatchNormalization") {
       const Operation* bn = first_of(ops, "FusedBatchNorm");
@@ -506,7 +506,7 @@ json generate_model_config(const models::Model& model) {
       json rc = {{"trainable", true}, {"dtype", "float32"}};
       const std::string act = rnn_activation(n, "activation");
       const std::string ract = rnn_activation(n, "recurrent_activation");
-      if (act.empty() || ract.empty()) why = "an activation Keras does not have";
+      if (act.empty() || (ract.empty() && n->op_type() != "SimpleRNN")) why = "an activation Keras does not have";
       if (n->op_type() == "LSTM" &&
           (!n->attr<std::string>("cell_activation").empty() || n->attr<bool>("peepholes") ||
            n->attr<bool>("input_forget")))
@@ -549,7 +549,8 @@ json generate_model_config(const models::Model& model) {
       const Shape rk = fused[0].input(num_states + 2).shape();
       rc["units"] = rk.dim(0);
       rc["activation"] = act;
-      rc["recurrent_activation"] = ract;
+      // SimpleRNN's constructor takes no recurrent_activation (Keras rejects unknown keys).
+      if (n->op_type() != "SimpleRNN") rc["recurrent_activation"] = ract;
       rc["use_bias"] = fused[0].num_inputs() > num_states + 3 &&
                        fused[0].input(num_states + 3).op().type() == "VariableV2";
       rc["return_sequences"] = seq;

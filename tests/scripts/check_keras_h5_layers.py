@@ -54,6 +54,11 @@ KEYS = {
     "UpSampling2D": ["size", "data_format", "interpolation"],
 }
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
+# Keys a class's constructor does not take: Keras' from_config raises on them.
+FORBIDDEN = {"SimpleRNN": ["recurrent_activation", "unit_forget_bias", "reset_after"],
+             "GRU": ["unit_forget_bias"], "LSTM": ["reset_after"],
+             "GlobalAveragePooling2D": ["keepdims"], "GlobalMaxPooling2D": ["keepdims"],
+             "GlobalAveragePooling1D": ["keepdims"], "GlobalMaxPooling1D": ["keepdims"]}
 
 
 def rnn_shapes(cls, c, features):
@@ -103,7 +108,11 @@ for l in layers:
     seen.add(cls)
     for k in KEYS.get(cls, []):
         check(k in c, "%s (%s): config lacks '%s'" % (cls, name, k))
+    for k in FORBIDDEN.get(cls, []):
+        check(k not in c, "%s (%s): config has '%s', which Keras' constructor rejects" % (cls, name, k))
     if cls == "Bidirectional":
+        for k in FORBIDDEN.get(c["layer"]["class_name"], []):
+            check(k not in c["layer"]["config"], "%s (%s): inner config has '%s'" % (cls, name, k))
         for k in KEYS[c["layer"]["class_name"]]:
             check(k in c["layer"]["config"], "%s (%s): inner config lacks '%s'" % (cls, name, k))
     if cls in ("Conv2D", "Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "MaxPooling2D", "AveragePooling2D", "MaxPooling1D", "AveragePooling1D"):
