@@ -50,7 +50,10 @@ Output apply_keras_activation(const Scope& scope, const Output& x, const std::st
 namespace layers {
 
 Output NamedActivation::call(const Scope& scope, const Output& x) {
-  return apply_keras_activation(scope, x, activation_);
+  // Under "<layer>/<name>/", so a Keras config can be written back for it (io/keras); linear
+  // still gets an op of its own (the layer's output in summaries).
+  if (activation_ == "linear") return ops::identity(scope, x);
+  return apply_keras_activation(scope.sub(activation_), x, activation_);
 }
 
 Output ReLU::call(const Scope& scope, const Output& x) {

@@ -5,15 +5,17 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "../io/bundle.h"
 #include "../io/checkpoint.h"
 #include "../io/graph_io.h"
-#include "../io/keras/keras_h5.h"
 #include "../io/saver.h"
 #include "model_internal.h"
+#include "saving.h"
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -38,22 +40,55 @@ json shape_json(const Shape& s) { return s.known_rank() ? json(s.dims()) : json(
 }  // namespace
 
 namespace {
-// "m.h5" / "m.hdf5": Keras' HDF5 format (io/keras/keras_h5.h) instead of a bundle folder.
-bool is_keras_path(const std::string& p) {
-  for (const char* ext : {".h5", ".hdf5"}) {
-    const std::string e = ext;
-    if (p.size() > e.size() && p.compare(p.size() - e.size(), e.size(), e) == 0) return true;
-  }
-  return false;
+
+std::mutex& formats_mutex() {
+  static std::mutex m;
+  return m;
 }
+
+std::map<std::string, detail::ModelFileFormat>& formats() {
+  static std::map<std::string, detail::ModelFileFormat> f;
+  return f;
+}
+
+// The registered format whose extension ends `path` ("m.h5": Keras' HDF5, registered by
+// io/keras), or null for a bundle folder. Unimplemented for ".h5"/".hdf5" when nothing
+// registered them (a static link that left io/keras out).
+const detail::ModelFileFormat* format_of(const std::string& path, detail::ModelFileFormat* copy) {
+  {
+    std::lock_guard<std::mutex> lock(formats_mutex());
+    for (const auto& kv : formats()) {
+      const std::string& e = kv.first;
+      if (path.size() > e.size() && path.compare(path.size() - e.size(), e.size(), e) == 0) {
+        *copy = kv.second;
+        return copy;
+      }
+    }
+  }
+  for (const char* e : {".h5", ".hdf5"}) {
+    const std::string ext = e;
+    if (path.size() > ext.size() && path.compare(path.size() - ext.size(), ext.size(), ext) == 0)
+      throw Unimplemented("'" + path + "': Keras HDF5 files need io/keras, which this program does not link");
+  }
+  return nullptr;
+}
+
 }  // namespace
+
+namespace detail {
+void register_model_file_format(const std::vector<std::string>& extensions, ModelFileFormat format) {
+  std::lock_guard<std::mutex> lock(formats_mutex());
+  for (const std::string& e : extensions) formats()[e] = format;
+}
+}  // namespace detail
 
 void Model::save(const std::string& dir, bool overwrite) const {
   require_built("save");
-  if (is_keras_path(dir)) {
+  detail::ModelFileFormat fmt;
+  if (format_of(dir, &fmt)) {
     std::error_code ec;
     SLUICE_REQUIRE(overwrite || !fs::exists(dir, ec), AlreadyExists, "save: '", dir, "' exists (pass overwrite=true)");
-    io::save_keras_model(*this, dir);
+    fmt.save(*this, dir);
     return;
   }
   const fs::path target(dir);
@@ -157,7 +192,8 @@ void Model::save(const std::string& dir, bool overwrite) const {
 }
 
 Model load_model(const std::string& dir) {
-  if (is_keras_path(dir)) return io::load_keras_model(dir);
+  detail::ModelFileFormat fmt;
+  if (format_of(dir, &fmt)) return fmt.load(dir);
   const fs::path root(dir);
   const std::string cfg_path = (root / kConfigFile).string();
   std::error_code ec;

@@ -6,8 +6,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 
 #include "../../models/model_internal.h"
+#include "../../models/saving.h"
 #include "hdf5.h"
 #include "keras_internal.h"
 
@@ -74,6 +76,40 @@ json training_config(const models::Model& model) {
           {"optimizer_config", {{"class_name", optimizer_class(c.optimizer.name)}, {"config", opt}}}};
 }
 
+// Keras' optimizer_weights for a compiled model, as tf.keras 2.x's OptimizerV2 lists them:
+// "<Opt>/iter:0" (int64), then each slot kind for every trainable weight in model order
+// (Adam: all m, then all v; RMSprop: rms, then momentum when momentum > 0; SGD: momentum when
+// momentum > 0), named "<Opt>/<weight>/<slot>:0". Sluice's slot variables are
+// "<weight>/Adam" (m), "<weight>/Adam_1" (v), "<weight>/RMSprop", "<weight>/RMSprop_1",
+// "<weight>/Momentum" (what restore_training_state reads back). Empty when a slot is missing
+// (e.g. before the first step built nothing): no partial state is written.
+std::vector<std::pair<std::string, Output>> optimizer_weights(const models::Model& model) {
+  models::Model& mm = const_cast<models::Model&>(model);
+  const models::Model::Compiled& c = models::ModelAccess::compiled(mm);
+  const std::string cls = optimizer_class(c.optimizer.name);
+  std::vector<std::pair<std::string, std::string>> slots;  // keras slot, sluice suffix
+  if (c.optimizer.name == "adam") slots = {{"m", "Adam"}, {"v", "Adam_1"}};
+  if (c.optimizer.name == "rmsprop") {
+    slots = {{"rms", "RMSprop"}};
+    if (c.optimizer.momentum > 0) slots.push_back({"momentum", "RMSprop_1"});
+  }
+  if (c.optimizer.name == "sgd" && c.optimizer.momentum > 0) slots = {{"momentum", "Momentum"}};
+  std::vector<std::pair<std::string, Output>> out;
+  if (!c.iterations.valid()) return {};
+  out.push_back({cls + "/iter:0", c.iterations});
+  std::vector<std::string> trainable;
+  for (const models::LayerInfo& l : model.layers())
+    for (size_t i = 0; i < l.weights.size(); ++i)
+      if (l.trainable[i]) trainable.push_back(l.weights[i]);
+  for (const auto& s : slots)
+    for (const std::string& w : trainable) {
+      const std::optional<Operation> op = model.graph().find_operation(w + "/" + s.second);
+      if (!op || op->type() != "VariableV2") return {};
+      out.push_back({cls + "/" + w + "/" + s.first + ":0", op->output(0)});
+    }
+  return out;
+}
+
 }  // namespace
 
 }  // namespace keras
@@ -115,6 +151,22 @@ void save_keras_model(const models::Model& model, const std::string& path) {
       if (model.compiled())
         h5::write_string_attr(f, root, "", "training_config", keras::training_config(model).dump(),
                               h5::StrKind::vlen_ascii);
+      if (model.compiled()) {
+        const auto opt = keras::optimizer_weights(model);
+        if (!opt.empty()) {
+          h5::Handle og = h5::create_group(f, root, "", "optimizer_weights");
+          std::vector<std::string> onames;
+          std::vector<Output> ovars;
+          for (const auto& kv : opt) {
+            onames.push_back(kv.first);
+            ovars.push_back(kv.second);
+          }
+          h5::write_string_array_attr(f, og.get(), "optimizer_weights", "weight_names", onames);
+          const std::vector<Tensor> values = model.session().run({}, ovars);
+          for (size_t i = 0; i < values.size(); ++i)
+            h5::write_dataset(f, og.get(), "optimizer_weights", onames[i], values[i]);
+        }
+      }
       h5::Handle mw = h5::create_group(f, root, "", "model_weights");
       h5::write_string_array_attr(f, mw.get(), "model_weights", "layer_names", layer_names);
       h5::write_string_attr(f, mw.get(), "model_weights", "backend", "tensorflow", h5::StrKind::vlen_ascii);
@@ -152,4 +204,19 @@ void save_keras_model(const models::Model& model, const std::string& path) {
   }
 }
 
+namespace {
+// Model::save("m.h5") and models::load_model("m.h5") reach this file through the models
+// layer's format hook (models/saving.h), so models/ does not depend on io/keras.
+const bool kRegistered = [] {
+  models::detail::register_model_file_format(
+      {".h5", ".hdf5"},
+      {"Keras HDF5", save_keras_model, [](const std::string& path) { return load_keras_model(path); }});
+  return true;
+}();
+}  // namespace
+
 }  // namespace sluice::io
+
+// Referenced by static links (CMakeLists.txt: --undefined) so that this object file, and with
+// it the registration above, is kept.
+extern "C" int sluice_keras_h5_format_anchor() { return sluice::io::kRegistered ? 1 : 0; }

@@ -68,11 +68,11 @@ bool is_hdf5_file(const std::string& path);
 // layer_names and, per layer, weight_names (fixed-length NUL-padded byte strings, an empty
 // float64 array for none) and one float32 dataset per weight ("<layer>/kernel:0"). The
 // model's current weights are written (so a model fine-tuned in Sluice goes back to Keras).
-// A compiled model also gets a training_config (optimizer_weights are not written). Works
+// A compiled model also gets training_config and optimizer_weights (tf.keras 2.x's). Works
 // for models loaded from Keras files (their config is kept in the graph: any layer) and for
-// models built in Sluice whose layers are Dense, Flatten, Activation and Dropout (the config
-// is generated); Unimplemented naming the other layers otherwise. The file is written under
-// a temporary name and renamed into place.
+// models built in Sluice (the config is generated from the graph for every layer Keras can
+// express; README "Keras models"); Unimplemented naming every other layer and its class,
+// with no file written. Written under a temporary name and renamed into place.
 void save_keras_model(const models::Model& model, const std::string& path);
 
 }  // namespace sluice::io

@@ -49,6 +49,14 @@ void check_layer_config(const std::string& class_name, const json& config, const
 // config Sluice cannot reproduce exactly (a custom loss, a schedule, legacy decay).
 void restore_training_state(models::Model& m, const std::string& path);
 
+// Wrapping layers (keras_wrappers.cc): whether a config says data_format "channels_first";
+// a layer run on the channels-last transpose of its input (and its output transposed back
+// when it keeps the rank); TimeDistributed; a Sequential model used as a layer.
+bool is_channels_first(const json& config);
+BuiltLayer channels_first(BuiltLayer inner);
+BuiltLayer time_distributed(const json& config, const std::string& name);
+BuiltLayer nested_sequential(const json& config, const std::string& name);
+
 // Config readers with messages naming the layer ("layer 'dense': ...").
 int64_t get_int(const json& c, const char* key, const std::string& layer, int64_t def);
 double get_double(const json& c, const char* key, const std::string& layer, double def);

@@ -269,6 +269,37 @@ BuiltLayer conv1d(const json& c, const std::string& n) {
   return single(l, false, simple ? "" : a);
 }
 
+// Conv2DTranspose, DepthwiseConv2D and SeparableConv2D (channels_last, no dilation).
+BuiltLayer conv_variant(const std::string& cls, const json& c, const std::string& n) {
+  const std::string a = activation_of(c, n);
+  Activation act = Activation::linear;
+  const bool simple = simple_activation(a, &act);
+  if (get_ints(c, "dilation_rate", n, 2, {1, 1}) != std::vector<int64_t>{1, 1})
+    throw Unimplemented("layer '" + n + "': " + cls + " with dilation_rate other than 1");
+  const std::vector<int64_t> k = positives(get_ints(c, "kernel_size", n, 2, {}), n, "kernel_size");
+  const std::vector<int64_t> st = positives(get_ints(c, "strides", n, 2, {1, 1}), n, "strides");
+  const Padding pad = padding_of(c, n);
+  const bool bias = get_bool(c, "use_bias", n, true);
+  std::shared_ptr<layers::Layer> l;
+  if (cls == "Conv2DTranspose") {
+    const json* op = c.is_object() && c.contains("output_padding") ? &c["output_padding"] : nullptr;
+    if (op && !op->is_null()) throw Unimplemented("layer '" + n + "': Conv2DTranspose with output_padding");
+    // Keras' valid output length is (in - 1) s + max(k, s); Sluice's conv2d_transpose (in - 1) s + k.
+    if (pad == Padding::valid && (k[0] < st[0] || k[1] < st[1]))
+      throw Unimplemented("layer '" + n + "': Conv2DTranspose with valid padding and a kernel smaller than the stride");
+    l = std::make_shared<layers::Conv2DTranspose>(positive(get_int(c, "filters", n, 0), n, "filters"), k, st, pad, act,
+                                                  bias, n);
+  } else {
+    const int64_t m = positive(get_int(c, "depth_multiplier", n, 1), n, "depth_multiplier");
+    if (cls == "DepthwiseConv2D")
+      l = std::make_shared<layers::DepthwiseConv2D>(k, st, pad, m, act, bias, n);
+    else
+      l = std::make_shared<layers::SeparableConv2D>(positive(get_int(c, "filters", n, 0), n, "filters"), k, st, pad, m,
+                                                    act, bias, n);
+  }
+  return single(l, false, simple ? "" : a);
+}
+
 std::vector<int64_t> pool_size(const json& c, const std::string& n, size_t dims) {
   return positives(get_ints(c, "pool_size", n, dims, std::vector<int64_t>(dims, 2)), n, "pool_size");
 }
@@ -300,6 +331,15 @@ BuiltLayer batch_norm(const json& c, const std::string& n) {
   b.layer = l;
   b.call = [l, axis, n](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
     const int rank = in.at(0).value.shape().rank();
+    if (axis == 1 && rank > 2) {
+      // Channels first: normalise the channels-last transpose, then transpose back.
+      std::vector<int64_t> last = {0}, first = {0, rank - 1};
+      for (int i = 2; i < rank; ++i) last.push_back(i);
+      last.push_back(1);
+      for (int i = 1; i < rank - 1; ++i) first.push_back(i);
+      const Output y = (*l)(s, ops::transpose(s, in.at(0).value, last));
+      return std::vector<KTensor>{{ops::transpose(s, y, first), in.at(0).mask}};
+    }
     if (axis != -1 && axis != rank - 1)
       throw Unimplemented("layer '" + n + "': BatchNormalization axis " + std::to_string(axis) + " of a rank-" +
                           std::to_string(rank) + " input (the last axis only)");
@@ -363,6 +403,10 @@ std::map<std::string, LayerFactory> make_table() {
   t["Convolution2D"] = conv2d;
   t["Conv1D"] = conv1d;
   t["Convolution1D"] = conv1d;
+  for (const char* v : {"Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"}) {
+    const std::string cls = v;
+    t[cls] = [cls](const json& c, const std::string& n) { return conv_variant(cls, c, n); };
+  }
   t["Activation"] = activation_layer;
   t["BatchNormalization"] = batch_norm;
   t["Embedding"] = embedding;
@@ -457,6 +501,16 @@ std::map<std::string, LayerFactory> make_table() {
     t[cls] = [cls](const json& c, const std::string& n) { return recurrent(cls, c, n); };
   }
   t["Bidirectional"] = bidirectional;
+  // data_format="channels_first": the channels-last layer on a transpose.
+  for (const char* cls : {"Conv1D", "Conv2D", "Convolution1D", "Convolution2D", "Conv2DTranspose", "DepthwiseConv2D",
+                          "SeparableConv2D", "MaxPooling1D", "MaxPooling2D",
+                          "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                          "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Flatten", "ZeroPadding2D", "UpSampling2D"}) {
+    LayerFactory f = t[cls];
+    t[cls] = [f](const json& c, const std::string& n) { return is_channels_first(c) ? channels_first(f(c, n)) : f(c, n); };
+  }
+  t["TimeDistributed"] = time_distributed;
+  t["Sequential"] = nested_sequential;
   return t;
 }
 
@@ -483,7 +537,7 @@ void check_layer_config(const std::string& cls, const json& c, const std::string
   const std::string fmt = c.is_object() && c.contains("data_format") && c["data_format"].is_string()
                               ? c["data_format"].get<std::string>()
                               : "channels_last";
-  if (fmt != "channels_last") add("data_format " + fmt + " (channels_last only)");
+  if (fmt != "channels_last" && fmt != "channels_first") add("data_format " + fmt);
   if (c.is_object() && c.contains("groups") && c["groups"].is_number() && c["groups"].get<double>() != 1)
     add("grouped convolution");
   if (c.is_object() && c.contains("stateful") && c["stateful"].is_boolean() && c["stateful"].get<bool>())

@@ -76,6 +76,27 @@ for ln in layer_names:
         count += 1
 check(count > 0, "no weights at all")
 
+# optimizer_weights (a compiled model): "<Opt>/iter:0" (int64 scalar) first, then each slot
+# kind for every trainable weight, "<Opt>/<weight>/<slot>:0", shaped as the weight.
+if "optimizer_weights" in f:
+    ow = f["optimizer_weights"]
+    on = names(ow, "weight_names")
+    check(len(on) > 0 and on[0].endswith("/iter:0"), "optimizer_weights: iter:0 is not first")
+    if on:
+        it = ow[on[0]]
+        check(it.dtype == np.int64 and it.shape == (), "optimizer_weights: iter is not an int64 scalar")
+    kinds = []
+    for n in on[1:]:
+        opt, rest = n.split("/", 1)
+        weight, slot = rest.rsplit("/", 1)
+        layer = weight.split("/")[0]
+        check(ow[n].dtype == np.float32, "%s: dtype %s" % (n, ow[n].dtype))
+        w = mw[layer][weight + ":0"] if weight + ":0" in mw[layer] else None
+        check(w is not None and w.shape == ow[n].shape, "%s: no weight of that shape" % n)
+        if not kinds or kinds[-1] != slot:
+            kinds.append(slot)
+    check(len(kinds) == len(set(kinds)), "optimizer_weights: slot kinds interleaved %s" % kinds)
+
 if len(sys.argv) > 2:
     o = h5py.File(sys.argv[2], "r")
     check(json.loads(o.attrs["model_config"]) == cfg, "model_config differs from the original")

@@ -118,7 +118,33 @@ def rnn(kind, cfg, w, x, states, go_backwards=False):
 
 
 def run_layer(cls, cfg, w, ins, states):
+    if cfg.get("data_format") == "channels_first" and ins[0].ndim >= 3:
+        # Keras: the channels-last computation on a transposed input; spatial outputs go back.
+        r = ins[0].ndim
+        x = np.transpose(ins[0], [0] + list(range(2, r)) + [1])
+        y = run_layer(cls, dict(cfg, data_format="channels_last"), w, [x] + ins[1:], states)
+        if y[0].ndim == r:
+            y[0] = np.transpose(y[0], [0, r - 1] + list(range(1, r - 1)))
+        return y
     x = ins[0]
+    if cls == "TimeDistributed":
+        inner = cfg["layer"]
+        n, t = x.shape[0], x.shape[1]
+        y = run_layer(inner["class_name"], inner["config"], w, [x.reshape((n * t,) + x.shape[2:])], [])[0]
+        return [y.reshape((n, t) + y.shape[1:])]
+    if cls == "Sequential":
+        # A nested model: its layers in order, each taking its weights ("<layer>/...") in turn.
+        for l in (cfg if isinstance(cfg, list) else cfg["layers"]):
+            if l["class_name"] == "InputLayer":
+                continue
+            name = l["config"]["name"]
+            mine = [v for n, v in w if n.split("/")[0] == name]
+            x = run_layer(l["class_name"], l["config"], mine, [x], [])[0]
+        return [x]
+    if cls == "GlobalAveragePooling2D":
+        return [x.mean(axis=(1, 2))]
+    if cls == "GlobalMaxPooling1D":
+        return [x.max(axis=1)]
     if cls == "Dense":
         y = x @ w[0] + (w[1] if cfg.get("use_bias", True) else 0)
         return [act(cfg.get("activation", "linear"), y)]
@@ -129,6 +155,12 @@ def run_layer(cls, cfg, w, ins, states):
             y = y + w[1]
         return [act(cfg.get("activation", "linear"), y)]
     if cls == "BatchNormalization":
+        axis = cfg.get("axis", -1)
+        axis = axis[0] if isinstance(axis, list) else axis
+        if axis not in (-1, x.ndim - 1):  # parameters broadcast along `axis`
+            shape = [1] * x.ndim
+            shape[axis] = -1
+            w = [v.reshape(shape) for v in w]
         i = 0
         gamma = w[i] if cfg.get("scale", True) else 1
         i += 1 if cfg.get("scale", True) else 0
@@ -182,12 +214,17 @@ def main():
     mc = cfg["config"]
     feeds = dict(np.load(in_path))
     mw = f["model_weights"]
+    all_layers = mc if isinstance(mc, list) else mc["layers"]
+    classes = {l["config"]["name"]: l["class_name"] for l in all_layers if isinstance(l.get("config"), dict)}
+    classes.update({l["name"]: l["class_name"] for l in all_layers if "name" in l})
 
     def weights(name):
         if name not in mw:
             return []
         g = mw[name]
         names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs.get("weight_names", [])]
+        if classes.get(name) == "Sequential":  # nested model: keep the names to split by layer
+            return [(n, np.array(g[n], dtype=np.float64)) for n in names]
         return [np.array(g[n], dtype=np.float64) for n in names]
 
     if cfg["class_name"] == "Sequential":

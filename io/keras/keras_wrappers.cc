@@ -1,0 +1,181 @@
+// Layers of Keras files that wrap other layers: data_format="channels_first" (the layer runs
+// on a channels-last transpose of its input, as Keras' own CPU kernels do), TimeDistributed
+// (the inner layer on every time step), and a Sequential model used as a layer inside a
+// functional model (its layers in order, its weights in theirs).
+#include <set>
+
+#include "../../graph/layers_ext.h"
+#include "../../ops/array_ops.h"
+#include "keras_internal.h"
+
+namespace sluice::io::keras {
+
+namespace {
+
+// [N, C, d1.., dk] -> [N, d1.., dk, C] and back.
+std::vector<int64_t> to_last(int rank) {
+  std::vector<int64_t> p = {0};
+  for (int i = 2; i < rank; ++i) p.push_back(i);
+  p.push_back(1);
+  return p;
+}
+
+std::vector<int64_t> to_first(int rank) {
+  std::vector<int64_t> p = {0, rank - 1};
+  for (int i = 1; i < rank - 1; ++i) p.push_back(i);
+  return p;
+}
+
+// A layer made of other layers' calls (a Keras Sequential model used as a layer): `fn` runs
+// them; the weights are theirs, in `parts` order (what the file's weight_names list).
+class LayerGroup : public layers::Layer {
+ public:
+  LayerGroup(std::vector<std::shared_ptr<layers::Layer>> parts, std::function<Output(const Scope&, const Output&)> fn,
+             std::string name)
+      : Layer(std::move(name)), parts_(std::move(parts)), fn_(std::move(fn)) {}
+
+ protected:
+  const char* default_name() const override { return "sequential"; }
+  Output call(const Scope& scope, const Output& x) override {
+    const Output y = fn_(scope, x);
+    if (!listed_) {
+      for (const auto& p : parts_) add_weights_of(*p);
+      listed_ = true;
+    }
+    return y;
+  }
+
+ private:
+  std::vector<std::shared_ptr<layers::Layer>> parts_;
+  std::function<Output(const Scope&, const Output&)> fn_;
+  bool listed_ = false;
+};
+
+std::string class_of(const json& l, const std::string& name) {
+  if (!l.is_object() || !l.contains("class_name") || !l["class_name"].is_string() || !l.contains("config") ||
+      !l["config"].is_object())
+    throw InvalidArgument("layer '" + name + "': a wrapped layer without class_name/config");
+  return l["class_name"].get<std::string>();
+}
+
+// The problems of a wrapped layer's class and config, as one Unimplemented.
+void require_supported(const std::string& cls, const json& c, const std::string& name, const char* wrapper) {
+  std::vector<std::string> problems;
+  if (cls == "Lambda") problems.push_back("Lambda (" + name + "): holds Python bytecode");
+  else if (!layer_table().count(cls)) problems.push_back(cls + " (" + name + ")");
+  else check_layer_config(cls, c, name, problems);
+  if (problems.empty()) return;
+  std::string msg = std::string("layer '") + name + "' (" + wrapper + ") wraps unsupported layers: ";
+  for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+  throw Unimplemented(msg);
+}
+
+}  // namespace
+
+bool is_channels_first(const json& c) {
+  return c.is_object() && c.contains("data_format") && c["data_format"].is_string() &&
+         c["data_format"].get<std::string>() == "channels_first";
+}
+
+BuiltLayer channels_first(BuiltLayer inner) {
+  BuiltLayer b;
+  b.layer = inner.layer;
+  auto call = inner.call;
+  b.call = [call](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>& states) {
+    const Output x = in.at(0).value;
+    const int rank = x.shape().rank();
+    SLUICE_REQUIRE(rank >= 3, InvalidArgument, "channels_first layer called on ", x.shape().to_string());
+    std::vector<KTensor> out = call(s, {{ops::transpose(s, x, to_last(rank)), Output()}}, states);
+    // Spatial layers keep the rank (back to channels first); Flatten and global poolings
+    // end it (Keras flattens the channels-last order too).
+    if (out.at(0).value.shape().rank() == rank) out[0].value = ops::transpose(s, out[0].value, to_first(rank));
+    return out;
+  };
+  return b;
+}
+
+BuiltLayer time_distributed(const json& c, const std::string& name) {
+  if (!c.is_object() || !c.contains("layer")) throw InvalidArgument("layer '" + name + "': TimeDistributed without 'layer'");
+  const std::string cls = class_of(c["layer"], name);
+  const json& ic = c["layer"]["config"];
+  require_supported(cls, ic, name, "TimeDistributed");
+  // Layers whose whole computation is their layer object (no activation applied after it, no
+  // extra inputs or masks): those TimeDistributed can apply per step.
+  static const std::set<std::string> plain = {"Dense", "Conv1D", "Conv2D", "Flatten", "Dropout", "MaxPooling1D",
+                                              "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
+                                              "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+                                              "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Activation", "ReLU",
+                                              "ZeroPadding2D", "UpSampling2D", "Reshape", "Permute", "LayerNormalization"};
+  const std::string act = ic.contains("activation") && ic["activation"].is_string() ? ic["activation"].get<std::string>()
+                                                                                    : "linear";
+  const bool simple_act = act == "linear" || act == "relu" || act == "sigmoid" || act == "tanh" || act == "softmax";
+  if (!plain.count(cls) || is_channels_first(ic) || (cls != "Activation" && !simple_act))
+    throw Unimplemented("layer '" + name + "': TimeDistributed over " + cls +
+                        (plain.count(cls) ? " with this config" : "") +
+                        " (Dense, Conv1D/2D, poolings, Flatten, Dropout, Activation, ReLU, reshapes, "
+                        "LayerNormalization with channels_last and a built-in activation only)");
+  BuiltLayer ib = layer_table().at(cls)(ic, ic.contains("name") && ic["name"].is_string()
+                                                ? ic["name"].get<std::string>()
+                                                : cls);
+  if (!ib.layer) throw Unimplemented("layer '" + name + "': TimeDistributed over " + cls);
+  auto td = std::make_shared<layers::TimeDistributed>(ib.layer, name);
+  BuiltLayer b;
+  b.layer = td;
+  b.call = [td](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
+    return std::vector<KTensor>{{(*td)(s, in.at(0).value), in.at(0).mask}};
+  };
+  return b;
+}
+
+BuiltLayer nested_sequential(const json& c, const std::string& name) {
+  const json* list = c.is_array() ? &c : (c.is_object() && c.contains("layers") ? &c["layers"] : nullptr);
+  if (!list || !list->is_array() || list->empty() || list->size() > 10000)
+    throw InvalidArgument("layer '" + name + "': nested Sequential without layers");
+  std::vector<std::string> problems;
+  std::vector<std::pair<std::string, json>> specs;
+  for (size_t i = 0; i < list->size(); ++i) {
+    const json& l = (*list)[i];
+    const std::string cls = class_of(l, name);
+    if (cls == "InputLayer") continue;
+    const json& lc = l["config"];
+    const std::string lname = lc.contains("name") && lc["name"].is_string() ? lc["name"].get<std::string>()
+                                                                             : cls + std::to_string(i);
+    if (cls == "Lambda") problems.push_back("Lambda (" + lname + "): holds Python bytecode");
+    else if (!layer_table().count(cls)) problems.push_back(cls + " (" + lname + ")");
+    else check_layer_config(cls, lc, lname, problems);
+    specs.emplace_back(cls, lc);
+  }
+  if (!problems.empty()) {
+    std::string msg = "layer '" + name + "' (a nested Sequential model) holds unsupported layers: ";
+    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+    throw Unimplemented(msg);
+  }
+  std::vector<BuiltLayer> parts;
+  std::vector<std::shared_ptr<layers::Layer>> objects;
+  for (const auto& s : specs) {
+    const std::string lname = s.second.contains("name") && s.second["name"].is_string()
+                                  ? s.second["name"].get<std::string>()
+                                  : s.first;
+    parts.push_back(layer_table().at(s.first)(s.second, lname));
+    if (parts.back().layer) objects.push_back(parts.back().layer);
+  }
+  auto group = std::make_shared<LayerGroup>(
+      objects,
+      [parts](const Scope& s, const Output& x) {
+        std::vector<KTensor> t = {{x, Output()}};
+        for (const BuiltLayer& p : parts) {
+          t = p.call(s, {t.at(0)}, {});
+          t.resize(1);
+        }
+        return t.at(0).value;
+      },
+      name);
+  BuiltLayer b;
+  b.layer = group;
+  b.call = [group](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
+    return std::vector<KTensor>{{(*group)(s, in.at(0).value), Output()}};
+  };
+  return b;
+}
+
+}  // namespace sluice::io::keras

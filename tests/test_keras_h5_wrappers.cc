@@ -1,0 +1,69 @@
+// Keras files with layer wrappers: data_format="channels_first" convolutions, poolings, Flatten
+// and BatchNormalization(axis=1), TimeDistributed, and a Sequential model used as a layer of a
+// functional one. No TensorFlow here: tests/scripts/make_keras_h5_fixture.py writes each file
+// in tf.keras 2.4's layout with h5py (random weights), and tests/scripts/keras_reference.py
+// (NumPy, float64, no shared code) gives the outputs Sluice must match to float32 precision.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <sluice/sluice.h>
+
+#include "keras_test_util.h"
+
+using namespace sluice;
+
+namespace {
+
+void check_fixture(const std::string& kind) {
+  if (!sluice::testing::have_h5py()) GTEST_SKIP() << "/usr/bin/python3 with h5py not found (apt-get install python3-h5py)";
+  sluice::testing::ScratchDir dir;
+  const std::string scripts = sluice::testing::source_dir() + "/tests/scripts/";
+  const std::string path = dir.path + "/" + kind + ".h5";
+  ASSERT_EQ(sluice::testing::run_python(scripts + "make_keras_h5_fixture.py '" + path + "' " + kind, dir.path + "/err.txt"), 0)
+      << sluice::testing::read_text(dir.path + "/err.txt");
+  models::Model m = io::load_keras_model(path);
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<Tensor> xs;
+  std::vector<std::pair<std::string, Tensor>> npz;
+  for (const Output& in : m.inputs()) {
+    std::vector<int64_t> dims = in.shape().dims();
+    dims[0] = 3;
+    Tensor t(DType::f32, Shape(dims));
+    for (int64_t i = 0; i < t.num_elements(); ++i) t.data<float>()[i] = u(rng);
+    xs.push_back(t);
+    npz.emplace_back(in.op().name(), t);
+  }
+  io::write_npz(dir.path + "/in.npz", npz);
+  ASSERT_EQ(sluice::testing::run_python(scripts + "keras_reference.py '" + path + "' " + dir.path + "/in.npz " +
+                                            dir.path + "/out.npz",
+                                        dir.path + "/err.txt"),
+            0)
+      << sluice::testing::read_text(dir.path + "/err.txt");
+  const auto want = io::read_npz(dir.path + "/out.npz");
+  const std::vector<Tensor> ys = m.predict(xs);
+  ASSERT_EQ(ys.size(), want.size());
+  for (size_t o = 0; o < ys.size(); ++o) {
+    const Tensor w = want[o].second.cast(DType::f64);
+    ASSERT_EQ(ys[o].shape().dims(), w.shape().dims()) << kind << " output " << o;
+    double worst = 0;
+    for (int64_t i = 0; i < w.num_elements(); ++i) {
+      const double ref = w.data<double>()[i];
+      EXPECT_NEAR(ys[o].data<float>()[i], ref, 2e-5 + 2e-5 * std::fabs(ref)) << kind << " output " << o << " element " << i;
+      worst = std::max(worst, std::fabs(ref));
+    }
+    EXPECT_GT(worst, 1e-3) << kind << " output " << o << " is all zeros: the comparison would prove nothing";
+  }
+  // And the file saves back (its own config) and reloads bit-identically.
+  m.save(dir.path + "/again.h5");
+  models::Model back = models::load_model(dir.path + "/again.h5");
+  const std::vector<Tensor> again = back.predict(xs);
+  for (size_t o = 0; o < ys.size(); ++o) EXPECT_TRUE(again[o].equals(ys[o])) << kind << " output " << o;
+}
+
+}  // namespace
+
+TEST(KerasH5Wrappers, ChannelsFirstConvolutionsPoolingsFlattenAndBatchNorm) { check_fixture("channels_first"); }
+TEST(KerasH5Wrappers, TimeDistributedConvFlattenDense) { check_fixture("time_distributed"); }
+TEST(KerasH5Wrappers, NestedSequentialModelAsALayer) { check_fixture("nested"); }
