@@ -1,6 +1,7 @@
 // Model construction, the layer table and summary(), weights and the learning rate.
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -50,6 +51,12 @@ OptimizerConfig rmsprop(double learning_rate, double rho, double momentum, doubl
 }
 
 std::string keras_class_name(const std::string& snake) {
+  // Keras' snake-case names of these split "ReLU" as "re_lu"; camel-casing them back part by
+  // part would give "ReLu".
+  static const std::map<std::string, std::string> irregular = {
+      {"re_lu", "ReLU"}, {"leaky_re_lu", "LeakyReLU"}, {"p_re_lu", "PReLU"},
+      {"thresholded_re_lu", "ThresholdedReLU"}, {"elu", "ELU"}};
+  if (auto it = irregular.find(snake); it != irregular.end()) return it->second;
   static const std::set<std::string> upper = {"lstm", "gru", "rnn"};
   std::string out;
   size_t i = 0;

@@ -145,6 +145,15 @@ TEST(Models, SummaryCountsNonTrainableAndRejectsUnbuilt) {
   EXPECT_THROW(model.add(layers::Dense(2)), FailedPrecondition);
 }
 
+TEST(Models, SummaryNamesReLULayersAsKerasDoes) {
+  // Keras' snake-case name "re_lu" must come back as the class name ReLU, not "ReLu".
+  models::Sequential model({layers::Dense(4), layers::ReLU()});
+  model.build({3});
+  const std::string s = model.summary_string();
+  EXPECT_NE(s.find("re_lu (ReLU)"), std::string::npos) << s;
+  EXPECT_EQ(s.find("ReLu"), std::string::npos) << s;
+}
+
 TEST(Models, FunctionalModelWithTwoInputsAndSharedLayer) {
   Graph g;
   Scope root(g);
