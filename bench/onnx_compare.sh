@@ -8,7 +8,7 @@
 #
 #   bench/onnx_compare.sh [build dir] [onnxruntime-node folder] [threads, e.g. "1 2"] [runs] [models]
 #
-# The models come from the ctest fixture onnx_export_models (<build>/onnx_models). ONNX
+# The models are exported into <build>/onnx_models as the ctest fixture onnx_export_models does. ONNX
 # Runtime is npm's onnxruntime-node, installed outside the repository:
 #   mkdir -p /work/wt/ort && cd /work/wt/ort && npm install --ignore-scripts onnxruntime-node
 # PyTorch is Debian's python3-torch (its rows are left out when /usr/bin/python3 cannot
@@ -24,6 +24,9 @@ have_torch=0
 /usr/bin/python3 -c 'import torch, torchvision' 2>/dev/null && have_torch=1
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
+# The models as the ctest fixture exports them (a no-op when they are up to date), so the
+# script also works on a build whose tests have not run yet.
+/usr/bin/python3 "$here/../tests/onnx_models/export_models.py" "$build/onnx_models" >/dev/null
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for m in $models; do
   for t in $threads; do

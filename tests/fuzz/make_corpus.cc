@@ -434,8 +434,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   g_out = argv[1];
-  fs::remove_all(g_out / "corpus");
-  fs::remove_all(g_out / "dict");
+  // Only the targets this program writes: other targets' seeds and dictionaries (fuzz_onnx,
+  // fuzz_image, fuzz_serving_json, ...) come from elsewhere and must survive a rerun.
+  for (const char* target : {"fuzz_checkpoint", "fuzz_npz", "fuzz_graph_file", "fuzz_bundle", "fuzz_idx",
+                             "fuzz_random_graph"}) {
+    fs::remove_all(g_out / "corpus" / target);
+    fs::remove(g_out / "dict" / (std::string(target) + ".dict"));
+  }
   checkpoints();
   numpy(argv[2]);
   graphs();
