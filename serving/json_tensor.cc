@@ -351,6 +351,15 @@ void check_json_depth(const std::string& body, int max_depth) {
   }
 }
 
+namespace {
+// nlohmann's message without its "[json.exception.<kind>.<id>] " prefix.
+std::string json_error_text(const json::exception& e) {
+  std::string what = e.what();
+  const size_t close = what.find("] ");
+  return close == std::string::npos ? what : what.substr(close + 2);
+}
+}  // namespace
+
 PredictRequest parse_predict_request(const std::string& body, int max_depth,
                                      const std::function<SpecMap(const std::string&)>& input_specs) {
   // When the fast path declines after looking the signature up, the full parser asks again:
@@ -376,17 +385,11 @@ PredictRequest parse_predict_request_full(const std::string& body, int max_depth
   try {
     doc = json::parse(body);
   } catch (const json::parse_error& e) {
-    std::string what = e.what();
-    const size_t close = what.find("] ");
-    if (close != std::string::npos) what = what.substr(close + 2);
-    throw InvalidArgument(detail::str_cat("JSON Parse error: ", what, " at offset: ", e.byte));
+    throw InvalidArgument(detail::str_cat("JSON Parse error: ", json_error_text(e), " at offset: ", e.byte));
   } catch (const json::exception& e) {
     // A number beyond double's range (1e400) is out_of_range, not a parse_error: still a
     // malformed request (400), as TF Serving's "Number too big to be stored in double".
-    std::string what = e.what();
-    const size_t close = what.find("] ");
-    if (close != std::string::npos) what = what.substr(close + 2);
-    throw InvalidArgument("JSON Parse error: " + what);
+    throw InvalidArgument("JSON Parse error: " + json_error_text(e));
   }
   if (!doc.is_object()) throw InvalidArgument("JSON Value: " + dump(doc) + " Is not object");
 

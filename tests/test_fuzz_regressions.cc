@@ -23,6 +23,7 @@
 #include "fuzz/fuzz_npz.cc"
 #include "fuzz/fuzz_onnx.cc"
 #include "fuzz/fuzz_image.cc"
+#include "fuzz_replay.h"
 #include "test_util.h"
 
 namespace sluice {
@@ -30,20 +31,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// tests/fuzz/<sub>, found next to this source file. __FILE__ is absolute, or (with ccache's
-// base_dir) relative to the folder the compiler ran in: the executable's folder or above.
-fs::path fuzz_dir(const std::string& sub) {
-  const fs::path rel = fs::path(__FILE__).parent_path() / "fuzz" / sub;
-  const fs::path exe_dir = fs::canonical("/proc/self/exe").parent_path();
-  for (const fs::path& p : {rel, exe_dir / rel, exe_dir.parent_path() / rel})
-    if (fs::exists(p)) return p;
-  return rel;
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
+using testing::fuzz_dir;
+using testing::slurp;
 
 using Harness = int (*)(const uint8_t*, size_t);
 
@@ -59,22 +48,7 @@ const Target kTargets[] = {
     {"fuzz_image", fuzz::image::run},
 };
 
-// Runs every file of tests/fuzz/<kind>/<target>/ through the target's harness (which
-// aborts on a failed property, failing this test); returns how many there were.
-size_t replay(const std::string& kind, const Target& t) {
-  const fs::path dir = fuzz_dir(kind) / t.name;
-  if (!fs::exists(dir)) return 0;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const fs::path& f : files) {
-    SCOPED_TRACE(f.string());
-    const std::string bytes = slurp(f);
-    t.run(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  }
-  return files.size();
-}
+size_t replay(const std::string& kind, const Target& t) { return sluice::testing::replay_fuzz_inputs(kind, t.name, t.run); }
 
 TEST(FuzzRegressions, EverySeedReplaysCleanly) {
   for (const Target& t : kTargets) EXPECT_GT(replay("corpus", t), 3u) << t.name << ": seed corpus missing";

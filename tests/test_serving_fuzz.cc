@@ -4,16 +4,12 @@
 // (tests/fuzz/fuzz_serving_json.cc, built here with GCC and without sanitizers).
 #include <gtest/gtest.h>
 
-#include <algorithm>
-#include <filesystem>
-#include <fstream>
-
 #define SLUICE_FUZZ_REPLAY
 #include "fuzz/fuzz_serving_json.cc"
+#include "fuzz_replay.h"
 
 namespace sluice::serving {
 namespace {
-namespace fs = std::filesystem;
 
 SpecMap one(DType d) { return {{"x", TensorSpec{d, Shape{-1}}}}; }
 
@@ -85,28 +81,8 @@ TEST(ServingJsonFastPath, DeclinesWhatItDoesNotHandleAndTheFullParserGivesTheAns
   EXPECT_THROW(fast(R"({"signature_name": "nope", "instances": [1]})", one(DType::f32)), InvalidArgument);
 }
 
-fs::path fuzz_dir(const std::string& sub) {
-  const fs::path rel = fs::path(__FILE__).parent_path() / "fuzz" / sub / "fuzz_serving_json";
-  const fs::path exe_dir = fs::canonical("/proc/self/exe").parent_path();
-  for (const fs::path& p : {rel, exe_dir / rel, exe_dir.parent_path() / rel})
-    if (fs::exists(p)) return p;
-  return rel;
-}
-
 size_t replay(const std::string& kind) {
-  const fs::path dir = fuzz_dir(kind);
-  if (!fs::exists(dir)) return 0;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_regular_file()) files.push_back(e.path());
-  std::sort(files.begin(), files.end());
-  for (const fs::path& f : files) {
-    SCOPED_TRACE(f.string());
-    std::ifstream in(f, std::ios::binary);
-    const std::string bytes((std::istreambuf_iterator<char>(in)), {});
-    fuzz::serving_json::run(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
-  }
-  return files.size();
+  return sluice::testing::replay_fuzz_inputs(kind, "fuzz_serving_json", fuzz::serving_json::run);
 }
 
 TEST(ServingJsonFuzz, SeedsAndRegressionsReplayCleanly) {
