@@ -148,10 +148,9 @@ void save_keras_model(const models::Model& model, const std::string& path) {
       h5::write_string_attr(f, root, "", "keras_version", version, h5::StrKind::vlen_utf8);
       h5::write_string_attr(f, root, "", "backend", "tensorflow", h5::StrKind::vlen_utf8);
       h5::write_string_attr(f, root, "", "model_config", cfg_text, h5::StrKind::vlen_ascii);
-      if (model.compiled())
+      if (model.compiled()) {
         h5::write_string_attr(f, root, "", "training_config", keras::training_config(model).dump(),
                               h5::StrKind::vlen_ascii);
-      if (model.compiled()) {
         const auto opt = keras::optimizer_weights(model);
         if (!opt.empty()) {
           h5::Handle og = h5::create_group(f, root, "", "optimizer_weights");
