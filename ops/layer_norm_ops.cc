@@ -298,6 +298,15 @@ LrnAttrs read_lrn(const Node& node) {
   return a;
 }
 
+// A radius past the row's width sums the same elements as one reaching its edge; clamping
+// it to C keeps c - lo, c + hi and the window size from overflowing for huge attributes.
+LrnAttrs read_lrn(const Node& node, int64_t C) {
+  LrnAttrs a = read_lrn(node);
+  a.lo = std::min(a.lo, C);
+  a.hi = std::min(a.hi, C);
+  return a;
+}
+
 void lrn_shape(ShapeContext& ctx) {
   require_float(ctx, 0);
   read_lrn(ctx.node());
@@ -342,9 +351,9 @@ void for_each_depth_row(ThreadPool& pool, int64_t rows, int64_t C, int64_t windo
 
 void lrn_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  const LrnAttrs a = read_lrn(ctx.node());
   SLUICE_REQUIRE(x.rank() >= 1, InvalidArgument, "x must have rank >= 1, got ", x.summary());
   const int64_t C = x.dim(x.rank() - 1), rows = C > 0 ? x.num_elements() / C : 0;
+  const LrnAttrs a = read_lrn(ctx.node(), C);
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "LRN", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.allocate_output(0, x.shape());
@@ -376,11 +385,11 @@ void lrn_grad_shape(ShapeContext& ctx) {
 
 void lrn_grad_kernel(KernelContext& ctx) {
   const Tensor &dy = ctx.input(0), &x = ctx.input(1), &y = ctx.input(2);
-  const LrnAttrs a = read_lrn(ctx.node());
   SLUICE_REQUIRE(dy.shape() == x.shape() && y.shape() == x.shape() && x.rank() >= 1,
                  InvalidArgument, "dy ", dy.summary(), " and y ", y.summary(),
                  " must have x's shape ", x.summary());
   const int64_t C = x.dim(x.rank() - 1), rows = C > 0 ? x.num_elements() / C : 0;
+  const LrnAttrs a = read_lrn(ctx.node(), C);
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "LRNGrad", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& dx = ctx.allocate_output(0, x.shape());

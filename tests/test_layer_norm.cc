@@ -6,6 +6,7 @@
 #include <sluice/sluice.h>
 
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "nn_reference.h"
@@ -142,6 +143,23 @@ TEST(LRN, HandComputedAndAgainstNaive) {
     EXPECT_NEAR(r[1].to_vector<double>()[static_cast<size_t>(i)], (i + 1) / std::pow(2 + 0.25 * sq[static_cast<size_t>(i)], 0.75), 1e-15);
   expect_near_all(r[2], reference::lrn(xr, 2, 2, 1.5, 0.3, 0.75), 1e-6, "lrn");
   expect_near_all(r[3], reference::lrn(xr, 0, 3, 1.0, 0.1, 0.6), 1e-6, "asymmetric lrn");
+}
+
+// A radius past the depth (INT64_MAX came from the fuzzer) is the whole row, forward and
+// backward, instead of overflowing the window arithmetic.
+TEST(LRN, HugeRadiusIsTheWholeRow) {
+  Graph g;
+  Scope s(g);
+  const Tensor xr = random_tensor(DType::f64, {2, 5}, 41);
+  Output x = ops::constant(s, xr);
+  const int64_t huge = std::numeric_limits<int64_t>::max();
+  Output wide = ops::lrn(s, x, 4, 1.0, 0.2, 0.75), huge_y = ops::lrn(s, x, huge, 1.0, 0.2, 0.75, huge);
+  auto gw = gradients(s, {ops::sum(s, ops::square(s, wide))}, {x});
+  auto gh = gradients(s, {ops::sum(s, ops::square(s, huge_y))}, {x});
+  Session sess(g);
+  auto r = sess.run({}, {wide, huge_y, gw[0], gh[0]});
+  EXPECT_TRUE(r[0].equals(r[1]));
+  EXPECT_TRUE(r[2].equals(r[3]));
 }
 
 TEST(NormErrors, Shapes) {
