@@ -188,19 +188,26 @@ std::shared_ptr<layers::Recurrent> make_recurrent(const std::string& cls, const 
   return std::make_shared<layers::SimpleRNN>(units, recurrent_config(c, name, false));
 }
 
-BuiltLayer recurrent(const std::string& cls, const json& c, const std::string& name) {
-  auto l = make_recurrent(cls, c, name);
+// A recurrent layer (or Bidirectional) called with its initial states and input mask; its
+// outputs are the sequence (or last output) then the final states; the mask goes on with
+// the sequence when `return_sequences`.
+template <class L>
+BuiltLayer recurrent_layer(std::shared_ptr<L> l, bool return_sequences) {
   BuiltLayer b;
   b.layer = l;
-  const bool seq = l->config().return_sequences;
-  b.call = [l, seq](const Scope& s, const std::vector<KTensor>& in,
-                    const std::vector<Output>& states) -> std::vector<KTensor> {
+  b.call = [l, return_sequences](const Scope& s, const std::vector<KTensor>& in,
+                                 const std::vector<Output>& states) -> std::vector<KTensor> {
     std::vector<KTensor> out;
     for (const Output& o : l->call_with_state(s, in.at(0).value, states, in.at(0).mask)) out.push_back({o, Output()});
-    if (seq) out[0].mask = in.at(0).mask;
+    if (return_sequences) out[0].mask = in.at(0).mask;
     return out;
   };
   return b;
+}
+
+BuiltLayer recurrent(const std::string& cls, const json& c, const std::string& name) {
+  auto l = make_recurrent(cls, c, name);
+  return recurrent_layer(l, l->config().return_sequences);
 }
 
 BuiltLayer bidirectional(const json& c, const std::string& name) {
@@ -225,17 +232,7 @@ BuiltLayer bidirectional(const json& c, const std::string& name) {
     mode = it->second;
   }
   auto l = std::make_shared<layers::Bidirectional>(*proto, mode, name);
-  BuiltLayer b;
-  b.layer = l;
-  const bool seq = proto->config().return_sequences;
-  b.call = [l, seq](const Scope& s, const std::vector<KTensor>& in,
-                    const std::vector<Output>& states) -> std::vector<KTensor> {
-    std::vector<KTensor> out;
-    for (const Output& o : l->call_with_state(s, in.at(0).value, states, in.at(0).mask)) out.push_back({o, Output()});
-    if (seq) out[0].mask = in.at(0).mask;
-    return out;
-  };
-  return b;
+  return recurrent_layer(l, proto->config().return_sequences);
 }
 
 BuiltLayer dense(const json& c, const std::string& n) {
