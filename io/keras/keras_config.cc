@@ -59,17 +59,6 @@ std::vector<int64_t> const_ints(const Output& t) {
   return out;
 }
 
-// The shortest decimal that a float32 computation maps to the same value (0.99 rather than
-// 0.990000009537).
-double tidy(double v) {
-  for (int digits = 1; digits <= 9; ++digits) {
-    const double scale = std::pow(10.0, digits);
-    const double r = std::round(v * scale) / scale;
-    if (static_cast<float>(r) == static_cast<float>(v)) return r;
-  }
-  return v;
-}
-
 json shape_json(const Shape& s) {
   json a = json::array();
   for (int i = 0; i < s.rank(); ++i) {
@@ -190,7 +179,11 @@ json generate_model_config(const models::Model& model) {
 
   json layers = json::array();
   json input_layers = json::array(), output_layers = json::array();
-  std::map<std::pair<const Node*, int>, std::pair<std::string, int>> producer;  // tensor -> (layer, index)
+  struct Producer {
+    std::string layer;
+    int node = 0, index = 0;
+  };
+  std::map<std::pair<const Node*, int>, Producer> producer;  // tensor -> (layer, node, index)
   std::set<std::string> input_names;
   for (const Output& in : model.inputs()) {
     const std::string n = in.op().name();
@@ -207,7 +200,7 @@ json generate_model_config(const models::Model& model) {
                         {"name", n}}},
                       {"inbound_nodes", json::array()}});
     input_layers.push_back({n, 0, 0});
-    producer[{in.node(), in.index()}] = {n, 0};
+    producer[{in.node(), in.index()}] = {n, 0, 0};
   }
   // Embedding layers whose masks recurrent layers read: mask_zero in their configs.
   std::set<std::string> masking_embeddings;
@@ -215,7 +208,7 @@ json generate_model_config(const models::Model& model) {
     const models::LayerInfo* info;
     json config;
     std::string cls;
-    LayerGraph lg;
+    std::vector<LayerGraph> nodes;  // one per call
   };
   std::vector<Pending> pending;
 
@@ -226,30 +219,43 @@ json generate_model_config(const models::Model& model) {
       continue;
     }
     auto call_it = calls.find(l.name);
-    if (call_it == calls.end() || call_it->second.size() != 1) {
-      problem(l, "a layer called more than once (shared layers are not generated)");
+    if (call_it == calls.end() || call_it->second.empty()) {
+      problem(l, "no recorded call");
       continue;
     }
-    const Operation recorded = call_it->second[0];
+    // A shared layer (called several times) has one inbound node per call; each call's ops are
+    // the ones in the layer's scope its output depends on.
+    const std::vector<Operation>& recs = call_it->second;
+    const bool shared = recs.size() > 1;
+    auto call_ops = [&](const Operation& out) {
+      std::vector<Operation> res;
+      std::set<const Node*> seen;
+      std::vector<Operation> st = {out};
+      while (!st.empty()) {
+        const Operation op = st.back();
+        st.pop_back();
+        if (!seen.insert(op.node()).second) continue;
+        if (op.name().compare(0, l.name.size() + 1, l.name + "/") != 0 || op.type() == "VariableV2") continue;
+        res.push_back(op);
+        for (int i = 0; i < op.num_inputs(); ++i) st.push_back(op.input(i).op());
+      }
+      return res;
+    };
+    const Operation recorded = recs[0];
     const std::vector<Operation> ops = scope_ops(g, l.name);
     auto var_shape = [&](size_t i) { return g.tensor(l.weights.at(i) + ":0").shape(); };
     auto has_var = [&](const std::string& local) {
       return std::find(l.weights.begin(), l.weights.end(), l.name + "/" + local) != l.weights.end();
     };
-    for (bool t : l.trainable)
-      if (!t && l.type != "BatchNormalization") {
-        problem(l, "a non-trainable layer (trainable=False is not generated)");
-        break;
-      }
     json c = {{"name", l.name}, {"trainable", true}, {"dtype", "float32"}};
     std::string cls = l.type;
     LayerGraph lg;
     lg.outputs = {recorded.output(0)};
     // The external data inputs of the layer's ops, in op order (learning phase, masks and
     // variables aside).
-    auto external_inputs = [&]() {
+    auto external_inputs = [&](const std::vector<Operation>& from) {
       std::vector<Output> in;
-      for (const Operation& op : ops)
+      for (const Operation& op : from)
         for (int i = 0; i < op.num_inputs(); ++i) {
           const Output t = op.input(i);
           const std::string& tn = t.op().name();
@@ -262,8 +268,10 @@ json generate_model_config(const models::Model& model) {
       return in;
     };
     std::string why;
+    bool single_path = false;  // built by ok_single: one input, output 0 of the call
     const auto ok_single = [&]() {
-      lg.inbound = external_inputs();
+      single_path = true;
+      lg.inbound = external_inputs(shared ? call_ops(recs[0]) : ops);
       if (lg.inbound.size() != 1) why = "takes " + std::to_string(lg.inbound.size()) + " inputs";
     };
 
@@ -374,8 +382,11 @@ json generate_model_config(const models::Model& model) {
       for (const Operation& op : ops)
         if (op.name() == l.name + "/decay") decay = &op;
       const double d = decay ? const_value(decay->input(1)) : std::nan("");
-      if (!bn || !decay || std::isnan(d) || decay->input(0).op().name() != "keras_learning_phase") {
-        why = bn ? "trainable=False or synchronized (not generated)" : "no FusedBatchNorm op found";
+      const std::string phase = decay ? decay->input(0).op().name() : "";
+      const bool frozen = layer_frozen(g, l);
+      if (!bn || !decay || std::isnan(d) ||
+          phase != (frozen ? l.name + "/frozen_training" : std::string("keras_learning_phase"))) {
+        why = bn ? "synchronized or unexpected ops (not generated)" : "no FusedBatchNorm op found";
       } else {
         c["axis"] = json::array({recorded.output(0).shape().rank() - 1});
         c["momentum"] = tidy(1.0 - d);
@@ -595,30 +606,47 @@ json generate_model_config(const models::Model& model) {
     } else {
       why = "no Keras config is generated for this class";
     }
+    if (why.empty()) add_weight_options(g, l, cls, c, why);
+    std::vector<LayerGraph> nodes = {lg};
+    if (shared && why.empty() && !single_path)
+      why = "a shared " + cls + " (called " + std::to_string(recs.size()) +
+            " times; shared layers are generated for single-input classes)";
+    for (size_t k = 1; k < recs.size() && why.empty(); ++k) {
+      LayerGraph call;
+      call.outputs = {recs[k].output(0)};
+      call.inbound = external_inputs(call_ops(recs[k]));
+      if (call.inbound.size() != 1) why = "call " + std::to_string(k) + " takes " + std::to_string(call.inbound.size()) + " inputs";
+      nodes.push_back(call);
+    }
     if (!why.empty()) {
       problem(l, why);
       continue;
     }
-    for (size_t i = 0; i < lg.outputs.size(); ++i) {
-      auto key = std::make_pair(static_cast<const Node*>(lg.outputs[i].node()), lg.outputs[i].index());
-      if (!producer.count(key)) producer[key] = {l.name, static_cast<int>(i)};
-    }
-    pending.push_back({&l, c, cls, lg});
+    for (size_t k = 0; k < nodes.size(); ++k)
+      for (size_t i = 0; i < nodes[k].outputs.size(); ++i) {
+        auto key = std::make_pair(static_cast<const Node*>(nodes[k].outputs[i].node()), nodes[k].outputs[i].index());
+        if (!producer.count(key)) producer[key] = {l.name, static_cast<int>(k), static_cast<int>(i)};
+      }
+    pending.push_back({&l, c, cls, nodes});
   }
   for (Pending& p : pending) {
     if (p.cls == "Embedding" && masking_embeddings.count(p.info->name)) p.config["mask_zero"] = true;
-    json inbound = json::array();
-    for (const Output& t : p.lg.inbound) {
-      auto it = producer.find({t.node(), t.index()});
-      if (it == producer.end()) {
-        problems.push_back(p.info->type + " (" + p.info->name + "): its input '" + t.name() +
-                           "' is not a layer's output");
-        continue;
+    json inbound_nodes = json::array();
+    for (const LayerGraph& node : p.nodes) {
+      json inbound = json::array();
+      for (const Output& t : node.inbound) {
+        auto it = producer.find({t.node(), t.index()});
+        if (it == producer.end()) {
+          problems.push_back(p.info->type + " (" + p.info->name + "): its input '" + t.name() +
+                             "' is not a layer's output");
+          continue;
+        }
+        inbound.push_back({it->second.layer, it->second.node, it->second.index, json::object()});
       }
-      inbound.push_back({it->second.first, 0, it->second.second, json::object()});
+      inbound_nodes.push_back(inbound);
     }
     layers.push_back(
-        {{"class_name", p.cls}, {"name", p.info->name}, {"config", p.config}, {"inbound_nodes", {inbound}}});
+        {{"class_name", p.cls}, {"name", p.info->name}, {"config", p.config}, {"inbound_nodes", inbound_nodes}});
   }
   for (const std::string& e : masking_embeddings)
     if (std::none_of(pending.begin(), pending.end(), [&](const Pending& p) { return p.info->name == e; }))
@@ -629,7 +657,7 @@ json generate_model_config(const models::Model& model) {
       problems.push_back("output '" + out.name() + "': not a layer's output");
       continue;
     }
-    output_layers.push_back({it->second.first, 0, it->second.second});
+    output_layers.push_back({it->second.layer, it->second.node, it->second.index});
   }
   if (!problems.empty()) {
     std::string msg = "save_keras_model: model '" + model.name() + "' cannot be written in Keras' format: ";

@@ -234,6 +234,7 @@ Loaded read_keras_file(const std::string& path, const std::vector<KerasCustomLay
       problems.push_back(s.class_name + " (" + s.name + ")");
     } else if (!customs.count(s.class_name)) {
       check_layer_config(s.class_name, s.config, s.name, problems);
+      check_layer_options(s.class_name, s.config, s.name, problems);
     }
   }
   if (!problems.empty()) {
@@ -301,6 +302,7 @@ Loaded read_keras_file(const std::string& path, const std::vector<KerasCustomLay
             };
           } else {
             bl = layer_table().at(s.class_name)(s.config, s.name);
+            if (bl.layer) apply_layer_options(s.class_name, s.config, s.name, *bl.layer);
           }
           b = built.emplace(s.name, std::move(bl)).first;
         }

@@ -57,6 +57,21 @@ BuiltLayer channels_first(BuiltLayer inner);
 BuiltLayer time_distributed(const json& config, const std::string& name);
 BuiltLayer nested_sequential(const json& config, const std::string& name);
 
+// Weight options (keras_options.cc). Loading: the problems of a layer's trainable flag,
+// regularizers and constraints (appended as in check_layer_config), and setting them on the
+// layer before its first call. Saving: whether a layer of a Sluice model is frozen, and its
+// "trainable", initializer, regularizer and constraint keys recovered from the graph into `c`
+// (`why` set when something there has no Keras form).
+void check_layer_options(const std::string& class_name, const json& config, const std::string& name,
+                         std::vector<std::string>& problems);
+void apply_layer_options(const std::string& class_name, const json& config, const std::string& name,
+                         layers::Layer& layer);
+bool layer_frozen(const Graph& g, const models::LayerInfo& l);
+void add_weight_options(const Graph& g, const models::LayerInfo& l, const std::string& class_name, json& c,
+                        std::string& why);
+// The shortest decimal a float32 computation maps to the same value (0.99, not 0.990000009).
+double tidy(double v);
+
 // Config readers with messages naming the layer ("layer 'dense': ...").
 int64_t get_int(const json& c, const char* key, const std::string& layer, int64_t def);
 double get_double(const json& c, const char* key, const std::string& layer, double def);

@@ -3,9 +3,12 @@
 write and load (get_config keys, weight count, order and shapes as Keras' build() creates
 them), with h5py and NumPy only:
 
-    check_keras_h5_layers.py WRITTEN.h5 CLASS...
+    check_keras_h5_layers.py WRITTEN.h5 CLASS... [LAYER:KEY=JSON...]
 
-Every CLASS named must occur in the model_config. Prints what is wrong and exits 1, else 0.
+Every CLASS named must occur in the model_config; each LAYER:KEY=JSON says that layer's config
+has KEY equal to the JSON value (e.g. 'dense:trainable=false'). Serialized initializers,
+regularizers and constraints must be objects Keras' deserializers take (known class, only
+constructor keys). Prints what is wrong and exits 1, else 0.
 """
 import json
 import sys
@@ -53,6 +56,49 @@ KEYS = {
     "ZeroPadding2D": ["padding", "data_format"],
     "UpSampling2D": ["size", "data_format", "interpolation"],
 }
+# Keras' serializable initializers / regularizers / constraints and their constructor keys.
+OPTION_CLASSES = {
+    "initializer": {"Zeros": [], "Ones": [], "Constant": ["value"], "GlorotUniform": ["seed"],
+                    "GlorotNormal": ["seed"], "HeUniform": ["seed"], "HeNormal": ["seed"],
+                    "RandomUniform": ["minval", "maxval", "seed"], "RandomNormal": ["mean", "stddev", "seed"],
+                    "TruncatedNormal": ["mean", "stddev", "seed"], "Orthogonal": ["gain", "seed"]},
+    "regularizer": {"L1": ["l1"], "L2": ["l2"], "L1L2": ["l1", "l2"]},
+    "constraint": {"MaxNorm": ["max_value", "axis"], "NonNeg": [], "UnitNorm": ["axis"],
+                   "MinMaxNorm": ["min_value", "max_value", "rate", "axis"]},
+}
+# The option keys each class's constructor takes (others make Keras' from_config raise).
+OPTION_PREFIXES = {
+    "Dense": ["kernel_", "bias_"], "Conv1D": ["kernel_", "bias_"], "Conv2D": ["kernel_", "bias_"],
+    "Conv2DTranspose": ["kernel_", "bias_"], "DepthwiseConv2D": ["depthwise_", "bias_"],
+    "SeparableConv2D": ["depthwise_", "pointwise_", "bias_"], "Embedding": ["embeddings_"],
+    "LSTM": ["kernel_", "recurrent_", "bias_"], "GRU": ["kernel_", "recurrent_", "bias_"],
+    "SimpleRNN": ["kernel_", "recurrent_", "bias_"],
+    "BatchNormalization": ["beta_", "gamma_", "moving_mean_", "moving_variance_"],
+    "LayerNormalization": ["beta_", "gamma_"],
+}
+
+
+def check_options(cls, name, c):
+    check(isinstance(c.get("trainable", True), bool), "%s (%s): 'trainable' is not a bool" % (cls, name))
+    for key, v in c.items():
+        kind = key.rsplit("_", 1)[-1]
+        if kind not in OPTION_CLASSES or key == "activity_regularizer" and v is None:
+            continue
+        if key != "activity_regularizer":
+            prefix = key[: -len(kind)]
+            check(prefix in OPTION_PREFIXES.get(cls, []), "%s (%s): Keras' constructor takes no '%s'" % (cls, name, key))
+            if kind != "initializer" and prefix in ("moving_mean_", "moving_variance_"):
+                check(False, "%s (%s): '%s' does not exist in Keras" % (cls, name, key))
+        if v is None:
+            continue
+        ok = isinstance(v, dict) and set(v) == {"class_name", "config"} and v["class_name"] in OPTION_CLASSES[kind]
+        check(ok, "%s (%s): '%s' is not a serialized Keras %s: %s" % (cls, name, key, kind, v))
+        if ok:
+            allowed = OPTION_CLASSES[kind][v["class_name"]]
+            check(set(v["config"]) <= set(allowed), "%s (%s): '%s' config keys %s, %s takes %s" %
+                  (cls, name, key, sorted(v["config"]), v["class_name"], allowed))
+
+
 GATES = {"LSTM": 4, "GRU": 3, "SimpleRNN": 1}
 # Keys a class's constructor does not take: Keras' from_config raises on them.
 FORBIDDEN = {"SimpleRNN": ["recurrent_activation", "unit_forget_bias", "reset_after"],
@@ -106,6 +152,7 @@ seen = set()
 for l in layers:
     cls, c, name = l["class_name"], l["config"], l["config"]["name"]
     seen.add(cls)
+    check_options(cls, name, c)
     for k in KEYS.get(cls, []):
         check(k in c, "%s (%s): config lacks '%s'" % (cls, name, k))
     for k in FORBIDDEN.get(cls, []):
@@ -138,8 +185,28 @@ for l in layers:
         for ref in n:
             check(isinstance(ref[0], str) and isinstance(ref[1], int) and isinstance(ref[2], int),
                   "%s: malformed inbound %s" % (name, ref))
-for cls in sys.argv[2:]:
-    check(cls in seen, "no %s layer in the config" % cls)
+# Node indices (shared layers: one inbound node per call) must name an existing call.
+calls = {l["config"]["name"]: max(1, len(l.get("inbound_nodes", []))) for l in layers}
+refs = [(l["config"]["name"], ref) for l in layers for n in l.get("inbound_nodes", []) for ref in n]
+refs += [("output_layers", ref) for ref in cfg["config"].get("output_layers", [])]
+for user, ref in refs:
+    check(ref[0] in calls and 0 <= ref[1] < calls[ref[0]],
+          "%s: inbound %s names a node '%s' does not have" % (user, ref[:3], ref[0]))
+by_name = {l["config"]["name"]: l["config"] for l in layers}
+nodes_of = {l["config"]["name"]: l.get("inbound_nodes", []) for l in layers}
+for arg in sys.argv[2:]:
+    if "=" not in arg:
+        check(arg in seen, "no %s layer in the config" % arg)
+        continue
+    target, value = arg.split("=", 1)
+    if target.endswith("#inbound_nodes"):  # LAYER#inbound_nodes=[[[...]]], ignoring kwargs
+        lname = target[: -len("#inbound_nodes")]
+        got = [[ref[:3] for ref in n] for n in nodes_of.get(lname, [])]
+        check(got == json.loads(value), "%s: inbound nodes %s, expected %s" % (lname, got, value))
+        continue
+    lname, key = target.split(":", 1)
+    got = by_name.get(lname, {}).get(key, "<missing>")
+    check(got == json.loads(value), "%s: '%s' is %s, expected %s" % (lname, key, json.dumps(got), value))
 
 for e in errors:
     print(e)
