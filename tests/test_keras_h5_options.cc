@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <random>
 #include <sluice/sluice.h>
 
@@ -226,4 +227,56 @@ TEST(KerasH5Options, SharedLayersGetOneInboundNodePerCall) {
   for (size_t i = 0; i < wa.size(); ++i)
     for (int64_t k = 0; k < wa[i].num_elements(); ++k)
       ASSERT_NEAR(wa[i].data<float>()[k], wb[i].data<float>()[k], 1e-6) << "weight " << i << " element " << k;
+}
+
+// A Keras file whose options Sluice cannot attach (a recurrent regularizer, an unknown
+// constraint class, a frozen Bidirectional) is one Unimplemented error naming each layer;
+// Keras 2.1's "no regularizer" (L1L2 with zeros) loads.
+TEST(KerasH5Options, UnsupportedOptionsAreOneErrorNamingEachLayer) {
+  if (!sluice::testing::have_h5py()) GTEST_SKIP() << "python3-h5py missing (the file is edited with it)";
+  Graph g;
+  Scope root(g);
+  const Output x = ops::placeholder(root.named("seq"), DType::f32, Shape({-1, 3, 2}));
+  layers::LSTM lstm(4);
+  layers::Dense dense(2, Activation::linear, true, "dense");
+  models::Model m({x}, {dense(root, lstm(root, x))}, "to_edit");
+  sluice::testing::ScratchDir dir;
+  const std::string file = dir.path + "/edit.h5";
+  m.save(file);
+  // Edits the model_config in place: `code` runs with `layers` (name -> config).
+  auto edit = [&](const std::string& code) {
+    const std::string err = file + ".edit";
+    const std::string py =
+        "import h5py, json, sys\n"
+        "f = h5py.File(sys.argv[1], 'r+')\n"
+        "cfg = json.loads(f.attrs['model_config'])\n"
+        "layers = {l['config']['name']: l['config'] for l in cfg['config']['layers']}\n" +
+        code +
+        "\nf.attrs.modify('model_config', json.dumps(cfg))\n"
+        "f.close()\n";
+    std::ofstream(file + ".py") << py;
+    ASSERT_EQ(std::system(("/usr/bin/python3 '" + file + ".py' '" + file + "' >" + err + " 2>&1").c_str()), 0)
+        << sluice::testing::read_text(err);
+  };
+  edit("layers['lstm']['recurrent_regularizer'] = {'class_name': 'L1L2', 'config': {'l1': 0.0, 'l2': 0.0}}\n"
+       "layers['dense']['kernel_regularizer'] = {'class_name': 'L2', 'config': {'l2': 0.5}}\n"
+       "layers['dense']['trainable'] = False");
+  {
+    models::Model ok = models::load_model(file);  // the zero regularizer is no regularizer
+    const models::LayerInfo& d = layer(ok, "dense");
+    EXPECT_EQ(d.trainable, (std::vector<bool>{false, false}));
+    EXPECT_EQ(ok.graph().collection(layers::kRegularizationLosses).size(), 1u);  // dense's L2
+  }
+  edit("layers['lstm']['recurrent_regularizer'] = {'class_name': 'L2', 'config': {'l2': 0.1}}\n"
+       "layers['dense']['kernel_constraint'] = {'class_name': 'RadialConstraint', 'config': {}}");
+  try {
+    models::load_model(file);
+    ADD_FAILURE() << "loaded a file with options Sluice cannot attach";
+  } catch (const Unimplemented& e) {
+    const std::string msg = e.what();
+    EXPECT_NE(msg.find(file), std::string::npos) << msg;
+    EXPECT_NE(msg.find("LSTM (lstm): recurrent_regularizer"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("RadialConstraint"), std::string::npos) << msg;
+    EXPECT_NE(msg.find("dense"), std::string::npos) << msg;
+  }
 }

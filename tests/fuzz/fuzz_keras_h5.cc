@@ -5,8 +5,10 @@
 //         (kernel [4,8], recurrent_kernel [2,8], bias [8]): the config parser, the layer
 //         table, graph building and the weight shape checks.
 // Every failure must be a typed sluice::Error other than Internal. A model that loads must
-// run on zeros of its input shapes (free dims 2) when it is small. Crashes inside libhdf5
+// run on zeros of its input shapes (free dims 2) when it is small, and then go through the
+// save path: saved to a file, loaded again, with bit-identical outputs. Crashes inside libhdf5
 // itself (mode even) are reported with the input as libhdf5 bugs (docs/fuzzing.md).
+#include <cstring>
 #include <optional>
 
 #include "../../io/keras/hdf5.h"
@@ -66,7 +68,16 @@ inline int run(const uint8_t* data, size_t size) {
       if (n > 4096) return 0;
       xs.push_back(Tensor::zeros(in.dtype(), Shape(dims)));
     }
-    m.predict(xs);
+    const std::vector<Tensor> ys = m.predict(xs);
+    // The save path on what loaded: written back, it loads again and computes the same.
+    const std::string resaved = scratch_dir() + "/resaved.h5";
+    m.save(resaved);
+    models::Model back = io::load_keras_model(resaved);
+    const std::vector<Tensor> again = back.predict(xs);
+    SLUICE_FUZZ_CHECK(again.size() == ys.size());
+    for (size_t i = 0; i < ys.size(); ++i)
+      SLUICE_FUZZ_CHECK(again[i].shape() == ys[i].shape() && again[i].num_bytes() == ys[i].num_bytes() &&
+                        std::memcmp(again[i].raw_data(), ys[i].raw_data(), ys[i].num_bytes()) == 0);
   } catch (const Error& e) {
     expect_typed(e);
   }
