@@ -67,3 +67,32 @@ void check_fixture(const std::string& kind) {
 TEST(KerasH5Wrappers, ChannelsFirstConvolutionsPoolingsFlattenAndBatchNorm) { check_fixture("channels_first"); }
 TEST(KerasH5Wrappers, TimeDistributedConvFlattenDense) { check_fixture("time_distributed"); }
 TEST(KerasH5Wrappers, NestedSequentialModelAsALayer) { check_fixture("nested"); }
+
+// Options inside wrappers reach the layers that own the weights: a frozen TimeDistributed
+// freezes its Dense (whose L2 kernel penalty is in the graph), a nested Sequential's frozen
+// Dense stays frozen (with its NonNeg constraint) while its other Dense trains.
+TEST(KerasH5Wrappers, OptionsInsideTimeDistributedAndNestedSequential) {
+  check_fixture("wrapped_options");
+  if (!sluice::testing::have_h5py()) return;
+  sluice::testing::ScratchDir dir;
+  const std::string path = dir.path + "/w.h5";
+  ASSERT_EQ(sluice::testing::run_python(sluice::testing::source_dir() + "/tests/scripts/make_keras_h5_fixture.py '" +
+                                            path + "' wrapped_options",
+                                        dir.path + "/err.txt"),
+            0);
+  models::Model m = io::load_keras_model(path);
+  std::map<std::string, std::vector<bool>> trainable;
+  for (const models::LayerInfo& l : m.layers()) trainable[l.name] = l.trainable;
+  EXPECT_EQ(trainable["time_distributed"], (std::vector<bool>{false, false}));
+  EXPECT_EQ(trainable["encoder"], (std::vector<bool>{false, false, true, true}));
+  EXPECT_EQ(m.graph().collection(layers::kRegularizationLosses).size(), 1u);
+  EXPECT_EQ(m.graph().collection(layers::kWeightConstraints).size(), 1u);
+  const std::vector<Tensor> before = m.get_weights();
+  m.compile(models::sgd(0.5), "mse");
+  const Tensor x = Tensor::filled(DType::f32, {2, 3, 5}, 0.5f);
+  m.train_on_batch({x}, {Tensor::filled(DType::f32, {2, 3}, 3.f)});
+  const std::vector<Tensor> after = m.get_weights();
+  ASSERT_EQ(before.size(), 6u);
+  for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(after[i].equals(before[i])) << "frozen weight " << i << " moved";
+  EXPECT_FALSE(after[4].equals(before[4])) << "the trainable Dense did not train";
+}

@@ -132,18 +132,28 @@ void check_layer_options(const std::string& cls, const json& c, const std::strin
                          std::vector<std::string>& problems) {
   auto add = [&](const std::string& why) { problems.push_back(cls + " (" + name + "): " + why); };
   if (!c.is_object()) return;
-  const bool wrapper = cls == "Bidirectional" || cls == "TimeDistributed" || cls == "Sequential";
-  if (wrapper && c.contains("trainable") && c["trainable"].is_boolean() && !c["trainable"].get<bool>())
-    add("trainable=False on a wrapper or nested model");
-  if (wrapper) {
-    // The wrapped layer's options are not carried into the wrapper's copies.
-    const json* inner = non_null(c, "layer");
-    const json* icfg = inner && inner->is_object() ? non_null(*inner, "config") : nullptr;
+  // TimeDistributed and nested Sequential models set the options on their inner layers
+  // (keras_wrappers.cc; the nested model's layers are checked there). Bidirectional builds
+  // copies of its layer that do not carry them.
+  const json* inner = non_null(c, "layer");
+  const json* icfg = inner && inner->is_object() ? non_null(*inner, "config") : nullptr;
+  if (cls == "TimeDistributed" && icfg && inner->contains("class_name") && (*inner)["class_name"].is_string())
+    check_layer_options((*inner)["class_name"].get<std::string>(), *icfg, name, problems);
+  if (cls == "Bidirectional") {
+    if (c.contains("trainable") && c["trainable"].is_boolean() && !c["trainable"].get<bool>())
+      add("trainable=False on a Bidirectional");
     if (icfg)
-      for (const std::string& k : other_option_keys())
-        if (non_null(*icfg, k)) add("wrapped layer with " + k);
-    return;
+      for (const std::string& k : other_option_keys()) {
+        const json* v = non_null(*icfg, k);
+        bool inactive = false;
+        try {
+          inactive = v && k.find("regularizer") != std::string::npos && !regularizer_of(*v, name, k).active();
+        } catch (const Error&) {
+        }
+        if (v && !inactive) add("wrapped layer with " + k);
+      }
   }
+  if (cls == "TimeDistributed" || cls == "Sequential" || cls == "Bidirectional") return;
   auto it = weight_keys().find(cls);
   std::set<std::string> handled;
   if (it != weight_keys().end()) {

@@ -118,6 +118,9 @@ BuiltLayer time_distributed(const json& c, const std::string& name) {
                                                 ? ic["name"].get<std::string>()
                                                 : cls);
   if (!ib.layer) throw Unimplemented("layer '" + name + "': TimeDistributed over " + cls);
+  // The inner layer owns the weights: its options, and the wrapper's trainable flag, go on it.
+  apply_layer_options(cls, ic, name, *ib.layer);
+  if (!get_bool(c, "trainable", name, true)) ib.layer->set_trainable(false);
   auto td = std::make_shared<layers::TimeDistributed>(ib.layer, name);
   BuiltLayer b;
   b.layer = td;
@@ -142,7 +145,10 @@ BuiltLayer nested_sequential(const json& c, const std::string& name) {
                                                                              : cls + std::to_string(i);
     if (cls == "Lambda") problems.push_back("Lambda (" + lname + "): holds Python bytecode");
     else if (!layer_table().count(cls)) problems.push_back(cls + " (" + lname + ")");
-    else check_layer_config(cls, lc, lname, problems);
+    else {
+      check_layer_config(cls, lc, lname, problems);
+      check_layer_options(cls, lc, lname, problems);
+    }
     specs.emplace_back(cls, lc);
   }
   if (!problems.empty()) {
@@ -152,12 +158,17 @@ BuiltLayer nested_sequential(const json& c, const std::string& name) {
   }
   std::vector<BuiltLayer> parts;
   std::vector<std::shared_ptr<layers::Layer>> objects;
+  const bool frozen = c.is_object() && !get_bool(c, "trainable", name, true);
   for (const auto& s : specs) {
     const std::string lname = s.second.contains("name") && s.second["name"].is_string()
                                   ? s.second["name"].get<std::string>()
                                   : s.first;
     parts.push_back(layer_table().at(s.first)(s.second, lname));
-    if (parts.back().layer) objects.push_back(parts.back().layer);
+    if (!parts.back().layer) continue;
+    // Each inner layer's options; a frozen nested model freezes all of them.
+    apply_layer_options(s.first, s.second, lname, *parts.back().layer);
+    if (frozen) parts.back().layer->set_trainable(false);
+    objects.push_back(parts.back().layer);
   }
   auto group = std::make_shared<LayerGroup>(
       objects,

@@ -3,7 +3,10 @@
 root attributes keras_version/backend/model_config, model_weights/<layer>/<weight> datasets
 with random float32 values (seeded), for the layer wrappers test_keras_h5_wrappers.cc loads:
 
-    make_keras_h5_fixture.py OUT.h5 channels_first|time_distributed|nested
+    make_keras_h5_fixture.py OUT.h5 channels_first|time_distributed|nested|wrapped_options
+
+(wrapped_options: a frozen TimeDistributed Dense with an L2 kernel regularizer, and a nested
+Sequential whose first Dense is frozen with a NonNeg kernel constraint.)
 """
 import json
 import sys
@@ -97,6 +100,29 @@ def build(kind):
         w["encoder"] = [("dense/kernel:0", rand(5, 4)), ("dense/bias:0", rand(4)), ("dense_1/kernel:0", rand(4, 3))]
         w["head"] = [("head/kernel:0", rand(3, 2)), ("head/bias:0", rand(2))]
         return ls, ["features"], ["head"], w
+    if kind == "wrapped_options":
+        inner = {"name": "encoder", "layers": [
+            {"class_name": "Dense", "config": {"name": "dense", "trainable": False, "dtype": "float32", "units": 4,
+                                               "activation": "relu", "use_bias": True,
+                                               "kernel_constraint": {"class_name": "NonNeg", "config": {}}}},
+            {"class_name": "Dense", "config": {"name": "dense_1", "trainable": True, "dtype": "float32", "units": 3,
+                                               "activation": "linear", "use_bias": True}}]}
+        ls = [inp("steps", [3, 5]),
+              layer("TimeDistributed", "time_distributed",
+                    {"layer": {"class_name": "Dense", "config": {
+                        "name": "dense_td", "trainable": True, "dtype": "float32", "units": 5,
+                        "activation": "linear", "use_bias": True,
+                        "kernel_regularizer": {"class_name": "L2", "config": {"l2": 0.25}}}}}, ["steps"]),
+              layer("Flatten", "flatten", {"data_format": "channels_last"}, ["time_distributed"]),
+              {"class_name": "Sequential", "name": "encoder", "config": inner,
+               "inbound_nodes": [[["flatten", 0, 0, {}]]]}]
+        ls[1]["config"]["trainable"] = False
+        w["time_distributed"] = [("time_distributed/kernel:0", rand(5, 5)), ("time_distributed/bias:0", rand(5))]
+        # (The frozen kernel is non-negative already: Sluice runs constraints on frozen weights
+        # too, Keras only on the ones its optimizer updates.)
+        w["encoder"] = [("dense/kernel:0", np.abs(rand(15, 4))), ("dense/bias:0", rand(4)),
+                        ("dense_1/kernel:0", rand(4, 3)), ("dense_1/bias:0", rand(3))]
+        return ls, ["steps"], ["encoder"], w
     raise SystemExit("unknown kind " + kind)
 
 
