@@ -280,3 +280,43 @@ TEST(KerasH5Options, UnsupportedOptionsAreOneErrorNamingEachLayer) {
     EXPECT_NE(msg.find("dense"), std::string::npos) << msg;
   }
 }
+
+TEST(KerasH5Options, TimeDistributedOverFlattenDenseAndDropout) {
+  auto inner = std::make_shared<layers::Dense>(3, Activation::relu, true, "", Initializer::he_uniform());
+  inner->set_kernel_regularizer(regularizers::l2(0.02));
+  auto frozen = std::make_shared<layers::Dense>(4, Activation::tanh);
+  frozen->set_trainable(false);
+  models::Sequential m({layers::TimeDistributed(std::make_shared<layers::Flatten>()),
+                        layers::TimeDistributed(inner),
+                        layers::TimeDistributed(std::make_shared<layers::Dropout>(0.25)),
+                        layers::TimeDistributed(frozen, "frozen_td"), layers::Flatten(), layers::Dense(2)});
+  m.build({3, 2, 2});
+  const std::vector<Tensor> xs = {random_tensor(m.inputs()[0], 4, 9)};
+  const std::vector<Tensor> ys = {random_tensor(m.outputs()[0], 4, 10)};
+  m.compile(models::sgd(0.05), "mse");
+  m.train_on_batch(xs, ys);
+  sluice::testing::ScratchDir dir;
+  const std::string file = dir.path + "/td.h5";
+  m.save(file);
+  check_with_h5py(file,
+                  "TimeDistributed Flatten Dense "
+                  "'time_distributed_1:layer={\"class_name\": \"Dense\", \"config\": {\"name\": \"dense\", "
+                  "\"trainable\": true, \"dtype\": \"float32\", \"units\": 3, \"activation\": \"relu\", "
+                  "\"use_bias\": true, "
+                  "\"kernel_initializer\": {\"class_name\": \"HeUniform\", \"config\": {\"seed\": null}}, "
+                  "\"bias_initializer\": {\"class_name\": \"Zeros\", \"config\": {}}, "
+                  "\"kernel_regularizer\": {\"class_name\": \"L2\", \"config\": {\"l2\": 0.02}}, "
+                  "\"kernel_constraint\": null, \"bias_regularizer\": null, \"bias_constraint\": null, "
+                  "\"activity_regularizer\": null}}' "
+                  "'time_distributed_2:layer={\"class_name\": \"Dropout\", \"config\": {\"name\": \"dropout\", "
+                  "\"trainable\": true, \"dtype\": \"float32\", \"rate\": 0.25, \"noise_shape\": null, "
+                  "\"seed\": null}}' "
+                  "frozen_td:trainable=false");
+  models::Model back = models::load_model(file);
+  expect_bit_identical(m.predict(xs), back.predict(xs));
+  EXPECT_EQ(layer(back, "frozen_td").trainable, (std::vector<bool>{false, false}));
+  EXPECT_EQ(back.graph().collection(layers::kRegularizationLosses).size(), 1u);
+  const models::Logs a = m.test_on_batch(xs, ys);
+  const models::Logs b = back.test_on_batch(xs, ys);
+  EXPECT_EQ(a.at("loss"), b.at("loss"));
+}

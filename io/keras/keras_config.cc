@@ -10,6 +10,7 @@
 #include <set>
 
 #include "../../graph/layers_keras.h"
+#include "../../models/model_internal.h"
 #include "keras_internal.h"
 
 namespace sluice::io::keras {
@@ -212,6 +213,28 @@ json generate_model_config(const models::Model& model) {
   };
   std::vector<Pending> pending;
 
+  // TimeDistributed's inner layer ("time_distributed/dense") is no row of the model's (its
+  // weights are the wrapper's): its row is made here from its recorded call and the weights.
+  std::map<std::string, models::LayerInfo> td_inner;
+  for (const models::LayerInfo& l : model.layers()) {
+    if (l.type != "TimeDistributed") continue;
+    for (const std::string& key : g.collection_keys()) {
+      if (key.compare(0, prefix.size(), prefix) != 0) continue;
+      const size_t colon = key.find(':', prefix.size());
+      const std::string n = colon == std::string::npos ? "" : key.substr(colon + 1);
+      if (n.compare(0, l.name.size() + 1, l.name + "/") != 0 || n.find('/', l.name.size() + 1) != std::string::npos)
+        continue;
+      models::LayerInfo in;
+      in.name = n;
+      in.type = models::keras_class_name(key.substr(prefix.size(), colon - prefix.size()));
+      for (size_t i = 0; i < l.weights.size(); ++i)
+        if (l.weights[i].compare(0, n.size() + 1, n + "/") == 0) {
+          in.weights.push_back(l.weights[i]);
+          in.trainable.push_back(l.trainable[i]);
+        }
+      td_inner[l.name] = in;
+    }
+  }
   for (const models::LayerInfo& l : model.layers()) {
     if (input_names.count(l.name)) continue;
     if (l.name.find('/') != std::string::npos) {
@@ -279,6 +302,31 @@ json generate_model_config(const models::Model& model) {
       c["units"] = var_shape(0).dim(1);
       c["activation"] = activation_in(ops);
       c["use_bias"] = has_var("bias");
+      ok_single();
+    } else if (l.type == "TimeDistributed") {
+      // Over Dense, Dropout or Flatten (what the per-step ops can be read back from here).
+      const models::LayerInfo* in = td_inner.count(l.name) ? &td_inner[l.name] : nullptr;
+      const std::vector<Operation> iops = in ? scope_ops(g, in->name) : std::vector<Operation>();
+      json ic = {{"name", in ? in->name.substr(l.name.size() + 1) : ""}, {"trainable", true}, {"dtype", "float32"}};
+      const Operation* drop = first_of(iops, "Dropout");
+      if (!in) {
+        why = "no inner layer found";
+      } else if (in->type == "Dense") {
+        ic["units"] = g.tensor(in->weights.at(0) + ":0").shape().dim(1);
+        ic["activation"] = activation_in(iops);
+        ic["use_bias"] = in->weights.size() == 2;
+        add_weight_options(g, *in, "Dense", ic, why);
+      } else if (in->type == "Flatten") {
+        ic["data_format"] = "channels_last";
+      } else if (in->type == "Dropout" && drop && drop->node()->attr<std::vector<int64_t>>("noise_shape").empty()) {
+        ic["rate"] = drop->node()->attr<double>("rate");
+        ic["noise_shape"] = nullptr;
+        ic["seed"] = nullptr;
+      } else {
+        why = "over " + in->type + " (generated over Dense, Dropout and Flatten)";
+      }
+      if (layer_frozen(g, l)) c["trainable"] = false;
+      c["layer"] = {{"class_name", in ? in->type : ""}, {"config", ic}};
       ok_single();
     } else if (l.type == "Flatten") {
       c["data_format"] = "channels_last";
@@ -606,7 +654,7 @@ json generate_model_config(const models::Model& model) {
     } else {
       why = "no Keras config is generated for this class";
     }
-    if (why.empty()) add_weight_options(g, l, cls, c, why);
+    if (why.empty() && cls != "TimeDistributed") add_weight_options(g, l, cls, c, why);
     std::vector<LayerGraph> nodes = {lg};
     if (shared && why.empty() && !single_path)
       why = "a shared " + cls + " (called " + std::to_string(recs.size()) +

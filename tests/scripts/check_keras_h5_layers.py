@@ -46,6 +46,7 @@ KEYS = {
             "go_backwards", "stateful", "reset_after"],
     "SimpleRNN": ["units", "activation", "use_bias", "return_sequences", "return_state", "go_backwards", "stateful"],
     "Bidirectional": ["layer", "merge_mode"],
+    "TimeDistributed": ["layer"],
     "ReLU": ["max_value", "negative_slope", "threshold"],
     "Activation": ["activation"],
     "Dropout": ["rate", "noise_shape", "seed"],
@@ -142,6 +143,8 @@ def expected_shapes(cls, c, w):
         inner = c["layer"]
         s = rnn_shapes(inner["class_name"], inner["config"], w[0].shape[0])
         return s + s
+    if cls == "TimeDistributed":
+        return expected_shapes(c["layer"]["class_name"], c["layer"]["config"], w)
     return []
 
 
@@ -153,6 +156,11 @@ for l in layers:
     cls, c, name = l["class_name"], l["config"], l["config"]["name"]
     seen.add(cls)
     check_options(cls, name, c)
+    if cls == "TimeDistributed":
+        ic = c["layer"]["config"]
+        check_options(c["layer"]["class_name"], ic["name"], ic)
+        for k in KEYS.get(c["layer"]["class_name"], []):
+            check(k in ic, "%s (%s): inner config lacks '%s'" % (cls, name, k))
     for k in KEYS.get(cls, []):
         check(k in c, "%s (%s): config lacks '%s'" % (cls, name, k))
     for k in FORBIDDEN.get(cls, []):
