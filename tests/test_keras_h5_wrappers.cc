@@ -96,3 +96,8 @@ TEST(KerasH5Wrappers, OptionsInsideTimeDistributedAndNestedSequential) {
   for (size_t i = 0; i < 4; ++i) EXPECT_TRUE(after[i].equals(before[i])) << "frozen weight " << i << " moved";
   EXPECT_FALSE(after[4].equals(before[4])) << "the trainable Dense did not train";
 }
+
+// A Functional model used as a layer (Dense, BatchNormalization, Dense), whose weights the file
+// lists trainable first (BN's moving statistics last): matched by name, the outputs agree
+// with the NumPy reference, and the file saves back and reloads bit-identically.
+TEST(KerasH5Wrappers, NestedFunctionalModelAsALayer) { check_fixture("nested_functional"); }

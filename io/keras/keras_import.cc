@@ -374,7 +374,7 @@ Loaded read_keras_file(const std::string& path, const std::vector<KerasCustomLay
       for (size_t j = 0; j < vars.size(); ++j) {
         const std::string& v = vars[j].name();
         const std::string local = v.compare(0, prefix.size(), prefix) == 0 ? v.substr(prefix.size()) : v;
-        if (w == v || (w.size() > local.size() && w.compare(w.size() - local.size() - 1, std::string::npos,
+        if (w == v || w == local || (w.size() > local.size() && w.compare(w.size() - local.size() - 1, std::string::npos,
                                                                "/" + local) == 0)) {
           order[i] = j;
           found = true;

@@ -56,6 +56,9 @@ bool is_channels_first(const json& config);
 BuiltLayer channels_first(BuiltLayer inner);
 BuiltLayer time_distributed(const json& config, const std::string& name);
 BuiltLayer nested_sequential(const json& config, const std::string& name);
+// A Functional (or Model) used as a layer: one input, one output, each inner layer called once
+// on one tensor; weights in the inner layers' order, matched by name where the file's differ.
+BuiltLayer nested_functional(const json& config, const std::string& name);
 
 // Weight options (keras_options.cc). Loading: the problems of a layer's trainable flag,
 // regularizers and constraints (appended as in check_layer_config), and setting them on the

@@ -508,6 +508,8 @@ std::map<std::string, LayerFactory> make_table() {
   }
   t["TimeDistributed"] = time_distributed;
   t["Sequential"] = nested_sequential;
+  t["Functional"] = nested_functional;
+  t["Model"] = nested_functional;
   return t;
 }
 

@@ -153,7 +153,9 @@ void check_layer_options(const std::string& cls, const json& c, const std::strin
         if (v && !inactive) add("wrapped layer with " + k);
       }
   }
-  if (cls == "TimeDistributed" || cls == "Sequential" || cls == "Bidirectional") return;
+  if (cls == "TimeDistributed" || cls == "Sequential" || cls == "Functional" || cls == "Model" ||
+      cls == "Bidirectional")
+    return;
   auto it = weight_keys().find(cls);
   std::set<std::string> handled;
   if (it != weight_keys().end()) {

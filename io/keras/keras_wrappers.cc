@@ -189,4 +189,95 @@ BuiltLayer nested_sequential(const json& c, const std::string& name) {
   return b;
 }
 
+namespace {
+
+// [layer, node, tensor, ...] of a nested model's config, or its single-entry list form.
+std::string ref_layer(const json& e, const std::string& name) {
+  const json& r = e.is_array() && e.size() == 1 && e[0].is_array() ? e[0] : e;
+  if (!r.is_array() || r.size() < 3 || !r[0].is_string() || !r[1].is_number_integer() || !r[2].is_number_integer() ||
+      r[1].get<int64_t>() != 0 || r[2].get<int64_t>() != 0)
+    throw Unimplemented("layer '" + name + "': a nested Functional model whose inner layers use node or tensor "
+                        "indices other than 0 (shared or multi-output inner layers)");
+  return r[0].get<std::string>();
+}
+
+}  // namespace
+
+BuiltLayer nested_functional(const json& c, const std::string& name) {
+  if (!c.is_object() || !c.contains("layers") || !c["layers"].is_array() || c["layers"].empty() ||
+      c["layers"].size() > 10000)
+    throw InvalidArgument("layer '" + name + "': nested Functional model without layers");
+  for (const char* key : {"input_layers", "output_layers"})
+    if (!c.contains(key) || !c[key].is_array() || c[key].empty())
+      throw InvalidArgument("layer '" + name + "': nested Functional model without " + key);
+  const json& ins = c["input_layers"];
+  const json& outs = c["output_layers"];
+  if ((ins[0].is_array() && ins.size() != 1) || (outs[0].is_array() && outs.size() != 1))
+    throw Unimplemented("layer '" + name + "': a nested Functional model with several inputs or outputs");
+  const std::string input = ref_layer(ins, name), output = ref_layer(outs, name);
+  // Each inner layer: class, config, the one layer it reads. Built in the config's order (Keras
+  // writes layers in a topological order; a layer read before it is built is an error below).
+  struct Inner {
+    std::string cls, name, from;
+    json config;
+  };
+  std::vector<Inner> specs;
+  std::vector<std::string> problems;
+  for (size_t i = 0; i < c["layers"].size(); ++i) {
+    const json& l = c["layers"][i];
+    const std::string cls = class_of(l, name);
+    const json& lc = l["config"];
+    const std::string lname = lc.contains("name") && lc["name"].is_string() ? lc["name"].get<std::string>()
+                                                                             : cls + std::to_string(i);
+    if (cls == "InputLayer") continue;
+    const json* nodes = l.contains("inbound_nodes") ? &l["inbound_nodes"] : nullptr;
+    if (!nodes || !nodes->is_array() || nodes->size() != 1 || !(*nodes)[0].is_array() || (*nodes)[0].size() != 1)
+      throw Unimplemented("layer '" + name + "': inner layer '" + lname +
+                          "' of a nested Functional model is not called exactly once on one tensor");
+    if (cls == "Lambda") problems.push_back("Lambda (" + lname + "): holds Python bytecode");
+    else if (!layer_table().count(cls)) problems.push_back(cls + " (" + lname + ")");
+    else {
+      check_layer_config(cls, lc, lname, problems);
+      check_layer_options(cls, lc, lname, problems);
+    }
+    specs.push_back({cls, lname, ref_layer((*nodes)[0][0], name), lc});
+  }
+  if (!problems.empty()) {
+    std::string msg = "layer '" + name + "' (a nested Functional model) holds unsupported layers: ";
+    for (size_t i = 0; i < problems.size(); ++i) msg += (i ? "; " : "") + problems[i];
+    throw Unimplemented(msg);
+  }
+  std::vector<BuiltLayer> parts;
+  std::vector<std::shared_ptr<layers::Layer>> objects;
+  for (const Inner& s : specs) {
+    parts.push_back(layer_table().at(s.cls)(s.config, s.name));
+    if (!parts.back().layer) continue;
+    apply_layer_options(s.cls, s.config, s.name, *parts.back().layer);
+    objects.push_back(parts.back().layer);
+  }
+  auto group = std::make_shared<LayerGroup>(
+      objects,
+      [parts, specs, input, output, name](const Scope& s, const Output& x) {
+        std::map<std::string, KTensor> made = {{input, {x, Output()}}};
+        for (size_t i = 0; i < specs.size(); ++i) {
+          auto it = made.find(specs[i].from);
+          if (it == made.end())
+            throw InvalidArgument("layer '" + name + "': inner layer '" + specs[i].name + "' reads '" +
+                                  specs[i].from + "', which no earlier layer makes");
+          std::vector<KTensor> t = parts[i].call(s, {it->second}, {});
+          made[specs[i].name] = t.at(0);
+        }
+        auto it = made.find(output);
+        if (it == made.end()) throw InvalidArgument("layer '" + name + "': output layer '" + output + "' not found");
+        return it->second.value;
+      },
+      name);
+  BuiltLayer b;
+  b.layer = group;
+  b.call = [group](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
+    return std::vector<KTensor>{{(*group)(s, in.at(0).value), Output()}};
+  };
+  return b;
+}
+
 }  // namespace sluice::io::keras

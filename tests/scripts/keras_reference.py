@@ -141,6 +141,20 @@ def run_layer(cls, cfg, w, ins, states):
             mine = [v for n, v in w if n.split("/")[0] == name]
             x = run_layer(l["class_name"], l["config"], mine, [x], [])[0]
         return [x]
+    if cls in ("Functional", "Model"):
+        # A nested functional model (one input, one output): its layers in the listed order,
+        # each reading its one inbound layer, its weights by name (the file lists the nested
+        # model's trainable weights first, then the non-trainable ones).
+        made = {}
+        for l in cfg["layers"]:
+            name = l["config"]["name"]
+            if l["class_name"] == "InputLayer":
+                made[name] = x
+                continue
+            mine = [v for n, v in w if n.split("/")[0] == name]
+            made[name] = run_layer(l["class_name"], l["config"], mine, [made[l["inbound_nodes"][0][0][0]]], [])[0]
+        out = cfg["output_layers"]
+        return [made[out[0][0] if isinstance(out[0], list) else out[0]]]
     if cls == "GlobalAveragePooling2D":
         return [x.mean(axis=(1, 2))]
     if cls == "GlobalMaxPooling1D":
@@ -223,7 +237,7 @@ def main():
             return []
         g = mw[name]
         names = [n.decode() if isinstance(n, bytes) else n for n in g.attrs.get("weight_names", [])]
-        if classes.get(name) == "Sequential":  # nested model: keep the names to split by layer
+        if classes.get(name) in ("Sequential", "Functional", "Model"):  # nested: names split by layer
             return [(n, np.array(g[n], dtype=np.float64)) for n in names]
         return [np.array(g[n], dtype=np.float64) for n in names]
 

@@ -3,7 +3,7 @@
 root attributes keras_version/backend/model_config, model_weights/<layer>/<weight> datasets
 with random float32 values (seeded), for the layer wrappers test_keras_h5_wrappers.cc loads:
 
-    make_keras_h5_fixture.py OUT.h5 channels_first|time_distributed|nested|wrapped_options
+    make_keras_h5_fixture.py OUT.h5 channels_first|time_distributed|nested|wrapped_options|nested_functional
 
 (wrapped_options: a frozen TimeDistributed Dense with an L2 kernel regularizer, and a nested
 Sequential whose first Dense is frozen with a NonNeg kernel constraint.)
@@ -123,6 +123,26 @@ def build(kind):
         w["encoder"] = [("dense/kernel:0", np.abs(rand(15, 4))), ("dense/bias:0", rand(4)),
                         ("dense_1/kernel:0", rand(4, 3)), ("dense_1/bias:0", rand(3))]
         return ls, ["steps"], ["encoder"], w
+    if kind == "nested_functional":
+        bn = {"axis": [1], "momentum": 0.99, "epsilon": 0.001, "center": True, "scale": True}
+        inner = {"name": "block", "layers": [
+            inp("block_input", [5]),
+            layer("Dense", "dense", {"units": 4, "activation": "relu", "use_bias": True}, ["block_input"]),
+            layer("BatchNormalization", "batch_normalization", bn, ["dense"]),
+            layer("Dense", "dense_1", {"units": 3, "activation": "tanh", "use_bias": True}, ["batch_normalization"])],
+            "input_layers": [["block_input", 0, 0]], "output_layers": [["dense_1", 0, 0]]}
+        ls = [inp("features", [5]),
+              {"class_name": "Functional", "name": "block", "config": inner,
+               "inbound_nodes": [[["features", 0, 0, {}]]]},
+              layer("Dense", "head", {"units": 2, "activation": "softmax", "use_bias": True}, ["block"])]
+        # Keras lists a nested model's trainable weights, then its non-trainable ones.
+        w["block"] = [("dense/kernel:0", rand(5, 4)), ("dense/bias:0", rand(4)),
+                      ("batch_normalization/gamma:0", 1 + rand(4)), ("batch_normalization/beta:0", rand(4)),
+                      ("dense_1/kernel:0", rand(4, 3)), ("dense_1/bias:0", rand(3)),
+                      ("batch_normalization/moving_mean:0", rand(4)),
+                      ("batch_normalization/moving_variance:0", 1 + rand(4))]
+        w["head"] = [("head/kernel:0", rand(3, 2)), ("head/bias:0", rand(2))]
+        return ls, ["features"], ["head"], w
     raise SystemExit("unknown kind " + kind)
 
 
