@@ -181,3 +181,49 @@ TEST(KerasH5Errors, ExternalAndSoftLinksAreNotFollowed) {
   e = error_of<DataLoss>([&] { io::load_keras_model(p); });
   EXPECT_TRUE(has(e, "soft or external link")) << e;
 }
+
+TEST(KerasH5Errors, MalformedNestedFunctionalModels) {
+  // A Functional used as a layer: the outer model reads "block"; the inner configs vary.
+  auto file_with = [](const std::string& inner_layers, const std::string& outputs) {
+    const std::string cfg =
+        R"({"class_name": "Functional", "config": {"name": "m", "layers": [
+          {"class_name": "InputLayer", "name": "x", "config": {"batch_input_shape": [null, 4], "name": "x"},
+           "inbound_nodes": []},
+          {"class_name": "Functional", "name": "block", "config": {"name": "block", "layers": [
+             {"class_name": "InputLayer", "name": "bx", "config": {"batch_input_shape": [null, 4], "name": "bx"},
+              "inbound_nodes": []}, )" +
+        inner_layers + R"(], "input_layers": [["bx", 0, 0]], "output_layers": )" + outputs + R"(},
+           "inbound_nodes": [[["x", 0, 0, {}]]]}],
+          "input_layers": [["x", 0, 0]], "output_layers": [["block", 0, 0]]}})";
+    return sluice::fuzz::keras_h5::write_template(cfg);
+  };
+  const std::string dense =
+      R"({"class_name": "Dense", "config": {"name": "dense", "units": 2}, "inbound_nodes": [[["bx", 0, 0, {}]]]})";
+  // Node index 1 of an inner layer (a shared inner layer): not supported, named.
+  std::string e = error_of<Unimplemented>([&] {
+    io::load_keras_model(file_with(
+        R"({"class_name": "Dense", "config": {"name": "dense", "units": 2}, "inbound_nodes": [[["bx", 1, 0, {}]]]})",
+        R"([["dense", 0, 0]])"));
+  });
+  EXPECT_TRUE(has(e, "template.h5") && has(e, "block") && has(e, "node or tensor indices")) << e;
+  // Two outputs.
+  e = error_of<Unimplemented>([&] { io::load_keras_model(file_with(dense, R"([["dense", 0, 0], ["bx", 0, 0]])")); });
+  EXPECT_TRUE(has(e, "several inputs or outputs")) << e;
+  // An inner layer reading a layer that does not exist; an output that does not exist.
+  e = error_of<InvalidArgument>([&] {
+    io::load_keras_model(file_with(
+        R"({"class_name": "Dense", "config": {"name": "dense", "units": 2}, "inbound_nodes": [[["nowhere", 0, 0, {}]]]})",
+        R"([["dense", 0, 0]])"));
+  });
+  EXPECT_TRUE(has(e, "template.h5") && has(e, "nowhere")) << e;
+  e = error_of<InvalidArgument>([&] { io::load_keras_model(file_with(dense, R"([["missing", 0, 0]])")); });
+  EXPECT_TRUE(has(e, "missing")) << e;
+  // An unknown inner class and a Lambda: one Unimplemented listing both.
+  e = error_of<Unimplemented>([&] {
+    io::load_keras_model(file_with(
+        R"({"class_name": "Frobnicate", "config": {"name": "f"}, "inbound_nodes": [[["bx", 0, 0, {}]]]},
+           {"class_name": "Lambda", "config": {"name": "lam"}, "inbound_nodes": [[["f", 0, 0, {}]]]})",
+        R"([["lam", 0, 0]])"));
+  });
+  EXPECT_TRUE(has(e, "Frobnicate (f)") && has(e, "Lambda (lam)")) << e;
+}

@@ -288,26 +288,27 @@ Loaded read_keras_file(const std::string& path, const std::vector<KerasCustomLay
           for (size_t i = 1; i < in.size(); ++i) states.push_back(in[i].value);
           in.resize(1);
         }
-        auto b = built.find(s.name);
-        if (b == built.end()) {
-          BuiltLayer bl;
-          auto c = customs.find(s.class_name);
-          if (c != customs.end()) {
-            bl.layer = c->second->make(s.config.dump());
-            SLUICE_REQUIRE(bl.layer != nullptr, InvalidArgument, "custom layer '", s.class_name,
-                           "' returned no layer for '", s.name, "'");
-            auto l = bl.layer;
-            bl.call = [l](const Scope& sc, const std::vector<KTensor>& xs, const std::vector<Output>&) {
-              return std::vector<KTensor>{{(*l)(sc, xs.at(0).value), Output()}};
-            };
-          } else {
-            bl = layer_table().at(s.class_name)(s.config, s.name);
-            if (bl.layer) apply_layer_options(s.class_name, s.config, s.name, *bl.layer);
-          }
-          b = built.emplace(s.name, std::move(bl)).first;
-        }
+        // Building the layer from its config and calling it: errors name the file and layer.
         std::vector<KTensor> result;
         try {
+          auto b = built.find(s.name);
+          if (b == built.end()) {
+            BuiltLayer bl;
+            auto c = customs.find(s.class_name);
+            if (c != customs.end()) {
+              bl.layer = c->second->make(s.config.dump());
+              SLUICE_REQUIRE(bl.layer != nullptr, InvalidArgument, "custom layer '", s.class_name,
+                             "' returned no layer for '", s.name, "'");
+              auto l = bl.layer;
+              bl.call = [l](const Scope& sc, const std::vector<KTensor>& xs, const std::vector<Output>&) {
+                return std::vector<KTensor>{{(*l)(sc, xs.at(0).value), Output()}};
+              };
+            } else {
+              bl = layer_table().at(s.class_name)(s.config, s.name);
+              if (bl.layer) apply_layer_options(s.class_name, s.config, s.name, *bl.layer);
+            }
+            b = built.emplace(s.name, std::move(bl)).first;
+          }
           result = b->second.call(root, in, states);
         } catch (const Error& e) {
           throw_error(e.code(), "Keras HDF5 file '" + path + "': layer '" + s.name + "' (" + s.class_name + "): " +
