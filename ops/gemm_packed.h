@@ -46,7 +46,9 @@ class PackedMatrix {
 };
 
 // C[m, c1-c0] = A[m, k] op(B)[:, columns c0..c1 of group g] + beta C, for beta 0 or 1
-// (with beta 0, C is not read). A is row-major (lda >= k); C's row i starts at c + i*ldc.
+// (with beta 0, C is not read). k runs in blocks of 256: with beta 1, C gets the first
+// block's sum added, then every later multiply-add continues from C. Whatever m, and
+// whichever rows or columns a call covers, an element's arithmetic is the same. A is row-major (lda >= k); C's row i starts at c + i*ldc.
 // c0 must be a multiple of strip_width(), c0 <= c1 <= group_cols(). Single-threaded:
 // callers split rows or column ranges across threads.
 template <class T>
