@@ -47,7 +47,13 @@ const bool gp = add("GemmPrepacked", gemm_prepacked_bench,
                      {196, 256, 2304, 0, 1}, {196, 256, 2304, 1, 1},  // layer3 3x3, 14x14
                      {49, 512, 4608, 0, 1}, {49, 512, 4608, 1, 1},    // layer4 3x3, 7x7
                      {512, 96, 16, 0, 1}, {512, 96, 16, 1, 1},        // mobilenet_v2 pointwise
-                     {49, 1280, 320, 0, 1}, {49, 1280, 320, 1, 1}});  // mobilenet_v2 last 1x1
+                     {49, 1280, 320, 0, 1}, {49, 1280, 320, 1, 1},    // mobilenet_v2 last 1x1
+                     {256, 16, 64, 0, 1}, {256, 16, 64, 1, 1},        // squeezenet squeeze
+                     {256, 64, 16, 0, 1}, {256, 64, 16, 1, 1},        // squeezenet expand 1x1
+                     {256, 48, 384, 0, 1}, {256, 48, 384, 1, 1},      // squeezenet fire7 squeeze
+                     {256, 256, 64, 0, 1}, {256, 256, 64, 1, 1},      // squeezenet fire9 expand
+                     {256, 144, 24, 0, 1}, {256, 144, 24, 1, 1},      // mobilenet_v2 expand
+                     {256, 24, 144, 0, 1}, {256, 24, 144, 1, 1}});    // mobilenet_v2 project
 
 }  // namespace
 }  // namespace sluice::bench

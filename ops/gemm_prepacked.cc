@@ -51,16 +51,18 @@ Cache& cache() {
   return *c;
 }
 
-// Whether an entry's weights are dead: only the cache still holds the buffer.
-bool dead(const Entry& e) { return e.source.valid() && e.source.use_count() == 1; }
-
-// Caller holds the lock.
+// Caller holds the lock. An entry's weights are dead when only the cache still holds their
+// buffer (several entries may hold one buffer: a variable initialized from a Const, one
+// weight read by two nodes).
 void sweep_locked(Cache& c) {
+  std::map<const void*, int> holders;
+  for (const auto& kv : c.entries)
+    if (kv.second.source.valid()) ++holders[kv.second.source.raw_data()];
   const bool prune_markers = c.entries.size() > kMaxKeys;
   for (auto it = c.entries.begin(); it != c.entries.end();) {
-    if (dead(it->second) && !it->second.is_volatile) {
-      it = c.entries.erase(it);
-    } else if (prune_markers && it->second.is_volatile) {
+    const Entry& e = it->second;
+    const bool dead = e.source.valid() && e.source.use_count() <= holders[e.source.raw_data()];
+    if ((dead && !e.is_volatile) || (prune_markers && e.is_volatile)) {
       it = c.entries.erase(it);
     } else {
       ++it;

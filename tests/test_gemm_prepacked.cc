@@ -143,11 +143,15 @@ TEST(GemmPrepacked, MatMulWithConstantAndVariableWeights) {
     Output fused_fed = ops::fused_matmul(s, x, w_fed, bias, FusedActivation::relu);
     Session sess(g);
     sess.run({}, {init});
+    gemm::prepacked_cache_sweep();
+    const int64_t before = gemm::prepacked_cache_stats().entries;
     for (int rep = 0; rep < 2; ++rep) {  // the second run reads the cached packing
       const auto r = sess.run({{x, xv}, {w_fed, wv}}, {via_const, via_var, via_fed, fused_const, fused_fed});
       const std::string what = "m" + std::to_string(m);
       expect_close(r[0].data<float>(), r[2].data<float>(), m * n, 1e-5, what + " const vs fed");
       EXPECT_TRUE(same_bits(r[0], r[1])) << what;
+      // The Const and variable operands of the two MatMuls and the FusedMatMul were packed.
+      EXPECT_EQ(gemm::prepacked_cache_stats().entries, before + 3) << what;
       expect_close(r[3].data<float>(), r[4].data<float>(), m * n, 1e-5, what + " fused const vs fed");
       // Row i of the batch == row i alone.
       for (int64_t i = 0; i < m; ++i) {
