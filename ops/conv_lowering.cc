@@ -423,7 +423,7 @@ void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
 }
 
 bool prepacked_applies(const ConvGeometry& g) {
-  if (g.groups != 1 || g.f == 0) return false;
+  if (g.groups != 1 || g.f == 0 || g.patch() == 0) return false;
   if (whole_gemm_pays(g)) return true;
   if (winograd_applies(g) && g.out_pixels() >= kWinogradMinPixels) return false;
   return !(g.c <= kDirectMaxChannels && g.patch() <= kDirectMaxPatch);

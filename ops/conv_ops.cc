@@ -95,15 +95,14 @@ void conv2d_kernel(KernelContext& ctx) {
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.allocate_output(0, conv_output_shape(g));
-    // A Const or variable filter is packed once for the GEMM and reused by every run
-    // (ops/gemm_prepacked.h).
-    if (conv::prepacked_applies(g) && g.patch() > 0) {
-      if (auto packed = gemm::packed_weights<T>(ctx.node(), 1, filter.reshaped(Shape{g.patch(), g.f}), false,
-                                                g.patch(), g.f)) {
-        conv::forward_prepacked<T>(g, x.data<T>(), filter.data<T>(), *packed, bias ? bias->data<T>() : nullptr,
-                                   act, y.data<T>(), ctx.pool());
-        return;
-      }
+    // The GEMM paths run Sluice's packed kernel, the filter packed once when it is a Const
+    // or variable (ops/gemm_prepacked.h). The choice depends on the geometry alone.
+    if (conv::prepacked_applies(g)) {
+      const auto packed =
+          gemm::packed_weights<T>(ctx.node(), 1, filter.reshaped(Shape{g.patch(), g.f}), false, g.patch(), g.f);
+      conv::forward_prepacked<T>(g, x.data<T>(), filter.data<T>(), *packed, bias ? bias->data<T>() : nullptr, act,
+                                 y.data<T>(), ctx.pool());
+      return;
     }
     conv::forward<T>(g, x.data<T>(), filter.data<T>(), bias ? bias->data<T>() : nullptr, act,
                      y.data<T>(), ctx.pool());

@@ -35,6 +35,7 @@ constexpr int kMaxStrips = 6;
 // The k loop runs in blocks of kDepth: a block of a tile's packed strips (kDepth x 3 x 8
 // floats, 24 KiB) stays in L1 while every row tile of A passes over it.
 constexpr int64_t kDepth = 256;
+constexpr int64_t kChunkRows = 256;
 
 // How a tile combines its k block's sum with C.
 enum Mode : int {
@@ -218,19 +219,25 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
   }
   // Rows in near-equal tiles of at most tile_rows (32 rows by 6: 6,6,5,5,5,5, not 6 x 5 + 2).
   const int64_t row_tiles = (m + tile_rows - 1) / tile_rows;
+  const int64_t tiles_per_chunk = std::max<int64_t>(1, kChunkRows / tile_rows);
   // k == 0 still runs one (empty) block, which stores zeros or leaves C as it is.
   for (int64_t k0 = 0; k0 == 0 || k0 < k; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, k - k0);
     const int mode = k0 > 0 ? kContinue : beta != T(0) ? kAdd : kStore;
-    for (int64_t s0 = 0; s0 < strips; s0 += tile_strips) {
-      const int64_t ns = std::min<int64_t>(tile_strips, strips - s0);
-      const T* ptrs[kMaxStrips];
-      for (int64_t s = 0; s < ns; ++s) ptrs[s] = b.strip(g, c0 / lanes + s0 + s) + k0 * lanes;
-      const int64_t last_cols = std::min(lanes, c1 - (c0 + (s0 + ns - 1) * lanes));
-      for (int64_t t = 0; t < row_tiles; ++t) {
-        const int64_t r0 = m * t / row_tiles, r1 = m * (t + 1) / row_tiles;
-        tile_fn<T>(r1 - r0, ns)(kc, a + r0 * lda + k0, lda, ptrs, mode, c + r0 * ldc + s0 * lanes, ldc,
-                                last_cols);
+    // Rows in chunks of about kChunkRows: a chunk's k block of A (256 x 256 values) stays
+    // in L2 while the strips pass over it.
+    for (int64_t t0 = 0; t0 < row_tiles; t0 += tiles_per_chunk) {
+      const int64_t t1 = std::min(row_tiles, t0 + tiles_per_chunk);
+      for (int64_t s0 = 0; s0 < strips; s0 += tile_strips) {
+        const int64_t ns = std::min<int64_t>(tile_strips, strips - s0);
+        const T* ptrs[kMaxStrips];
+        for (int64_t s = 0; s < ns; ++s) ptrs[s] = b.strip(g, c0 / lanes + s0 + s) + k0 * lanes;
+        const int64_t last_cols = std::min(lanes, c1 - (c0 + (s0 + ns - 1) * lanes));
+        for (int64_t t = t0; t < t1; ++t) {
+          const int64_t r0 = m * t / row_tiles, r1 = m * (t + 1) / row_tiles;
+          tile_fn<T>(r1 - r0, ns)(kc, a + r0 * lda + k0, lda, ptrs, mode, c + r0 * ldc + s0 * lanes, ldc,
+                                  last_cols);
+        }
       }
     }
   }

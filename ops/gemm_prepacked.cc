@@ -88,39 +88,43 @@ bool is_persistent_input(const Node& node, int input) {
 template <class T>
 std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
                                                       bool trans, int64_t k, int64_t n) {
+  SLUICE_REQUIRE(b.valid() && b.dtype() == dtype_v<T> && b.rank() == 2 && b.dim(0) == (trans ? n : k) &&
+                     b.dim(1) == (trans ? k : n),
+                 Internal, "packed_weights: ", b.summary(), " is not [", k, ",", n, "]", trans ? " transposed" : "");
+  auto fresh = [&] { return std::make_shared<const PackedMatrix<T>>(trans, k, n, 1, b.data<T>(), b.dim(1)); };
   const Node* p = producer_through_identity(node, input);
-  if (!p || !b.valid() || b.dtype() != dtype_v<T> || b.rank() != 2) return nullptr;
-  const bool from_variable = p->op_type() == "VariableV2";
-  if (!from_variable && p->op_type() != "Const") return nullptr;
-  SLUICE_REQUIRE(b.dim(0) == (trans ? n : k) && b.dim(1) == (trans ? k : n), Internal,
-                 "packed_weights: ", b.summary(), " is not [", k, ",", n, "]", trans ? " transposed" : "");
+  const bool from_variable = p && p->op_type() == "VariableV2";
+  if (!p || (!from_variable && p->op_type() != "Const")) return fresh();
   const Key key{&node, input, trans, k, n, dtype_v<T>};
   Cache& c = cache();
   int changes = 0;
+  bool volatile_key = false;
   {
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.entries.find(key);
     if (it != c.entries.end()) {
       Entry& e = it->second;
-      if (e.is_volatile) return nullptr;
-      if (e.source.shares_buffer_with(b)) return std::static_pointer_cast<const PackedMatrix<T>>(e.packed);
+      if (e.is_volatile) volatile_key = true;
+      if (!e.is_volatile && e.source.shares_buffer_with(b))
+        return std::static_pointer_cast<const PackedMatrix<T>>(e.packed);
       changes = e.from_variable && from_variable ? e.changes + 1 : 0;
-      if (changes >= kMaxChanges) {
+      if (!volatile_key && changes >= kMaxChanges) {
         e = Entry();
         e.is_volatile = true;
-        return nullptr;
+        volatile_key = true;
       }
     }
   }
+  if (volatile_key) return fresh();
   // Pack outside the lock (another thread may pack the same weights meanwhile: the first
   // to insert wins, the other copy is dropped).
-  auto packed = std::make_shared<const PackedMatrix<T>>(trans, k, n, 1, b.data<T>(), b.dim(1));
+  auto packed = fresh();
   std::lock_guard<std::mutex> lock(c.mu);
   sweep_locked(c);
   auto it = c.entries.find(key);
   if (it != c.entries.end() && it->second.source.shares_buffer_with(b))
     return std::static_pointer_cast<const PackedMatrix<T>>(it->second.packed);
-  if (it != c.entries.end() && it->second.is_volatile) return nullptr;
+  if (it != c.entries.end() && it->second.is_volatile) return packed;
   Entry& e = c.entries[key];
   e.source = b;
   e.packed = packed;

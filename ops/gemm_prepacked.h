@@ -11,7 +11,10 @@
 //
 // Products through the packed path compute every element as one chain of fused
 // multiply-adds in k order (ops/gemm_packed.h): row i of an M-row product is bit-identical to
-// the 1-row product of row i alone, and no result depends on the number of threads.
+// the 1-row product of row i alone, and no result depends on the number of threads. The
+// kernels take this path by shape alone (MatMul and FusedMatMul whenever a is not
+// transposed, convolutions where conv::prepacked_applies), never by where b comes from, so
+// a frozen graph, a loaded model and the training session give the same bits.
 #pragma once
 
 #include <cstdint>
@@ -29,10 +32,13 @@ namespace sluice::gemm {
 bool is_persistent_input(const Node& node, int input);
 
 // op(B) [k, n] of `b` (stored [k, n], or [n, k] when trans; rank 2, contiguous) packed as
-// one group, from the cache when this (node, input) already packed the same buffer.
-// Returns null when the packed path should not be used: the input is not persistent, or
-// this (node, input) has seen its buffer change between calls (a variable being trained:
-// packing each step would only add a copy). Thread-safe; packing happens outside the lock.
+// one group: from the cache when this (node, input) already packed the same buffer of a
+// persistent input, else packed now (and cached when persistent). A (node, input) whose
+// buffer keeps changing (a variable being trained, or one graph run by sessions with
+// different variables) stops being cached and is packed on every call: packing and
+// keeping each step's weights would only add a copy-on-write clone per step. Never null.
+// Whether cached or not, the packing is the same, so results never depend on history.
+// Thread-safe; packing happens outside the lock.
 template <class T>
 std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
                                                       bool trans, int64_t k, int64_t n);

@@ -402,13 +402,13 @@ void matmul_kernel(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output(0, Shape{m, n});
   dispatch<SLUICE_FLOAT_TYPES>(a.dtype(), "MatMul", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    // Weights (a Const or variable b) are packed once and reused by every run, whatever m
-    // (ops/gemm_prepacked.h): a batch's row i is then bit-identical to row i alone.
+    // Sluice's packed kernel, with b packed once and reused by every run when it is a
+    // Const or variable (ops/gemm_prepacked.h): a batch's row i is bit-identical to row i
+    // alone, whatever m.
     if (!ta) {
-      if (auto packed = gemm::packed_weights<T>(ctx.node(), 1, b, tb, k, n)) {
-        gemm::gemm_prepacked<T>(m, a.data<T>(), a.dim(1), *packed, T(0), y.data<T>(), n, &ctx.pool());
-        return;
-      }
+      const auto packed = gemm::packed_weights<T>(ctx.node(), 1, b, tb, k, n);
+      gemm::gemm_prepacked<T>(m, a.data<T>(), a.dim(1), *packed, T(0), y.data<T>(), n, &ctx.pool());
+      return;
     }
     gemm::gemm<T>(ta, tb, m, n, k, T(1), a.data<T>(), a.dim(1), b.data<T>(), b.dim(1), T(0),
                   y.data<T>(), n, &ctx.pool());
