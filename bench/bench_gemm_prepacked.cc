@@ -53,7 +53,8 @@ const bool gp = add("GemmPrepacked", gemm_prepacked_bench,
                      {256, 48, 384, 0, 1}, {256, 48, 384, 1, 1},      // squeezenet fire7 squeeze
                      {256, 256, 64, 0, 1}, {256, 256, 64, 1, 1},      // squeezenet fire9 expand
                      {256, 144, 24, 0, 1}, {256, 144, 24, 1, 1},      // mobilenet_v2 expand
-                     {256, 24, 144, 0, 1}, {256, 24, 144, 1, 1}});    // mobilenet_v2 project
+                     {256, 24, 144, 0, 1}, {256, 24, 144, 1, 1},      // mobilenet_v2 project
+                     {64, 1024, 1024, 0, 1}, {64, 1024, 1024, 1, 1}});  // W2 Dense shape
 
 }  // namespace
 }  // namespace sluice::bench

@@ -145,13 +145,14 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
   group_cols_ = n / groups;
   strips_per_group_ = (group_cols_ + lanes - 1) / lanes;
   const int64_t strips = groups * strips_per_group_;
-  data_ = Tensor(dtype_v<T>, Shape{checked_mul(checked_mul(strips, k), lanes)});
+  strip_stride_ = checked_mul(k, lanes) + static_cast<int64_t>(64 / sizeof(T));  // k is a real dim: no overflow
+  data_ = Tensor(dtype_v<T>, Shape{checked_mul(strips, strip_stride_)});
   T* out = data_.data<T>();
   auto pack = [&](int64_t s0, int64_t s1) {
     for (int64_t st = s0; st < s1; ++st) {
       const int64_t g = st / strips_per_group_, first = (st % strips_per_group_) * lanes;
       const int64_t cols = std::min(lanes, group_cols_ - first);
-      T* dst = out + st * k * lanes;
+      T* dst = out + st * strip_stride_;
       const int64_t col0 = g * group_cols_ + first;         // first column of op(B) in this strip
       if (cols < lanes) std::fill_n(dst, k * lanes, T(0));  // the group's zero padding
       if (trans) {

@@ -37,11 +37,14 @@ class PackedMatrix {
   int64_t groups() const { return groups_; }
   // Strip s of group g: [k, strip_width()].
   const T* strip(int64_t g, int64_t s) const {
-    return data_.data<T>() + (g * strips_per_group_ + s) * k_ * strip_width();
+    return data_.data<T>() + (g * strips_per_group_ + s) * strip_stride_;
   }
 
  private:
   int64_t k_ = 0, group_cols_ = 0, groups_ = 0, strips_per_group_ = 0;
+  // k * strip_width() plus one cache line: with power-of-two k, strips exactly 2^n bytes
+  // apart would all fall into the same L1 sets and evict each other.
+  int64_t strip_stride_ = 0;
   Tensor data_;  // 64-byte aligned, counted by the allocator like any tensor
 };
 
