@@ -6,6 +6,7 @@
 
 #include "depthwise_kernels.h"
 #include "gemm.h"
+#include "gemm_prepacked.h"
 #include "kernel_util.h"
 
 namespace sluice::conv {
@@ -421,6 +422,63 @@ void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
   }
 }
 
+bool prepacked_applies(const ConvGeometry& g) {
+  if (g.groups != 1 || g.f == 0 || g.patch() == 0) return false;
+  if (whole_gemm_pays(g)) return true;
+  if (winograd_applies(g) && g.out_pixels() >= kWinogradMinPixels) return false;
+  return !(g.c <= kDirectMaxChannels && g.patch() <= kDirectMaxPatch);
+}
+
+template <class T>
+void forward_prepacked(const ConvGeometry& g, const T* x, const T* filter, const gemm::PackedMatrix<T>& packed,
+                       const T* bias, const Epilogue& act, T* y, ThreadPool& pool) {
+  if (prepacked_applies(g)) {
+    forward_im2col_packed(g, x, packed, bias, act, y, pool);
+  } else {
+    forward(g, x, filter, bias, act, y, pool);
+  }
+}
+
+template <class T>
+void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed,
+                           const T* bias, const Epilogue& act, T* y, ThreadPool& pool) {
+  const int64_t k = g.patch(), f = g.f, m = g.out_pixels();
+  SLUICE_REQUIRE(g.groups == 1 && packed.groups() == 1 && packed.rows() == k && packed.group_cols() == f, Internal,
+                 "forward_im2col_packed: filter packed as [", packed.rows(), ",", packed.group_cols(), "] for a [", k,
+                 ",", f, "] product with ", g.groups, " groups");
+  if (f == 0 || m == 0) return;
+  // Blocks of up to 256 pixels: the GEMM walks k in slices of 256 (ops/gemm_packed.cc), and
+  // a block's slice of patches (256 x 256 values) stays in L2 while the filter's slice
+  // streams past it once. No per-block filter packing any more, so long patches need no
+  // bigger blocks.
+  constexpr int64_t kRowsPerBlock = 256;
+  const int64_t count = (m + kRowsPerBlock - 1) / kRowsPerBlock;
+  const bool pointwise = g.pointwise();
+  auto run_block = [&](int64_t b, T* col, ThreadPool* gemm_pool) {
+    const int64_t r0 = b * kRowsPerBlock, rows = std::min(m, r0 + kRowsPerBlock) - r0;
+    const T* patches = x + r0 * g.c;  // pointwise: rows of x, stride c
+    int64_t ld = g.c;
+    if (!pointwise) {
+      im2col(g, x, r0, r0 + rows, col, 0);
+      patches = col;
+      ld = k;
+    }
+    if (bias) fill_bias(y + r0 * f, rows, f, bias);
+    gemm::gemm_prepacked<T>(rows, patches, ld, packed, bias ? T(1) : T(0), y + r0 * f, f, gemm_pool);
+    bias_activate(y + r0 * f, rows, f, static_cast<const T*>(nullptr), act);
+  };
+  if (count >= pool.num_threads()) {
+    kernels::parallel_range(pool, count, 1, [&](int64_t b0, int64_t b1) {
+      std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(std::min(m, kRowsPerBlock) * k);
+      for (int64_t b = b0; b < b1; ++b) run_block(b, col.get(), nullptr);
+    });
+  } else {
+    // Fewer blocks than threads (a small image): the GEMM splits each block instead.
+    std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(std::min(m, kRowsPerBlock) * k);
+    for (int64_t b = 0; b < count; ++b) run_block(b, col.get(), &pool);
+  }
+}
+
 template <class T>
 void backprop_input_col2im(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
                            ThreadPool& pool) {
@@ -572,7 +630,12 @@ void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, Thre
   template void backprop_input<T>(const ConvGeometry&, const T*, const T*, T*, ThreadPool&);   \
   template void backprop_input_col2im<T>(const ConvGeometry&, const T*, const T*, T*,          \
                                          ThreadPool&);                                         \
-  template void backprop_filter<T>(const ConvGeometry&, const T*, const T*, T*, ThreadPool&);
+  template void backprop_filter<T>(const ConvGeometry&, const T*, const T*, T*, ThreadPool&);    \
+  template void forward_prepacked<T>(const ConvGeometry&, const T*, const T*,                  \
+                                     const gemm::PackedMatrix<T>&, const T*, const Epilogue&, T*, \
+                                     ThreadPool&);                                             \
+  template void forward_im2col_packed<T>(const ConvGeometry&, const T*, const gemm::PackedMatrix<T>&, \
+                                         const T*, const Epilogue&, T*, ThreadPool&);
 SLUICE_INSTANTIATE(float)
 SLUICE_INSTANTIATE(double)
 #undef SLUICE_INSTANTIATE

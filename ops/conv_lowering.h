@@ -14,6 +14,11 @@
 
 #include "../runtime/thread_pool.h"
 
+namespace sluice::gemm {
+template <class T>
+class PackedMatrix;  // ops/gemm_packed.h
+}  // namespace sluice::gemm
+
 namespace sluice::conv {
 
 // One convolution: input [n,h,w,c], filter [kh,kw,c/groups,f], output [n,oh,ow,f]. Output
@@ -126,6 +131,25 @@ bool winograd_applies(const ConvGeometry& g);
 template <class T>
 void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                       const Epilogue& act, T* y, ThreadPool& pool);
+
+// ---- forward with the filter packed once (weights that do not change between runs,
+// ops/gemm_prepacked.h) ----
+// Whether forward_prepacked would run a GEMM for this geometry (groups == 1 and neither
+// Winograd nor the direct path): only then is packing the filter worth it.
+bool prepacked_applies(const ConvGeometry& g);
+// forward(), except that where prepacked_applies the GEMMs read `packed`, the filter's
+// [kh*kw*c, f] view packed by gemm::PackedMatrix(false, patch(), f, 1, filter, f).
+template <class T>
+void forward_prepacked(const ConvGeometry& g, const T* x, const T* filter,
+                       const gemm::PackedMatrix<T>& packed, const T* bias, const Epilogue& act, T* y,
+                       ThreadPool& pool);
+// Any geometry with groups == 1: im2col of blocks of up to 256 output pixels (a view of x
+// when pointwise), each block's GEMM on the packed filter adding onto the bias, then the
+// activation while the block is in cache. Each output is computed the same way whatever
+// the block and the thread count.
+template <class T>
+void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed,
+                           const T* bias, const Epilogue& act, T* y, ThreadPool& pool);
 
 // ---- input gradient: dx [n,h,w,c] of conv(x, filter), given dy [n,oh,ow,f] ----
 template <class T>

@@ -12,6 +12,7 @@
 #include "array_ops.h"
 #include "conv_attrs.h"
 #include "conv_lowering.h"
+#include "gemm_prepacked.h"
 #include "kernel_util.h"
 #include "reduction_ops.h"
 
@@ -94,6 +95,15 @@ void conv2d_kernel(KernelContext& ctx) {
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.allocate_output(0, conv_output_shape(g));
+    // The GEMM paths run Sluice's packed kernel, the filter packed once when it is a Const
+    // or variable (ops/gemm_prepacked.h). The choice depends on the geometry alone.
+    if (conv::prepacked_applies(g)) {
+      const auto packed =
+          gemm::packed_weights<T>(ctx.node(), 1, filter.reshaped(Shape{g.patch(), g.f}), false, g.patch(), g.f);
+      conv::forward_prepacked<T>(g, x.data<T>(), filter.data<T>(), *packed, bias ? bias->data<T>() : nullptr, act,
+                                 y.data<T>(), ctx.pool());
+      return;
+    }
     conv::forward<T>(g, x.data<T>(), filter.data<T>(), bias ? bias->data<T>() : nullptr, act,
                      y.data<T>(), ctx.pool());
   });

@@ -4,6 +4,7 @@
 #include "conv_attrs.h"
 #include "conv_lowering.h"
 #include "gemm.h"
+#include "gemm_prepacked.h"
 #include "kernel_util.h"
 #include "math_ops.h"
 #include "shape_ops.h"
@@ -82,8 +83,14 @@ void fused_matmul_kernel(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output(0, Shape{d.m, d.n});
   dispatch<SLUICE_FLOAT_TYPES>(a.dtype(), "FusedMatMul", [&](auto tag) {
     using T = typename decltype(tag)::type;
-    gemm::gemm<T>(ta, tb, d.m, d.n, d.k, T(1), a.data<T>(), a.dim(1), b.data<T>(), b.dim(1),
-                  T(0), y.data<T>(), d.n, &ctx.pool());
+    // Sluice's packed kernel, the weights packed once when Const or variable (as MatMul).
+    if (!ta) {
+      const auto packed = gemm::packed_weights<T>(ctx.node(), 1, b, tb, d.k, d.n);
+      gemm::gemm_prepacked<T>(d.m, a.data<T>(), a.dim(1), *packed, T(0), y.data<T>(), d.n, &ctx.pool());
+    } else {
+      gemm::gemm<T>(ta, tb, d.m, d.n, d.k, T(1), a.data<T>(), a.dim(1), b.data<T>(), b.dim(1),
+                    T(0), y.data<T>(), d.n, &ctx.pool());
+    }
     const T* bp = bias.data<T>();
     T* yp = y.data<T>();
     const int64_t n = d.n;

@@ -37,16 +37,21 @@ class PackedMatrix {
   int64_t groups() const { return groups_; }
   // Strip s of group g: [k, strip_width()].
   const T* strip(int64_t g, int64_t s) const {
-    return data_.data<T>() + (g * strips_per_group_ + s) * k_ * strip_width();
+    return data_.data<T>() + (g * strips_per_group_ + s) * strip_stride_;
   }
 
  private:
   int64_t k_ = 0, group_cols_ = 0, groups_ = 0, strips_per_group_ = 0;
+  // k * strip_width() plus one cache line: with power-of-two k, strips exactly 2^n bytes
+  // apart would all fall into the same L1 sets and evict each other.
+  int64_t strip_stride_ = 0;
   Tensor data_;  // 64-byte aligned, counted by the allocator like any tensor
 };
 
 // C[m, c1-c0] = A[m, k] op(B)[:, columns c0..c1 of group g] + beta C, for beta 0 or 1
-// (with beta 0, C is not read). A is row-major (lda >= k); C's row i starts at c + i*ldc.
+// (with beta 0, C is not read). k runs in blocks of 256: with beta 1, C gets the first
+// block's sum added, then every later multiply-add continues from C. Whatever m, and
+// whichever rows or columns a call covers, an element's arithmetic is the same. A is row-major (lda >= k); C's row i starts at c + i*ldc.
 // c0 must be a multiple of strip_width(), c0 <= c1 <= group_cols(). Single-threaded:
 // callers split rows or column ranges across threads.
 template <class T>

@@ -7,6 +7,7 @@
 
 #include "array_ops.h"
 #include "gemm.h"
+#include "gemm_prepacked.h"
 #include "kernel_util.h"
 
 namespace sluice {
@@ -401,6 +402,14 @@ void matmul_kernel(KernelContext& ctx) {
   Tensor& y = ctx.allocate_output(0, Shape{m, n});
   dispatch<SLUICE_FLOAT_TYPES>(a.dtype(), "MatMul", [&](auto tag) {
     using T = typename decltype(tag)::type;
+    // Sluice's packed kernel, with b packed once and reused by every run when it is a
+    // Const or variable (ops/gemm_prepacked.h): a batch's row i is bit-identical to row i
+    // alone, whatever m.
+    if (!ta) {
+      const auto packed = gemm::packed_weights<T>(ctx.node(), 1, b, tb, k, n);
+      gemm::gemm_prepacked<T>(m, a.data<T>(), a.dim(1), *packed, T(0), y.data<T>(), n, &ctx.pool());
+      return;
+    }
     gemm::gemm<T>(ta, tb, m, n, k, T(1), a.data<T>(), a.dim(1), b.data<T>(), b.dim(1), T(0),
                   y.data<T>(), n, &ctx.pool());
   });

@@ -1,0 +1,193 @@
+#include "gemm_prepacked.h"
+
+#include <algorithm>
+#include <map>
+#include <mutex>
+#include <tuple>
+
+#include "../runtime/error.h"
+
+namespace sluice::gemm {
+
+namespace {
+
+// Entries are per (consumer node, input, layout): a node sees one weight buffer run after
+// run. A different buffer for the same key means either a Const node recreated at a
+// recycled address (take the new one) or a variable that is being written (training):
+// after kMaxChanges such changes the key is marked volatile and goes back to the BLAS path,
+// so training does not pay a packing and a copy-on-write clone per step.
+constexpr int kMaxChanges = 2;
+// Volatile markers and entries of dead weights are small; past this many keys the dead
+// ones are dropped wholesale (a marker lost only costs a repack).
+constexpr size_t kMaxKeys = 8192;
+
+struct Key {
+  const Node* node;
+  int input;
+  bool trans;
+  int64_t k, n;
+  DType dtype;
+  bool operator<(const Key& o) const {
+    return std::tie(node, input, trans, k, n, dtype) < std::tie(o.node, o.input, o.trans, o.k, o.n, o.dtype);
+  }
+};
+
+struct Entry {
+  Tensor source;                       // held, so its buffer cannot change or be reused
+  std::shared_ptr<const void> packed;  // a PackedMatrix<T>
+  int64_t bytes = 0;
+  int changes = 0;
+  bool from_variable = false;
+  bool is_volatile = false;
+};
+
+struct Cache {
+  std::mutex mu;
+  std::map<Key, Entry> entries;
+};
+
+Cache& cache() {
+  static Cache* c = new Cache();  // never destroyed: kernels may run during static teardown
+  return *c;
+}
+
+// Caller holds the lock. An entry's weights are dead when only the cache still holds their
+// buffer (several entries may hold one buffer: a variable initialized from a Const, one
+// weight read by two nodes).
+void sweep_locked(Cache& c) {
+  std::map<const void*, int> holders;
+  for (const auto& kv : c.entries)
+    if (kv.second.source.valid()) ++holders[kv.second.source.raw_data()];
+  const bool prune_markers = c.entries.size() > kMaxKeys;
+  for (auto it = c.entries.begin(); it != c.entries.end();) {
+    const Entry& e = it->second;
+    const bool dead = e.source.valid() && e.source.use_count() <= holders[e.source.raw_data()];
+    if ((dead && !e.is_volatile) || (prune_markers && e.is_volatile)) {
+      it = c.entries.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+const Node* producer_through_identity(const Node& node, int input) {
+  if (input < 0 || input >= static_cast<int>(node.inputs.size())) return nullptr;
+  const Node* p = node.inputs[input].node();
+  for (int hops = 0; p && p->op_type() == "Identity" && hops < 8; ++hops)
+    p = p->inputs.empty() ? nullptr : p->inputs[0].node();
+  return p;
+}
+
+}  // namespace
+
+bool is_persistent_input(const Node& node, int input) {
+  const Node* p = producer_through_identity(node, input);
+  return p && (p->op_type() == "Const" || p->op_type() == "VariableV2");
+}
+
+template <class T>
+std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
+                                                      bool trans, int64_t k, int64_t n) {
+  SLUICE_REQUIRE(b.valid() && b.dtype() == dtype_v<T> && b.rank() == 2 && b.dim(0) == (trans ? n : k) &&
+                     b.dim(1) == (trans ? k : n),
+                 Internal, "packed_weights: ", b.summary(), " is not [", k, ",", n, "]", trans ? " transposed" : "");
+  auto fresh = [&] { return std::make_shared<const PackedMatrix<T>>(trans, k, n, 1, b.data<T>(), b.dim(1)); };
+  const Node* p = producer_through_identity(node, input);
+  const bool from_variable = p && p->op_type() == "VariableV2";
+  if (!p || (!from_variable && p->op_type() != "Const")) return fresh();
+  const Key key{&node, input, trans, k, n, dtype_v<T>};
+  Cache& c = cache();
+  int changes = 0;
+  bool volatile_key = false;
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    auto it = c.entries.find(key);
+    if (it != c.entries.end()) {
+      Entry& e = it->second;
+      if (e.is_volatile) volatile_key = true;
+      if (!e.is_volatile && e.source.shares_buffer_with(b))
+        return std::static_pointer_cast<const PackedMatrix<T>>(e.packed);
+      changes = e.from_variable && from_variable ? e.changes + 1 : 0;
+      if (!volatile_key && changes >= kMaxChanges) {
+        e = Entry();
+        e.is_volatile = true;
+        volatile_key = true;
+      }
+    }
+  }
+  if (volatile_key) return fresh();
+  // Pack outside the lock (another thread may pack the same weights meanwhile: the first
+  // to insert wins, the other copy is dropped).
+  auto packed = fresh();
+  std::lock_guard<std::mutex> lock(c.mu);
+  sweep_locked(c);
+  auto it = c.entries.find(key);
+  if (it != c.entries.end() && it->second.source.shares_buffer_with(b))
+    return std::static_pointer_cast<const PackedMatrix<T>>(it->second.packed);
+  if (it != c.entries.end() && it->second.is_volatile) return packed;
+  Entry& e = c.entries[key];
+  e.source = b;
+  e.packed = packed;
+  e.bytes = static_cast<int64_t>(((n + PackedMatrix<T>::strip_width() - 1) / PackedMatrix<T>::strip_width()) *
+                                 PackedMatrix<T>::strip_width() * k * static_cast<int64_t>(sizeof(T)));
+  e.changes = changes;
+  e.from_variable = from_variable;
+  e.is_volatile = false;
+  return packed;
+}
+
+template <class T>
+void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
+                    int64_t ldc, ThreadPool* pool) {
+  const int64_t n = b.group_cols(), k = b.rows();
+  if (m == 0 || n == 0) return;
+  const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const int threads = pool ? pool->num_threads() : 1;
+  if (threads == 1 || flops < 4e6) {
+    gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc);
+    return;
+  }
+  // Every element is computed the same way in any part, so the split is free: rows in
+  // parts of at least 16, or column ranges of whole strips when there are few rows.
+  if (m >= 32) {
+    pool->parallel_for(m, std::max<int64_t>(16, (m + threads - 1) / threads), [&](int64_t r0, int64_t r1) {
+      gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc);
+    });
+  } else {
+    const int64_t lanes = PackedMatrix<T>::strip_width();
+    const int64_t strips = (n + lanes - 1) / lanes;
+    pool->parallel_for(strips, std::max<int64_t>(2, (strips + threads - 1) / threads), [&](int64_t s0, int64_t s1) {
+      const int64_t c0 = s0 * lanes, c1 = std::min(n, s1 * lanes);
+      gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc);
+    });
+  }
+}
+
+PrepackedCacheStats prepacked_cache_stats() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  PrepackedCacheStats s;
+  for (const auto& kv : c.entries) {
+    if (!kv.second.packed) continue;
+    ++s.entries;
+    s.bytes += kv.second.bytes;
+  }
+  return s;
+}
+
+void prepacked_cache_sweep() {
+  Cache& c = cache();
+  std::lock_guard<std::mutex> lock(c.mu);
+  sweep_locked(c);
+}
+
+template std::shared_ptr<const PackedMatrix<float>> packed_weights<float>(const Node&, int, const Tensor&, bool,
+                                                                          int64_t, int64_t);
+template std::shared_ptr<const PackedMatrix<double>> packed_weights<double>(const Node&, int, const Tensor&, bool,
+                                                                            int64_t, int64_t);
+template void gemm_prepacked<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&, float, float*,
+                                    int64_t, ThreadPool*);
+template void gemm_prepacked<double>(int64_t, const double*, int64_t, const PackedMatrix<double>&, double,
+                                     double*, int64_t, ThreadPool*);
+
+}  // namespace sluice::gemm

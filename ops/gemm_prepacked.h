@@ -1,0 +1,62 @@
+// Right-hand GEMM operands packed once and reused across runs: the weights of a MatMul,
+// FusedMatMul or convolution that come from a Const (what the ONNX, Keras and TF importers
+// make) or from a variable. A BLAS call repacks B on every product; for inference at small
+// batch (a served MLP request, a CNN at batch 1) that copy costs a good part of the
+// arithmetic. Part of the GEMM module; internal, not in the umbrella header.
+//
+// Why caching by buffer is safe: Sluice never writes a buffer that more than one handle holds
+// (variable writers copy first, kernels forward an input in place only when it is the last
+// handle; ops/state_ops.cc), and the cache keeps a handle of every buffer it packed, so while
+// an entry lives its source cannot change or be freed and reused.
+//
+// Products through the packed path compute every element as one chain of fused
+// multiply-adds in k order (ops/gemm_packed.h): row i of an M-row product is bit-identical to
+// the 1-row product of row i alone, and no result depends on the number of threads. The
+// kernels take this path by shape alone (MatMul and FusedMatMul whenever a is not
+// transposed, convolutions where conv::prepacked_applies), never by where b comes from, so
+// a frozen graph, a loaded model and the training session give the same bits.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "../graph/graph.h"
+#include "../runtime/tensor.h"
+#include "../runtime/thread_pool.h"
+#include "gemm_packed.h"
+
+namespace sluice::gemm {
+
+// Whether input `input` of `node` is produced by a Const or a variable read (directly or
+// through Identity nodes): a value that does not change between runs.
+bool is_persistent_input(const Node& node, int input);
+
+// op(B) [k, n] of `b` (stored [k, n], or [n, k] when trans; rank 2, contiguous) packed as
+// one group: from the cache when this (node, input) already packed the same buffer of a
+// persistent input, else packed now (and cached when persistent). A (node, input) whose
+// buffer keeps changing (a variable being trained, or one graph run by sessions with
+// different variables) stops being cached and is packed on every call: packing and
+// keeping each step's weights would only add a copy-on-write clone per step. Never null.
+// Whether cached or not, the packing is the same, so results never depend on history.
+// Thread-safe; packing happens outside the lock.
+template <class T>
+std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
+                                                      bool trans, int64_t k, int64_t n);
+
+// C[m, n] = A[m, k] B + beta C for beta 0 or 1 (A row-major, lda >= k), split across `pool`
+// (may be null) by rows, or by column strips when m is small. Results do not depend on
+// the split.
+template <class T>
+void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
+                    int64_t ldc, ThreadPool* pool);
+
+// Number of live cache entries and packed bytes (tests check that dead weights go).
+struct PrepackedCacheStats {
+  int64_t entries = 0;
+  int64_t bytes = 0;
+};
+PrepackedCacheStats prepacked_cache_stats();
+// Drops every entry whose source buffer only the cache still holds.
+void prepacked_cache_sweep();
+
+}  // namespace sluice::gemm
