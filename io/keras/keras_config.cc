@@ -37,17 +37,6 @@ const Operation* first_of(const std::vector<Operation>& ops, const std::string& 
   return nullptr;
 }
 
-// The value of a scalar Const (NaN when `t` is not one).
-double const_value(const Output& t) {
-  const Node* n = t.node();
-  if (!n || n->op_type() != "Const") return std::nan("");
-  const AttrValue* v = n->find_attr("value");
-  if (!v || !v->holds<Tensor>()) return std::nan("");
-  const Tensor& c = v->get<Tensor>("value");
-  if (c.num_elements() != 1 || (c.dtype() != DType::f32 && c.dtype() != DType::f64)) return std::nan("");
-  return c.as_double(0);
-}
-
 std::vector<int64_t> const_ints(const Output& t) {
   const Node* n = t.node();
   if (!n || n->op_type() != "Const") return {};
@@ -136,6 +125,16 @@ struct RnnInfo {
 };
 
 }  // namespace
+
+double const_value(const Output& t) {
+  const Node* n = t.node();
+  if (!n || n->op_type() != "Const") return std::nan("");
+  const AttrValue* v = n->find_attr("value");
+  if (!v || !v->holds<Tensor>()) return std::nan("");
+  const Tensor& c = v->get<Tensor>("value");
+  if (c.num_elements() != 1 || (c.dtype() != DType::f32 && c.dtype() != DType::f64)) return std::nan("");
+  return c.as_double(0);
+}
 
 json generate_model_config(const models::Model& model) {
   const Graph& g = model.graph();

@@ -75,6 +75,10 @@ void add_weight_options(const Graph& g, const models::LayerInfo& l, const std::s
 // The shortest decimal a float32 computation maps to the same value (0.99, not 0.990000009).
 double tidy(double v);
 
+// The value of a scalar float Const (NaN when `t` is not one): a layer's attribute the
+// generated graph holds as a constant (keras_config.cc, keras_options.cc).
+double const_value(const Output& t);
+
 // Config readers with messages naming the layer ("layer 'dense': ...").
 int64_t get_int(const json& c, const char* key, const std::string& layer, int64_t def);
 double get_double(const json& c, const char* key, const std::string& layer, double def);

@@ -232,17 +232,6 @@ std::vector<Operation> ops_under(const Graph& g, const std::string& prefix) {
   return out;
 }
 
-// The value of a scalar float Const (NaN when `t` is not one).
-double scalar_const(const Output& t) {
-  const Node* n = t.node();
-  if (!n || n->op_type() != "Const") return std::nan("");
-  const AttrValue* v = n->find_attr("value");
-  if (!v || !v->holds<Tensor>()) return std::nan("");
-  const Tensor& c = v->get<Tensor>("value");
-  if (c.num_elements() != 1 || (c.dtype() != DType::f32 && c.dtype() != DType::f64)) return std::nan("");
-  return c.as_double(0);
-}
-
 json keras_object(const char* cls, json config = json::object()) {
   return {{"class_name", cls}, {"config", std::move(config)}};
 }
@@ -308,7 +297,7 @@ json regularizer_json(const std::vector<Operation>& ops, std::string& why) {
     if (op.type() != "Mul") continue;
     Output arg = op.input(1);
     if (arg.op().type() == "Sum") arg = arg.op().input(0);
-    const double f = scalar_const(op.input(0));
+    const double f = const_value(op.input(0));
     if (std::isnan(f)) continue;
     if (arg.op().type() == "Abs") l1 = f;
     if (arg.op().type() == "Square") l2 = f;
@@ -338,10 +327,10 @@ json constraint_json(const std::vector<Operation>& ops, std::string& why) {
   }
   if (ge) return keras_object("NonNeg");
   if (clip) {
-    const double lo = scalar_const(clip->input(1)), hi = scalar_const(clip->input(2));
+    const double lo = const_value(clip->input(1)), hi = const_value(clip->input(2));
     double rate = 1;
     for (const Operation& op : ops)
-      if (op.type() == "Mul" && op.input(1).node() == clip->node()) rate = scalar_const(op.input(0));
+      if (op.type() == "Mul" && op.input(1).node() == clip->node()) rate = const_value(op.input(0));
     if (std::isnan(lo) || std::isnan(hi) || std::isnan(rate)) {
       why = "a constraint of unexpected form";
       return nullptr;
