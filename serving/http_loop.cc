@@ -67,6 +67,9 @@ struct HttpLoop::Conn {
   std::atomic<int> state{kIdle};
   std::atomic<int64_t> deadline_ns{0};
   std::atomic<bool> expired{false};           // past its deadline, or idle while the loop stops
+  // Passes the connection from the worker that re-arms it to the one that gets its next event.
+  // epoll itself orders the two, but only this tells the C++ memory model (and TSan).
+  std::atomic<uint32_t> handoff{0};
   ~Conn() {
     if (fd >= 0) ::close(fd);
   }
@@ -226,8 +229,13 @@ void HttpLoop::work() {
     } while (n < 0 && errno == EINTR);
     poller_leave();
     if (n <= 0 || ev.data.ptr == &wake_fd_) break;
-    if (ev.data.ptr == &listen_fd_) accept_all();
-    else serve(static_cast<Conn*>(ev.data.ptr), ev.events);
+    if (ev.data.ptr == &listen_fd_) {
+      accept_all();
+    } else {
+      Conn* c = static_cast<Conn*>(ev.data.ptr);
+      c->handoff.load(std::memory_order_acquire);
+      serve(c, ev.events);
+    }
   }
 }
 
@@ -263,6 +271,7 @@ void HttpLoop::accept_all() {
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP | EPOLLONESHOT;
     ev.data.ptr = c;
+    c->handoff.fetch_add(1, std::memory_order_release);
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) close_conn(c);
   }
   if (stopping_) return;
@@ -278,6 +287,7 @@ void HttpLoop::rearm(Conn* c, uint32_t events) {
   epoll_event ev{};
   ev.events = events | EPOLLRDHUP | EPOLLONESHOT;
   ev.data.ptr = c;
+  c->handoff.fetch_add(1, std::memory_order_release);
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) != 0) close_conn(c);
 }
 
