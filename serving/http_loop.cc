@@ -36,7 +36,9 @@ int64_t after_ms(int ms) { return now_ns() + static_cast<int64_t>(ms) * 1000000;
 // turn the answer into a reset.
 constexpr int kLingerMs = 2000;
 // Bytes read per wake-up before the request is looked at (the rest waits in the socket).
-constexpr size_t kReadChunk = 16384, kMaxReadPerWake = 1u << 20;
+constexpr size_t kReadChunk = 65536, kMaxReadPerWake = 1u << 20;
+// An idle connection keeps at most this much buffer capacity.
+constexpr size_t kIdleBufferBytes = 65536;
 
 std::string address_of(const sockaddr_storage& addr, int* port) {
   char buf[INET6_ADDRSTRLEN] = "?";
@@ -329,19 +331,16 @@ void HttpLoop::serve(Conn* c, uint32_t events) {
 }
 
 bool HttpLoop::read_available(Conn* c, bool* eof) {
+  // Read into a per-worker buffer and append what came: a connection's own buffer holds only
+  // its unanswered bytes, so thousands of idle keep-alive connections cost little memory.
+  thread_local std::vector<char> scratch(kReadChunk);
   size_t got = 0;
   while (got < kMaxReadPerWake) {
-    size_t want = kReadChunk;
-    const RequestProgress& p = c->progress;
-    if (p.head_done && !p.chunked && p.head_len + p.content_length > c->in.size())
-      want = std::max(want, std::min(p.head_len + p.content_length - c->in.size(), kMaxReadPerWake));
-    const size_t old = c->in.size();
-    c->in.resize(old + want);
-    const ssize_t n = ::recv(c->fd, &c->in[old], want, 0);
-    c->in.resize(old + static_cast<size_t>(std::max<ssize_t>(n, 0)));
+    const ssize_t n = ::recv(c->fd, scratch.data(), scratch.size(), 0);
     if (n > 0) {
+      c->in.append(scratch.data(), static_cast<size_t>(n));
       got += static_cast<size_t>(n);
-      if (static_cast<size_t>(n) < want) return true;  // drained (more would raise the event again)
+      if (static_cast<size_t>(n) < scratch.size()) return true;  // drained (more would raise the event again)
       continue;
     }
     if (n == 0) {
@@ -361,6 +360,8 @@ bool HttpLoop::answer_requests(Conn* c, bool eof) {
         close_conn(c);
         return false;
       }
+      if (c->in.capacity() > kIdleBufferBytes) std::string().swap(c->in);
+      if (c->out.capacity() > kIdleBufferBytes) std::string().swap(c->out);
       c->state = kIdle;
       c->deadline_ns = after_ms(options_.idle_timeout_ms);
       rearm(c, EPOLLIN);
