@@ -21,6 +21,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+#if defined(__SANITIZE_THREAD__)
+#define SLUICE_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SLUICE_UNDER_TSAN 1
+#endif
+#endif
+#ifndef SLUICE_UNDER_TSAN
+#define SLUICE_UNDER_TSAN 0
+#endif
+
 enum ConnState : int {
   kIdle,       // between requests (keep-alive): idle_timeout_ms
   kReading,    // a request has begun to arrive: timeout_ms from its first byte
@@ -290,7 +301,14 @@ void HttpLoop::rearm(Conn* c, uint32_t events) {
   ev.events = events | EPOLLRDHUP | EPOLLONESHOT;
   ev.data.ptr = c;
   c->handoff.fetch_add(1, std::memory_order_release);
+#if SLUICE_UNDER_TSAN
+  // ThreadSanitizer counts epoll_ctl as a use of the socket and orders it before the next
+  // epoll_wait only for EPOLL_CTL_ADD: re-add, so it sees the order the kernel gives.
+  ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, c->fd, nullptr);
+  if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, c->fd, &ev) != 0) close_conn(c);
+#else
   if (::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, c->fd, &ev) != 0) close_conn(c);
+#endif
 }
 
 void HttpLoop::close_conn(Conn* c) {
