@@ -12,7 +12,7 @@ sluice_packages=(
   libonnx-dev libprotobuf-dev                # ONNX import: ONNX's protobuf classes and op schemas
   libonnx-testdata                           # ONNX's backend test data (ctest onnx_conformance)
   python3-torch python3-torchvision          # exports the real models test_onnx_models runs
-  libcpp-httplib-dev                         # `sluice serve`'s HTTP server (serving/) and the tests' HTTP client
+  libcpp-httplib-dev                         # the serving tests' HTTP client
   wrk                                        # bench/serving/load.sh: HTTP load on loopback
   curl                                       # examples/serve_mnist.sh sends its requests with curl
   graphviz gnuplot-nox                       # `sluice graph` (dot draws the graph) and `sluice plot` (training curves)

@@ -1,18 +1,11 @@
 #include "http_server.h"
 
-#include <httplib.h>
-#include <sys/socket.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
 
 namespace sluice::serving {
 namespace {
-
-// When the request being handled on this worker thread arrived (set before routing).
-thread_local std::chrono::steady_clock::time_point t_request_start;
-thread_local bool t_request_started = false;
 
 // The access log's timestamp. The "YYYY-MM-DDTHH:MM:SS" part is formatted once per second
 // per thread: gmtime_r takes glibc's timezone lock on every call.
@@ -116,81 +109,53 @@ Server::Server(std::vector<ModelConfig> configs, ServerOptions options) : option
   }
   if (log_) log_thread_ = std::thread([this] { flush_log_periodically(); });
 
-  http_ = std::make_unique<httplib::Server>();
-  const size_t threads = static_cast<size_t>(options_.num_threads);
-  http_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-  http_->set_payload_max_length(options_.max_body_bytes);
-  const time_t sec = options_.timeout_ms / 1000, usec = (options_.timeout_ms % 1000) * 1000;
-  http_->set_read_timeout(sec, usec);
-  http_->set_write_timeout(sec, usec);
-  http_->set_keep_alive_max_count(100000);
-  http_->set_keep_alive_timeout(2);
-  // Headers and body go out in two writes: without TCP_NODELAY, Nagle's algorithm holds the
-  // body until the client's delayed ACK (~40 ms per keep-alive request).
-  http_->set_tcp_nodelay(true);
-  // Remember the listening socket: bind() raises its accept backlog (below).
-  http_->set_socket_options([this](socket_t sock) {
-    httplib::default_socket_options(sock);
-    listen_socket_ = static_cast<int>(sock);
-  });
+  HttpLoopOptions loop;
+  loop.threads = options_.num_threads;
+  loop.limits.max_body_bytes = options_.max_body_bytes;
+  loop.timeout_ms = options_.timeout_ms;
+  loop.idle_timeout_ms = options_.idle_timeout_ms;
+  http_ = std::make_unique<HttpLoop>(
+      loop, [this](const HttpRequest& req, HttpResponse& res) { route(req, res); },
+      [](int status, const std::string& message) { return HttpResponse{status, "application/json", error_body(message)}; },
+      [this](const HttpRequest& req, const HttpResponse& res, std::chrono::steady_clock::time_point started) {
+        log_request(req, res, started);
+      });
+}
 
-  http_->set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-    t_request_start = std::chrono::steady_clock::now();
-    t_request_started = true;
-    return httplib::Server::HandlerResponse::Unhandled;
-  });
-  auto api_handler = [this](const httplib::Request& req, httplib::Response& res) {
-    const ApiResponse r = api_->handle(req.method, req.path, req.body);
+// TF Serving's REST API under /v1/, the metrics and the status page; HEAD is answered as GET
+// without the body.
+void Server::route(const HttpRequest& req, HttpResponse& res) {
+  const bool get = req.method == "GET" || req.method == "HEAD";
+  if (req.path.rfind("/v1/", 0) == 0 && (get || req.method == "POST")) {
+    const ApiResponse r = api_->handle(get ? "GET" : "POST", req.path, req.body);
     res.status = r.status;
-    res.set_content(r.body, "application/json");
-  };
-  http_->Get(R"(/v1/.*)", api_handler);
-  http_->Post(R"(/v1/.*)", api_handler);
-  http_->Get("/monitoring/prometheus/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(metrics_.prometheus_text(), "text/plain; version=0.0.4");
-  });
-  http_->Get("/", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(status_page(), "text/html; charset=utf-8");
-  });
-  const size_t max_body = options_.max_body_bytes;
-  http_->set_error_handler(httplib::Server::HandlerWithResponse([max_body](const httplib::Request& req, httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string message;
-    if (res.status == 413)
-      message = "Request body is larger than the limit of " + std::to_string(max_body) + " bytes";
-    else if (res.status == 404)
-      message = "Not found: " + req.method + " " + req.path;
-    else
-      message = "HTTP error " + std::to_string(res.status);
-    res.set_content(error_body(message), "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
-  http_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
-    std::string what = "unknown exception";
-    try {
-      std::rethrow_exception(ep);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    res.status = 500;
-    res.set_content(error_body("Internal error: " + what), "application/json");
-  });
-  http_->set_logger([this](const httplib::Request& req, const httplib::Response& res) {
-    metrics_.record_http(res.status);
-    if (!log_) return;
-    std::string took = "-";
-    if (t_request_started) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.3fms",
-                    std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_request_start).count());
-      took = buf;
-      t_request_started = false;
-    }
-    log_access(req.remote_addr + ":" + std::to_string(req.remote_port) + " [" + utc_now() + "] \"" +
-               printable(req.method) + " " + printable(req.path) + " " + printable(req.version) + "\" " +
-               std::to_string(res.status) + " " + std::to_string(res.body.size()) + " " + took + "\n");
-  });
+    res.body = r.body;
+    return;
+  }
+  const bool metrics = req.path == "/monitoring/prometheus/metrics", page = req.path == "/";
+  if (get && metrics) {
+    res.content_type = "text/plain; version=0.0.4";
+    res.body = metrics_.prometheus_text();
+  } else if (get && page) {
+    res.content_type = "text/html; charset=utf-8";
+    res.body = status_page();
+  } else {
+    const bool known = metrics || page || req.path.rfind("/v1/", 0) == 0;
+    res.status = known ? 405 : 404;
+    res.body = error_body(std::string(known ? "Method not allowed: " : "Not found: ") + req.method + " " + req.path);
+  }
+}
+
+void Server::log_request(const HttpRequest& req, const HttpResponse& res, std::chrono::steady_clock::time_point started) {
+  metrics_.record_http(res.status);
+  if (!log_) return;
+  char took[32];
+  std::snprintf(took, sizeof took, "%.3fms",
+                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count());
+  const auto field = [](const std::string& s) { return s.empty() ? std::string("-") : printable(s); };
+  log_access(req.remote_addr + ":" + std::to_string(req.remote_port) + " [" + utc_now() + "] \"" + field(req.method) +
+             " " + field(req.path) + " " + field(req.version) + "\" " + std::to_string(res.status) + " " +
+             std::to_string(res.body.size()) + " " + took + "\n");
 }
 
 Server::~Server() {
@@ -239,41 +204,24 @@ void Server::stop_log_flusher() {
 }
 
 int Server::bind() {
-  if (options_.port == 0) {
-    port_ = http_->bind_to_any_port(options_.host);
-    if (port_ < 0) throw InvalidArgument("cannot listen on " + options_.host + " (any port)");
-  } else {
-    if (options_.port < 0 || options_.port > 65535)
-      throw InvalidArgument("port must be in [0, 65535], got " + std::to_string(options_.port));
-    if (!http_->bind_to_port(options_.host, options_.port))
-      throw InvalidArgument("cannot listen on " + options_.host + ":" + std::to_string(options_.port) +
-                            " (address in use or not local?)");
-    port_ = options_.port;
-  }
-  // The packaged httplib listens with a backlog of 5: 64 clients connecting at once overflow
-  // it and the dropped SYNs are retried after 1 s (a 1 s tail in every load test). listen()
-  // again on the bound socket only raises the backlog.
-  if (listen_socket_ >= 0) ::listen(listen_socket_, SOMAXCONN);
+  port_ = http_->bind(options_.host, options_.port);
   if (options_.poll_seconds > 0) manager_->start_polling(std::chrono::seconds(options_.poll_seconds));
   return port_;
 }
 
 void Server::serve() {
-  SLUICE_REQUIRE(port_ >= 0, FailedPrecondition, "Server::serve: bind() first");
-  http_->listen_after_bind();
+  start();
+  http_->wait();
 }
 
 void Server::start() {
   SLUICE_REQUIRE(port_ >= 0, FailedPrecondition, "Server::start: bind() first");
-  thread_ = std::thread([this] { http_->listen_after_bind(); });
-  // Return once accepting, so shutdown() right after start() cannot miss the server.
-  while (!http_->is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  http_->start();
 }
 
 void Server::shutdown() {
   if (manager_) manager_->stop_polling();
-  if (http_ && http_->is_running()) http_->stop();
-  if (thread_.joinable()) thread_.join();
+  if (http_) http_->stop();
   stop_log_flusher();
 }
 

@@ -1,5 +1,5 @@
-// The HTTP front end of `sluice serve`: TF Serving's REST API (rest_api.h) on cpp-httplib,
-// plus /monitoring/prometheus/metrics, a status page at /, one access-log line per request,
+// The HTTP front end of `sluice serve`: TF Serving's REST API (rest_api.h) on Sluice's own
+// epoll HTTP/1.1 server (http_loop.h), plus /monitoring/prometheus/metrics, a status page at /, one access-log line per request,
 // limits (body size, JSON nesting, socket read/write time) and graceful shutdown. Thin on
 // purpose: everything it answers comes from RestApi and Metrics, which are tested without
 // sockets.
@@ -19,22 +19,20 @@
 #include <thread>
 #include <vector>
 
+#include "http_loop.h"
 #include "metrics.h"
 #include "model_manager.h"
 #include "rest_api.h"
-
-namespace httplib {
-class Server;
-}
 
 namespace sluice::serving {
 
 struct ServerOptions {
   std::string host = "127.0.0.1";     // loopback unless asked
   int port = 8501;                    // 0: any free port (bind() returns it)
-  int num_threads = 64;               // HTTP worker threads (one per open connection)
+  int num_threads = 64;               // HTTP worker threads (each answers one request at a time)
   size_t max_body_bytes = 64u << 20;  // larger bodies get 413
-  int timeout_ms = 30000;             // socket read/write limit per request
+  int timeout_ms = 30000;             // a request must arrive (and its answer leave) within this: 408
+  int idle_timeout_ms = 30000;        // keep-alive connections idle this long are closed
   int poll_seconds = 1;               // base path polling (hot reload); 0: no polling
   std::string access_log = "-";       // "-": stderr, "off" (or ""): none, otherwise a file appended to
   int session_threads = 0;            // intra-op threads per Session::run (0: the shared pool)
@@ -69,6 +67,8 @@ class Server {
   std::string status_page() const;
 
  private:
+  void route(const HttpRequest& req, HttpResponse& res);
+  void log_request(const HttpRequest& req, const HttpResponse& res, std::chrono::steady_clock::time_point started);
   void log_access(const std::string& line);
   void write_log_locked();        // writes the buffered lines; log_mutex_ held
   void flush_log_periodically();  // the flusher thread
@@ -78,10 +78,8 @@ class Server {
   Metrics metrics_;
   std::unique_ptr<ModelManager> manager_;
   std::unique_ptr<RestApi> api_;
-  std::unique_ptr<httplib::Server> http_;
-  std::thread thread_;
+  std::unique_ptr<HttpLoop> http_;
   int port_ = -1;
-  int listen_socket_ = -1;
   std::mutex log_mutex_;
   std::condition_variable log_cv_;
   std::string log_buffer_;

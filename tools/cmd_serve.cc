@@ -69,9 +69,9 @@ void add_serve(CLI::App& app) {
   sub->add_option("--port,--rest_api_port", o->server.port, "HTTP port (0: any free port)")->capture_default_str();
   sub->add_option("--host", o->server.host, "address to bind (loopback unless you say otherwise)")
       ->capture_default_str();
-  sub->add_option("--rest_api_num_threads", o->server.num_threads, "HTTP worker threads (one per open connection)")
+  sub->add_option("--rest_api_num_threads", o->server.num_threads, "HTTP worker threads (each answers one request at a time)")
       ->capture_default_str();
-  sub->add_option("--rest_api_timeout_in_ms", o->server.timeout_ms, "socket read/write time limit per request")
+  sub->add_option("--rest_api_timeout_in_ms", o->server.timeout_ms, "time limit for a request to arrive and its answer to leave (408)")
       ->capture_default_str();
   sub->add_option("--max_body_bytes", o->server.max_body_bytes, "larger request bodies get 413")
       ->capture_default_str();
