@@ -72,6 +72,18 @@ void require_supported(const std::string& cls, const json& c, const std::string&
 
 }  // namespace
 
+bool time_distributable(const std::string& cls) {
+  // Layers whose whole computation is their layer object (no activation applied after it, no
+  // extra inputs or outputs): those TimeDistributed can apply per step.
+  static const std::set<std::string> plain = {
+      "Dense", "Conv1D", "Conv2D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D", "Flatten", "Dropout",
+      "MaxPooling1D", "MaxPooling2D", "AveragePooling1D", "AveragePooling2D", "GlobalAveragePooling1D",
+      "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Activation", "ReLU", "LeakyReLU",
+      "ZeroPadding2D", "UpSampling2D", "Reshape", "Permute", "RepeatVector", "LayerNormalization",
+      "BatchNormalization", "Embedding", "LSTM", "GRU", "SimpleRNN"};
+  return plain.count(cls) > 0;
+}
+
 bool is_channels_first(const json& c) {
   return c.is_object() && c.contains("data_format") && c["data_format"].is_string() &&
          c["data_format"].get<std::string>() == "channels_first";
@@ -99,21 +111,27 @@ BuiltLayer time_distributed(const json& c, const std::string& name) {
   const std::string cls = class_of(c["layer"], name);
   const json& ic = c["layer"]["config"];
   require_supported(cls, ic, name, "TimeDistributed");
-  // Layers whose whole computation is their layer object (no activation applied after it, no
-  // extra inputs or masks): those TimeDistributed can apply per step.
-  static const std::set<std::string> plain = {"Dense", "Conv1D", "Conv2D", "Flatten", "Dropout", "MaxPooling1D",
-                                              "MaxPooling2D", "AveragePooling1D", "AveragePooling2D",
-                                              "GlobalAveragePooling1D", "GlobalAveragePooling2D",
-                                              "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Activation", "ReLU",
-                                              "ZeroPadding2D", "UpSampling2D", "Reshape", "Permute", "LayerNormalization"};
+  static const std::set<std::string> recurrent = {"LSTM", "GRU", "SimpleRNN"};
   const std::string act = ic.contains("activation") && ic["activation"].is_string() ? ic["activation"].get<std::string>()
                                                                                     : "linear";
-  const bool simple_act = act == "linear" || act == "relu" || act == "sigmoid" || act == "tanh" || act == "softmax";
-  if (!plain.count(cls) || is_channels_first(ic) || (cls != "Activation" && !simple_act))
+  // (A recurrent layer's activations are inside its fused op.)
+  const bool simple_act = recurrent.count(cls) || act == "linear" || act == "relu" || act == "sigmoid" ||
+                          act == "tanh" || act == "softmax";
+  // Per step, a recurrent layer gives its output only, and an Embedding no mask.
+  const bool extra_outputs = get_bool(ic, "return_state", name, false) || get_bool(ic, "mask_zero", name, false);
+  if (!time_distributable(cls) || is_channels_first(ic) || (cls != "Activation" && !simple_act) || extra_outputs)
     throw Unimplemented("layer '" + name + "': TimeDistributed over " + cls +
-                        (plain.count(cls) ? " with this config" : "") +
-                        " (Dense, Conv1D/2D, poolings, Flatten, Dropout, Activation, ReLU, reshapes, "
-                        "LayerNormalization with channels_last and a built-in activation only)");
+                        (time_distributable(cls) ? " with this config" : "") +
+                        " (convolutions, poolings, Dense, normalizations, Embedding without mask_zero, recurrent "
+                        "layers without return_state, reshapes and activations, with channels_last and a built-in "
+                        "activation only)");
+  // BatchNormalization normalises the per-step input's last axis only (checked at the call).
+  int64_t bn_axis = -1;
+  if (cls == "BatchNormalization" && ic.contains("axis")) {
+    if (ic["axis"].is_array() && ic["axis"].size() != 1)
+      throw Unimplemented("layer '" + name + "': TimeDistributed over BatchNormalization over several axes");
+    bn_axis = get_int(ic, "axis", name, -1);
+  }
   BuiltLayer ib = layer_table().at(cls)(ic, ic.contains("name") && ic["name"].is_string()
                                                 ? ic["name"].get<std::string>()
                                                 : cls);
@@ -124,8 +142,17 @@ BuiltLayer time_distributed(const json& c, const std::string& name) {
   auto td = std::make_shared<layers::TimeDistributed>(ib.layer, name);
   BuiltLayer b;
   b.layer = td;
-  b.call = [td](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
-    return std::vector<KTensor>{{(*td)(s, in.at(0).value), in.at(0).mask}};
+  const bool ids = cls == "Embedding";
+  b.call = [td, ids, bn_axis, name](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
+    Output x = in.at(0).value;
+    const int step_rank = x.shape().rank() - 1;
+    if (bn_axis != -1 && bn_axis != step_rank - 1)
+      throw Unimplemented("layer '" + name + "': TimeDistributed over BatchNormalization with axis " +
+                          std::to_string(bn_axis) + " of a rank-" + std::to_string(step_rank) +
+                          " step (the last axis only)");
+    // Keras casts an Embedding's input to int32 ids, as for the layer alone.
+    if (ids && x.dtype() != DType::i32 && x.dtype() != DType::i64) x = ops::cast(s, x, DType::i32);
+    return std::vector<KTensor>{{(*td)(s, x), in.at(0).mask}};
   };
   return b;
 }
