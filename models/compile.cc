@@ -1,6 +1,7 @@
 // Model::compile: targets, loss, metrics' batch statistics, gradient clipping and the train
 // op, all built into the model's graph.
 #include <cmath>
+#include <set>
 
 #include "../ops/math_unary_ops.h"
 
@@ -324,9 +325,13 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
   Output step = ops::assign_add(ts.without_control_dependencies().with_control_dependencies({apply}),
                                 c->iterations, ops::constant(ts, Tensor(int64_t{1})));
   c->train_op = ops::no_op(ts.named("train"), {apply, step.op()});
+  // Keras projects what its optimizer updates: a frozen layer's constrained weight is left as
+  // it is. (Each projection is an Assign whose input 0 is its weight.)
+  std::set<const Node*> updated;
+  for (const auto& p : gv) updated.insert(p.second.node());
   std::vector<Operation> projections;
   for (const Operation& op : graph_.collection(layers::kWeightConstraints))
-    if (owned_by_model(op)) projections.push_back(op);
+    if (owned_by_model(op) && op.num_inputs() > 0 && updated.count(op.input(0).node())) projections.push_back(op);
   if (!projections.empty()) c->constraints_op = ops::no_op(ts.named("constraints"), projections);
   compiled_ = std::move(c);
   // Initialise what compile created (slots, counters), keeping the layers' current values.

@@ -28,14 +28,15 @@ std::vector<int64_t> to_first(int rank) {
 
 // A layer made of other layers' calls (a Keras Sequential model used as a layer): `fn` runs
 // them; the weights are theirs, in `parts` order (what the file's weight_names list).
+// `kind` ("sequential", "functional") is the type its summary() row shows.
 class LayerGroup : public layers::Layer {
  public:
   LayerGroup(std::vector<std::shared_ptr<layers::Layer>> parts, std::function<Output(const Scope&, const Output&)> fn,
-             std::string name)
-      : Layer(std::move(name)), parts_(std::move(parts)), fn_(std::move(fn)) {}
+             std::string name, const char* kind)
+      : Layer(std::move(name)), parts_(std::move(parts)), fn_(std::move(fn)), kind_(kind) {}
 
  protected:
-  const char* default_name() const override { return "sequential"; }
+  const char* default_name() const override { return kind_; }
   Output call(const Scope& scope, const Output& x) override {
     const Output y = fn_(scope, x);
     if (!listed_) {
@@ -48,6 +49,7 @@ class LayerGroup : public layers::Layer {
  private:
   std::vector<std::shared_ptr<layers::Layer>> parts_;
   std::function<Output(const Scope&, const Output&)> fn_;
+  const char* kind_;
   bool listed_ = false;
 };
 
@@ -207,7 +209,7 @@ BuiltLayer nested_sequential(const json& c, const std::string& name) {
         }
         return t.at(0).value;
       },
-      name);
+      name, "sequential");
   BuiltLayer b;
   b.layer = group;
   b.call = [group](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
@@ -298,7 +300,7 @@ BuiltLayer nested_functional(const json& c, const std::string& name) {
         if (it == made.end()) throw InvalidArgument("layer '" + name + "': output layer '" + output + "' not found");
         return it->second.value;
       },
-      name);
+      name, "functional");
   BuiltLayer b;
   b.layer = group;
   b.call = [group](const Scope& s, const std::vector<KTensor>& in, const std::vector<Output>&) {
