@@ -399,6 +399,8 @@ void add_weight_options(const Graph& g, const models::LayerInfo& l, const std::s
   if (options_here) {
     c["activity_regularizer"] = regularizer_json(act_ops, why);
     found += !act_ops.empty();
+    // Keras would penalise the states too (and Sluice does not load that back).
+    if (!act_ops.empty() && c.value("return_state", false)) why = "an activity regularizer with return_state";
   }
   // Any penalty or constraint of this layer not written above (a wrapped layer's) would be
   // lost: refuse instead.
