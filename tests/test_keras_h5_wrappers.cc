@@ -103,6 +103,11 @@ TEST(KerasH5Wrappers, OptionsInsideTimeDistributedAndNestedSequential) {
 // A Functional model used as a layer (Dense, BatchNormalization, Dense), whose weights the file
 // lists trainable first (BN's moving statistics last): matched by name, the outputs agree
 // with the NumPy reference, and the file saves back and reloads bit-identically.
+// A Functional model used as a layer with three inputs and two outputs: an inner LSTM's states
+// read by tensor index (one feeding an inner Add, one an output the outer model reads as the
+// nested model's output 1).
+TEST(KerasH5Wrappers, NestedFunctionalModelWithSeveralInputsAndOutputs) { check_fixture("nested_functional_multi"); }
+
 TEST(KerasH5Wrappers, NestedFunctionalModelAsALayer) {
   check_fixture("nested_functional");
   if (!sluice::testing::have_h5py()) return;

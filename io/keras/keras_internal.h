@@ -38,6 +38,22 @@ struct BuiltLayer {
 // A table entry: builds the layer from its config (the layer's "config" object).
 using LayerFactory = std::function<BuiltLayer(const json& config, const std::string& name)>;
 
+// One reference to a layer's output in a config: [layer name, node index, tensor index].
+struct Ref {
+  std::string layer;
+  int64_t node = 0, tensor = 0;
+};
+// A layer call of the config: inputs, then initial states (tf.keras' initial_state keyword).
+struct NodeSpec {
+  std::vector<Ref> inputs, states;
+};
+// An inbound entry, and a layer's inbound_nodes (keras_import.cc); DataLoss when malformed.
+Ref ref_of(const json& e, const std::string& layer);
+std::vector<NodeSpec> parse_nodes(const json& layer, const std::string& name);
+// A recurrent layer's (or Bidirectional's) extra inbound tensors are its initial states (before
+// tf.keras put them in the call's keyword arguments): moved from `in` to the end of `states`.
+void split_initial_states(const std::string& cls, std::vector<KTensor>& in, std::vector<Output>& states);
+
 // The layer table (class name -> factory) and the problems a config has that Sluice cannot
 // run (appended as "Class (layer name): why").
 const std::map<std::string, LayerFactory>& layer_table();
@@ -58,8 +74,9 @@ BuiltLayer time_distributed(const json& config, const std::string& name);
 // The classes TimeDistributed is loaded (and generated) over.
 bool time_distributable(const std::string& cls);
 BuiltLayer nested_sequential(const json& config, const std::string& name);
-// A Functional (or Model) used as a layer: one input, one output, each inner layer called once
-// on one tensor; weights in the inner layers' order, matched by name where the file's differ.
+// A Functional (or Model) used as a layer: any number of inputs and outputs, each inner layer
+// called once (its inputs may be any inner layer's outputs, by tensor index); weights in the
+// inner layers' order, matched by name where the file's differ.
 BuiltLayer nested_functional(const json& config, const std::string& name);
 
 // Weight options (keras_options.cc). Loading: the problems of a layer's trainable flag,
