@@ -41,7 +41,11 @@ Output per_example_loss(const Scope& s, const std::string& loss, const Output& y
   Output d = ops::sub(s, p, y);
   Output e = loss == "mean_squared_error" ? ops::square(s, d) : ops::abs(s, d);
   Output m = ops::mean(s, e, {-1});
-  return m.shape().rank() > 1 ? ops::mean(s, ops::reshape(s, m, {-1, 1}), {-1}) : m;
+  // Sequences ([N, T, F] -> [N, T]): the mean over every axis but the batch, so that with the
+  // sample weights the loss is Keras' weighted mean over all N T values.
+  std::vector<int64_t> rest;
+  for (int i = 1; i < m.shape().rank(); ++i) rest.push_back(i);
+  return rest.empty() ? m : ops::mean(s, m, rest);
 }
 
 Output f32(const Scope& s, const Output& x) { return ops::cast(s, x, DType::f32); }
