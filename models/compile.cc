@@ -1,6 +1,7 @@
 // Model::compile: targets, loss, metrics' batch statistics, gradient clipping and the train
 // op, all built into the model's graph.
 #include <cmath>
+#include <set>
 
 #include "../ops/math_unary_ops.h"
 
@@ -40,7 +41,11 @@ Output per_example_loss(const Scope& s, const std::string& loss, const Output& y
   Output d = ops::sub(s, p, y);
   Output e = loss == "mean_squared_error" ? ops::square(s, d) : ops::abs(s, d);
   Output m = ops::mean(s, e, {-1});
-  return m.shape().rank() > 1 ? ops::mean(s, ops::reshape(s, m, {-1, 1}), {-1}) : m;
+  // Sequences ([N, T, F] -> [N, T]): the mean over every axis but the batch, so that with the
+  // sample weights the loss is Keras' weighted mean over all N T values.
+  std::vector<int64_t> rest;
+  for (int i = 1; i < m.shape().rank(); ++i) rest.push_back(i);
+  return rest.empty() ? m : ops::mean(s, m, rest);
 }
 
 Output f32(const Scope& s, const Output& x) { return ops::cast(s, x, DType::f32); }
@@ -324,9 +329,13 @@ void Model::compile(const OptimizerConfig& optimizer, const std::string& loss_na
   Output step = ops::assign_add(ts.without_control_dependencies().with_control_dependencies({apply}),
                                 c->iterations, ops::constant(ts, Tensor(int64_t{1})));
   c->train_op = ops::no_op(ts.named("train"), {apply, step.op()});
+  // Keras projects what its optimizer updates: a frozen layer's constrained weight is left as
+  // it is. (Each projection is an Assign whose input 0 is its weight.)
+  std::set<const Node*> updated;
+  for (const auto& p : gv) updated.insert(p.second.node());
   std::vector<Operation> projections;
   for (const Operation& op : graph_.collection(layers::kWeightConstraints))
-    if (owned_by_model(op)) projections.push_back(op);
+    if (owned_by_model(op) && op.num_inputs() > 0 && updated.count(op.input(0).node())) projections.push_back(op);
   if (!projections.empty()) c->constraints_op = ops::no_op(ts.named("constraints"), projections);
   compiled_ = std::move(c);
   // Initialise what compile created (slots, counters), keeping the layers' current values.

@@ -49,8 +49,10 @@ void check_layers_with_h5py(const std::string& written, const std::string& class
 }
 
 // Trains one step, saves, loads back (Sluice) and compares; the h5py checks see `classes`.
+// With `resume`, one more step of each must agree too (the loaded model's optimizer slots come
+// from the file's optimizer_weights, whose names are Keras' weight names).
 void round_trip(models::Model& m, const std::vector<Tensor>& x, const std::vector<Tensor>& y,
-                const std::string& classes) {
+                const std::string& classes, bool resume = false) {
   m.compile(models::adam(0.01), "mse");
   m.train_on_batch(x, y);
   sluice::testing::ScratchDir dir;
@@ -61,6 +63,15 @@ void round_trip(models::Model& m, const std::vector<Tensor>& x, const std::vecto
   models::Model back = models::load_model(out);
   expect_bit_identical(m.predict(x), back.predict(x));
   EXPECT_EQ(back.count_params(), m.count_params());
+  if (!resume) return;
+  ASSERT_TRUE(back.compiled());
+  m.train_on_batch(x, y);
+  back.train_on_batch(x, y);
+  const std::vector<Tensor> wa = m.get_weights(), wb = back.get_weights();
+  ASSERT_EQ(wa.size(), wb.size());
+  for (size_t i = 0; i < wa.size(); ++i)
+    for (int64_t k = 0; k < wa[i].num_elements(); ++k)
+      ASSERT_NEAR(wa[i].data<float>()[k], wb[i].data<float>()[k], 1e-6) << "weight " << i << "[" << k << "]";
 }
 
 std::vector<Tensor> targets_for(models::Model& m, const std::vector<Tensor>& x) {
@@ -185,6 +196,72 @@ TEST(KerasH5Generate, FunctionalMergesStatesAndSeveralOutputs) {
   models::Model m({seq, vec}, {y, enc[2], dec[1]}, "two_inputs");
   const std::vector<Tensor> x = {random_tensor(seq, 4, 5), random_tensor(vec, 4, 6)};
   round_trip(m, x, targets_for(m, x), "LSTM GRU Dense Add Multiply Average Concatenate GlobalAveragePooling1D");
+}
+
+TEST(KerasH5Generate, TimeDistributedOverConvolutionNormalizationAndPooling) {
+  using std::make_shared;
+  models::Sequential m({layers::TimeDistributed(make_shared<layers::Conv2D>(3, std::vector<int64_t>{2, 2},
+                                                                            std::vector<int64_t>{1, 1}, Padding::same,
+                                                                            Activation::relu)),
+                        layers::TimeDistributed(make_shared<layers::BatchNormalization>(-1, 0.9, 1e-2)),
+                        layers::TimeDistributed(make_shared<layers::MaxPooling2D>()),
+                        layers::TimeDistributed(make_shared<layers::DepthwiseConv2D>(
+                            std::vector<int64_t>{2, 2}, std::vector<int64_t>{1, 1}, Padding::valid, 2)),
+                        layers::TimeDistributed(make_shared<layers::Flatten>()),
+                        layers::TimeDistributed(make_shared<layers::Dense>(4, Activation::tanh)),
+                        layers::LSTM(3)});
+  m.build({3, 6, 6, 2});
+  const std::vector<Tensor> x = {random_tensor(m.inputs()[0], 4, 11)};
+  round_trip(m, x, targets_for(m, x),
+             "TimeDistributed LSTM time_distributed:trainable=true", true);
+}
+
+TEST(KerasH5Generate, TimeDistributedOverEmbeddingAndRecurrentLayers) {
+  using std::make_shared;
+  layers::RecurrentConfig seq;
+  seq.return_sequences = true;
+  models::Sequential m({layers::TimeDistributed(make_shared<layers::Embedding>(10, 3)),
+                        layers::TimeDistributed(make_shared<layers::GRU>(4, seq)),
+                        layers::TimeDistributed(make_shared<layers::SimpleRNN>(3)),
+                        layers::LSTM(2)});
+  m.build({4, 5}, DType::i32);
+  const std::vector<Tensor> x = {random_tensor(m.inputs()[0], 3, 12, 10)};
+  round_trip(m, x, targets_for(m, x), "TimeDistributed LSTM", true);
+}
+
+TEST(KerasH5Generate, SharedMergeAndRecurrentLayersHaveOneInboundNodePerCall) {
+  Graph g;
+  Scope root(g);
+  const Output a = ops::placeholder(root.named("a"), DType::f32, Shape({-1, 5, 3}));
+  const Output b = ops::placeholder(root.named("b"), DType::f32, Shape({-1, 5, 3}));
+  layers::LSTM lstm(4, false, false, "lstm");  // called on both sequences
+  layers::RecurrentConfig seq;
+  seq.return_sequences = true;
+  seq.name = "gru";
+  layers::GRU gru(3, seq);
+  layers::Bidirectional bidi(layers::SimpleRNN(2), layers::MergeMode::sum, "bidi");
+  layers::GlobalAveragePooling1D pool;
+  layers::Add add;
+  layers::Concatenate cat;
+  layers::Multiply mul;
+  const Output ha = lstm(root, a), hb = lstm(root, b);
+  const Output ga = pool(root, gru(root, a)), gb = pool(root, gru(root, b));
+  const Output s1 = add(root, {ha, hb}), s2 = add(root, {hb, ha, hb});
+  const Output c1 = cat(root, {s1, ga}), c2 = cat(root, {gb, s2});
+  const Output p = mul(root, {c1, c2});
+  const Output q = mul(root, {c2, c2, c1});
+  layers::Dense head(2, Activation::linear, true, "head");
+  const Output y = head(root, cat(root, {p, q, bidi(root, a), bidi(root, b)}));
+  models::Model m({a, b}, {y}, "shared");
+  const std::vector<Tensor> x = {random_tensor(a, 3, 13), random_tensor(b, 3, 14)};
+  round_trip(m, x, targets_for(m, x),
+             R"(LSTM GRU Bidirectional Add Concatenate Multiply 'lstm#inbound_nodes=[[["a",0,0]],[["b",0,0]]]' )"
+             R"('add#inbound_nodes=[[["lstm",0,0],["lstm",1,0]],[["lstm",1,0],["lstm",0,0],["lstm",1,0]]]' )"
+             R"('multiply#inbound_nodes=[[["concatenate",0,0],["concatenate",1,0]],)"
+             R"([["concatenate",1,0],["concatenate",1,0],["concatenate",0,0]]]' )"
+             R"('concatenate#inbound_nodes=[[["add",0,0],["global_average_pooling1d",0,0]],)"
+             R"([["global_average_pooling1d",1,0],["add",1,0]],)"
+             R"([["multiply",0,0],["multiply",1,0],["bidi",0,0],["bidi",1,0]]]' gru:return_sequences=true)");
 }
 
 TEST(KerasH5Generate, LayersKerasCannotExpressAreOneUnimplementedError) {

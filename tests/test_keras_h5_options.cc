@@ -8,6 +8,7 @@
 // penalties and constraints apply).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <random>
@@ -66,6 +67,31 @@ std::vector<Tensor> weights_of(const models::Model& m, const std::string& name) 
   for (const std::string& w : layer(m, name).weights) vars.push_back(m.graph().tensor(w + ":0"));
   return m.session().run({}, vars);
 }
+
+// Edits a saved file's model_config in place with python3-h5py: `code` runs with `layers`
+// (layer name -> its config).
+void edit_config(const std::string& file, const std::string& code) {
+  const std::string err = file + ".edit";
+  const std::string py =
+      "import h5py, json, sys\n"
+      "f = h5py.File(sys.argv[1], 'r+')\n"
+      "cfg = json.loads(f.attrs['model_config'])\n"
+      "layers = {l['config']['name']: l['config'] for l in cfg['config']['layers']}\n" +
+      code +
+      "\nf.attrs.modify('model_config', json.dumps(cfg))\n"
+      "f.close()\n";
+  std::ofstream(file + ".py") << py;
+  ASSERT_EQ(std::system(("/usr/bin/python3 '" + file + ".py' '" + file + "' >" + err + " 2>&1").c_str()), 0)
+      << sluice::testing::read_text(err);
+}
+
+double sum_of(const Tensor& t, double (*f)(double)) {
+  double s = 0;
+  for (int64_t i = 0; i < t.num_elements(); ++i) s += f(t.data<float>()[i]);
+  return s;
+}
+double square(double v) { return v * v; }
+double magnitude(double v) { return std::fabs(v); }
 
 }  // namespace
 
@@ -243,21 +269,7 @@ TEST(KerasH5Options, UnsupportedOptionsAreOneErrorNamingEachLayer) {
   sluice::testing::ScratchDir dir;
   const std::string file = dir.path + "/edit.h5";
   m.save(file);
-  // Edits the model_config in place: `code` runs with `layers` (name -> config).
-  auto edit = [&](const std::string& code) {
-    const std::string err = file + ".edit";
-    const std::string py =
-        "import h5py, json, sys\n"
-        "f = h5py.File(sys.argv[1], 'r+')\n"
-        "cfg = json.loads(f.attrs['model_config'])\n"
-        "layers = {l['config']['name']: l['config'] for l in cfg['config']['layers']}\n" +
-        code +
-        "\nf.attrs.modify('model_config', json.dumps(cfg))\n"
-        "f.close()\n";
-    std::ofstream(file + ".py") << py;
-    ASSERT_EQ(std::system(("/usr/bin/python3 '" + file + ".py' '" + file + "' >" + err + " 2>&1").c_str()), 0)
-        << sluice::testing::read_text(err);
-  };
+  auto edit = [&](const std::string& code) { edit_config(file, code); };
   edit("layers['lstm']['recurrent_regularizer'] = {'class_name': 'L1L2', 'config': {'l1': 0.0, 'l2': 0.0}}\n"
        "layers['dense']['kernel_regularizer'] = {'class_name': 'L2', 'config': {'l2': 0.5}}\n"
        "layers['dense']['trainable'] = False");
@@ -319,4 +331,86 @@ TEST(KerasH5Options, TimeDistributedOverFlattenDenseAndDropout) {
   const models::Logs a = m.test_on_batch(xs, ys);
   const models::Logs b = back.test_on_batch(xs, ys);
   EXPECT_EQ(a.at("loss"), b.at("loss"));
+}
+
+// A Keras Bidirectional builds both halves from its layer's config: the inner layer's
+// regularizers and constraints apply to the forward and the backward copy alike, and a
+// recurrent layer's activity regularizer penalises its output (Keras 2: the penalty of the
+// output over the batch size). The loss is checked against the penalties computed here from the
+// loaded weights and outputs.
+TEST(KerasH5Options, BidirectionalCarriesItsLayersRegularizersAndConstraints) {
+  if (!sluice::testing::have_h5py()) GTEST_SKIP() << "python3-h5py missing (the file is edited with it)";
+  Graph g;
+  Scope root(g);
+  const Output x = ops::placeholder(root.named("seq"), DType::f32, Shape({-1, 4, 3}));
+  layers::Bidirectional bidi(layers::LSTM(3), layers::MergeMode::concat, "bidi");
+  layers::GRU gru(2, ops::RnnActivation::tanh(), ops::RnnActivation::sigmoid(), true, true, false, false, false, "gru");
+  models::Model m({x}, {bidi(root, x), gru(root, x)}, "bidi_options");
+  sluice::testing::ScratchDir dir;
+  const std::string file = dir.path + "/bidi.h5";
+  m.save(file);
+  edit_config(file,
+              "inner = layers['bidi']['layer']['config']\n"
+              "inner['kernel_regularizer'] = {'class_name': 'L2', 'config': {'l2': 0.1}}\n"
+              "inner['bias_regularizer'] = {'class_name': 'L1', 'config': {'l1': 0.05}}\n"
+              "inner['activity_regularizer'] = {'class_name': 'L2', 'config': {'l2': 0.2}}\n"
+              "inner['kernel_constraint'] = {'class_name': 'MaxNorm', 'config': {'max_value': 0.3, 'axis': 0}}\n"
+              "layers['gru']['activity_regularizer'] = {'class_name': 'L1', 'config': {'l1': 0.3}}");
+  models::Model back = models::load_model(file);
+  back.compile(models::sgd(0.5), "mse");
+  const int64_t batch = 5;
+  const std::vector<Tensor> xs = {random_tensor(x, batch, 21)};
+  const std::vector<Tensor> out = back.predict(xs);
+  std::vector<Tensor> zeros;
+  for (const Tensor& o : out) {
+    Tensor z(DType::f32, o.shape());
+    for (int64_t i = 0; i < z.num_elements(); ++i) z.data<float>()[i] = 0.f;
+    zeros.push_back(z);
+  }
+  // weights: forward kernel, recurrent kernel, bias, then the backward ones.
+  const std::vector<Tensor> w = weights_of(back, "bidi");
+  ASSERT_EQ(w.size(), 6u);
+  double expected = 0;
+  for (const Tensor& o : out) expected += sum_of(o, square) / static_cast<double>(o.num_elements());  // mse
+  for (int half : {0, 3}) expected += 0.1 * sum_of(w[half], square) + 0.05 * sum_of(w[half + 2], magnitude);
+  // Each half's output is half of the concatenation; the squares add up the same.
+  expected += 0.2 * sum_of(out[0], square) / batch + 0.3 * sum_of(out[1], magnitude) / batch;
+  EXPECT_NEAR(back.test_on_batch(xs, zeros).at("loss"), expected, 1e-5 * expected);
+  // Both halves' kernels are projected after a step: every column's norm at most 0.3.
+  back.train_on_batch(xs, zeros);
+  const std::vector<Tensor> after = weights_of(back, "bidi");
+  for (int half : {0, 3}) {
+    const Tensor& k = after[half];
+    const int64_t rows = k.shape().dim(0), cols = k.shape().dim(1);
+    for (int64_t c = 0; c < cols; ++c) {
+      double n2 = 0;
+      for (int64_t r = 0; r < rows; ++r) n2 += square(k.data<float>()[r * cols + c]);
+      EXPECT_LE(std::sqrt(n2), 0.3 + 1e-5) << "half " << half << " column " << c;
+    }
+  }
+}
+
+// A frozen Bidirectional: neither half trains while a head on it does.
+TEST(KerasH5Options, FrozenBidirectionalStaysFixedWhileAHeadTrains) {
+  if (!sluice::testing::have_h5py()) GTEST_SKIP() << "python3-h5py missing (the file is edited with it)";
+  Graph g;
+  Scope root(g);
+  const Output x = ops::placeholder(root.named("seq"), DType::f32, Shape({-1, 4, 3}));
+  layers::Bidirectional bidi(layers::GRU(3), layers::MergeMode::sum, "bidi");
+  layers::Dense head(2, Activation::linear, true, "head");
+  models::Model m({x}, {head(root, bidi(root, x))}, "frozen_bidi");
+  sluice::testing::ScratchDir dir;
+  const std::string file = dir.path + "/frozen.h5";
+  m.save(file);
+  edit_config(file, "layers['bidi']['trainable'] = False");
+  models::Model back = models::load_model(file);
+  EXPECT_EQ(layer(back, "bidi").trainable, std::vector<bool>(6, false));
+  back.compile(models::sgd(0.5), "mse");
+  const std::vector<Tensor> xs = {random_tensor(x, 6, 22)};
+  const std::vector<Tensor> ys = {random_tensor(back.outputs()[0], 6, 23)};
+  const std::vector<Tensor> bidi_before = weights_of(back, "bidi"), head_before = weights_of(back, "head");
+  for (int i = 0; i < 3; ++i) back.train_on_batch(xs, ys);
+  const std::vector<Tensor> bidi_after = weights_of(back, "bidi"), head_after = weights_of(back, "head");
+  for (size_t i = 0; i < bidi_before.size(); ++i) EXPECT_TRUE(bit_identical(bidi_before[i], bidi_after[i])) << i;
+  EXPECT_FALSE(bit_identical(head_before[0], head_after[0]));
 }

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <random>
+#include <set>
 #include <sluice/sluice.h>
 
 #include "keras_test_util.h"
@@ -15,14 +16,21 @@ using namespace sluice;
 
 namespace {
 
+// Writes fixture `kind` into `dir` (make_keras_h5_fixture.py) and loads it.
+models::Model load_fixture(const std::string& kind, const std::string& dir) {
+  const std::string path = dir + "/" + kind + ".h5";
+  const int rc = sluice::testing::run_python(
+      sluice::testing::source_dir() + "/tests/scripts/make_keras_h5_fixture.py '" + path + "' " + kind, dir + "/err.txt");
+  if (rc != 0) throw Internal("fixture " + kind + ": " + sluice::testing::read_text(dir + "/err.txt"));
+  return io::load_keras_model(path);
+}
+
 void check_fixture(const std::string& kind) {
   if (!sluice::testing::have_h5py()) GTEST_SKIP() << "/usr/bin/python3 with h5py not found (apt-get install python3-h5py)";
   sluice::testing::ScratchDir dir;
   const std::string scripts = sluice::testing::source_dir() + "/tests/scripts/";
   const std::string path = dir.path + "/" + kind + ".h5";
-  ASSERT_EQ(sluice::testing::run_python(scripts + "make_keras_h5_fixture.py '" + path + "' " + kind, dir.path + "/err.txt"), 0)
-      << sluice::testing::read_text(dir.path + "/err.txt");
-  models::Model m = io::load_keras_model(path);
+  models::Model m = load_fixture(kind, dir.path);
   std::mt19937 rng(99);
   std::uniform_real_distribution<float> u(-1.f, 1.f);
   std::vector<Tensor> xs;
@@ -75,12 +83,7 @@ TEST(KerasH5Wrappers, OptionsInsideTimeDistributedAndNestedSequential) {
   check_fixture("wrapped_options");
   if (!sluice::testing::have_h5py()) return;
   sluice::testing::ScratchDir dir;
-  const std::string path = dir.path + "/w.h5";
-  ASSERT_EQ(sluice::testing::run_python(sluice::testing::source_dir() + "/tests/scripts/make_keras_h5_fixture.py '" +
-                                            path + "' wrapped_options",
-                                        dir.path + "/err.txt"),
-            0);
-  models::Model m = io::load_keras_model(path);
+  models::Model m = load_fixture("wrapped_options", dir.path);
   std::map<std::string, std::vector<bool>> trainable;
   for (const models::LayerInfo& l : m.layers()) trainable[l.name] = l.trainable;
   EXPECT_EQ(trainable["time_distributed"], (std::vector<bool>{false, false}));
@@ -100,4 +103,19 @@ TEST(KerasH5Wrappers, OptionsInsideTimeDistributedAndNestedSequential) {
 // A Functional model used as a layer (Dense, BatchNormalization, Dense), whose weights the file
 // lists trainable first (BN's moving statistics last): matched by name, the outputs agree
 // with the NumPy reference, and the file saves back and reloads bit-identically.
-TEST(KerasH5Wrappers, NestedFunctionalModelAsALayer) { check_fixture("nested_functional"); }
+// A Functional model used as a layer with three inputs and two outputs: an inner LSTM's states
+// read by tensor index (one feeding an inner Add, one an output the outer model reads as the
+// nested model's output 1).
+TEST(KerasH5Wrappers, NestedFunctionalModelWithSeveralInputsAndOutputs) { check_fixture("nested_functional_multi"); }
+
+TEST(KerasH5Wrappers, NestedFunctionalModelAsALayer) {
+  check_fixture("nested_functional");
+  if (!sluice::testing::have_h5py()) return;
+  // summary() names each nested model's kind.
+  sluice::testing::ScratchDir dir;
+  std::set<std::string> types;
+  for (const models::LayerInfo& l : load_fixture("nested_functional", dir.path).layers()) types.insert(l.type);
+  for (const models::LayerInfo& l : load_fixture("nested", dir.path).layers()) types.insert(l.type);
+  EXPECT_EQ(types.count("Functional"), 1u);
+  EXPECT_EQ(types.count("Sequential"), 1u);
+}

@@ -239,6 +239,24 @@ TEST(Models, EvaluateAndTestOnBatchMatchHandComputation) {
   EXPECT_EQ(model.iterations(), 1);
 }
 
+// A sequence output [N, T, F] (TimeDistributed at the end): mse and mae are the means over all
+// N T F values, as Keras gives them.
+TEST(Models, SequenceOutputLossIsTheMeanOverAllSteps) {
+  for (const char* loss : {"mse", "mae"}) {
+    models::Sequential model({layers::TimeDistributed(std::make_shared<layers::Dense>(2))});
+    model.build({3, 4});
+    model.compile(models::sgd(0.1), loss);
+    const Tensor x = random_tensor({5, 3, 4}, 7), y = random_tensor({5, 3, 2}, 8);
+    const Tensor p = model.predict(x);
+    double want = 0;
+    for (int64_t i = 0; i < p.num_elements(); ++i) {
+      const double d = p.data<float>()[i] - y.data<float>()[i];
+      want += (loss[1] == 's' ? d * d : std::fabs(d)) / static_cast<double>(p.num_elements());
+    }
+    EXPECT_NEAR(model.test_on_batch({x}, {y}).at("loss"), want, 1e-6) << loss;
+  }
+}
+
 TEST(Models, ClassWeightsScaleTheLoss) {
   models::Sequential model({layers::Dense(3, Activation::softmax)});
   model.build({4});

@@ -231,3 +231,27 @@ TEST(FrozenLayers, BatchNormTrainableFalseRunsInInferenceModeInFit) {
   built(root, ops::placeholder(root, DType::f32, {-1, 2}));
   EXPECT_THROW(built.set_trainable(false), FailedPrecondition);
 }
+
+// Keras projects only what its optimizer updates: a frozen layer's constrained weight keeps
+// its values (negative ones under non_neg) while the rest of the model trains.
+TEST(Constraints, FrozenWeightsAreNotProjected) {
+  const Tensor x = random_tensor({N, IN}, 13), y = random_tensor({N, U}, 14);
+  layers::WeightOptions o;
+  o.kernel_constraint = constraints::non_neg();
+  o.bias_constraint = constraints::non_neg();
+  layers::Dense frozen = layers::with_options(layers::Dense(U), o);
+  frozen.set_trainable(false);
+  models::Sequential model({std::move(frozen), layers::with_options(layers::Dense(U), o)});
+  model.build({IN});
+  std::vector<Tensor> w = model.get_weights();  // frozen kernel, bias, head kernel, bias
+  for (int i = 0; i < IN * U; ++i) w[0].data<float>()[i] = i % 2 ? 0.5f : -0.5f;
+  for (int i = 0; i < U; ++i) w[1].data<float>()[i] = -0.25f;
+  model.set_weights(w);
+  model.compile(models::sgd(0.1), "mse");
+  for (int s = 0; s < 3; ++s) model.train_on_batch({x}, {y});
+  const std::vector<Tensor> after = model.get_weights();
+  for (int i = 0; i < IN * U; ++i) EXPECT_EQ(after[0].data<float>()[i], w[0].data<float>()[i]) << i;
+  for (int i = 0; i < U; ++i) EXPECT_EQ(after[1].data<float>()[i], -0.25f) << i;
+  // The trained head is projected.
+  for (int i = 0; i < U * U; ++i) EXPECT_GE(after[2].data<float>()[i], 0.0f) << i;
+}

@@ -97,15 +97,15 @@ std::vector<std::pair<std::string, Output>> optimizer_weights(const models::Mode
   std::vector<std::pair<std::string, Output>> out;
   if (!c.iterations.valid()) return {};
   out.push_back({cls + "/iter:0", c.iterations});
-  std::vector<std::string> trainable;
+  std::vector<std::pair<std::string, std::string>> trainable;  // Sluice name, Keras name
   for (const models::LayerInfo& l : model.layers())
     for (size_t i = 0; i < l.weights.size(); ++i)
-      if (l.trainable[i]) trainable.push_back(l.weights[i]);
+      if (l.trainable[i]) trainable.push_back({l.weights[i], keras_weight_name(l, l.weights[i])});
   for (const auto& s : slots)
-    for (const std::string& w : trainable) {
-      const std::optional<Operation> op = model.graph().find_operation(w + "/" + s.second);
+    for (const auto& w : trainable) {
+      const std::optional<Operation> op = model.graph().find_operation(w.first + "/" + s.second);
       if (!op || op->type() != "VariableV2") return {};
-      out.push_back({cls + "/" + w + "/" + s.first + ":0", op->output(0)});
+      out.push_back({cls + "/" + w.second + "/" + s.first + ":0", op->output(0)});
     }
   return out;
 }
@@ -178,7 +178,7 @@ void save_keras_model(const models::Model& model, const std::string& path) {
         auto it = infos.find(n);
         if (it != infos.end()) {
           for (const std::string& v : it->second->weights) {
-            wnames.push_back(v + ":0");
+            wnames.push_back(keras::keras_weight_name(*it->second, v) + ":0");
             vars.push_back(model.graph().tensor(v + ":0"));
           }
         }

@@ -12,6 +12,50 @@
 namespace sluice::io {
 namespace keras {
 
+Ref ref_of(const json& e, const std::string& layer) {
+  if (!e.is_array() || e.size() < 3 || !e[0].is_string() || !e[1].is_number_integer() || !e[2].is_number_integer())
+    throw DataLoss("layer '" + layer + "': an inbound entry is not [layer, node, tensor, ...]");
+  Ref r{e[0].get<std::string>(), e[1].get<int64_t>(), e[2].get<int64_t>()};
+  if (r.node < 0 || r.tensor < 0 || r.node > 100000 || r.tensor > 1000)
+    throw DataLoss("layer '" + layer + "': inbound indices out of range");
+  return r;
+}
+
+void split_initial_states(const std::string& cls, std::vector<KTensor>& in, std::vector<Output>& states) {
+  // Before tf.keras put initial states in kwargs, they were extra inbound tensors.
+  const bool recurrent = cls == "LSTM" || cls == "GRU" || cls == "SimpleRNN" || cls == "Bidirectional";
+  if (!recurrent || in.size() <= 1) return;
+  for (size_t i = 1; i < in.size(); ++i) states.push_back(in[i].value);
+  in.resize(1);
+}
+
+std::vector<NodeSpec> parse_nodes(const json& layer, const std::string& name) {
+  std::vector<NodeSpec> out;
+  if (!layer.contains("inbound_nodes") || layer["inbound_nodes"].is_null()) return out;
+  const json& nodes = layer["inbound_nodes"];
+  if (!nodes.is_array()) throw DataLoss("layer '" + name + "': inbound_nodes is not a list");
+  for (const json& n : nodes) {
+    if (!n.is_array())
+      throw Unimplemented("layer '" + name + "': inbound node format (Keras 3 dict form) is not supported");
+    NodeSpec spec;
+    for (const json& e : n) {
+      spec.inputs.push_back(ref_of(e, name));
+      // tf.keras may put the initial state among the call's keyword arguments.
+      if (e.size() >= 4 && e[3].is_object() && e[3].contains("initial_state")) {
+        const json& st = e[3]["initial_state"];
+        if (st.is_array() && !st.empty() && st[0].is_string()) {
+          spec.states.push_back(ref_of(st, name));
+        } else if (st.is_array()) {
+          for (const json& s : st) spec.states.push_back(ref_of(s, name));
+        }
+      }
+    }
+    if (spec.inputs.empty()) throw DataLoss("layer '" + name + "': an inbound node without inputs");
+    out.push_back(std::move(spec));
+  }
+  return out;
+}
+
 namespace {
 
 // The config JSON is bounded in size and nesting (a Keras config of thousands of layers is
@@ -43,59 +87,12 @@ DType dtype_of(const std::string& s, const std::string& layer) {
   return it->second;
 }
 
-// One reference to a layer's output: [layer name, node index, tensor index].
-struct Ref {
-  std::string layer;
-  int64_t node = 0, tensor = 0;
-};
-
-Ref ref_of(const json& e, const std::string& layer) {
-  if (!e.is_array() || e.size() < 3 || !e[0].is_string() || !e[1].is_number_integer() || !e[2].is_number_integer())
-    throw DataLoss("layer '" + layer + "': an inbound entry is not [layer, node, tensor, ...]");
-  Ref r{e[0].get<std::string>(), e[1].get<int64_t>(), e[2].get<int64_t>()};
-  if (r.node < 0 || r.tensor < 0 || r.node > 100000 || r.tensor > 1000)
-    throw DataLoss("layer '" + layer + "': inbound indices out of range");
-  return r;
-}
-
-// A layer call of the config: inputs, then initial states.
-struct NodeSpec {
-  std::vector<Ref> inputs, states;
-};
-
 struct LayerSpec {
   std::string class_name, name;
   json config;
   std::vector<NodeSpec> nodes;
   bool is_input = false;
 };
-
-std::vector<NodeSpec> parse_nodes(const json& layer, const std::string& name) {
-  std::vector<NodeSpec> out;
-  if (!layer.contains("inbound_nodes") || layer["inbound_nodes"].is_null()) return out;
-  const json& nodes = layer["inbound_nodes"];
-  if (!nodes.is_array()) throw DataLoss("layer '" + name + "': inbound_nodes is not a list");
-  for (const json& n : nodes) {
-    if (!n.is_array())
-      throw Unimplemented("layer '" + name + "': inbound node format (Keras 3 dict form) is not supported");
-    NodeSpec spec;
-    for (const json& e : n) {
-      spec.inputs.push_back(ref_of(e, name));
-      // tf.keras may put the initial state among the call's keyword arguments.
-      if (e.size() >= 4 && e[3].is_object() && e[3].contains("initial_state")) {
-        const json& st = e[3]["initial_state"];
-        if (st.is_array() && !st.empty() && st[0].is_string()) {
-          spec.states.push_back(ref_of(st, name));
-        } else if (st.is_array()) {
-          for (const json& s : st) spec.states.push_back(ref_of(s, name));
-        }
-      }
-    }
-    if (spec.inputs.empty()) throw DataLoss("layer '" + name + "': an inbound node without inputs");
-    out.push_back(std::move(spec));
-  }
-  return out;
-}
 
 std::string layer_name(const json& l, size_t i) {
   if (l.contains("config") && l["config"].is_object() && l["config"].contains("name") &&
@@ -281,13 +278,7 @@ Loaded read_keras_file(const std::string& path, const std::vector<KerasCustomLay
         for (const Ref& r : node.inputs) in.push_back(lookup(r, s.name, &ready));
         for (const Ref& r : node.states) states.push_back(lookup(r, s.name, &ready).value);
         if (!ready) break;
-        // Before tf.keras put initial states in kwargs, they were extra inbound tensors.
-        const bool recurrent = s.class_name == "LSTM" || s.class_name == "GRU" || s.class_name == "SimpleRNN" ||
-                               s.class_name == "Bidirectional";
-        if (recurrent && in.size() > 1) {
-          for (size_t i = 1; i < in.size(); ++i) states.push_back(in[i].value);
-          in.resize(1);
-        }
+        split_initial_states(s.class_name, in, states);
         // Building the layer from its config and calling it: errors name the file and layer.
         std::vector<KTensor> result;
         try {

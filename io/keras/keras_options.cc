@@ -10,6 +10,7 @@
 #include <optional>
 #include <set>
 
+#include "../../graph/recurrent_layers.h"
 #include "keras_internal.h"
 
 namespace sluice::io::keras {
@@ -37,9 +38,9 @@ const std::map<std::string, WeightKeys>& weight_keys() {
       {"DepthwiseConv2D", {{"depthwise_"}, true, true}},
       {"SeparableConv2D", {{"depthwise_", "pointwise_"}, true, true}},
       {"Embedding", {{"embeddings_"}, false, true}},
-      {"LSTM", {{"kernel_"}, true, false}},
-      {"GRU", {{"kernel_"}, true, false}},
-      {"SimpleRNN", {{"kernel_"}, true, false}},
+      {"LSTM", {{"kernel_"}, true, true}},
+      {"GRU", {{"kernel_"}, true, true}},
+      {"SimpleRNN", {{"kernel_"}, true, true}},
   };
   return m;
 }
@@ -133,26 +134,13 @@ void check_layer_options(const std::string& cls, const json& c, const std::strin
   auto add = [&](const std::string& why) { problems.push_back(cls + " (" + name + "): " + why); };
   if (!c.is_object()) return;
   // TimeDistributed and nested Sequential models set the options on their inner layers
-  // (keras_wrappers.cc; the nested model's layers are checked there). Bidirectional builds
-  // copies of its layer that do not carry them.
+  // (keras_wrappers.cc; the nested model's layers are checked there); Bidirectional on both
+  // copies of its layer (apply_layer_options).
   const json* inner = non_null(c, "layer");
   const json* icfg = inner && inner->is_object() ? non_null(*inner, "config") : nullptr;
-  if (cls == "TimeDistributed" && icfg && inner->contains("class_name") && (*inner)["class_name"].is_string())
+  if ((cls == "TimeDistributed" || cls == "Bidirectional") && icfg && inner->contains("class_name") &&
+      (*inner)["class_name"].is_string())
     check_layer_options((*inner)["class_name"].get<std::string>(), *icfg, name, problems);
-  if (cls == "Bidirectional") {
-    if (c.contains("trainable") && c["trainable"].is_boolean() && !c["trainable"].get<bool>())
-      add("trainable=False on a Bidirectional");
-    if (icfg)
-      for (const std::string& k : other_option_keys()) {
-        const json* v = non_null(*icfg, k);
-        bool inactive = false;
-        try {
-          inactive = v && k.find("regularizer") != std::string::npos && !regularizer_of(*v, name, k).active();
-        } catch (const Error&) {
-        }
-        if (v && !inactive) add("wrapped layer with " + k);
-      }
-  }
   if (cls == "TimeDistributed" || cls == "Sequential" || cls == "Functional" || cls == "Model" ||
       cls == "Bidirectional")
     return;
@@ -167,7 +155,10 @@ void check_layer_options(const std::string& cls, const json& c, const std::strin
       handled.insert("bias_regularizer");
       handled.insert("bias_constraint");
     }
-    if (it->second.activity) handled.insert("activity_regularizer");
+    // Keras penalises every output of a layer's call; Sluice the first (a recurrent layer's
+    // sequence or last output, not its states).
+    if (it->second.activity && !(get_bool(c, "return_state", name, false) && non_null(c, "activity_regularizer")))
+      handled.insert("activity_regularizer");
     const auto& kern = it->second.kernel;
     if (kern.size() == 2 && (!same_json(non_null(c, kern[0] + "regularizer"), non_null(c, kern[1] + "regularizer")) ||
                              !same_json(non_null(c, kern[0] + "constraint"), non_null(c, kern[1] + "constraint"))))
@@ -198,6 +189,18 @@ void check_layer_options(const std::string& cls, const json& c, const std::strin
 void apply_layer_options(const std::string& cls, const json& c, const std::string& name, layers::Layer& l) {
   if (!c.is_object()) return;
   if (!get_bool(c, "trainable", name, true)) l.set_trainable(false);
+  // Keras builds both halves of a Bidirectional from its layer's config (regularizers and
+  // constraints included); a frozen wrapper freezes both.
+  auto* bidi = dynamic_cast<layers::Bidirectional*>(&l);
+  const json* inner = non_null(c, "layer");
+  if (bidi && inner && inner->is_object() && non_null(*inner, "config") && non_null(*inner, "class_name")) {
+    for (layers::Layer* half : {static_cast<layers::Layer*>(&bidi->forward_layer()),
+                                static_cast<layers::Layer*>(&bidi->backward_layer())}) {
+      apply_layer_options(get_string(*inner, "class_name", name, ""), (*inner)["config"], name, *half);
+      if (!l.trainable()) half->set_trainable(false);
+    }
+    return;
+  }
   auto it = weight_keys().find(cls);
   if (it == weight_keys().end()) return;
   const std::string& kp = it->second.kernel.front();
@@ -213,6 +216,12 @@ void apply_layer_options(const std::string& cls, const json& c, const std::strin
 }
 
 // ---------------------------------------------------------------- writing configs
+
+std::string keras_weight_name(const models::LayerInfo& l, const std::string& var) {
+  if (l.type != "TimeDistributed" || var.compare(0, l.name.size() + 1, l.name + "/") != 0) return var;
+  const size_t inner_end = var.find('/', l.name.size() + 1);
+  return inner_end == std::string::npos ? var : l.name + var.substr(inner_end);
+}
 
 double tidy(double v) {
   for (int digits = 1; digits <= 9; ++digits) {
@@ -390,6 +399,8 @@ void add_weight_options(const Graph& g, const models::LayerInfo& l, const std::s
   if (options_here) {
     c["activity_regularizer"] = regularizer_json(act_ops, why);
     found += !act_ops.empty();
+    // Keras would penalise the states too (and Sluice does not load that back).
+    if (!act_ops.empty() && c.value("return_state", false)) why = "an activity regularizer with return_state";
   }
   // Any penalty or constraint of this layer not written above (a wrapped layer's) would be
   // lost: refuse instead.

@@ -121,9 +121,12 @@ void restore_training_state(models::Model& m, const std::string& path) {
   const std::vector<std::string> names =
       h5::read_string_array_attr(f, g.get(), "optimizer_weights", "weight_names", size_t{64} << 20);
   std::vector<std::string> trainable;
+  std::map<std::string, std::string> sluice_name;  // Keras' weight name -> Sluice's
   for (const models::LayerInfo& l : m.layers())
-    for (size_t i = 0; i < l.weights.size(); ++i)
+    for (size_t i = 0; i < l.weights.size(); ++i) {
       if (l.trainable[i]) trainable.push_back(l.weights[i]);
+      sluice_name[keras_weight_name(l, l.weights[i])] = l.weights[i];
+    }
   const bool legacy = !names.empty() && names[0].rfind("training/", 0) == 0;
   if (legacy) {
     // Keras 2.1 RMSprop: one accumulator per trainable weight, in order (other legacy
@@ -155,7 +158,9 @@ void restore_training_state(models::Model& m, const std::string& path) {
     if (last == first) continue;
     auto it = slot.find(c + ":" + s.substr(last + 1));
     if (it == slot.end()) continue;
-    set_from(m, f, g.get(), "optimizer_weights", n, s.substr(first + 1, last - first - 1) + "/" + it->second);
+    const std::string w = s.substr(first + 1, last - first - 1);
+    const auto known = sluice_name.find(w);
+    set_from(m, f, g.get(), "optimizer_weights", n, (known == sluice_name.end() ? w : known->second) + "/" + it->second);
   }
 }
 

@@ -142,19 +142,22 @@ def run_layer(cls, cfg, w, ins, states):
             x = run_layer(l["class_name"], l["config"], mine, [x], [])[0]
         return [x]
     if cls in ("Functional", "Model"):
-        # A nested functional model (one input, one output): its layers in the listed order,
-        # each reading its one inbound layer, its weights by name (the file lists the nested
-        # model's trainable weights first, then the non-trainable ones).
-        made = {}
+        # A nested functional model: its inputs from `ins`, its layers in the listed order, each
+        # reading [layer, node 0, tensor] of earlier ones, its weights by name (the file lists
+        # the nested model's trainable weights first, then the non-trainable ones).
+        def refs(lst):
+            return lst if isinstance(lst[0], list) else [lst]
+        made = {r[0]: [v] for r, v in zip(refs(cfg["input_layers"]), ins)}
         for l in cfg["layers"]:
             name = l["config"]["name"]
             if l["class_name"] == "InputLayer":
-                made[name] = x
                 continue
             mine = [v for n, v in w if n.split("/")[0] == name]
-            made[name] = run_layer(l["class_name"], l["config"], mine, [made[l["inbound_nodes"][0][0][0]]], [])[0]
-        out = cfg["output_layers"]
-        return [made[out[0][0] if isinstance(out[0], list) else out[0]]]
+            node = [made[e[0]][e[2]] for e in l["inbound_nodes"][0]]
+            rnn_like = l["class_name"] in ("LSTM", "GRU", "SimpleRNN", "Bidirectional")
+            made[name] = run_layer(l["class_name"], l["config"], mine, node[:1] if rnn_like else node,
+                                   node[1:] if rnn_like else [])
+        return [made[r[0]][r[2]] for r in refs(cfg["output_layers"])]
     if cls == "GlobalAveragePooling2D":
         return [x.mean(axis=(1, 2))]
     if cls == "GlobalMaxPooling1D":

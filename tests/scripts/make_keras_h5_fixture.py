@@ -3,7 +3,8 @@
 root attributes keras_version/backend/model_config, model_weights/<layer>/<weight> datasets
 with random float32 values (seeded), for the layer wrappers test_keras_h5_wrappers.cc loads:
 
-    make_keras_h5_fixture.py OUT.h5 channels_first|time_distributed|nested|wrapped_options|nested_functional
+    make_keras_h5_fixture.py OUT.h5 channels_first|time_distributed|nested|wrapped_options|nested_functional|
+    nested_functional_multi
 
 (wrapped_options: a frozen TimeDistributed Dense with an L2 kernel regularizer, and a nested
 Sequential whose first Dense is frozen with a NonNeg kernel constraint.)
@@ -143,6 +144,35 @@ def build(kind):
                       ("batch_normalization/moving_variance:0", 1 + rand(4))]
         w["head"] = [("head/kernel:0", rand(3, 2)), ("head/bias:0", rand(2))]
         return ls, ["features"], ["head"], w
+    if kind == "nested_functional_multi":
+        # A nested model with three inputs and two outputs, one of them an inner LSTM's state
+        # (tensor index 1), another state (index 2) feeding an inner Add.
+        lstm = {"units": 4, "activation": "tanh", "recurrent_activation": "sigmoid", "use_bias": True,
+                "return_sequences": False, "return_state": True, "go_backwards": False, "unit_forget_bias": True}
+        add = layer("Add", "add", {}, ["d1", "d_side"])
+        add["inbound_nodes"][0].append(["lstm", 0, 2, {}])
+        inner = {"name": "block", "layers": [
+            inp("bx", [5]), inp("by", [3]), inp("bseq", [4, 3]),
+            layer("LSTM", "lstm", lstm, ["bseq"]),
+            layer("Dense", "d1", {"units": 4, "activation": "relu", "use_bias": True}, ["bx"]),
+            layer("Dense", "d_side", {"units": 4, "activation": "linear", "use_bias": True}, ["by"]),
+            add,
+            layer("Dense", "d2", {"units": 3, "activation": "tanh", "use_bias": True}, ["add"])],
+            "input_layers": [["bx", 0, 0], ["by", 0, 0], ["bseq", 0, 0]],
+            "output_layers": [["d2", 0, 0], ["lstm", 0, 1]]}
+        tail = layer("Dense", "tail", {"units": 2, "activation": "linear", "use_bias": True}, [])
+        tail["inbound_nodes"] = [[["block", 0, 1, {}]]]
+        ls = [inp("features", [5]), inp("side", [3]), inp("seq", [4, 3]),
+              {"class_name": "Functional", "name": "block", "config": inner,
+               "inbound_nodes": [[["features", 0, 0, {}], ["side", 0, 0, {}], ["seq", 0, 0, {}]]]},
+              layer("Dense", "head", {"units": 2, "activation": "softmax", "use_bias": True}, ["block"]), tail]
+        w["block"] = [("lstm/kernel:0", rand(3, 16)), ("lstm/recurrent_kernel:0", rand(4, 16)),
+                      ("lstm/bias:0", rand(16)), ("d1/kernel:0", rand(5, 4)), ("d1/bias:0", rand(4)),
+                      ("d_side/kernel:0", rand(3, 4)), ("d_side/bias:0", rand(4)),
+                      ("d2/kernel:0", rand(4, 3)), ("d2/bias:0", rand(3))]
+        w["head"] = [("head/kernel:0", rand(3, 2)), ("head/bias:0", rand(2))]
+        w["tail"] = [("tail/kernel:0", rand(4, 2)), ("tail/bias:0", rand(2))]
+        return ls, ["features", "side", "seq"], ["head", "tail"], w
     raise SystemExit("unknown kind " + kind)
 
 
