@@ -127,10 +127,10 @@ TEST(KerasH5, SignatureKeysFollowTensorFlowsNaming) {
   EXPECT_EQ(io::keras_output_keys({"a", "b", "a", "a"}), (std::vector<std::string>{"a", "b", "a_1", "a_2"}));
 }
 
-TEST(KerasH5, ReadmeListsExactlyTheLayerTable) {
-  const std::string readme = sluice::testing::read_text(sluice::testing::source_dir() + "/README.md");
+TEST(KerasH5, DocsListExactlyTheLayerTable) {
+  const std::string readme = sluice::testing::read_text(sluice::testing::source_dir() + "/docs/keras_h5.md");
   const size_t b = readme.find("Layer classes (`io::keras_layer_classes()`");
-  ASSERT_NE(b, std::string::npos) << "README lacks the Keras layer list";
+  ASSERT_NE(b, std::string::npos) << "docs/keras_h5.md lacks the Keras layer list";
   const size_t e = readme.find("Options:", b);
   ASSERT_NE(e, std::string::npos);
   std::vector<std::string> listed;
