@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Load test of `sluice serve` with wrk, on loopback only, bounded in time: half_plus_two and
 # the MNIST-shaped MLP (batch 1 requests) at 1, 8 and 64 connections, batching off and on.
-# Prints a Markdown table (requests/s, p50, p99, non-2xx answers, and the server's own CPU
-# time per request: its utime + stime over the point divided by the requests, the figure that
-# depends least on what else the machine runs).
+# Prints a Markdown table (requests/s, p50, p99, non-2xx answers, socket errors, and the
+# server's own CPU time per request: its utime + stime over the point divided by the requests,
+# the figure that depends least on what else the machine runs). Exits 1 when any request
+# failed (a non-2xx answer or a socket error) or a point answered nothing, so ctest's
+# `serving_load` (label `load`) can run it as a check.
 #
 #   bench/serving/load.sh [BUILD_DIR] [SECONDS_PER_POINT]      (defaults: build, 10)
 #   POINTS="half_plus_two:64 mlp:8" BATCHING=off bench/serving/load.sh ...   (a subset)
@@ -30,8 +32,9 @@ JSON
 points=" ${POINTS:-} "
 hz=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$server_pid/stat"; }
-echo "| model | batching | connections | requests/s | p50 | p99 | non-2xx | server CPU/request |"
-echo "|---|---|---|---|---|---|---|---|"
+failed=0
+echo "| model | batching | connections | requests/s | p50 | p99 | non-2xx | socket errors | server CPU/request |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for batching in ${BATCHING:-off on}; do
   flags=(--model_config_file="$work/models.json" --port=0 --access_log="${ACCESS_LOG:-off}" --file_system_poll_wait_seconds=0 ${SERVE_FLAGS:-})
   [[ $batching == on ]] && flags+=(--enable_batching --max_batch_size=64 --batch_timeout_micros=500)
@@ -45,15 +48,18 @@ for batching in ${BATCHING:-off on}; do
       [[ "$points" == "  " || "$points" == *" $model:$conns "* ]] || continue
       threads=$(( conns < 2 ? 1 : 2 ))
       t0=$(cpu_ticks)
-      out=$(BODY_FILE="$work/models/$model.json" wrk -t"$threads" -c"$conns" -d"${secs}s" --latency \
+      out=$(BODY_FILE="$work/models/$model.json" wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency \
               -s "$here/post.lua" "http://127.0.0.1:$port/v1/models/$model:predict")
       rps=$(awk '/Requests\/sec/ {printf "%.0f", $2}' <<<"$out")
       p50=$(awk '$1=="50%" {print $2}' <<<"$out")
       p99=$(awk '$1=="99%" {print $2}' <<<"$out")
       bad=$(awk '/Non-2xx/ {print $NF}' <<<"$out")
+      sock=$(awk '/Socket errors/ {gsub(",", ""); print $4 + $6 + $8 + $10}' <<<"$out")
       cpu=$(awk -v a="$t0" -v b="$(cpu_ticks)" -v hz="$hz" '/requests in/ {printf "%.0fus", (b - a) / hz * 1e6 / $1}' <<<"$out")
-      echo "| $model | $batching | $conns | $rps | $p50 | $p99 | ${bad:-0} | $cpu |"
+      echo "| $model | $batching | $conns | $rps | $p50 | $p99 | ${bad:-0} | ${sock:-0} | $cpu |"
+      if [[ "${bad:-0}" != 0 || "${sock:-0}" != 0 || "${rps:-0}" == 0 ]]; then failed=1; fi
     done
   done
   kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=""
 done
+exit "$failed"
