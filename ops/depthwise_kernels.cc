@@ -223,6 +223,39 @@ void tail_3x3(const T* const rows[3], int64_t C, int64_t c0, int64_t count, cons
     }
 }
 
+// A border output pixel (some filter columns outside the image) of the 3x3 path, a channel
+// vector at a time with the accumulator in a register: rows as for forward_3x3_stride
+// (null outside the image) but at input column ix0 = ox*SW - pad_left, taps [j_lo, j_hi].
+template <Epilogue::Kind K, class T>
+void border_pixel_3x3(const T* const rows[3], int64_t C, int64_t ix0, int j_lo, int j_hi,
+                      const T* filter, const T* bias, const Epilogue& act, T* out) {
+  using V = typename VecOf<T>::type;
+  constexpr int64_t L = kLanes<T>;
+  const Epilogue a = act;
+  int64_t c0 = 0;
+  for (; c0 + L <= C; c0 += L) {
+    V acc = bias ? vload<V>(bias + c0) : V{};
+    for (int i = 0; i < 3; ++i) {
+      if (!rows[i]) continue;
+      for (int j = j_lo; j <= j_hi; ++j)
+        acc = fma(vload<V>(rows[i] + (ix0 + j) * C + c0), vload<V>(filter + (i * 3 + j) * C + c0),
+                  acc);
+    }
+    activate_as<K, T>(a, acc);
+    vstore(out + c0, acc);
+  }
+  for (; c0 < C; ++c0) {
+    T acc = bias ? bias[c0] : T(0);
+    for (int i = 0; i < 3; ++i) {
+      if (!rows[i]) continue;
+      for (int j = j_lo; j <= j_hi; ++j)
+        acc += rows[i][(ix0 + j) * C + c0] * filter[(i * 3 + j) * C + c0];
+    }
+    activate<T>(a, acc);
+    out[c0] = acc;
+  }
+}
+
 // Calls f(std::integral_constant<int, mask>{}) for a 3-bit mask of the filter rows inside
 // the image (the interior's 7 first).
 template <class F>
@@ -255,16 +288,31 @@ void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, cons
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / g.oh, oy = r % g.oh;
       const T* rows[3];
+      const T* row_starts[3];
       int mask = 0;
       for (int i = 0; i < 3; ++i) {
         const int64_t iy = oy * g.sh - g.pad_top + i;
         const bool inside = iy >= 0 && iy < g.h;
-        rows[i] = inside ? x + ((n * g.h + iy) * g.w + x_lo * SW - g.pad_left) * C : nullptr;
+        row_starts[i] = inside ? x + (n * g.h + iy) * g.w * C : nullptr;
+        rows[i] = inside ? row_starts[i] + (x_lo * SW - g.pad_left) * C : nullptr;
         mask |= inside ? 1 << i : 0;
       }
       T* out = y + r * g.ow * C;
-      for (int64_t ox = 0; ox < x_lo; ++ox)
-        general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
+      // Border columns: the taps inside the image, [j_lo, j_hi] (the input column index
+      // stays in range: pad_left and w are bounded by the tensor sizes).
+      auto border = [&](int64_t ox) {
+        const int64_t ix0 = ox * SW - g.pad_left;
+        const int64_t j_lo = std::max<int64_t>(0, -ix0), j_hi = std::min<int64_t>(2, g.w - 1 - ix0);
+        if (j_lo > j_hi) {
+          general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
+          return;
+        }
+        const T* at[3];
+        for (int i = 0; i < 3; ++i) at[i] = row_starts[i] ? row_starts[i] + (ix0 + j_lo) * C : nullptr;
+        border_pixel_3x3<K>(at, C, -j_lo, static_cast<int>(j_lo), static_cast<int>(j_hi), filter,
+                            bias, act, out + ox * C);
+      };
+      for (int64_t ox = 0; ox < x_lo; ++ox) border(ox);
       T* mid = out + x_lo * C;
       // The input rows that the image's next output row adds, to prefetch tile by tile: the
       // layer streams its input from memory and the loads' misses, not the arithmetic, set
@@ -293,8 +341,7 @@ void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, cons
           if (c0 < C) tail_3x3<SW>(at, C, c0, count, filter, bias, act, mid + t0 * C);
         }
       });
-      for (int64_t ox = x_hi; ox < g.ow; ++ox)
-        general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
+      for (int64_t ox = x_hi; ox < g.ow; ++ox) border(ox);
     }
   });
 }

@@ -23,7 +23,7 @@ void depthwise_forward_general(const ConvGeometry& g, const T* x, const T* filte
 // in tiles of 8 columns, each tile channel vector by channel vector with that vector's 9
 // weights, bias and 4 pixels' accumulators in registers (each input vector loaded once per
 // filter row and used by every tap that reads it), the next row's new input rows
-// prefetched tile by tile; border columns go through the general path.
+// prefetched tile by tile; border columns a channel vector at a time over their inside taps.
 bool depthwise_3x3_applies(const ConvGeometry& g);
 template <class T>
 void depthwise_forward_3x3(const ConvGeometry& g, const T* x, const T* filter, const T* bias,

@@ -230,6 +230,7 @@ TEST(DepthwisePaths, FastAndGeneralPathsAgree) {
       {"s2_narrow", 1, 6, 5, 16, 3, 3, 16, 2, 2, 1, 1, 16, "SAME"},
       {"s1_width_3_valid", 1, 5, 3, 8, 3, 3, 8, 1, 1, 1, 1, 8, "VALID"},
       {"one_row", 2, 1, 17, 24, 3, 3, 24, 1, 1, 1, 1, 24, "SAME"},
+      {"s1_cols_all_padding", 1, 5, 6, 12, 3, 3, 12, 1, 1, 1, 1, 12, "EXPLICIT", 0, 1, 3, 4},
   };
   for (const Case& k : cases) {
     EXPECT_TRUE(conv::depthwise_3x3_applies(geometry_of(k))) << k.name;
