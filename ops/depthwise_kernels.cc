@@ -302,13 +302,15 @@ void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, cons
       // stays in range: pad_left and w are bounded by the tensor sizes).
       auto border = [&](int64_t ox) {
         const int64_t ix0 = ox * SW - g.pad_left;
-        const int64_t j_lo = std::max<int64_t>(0, -ix0), j_hi = std::min<int64_t>(2, g.w - 1 - ix0);
+        const int64_t j_lo = std::max<int64_t>(0, -ix0);
+        const int64_t j_hi = std::min<int64_t>(2, g.w - 1 - ix0);
         if (j_lo > j_hi) {
           general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
           return;
         }
         const T* at[3];
-        for (int i = 0; i < 3; ++i) at[i] = row_starts[i] ? row_starts[i] + (ix0 + j_lo) * C : nullptr;
+        for (int i = 0; i < 3; ++i)
+          at[i] = row_starts[i] ? row_starts[i] + (ix0 + j_lo) * C : nullptr;
         border_pixel_3x3<K>(at, C, -j_lo, static_cast<int>(j_lo), static_cast<int>(j_hi), filter,
                             bias, act, out + ox * C);
       };
