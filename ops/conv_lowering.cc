@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 #include <memory>
 
 #include "depthwise_kernels.h"
@@ -129,12 +130,13 @@ void col2im_add(const ConvGeometry& g, const T* col, int64_t p0, int64_t p1, T* 
 // The loops are written on explicit 256-bit vectors: the scalar loop compiled to a compare
 // and branch per element (the NaN-preserving ternaries are not if-converted), which
 // mispredicts on real activations.
+// Rows are ld apart.
 template <Epilogue::Kind K, bool Bias, class T>
-void bias_activate_as(T* y, int64_t rows, int64_t f, const T* bias, const Epilogue& act) {
+void bias_activate_as(T* y, int64_t rows, int64_t f, int64_t ld, const T* bias, const Epilogue& act) {
   typedef T Vec __attribute__((vector_size(32)));
   constexpr int64_t L = static_cast<int64_t>(sizeof(Vec) / sizeof(T));
   for (int64_t r = 0; r < rows; ++r) {
-    T* row = y + r * f;
+    T* row = y + r * ld;
     int64_t j = 0;
     for (; j + L <= f; j += L) {
       Vec v, b;
@@ -167,9 +169,36 @@ void bias_activate(T* y, int64_t rows, int64_t f, const T* bias, const Epilogue&
   if (!bias && act.kind == Epilogue::none) return;
   with_activation(act, [&](auto kind) {
     constexpr Epilogue::Kind K = decltype(kind)::value;
-    if (bias) bias_activate_as<K, true>(y, rows, f, bias, act);
-    else bias_activate_as<K, false>(y, rows, f, bias, act);
+    if (bias) bias_activate_as<K, true>(y, rows, f, f, bias, act);
+    else bias_activate_as<K, false>(y, rows, f, f, bias, act);
   });
+}
+
+// The activation of one finished tile of the packed GEMM (gemm::Finish::fn; ctx is the
+// Epilogue), while the tile is in L1.
+template <Epilogue::Kind K, class T>
+void activate_tile(const void* ctx, T* c, int64_t ldc, int64_t rows, int64_t cols) {
+  bias_activate_as<K, false>(c, rows, cols, ldc, static_cast<const T*>(nullptr),
+                             *static_cast<const Epilogue*>(ctx));
+}
+
+// The packed GEMM's finish for a convolution's bias (may be null) and activation: both
+// applied as C is written, not in passes of their own (the same bits: the bias is added as
+// the sums are first stored, the activation comes last).
+template <class T>
+gemm::Finish<T> finish_of(const T* bias, const Epilogue& act) {
+  gemm::Finish<T> finish;
+  finish.bias = bias;
+  finish.ctx = &act;
+  // Relu and Clip are clamps (the same comparisons as activate_as), done in registers.
+  if (act.kind == Epilogue::relu || act.kind == Epilogue::clip) {
+    finish.clamp = true;
+    finish.lo = act.kind == Epilogue::relu ? T(0) : T(act.lo);
+    finish.hi = act.kind == Epilogue::relu ? std::numeric_limits<T>::infinity() : T(act.hi);
+  } else if (act.kind == Epilogue::leaky_relu) {
+    finish.fn = &activate_tile<Epilogue::leaky_relu, T>;
+  }
+  return finish;
 }
 
 }  // namespace
@@ -454,6 +483,7 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
   constexpr int64_t kRowsPerBlock = 256;
   const int64_t count = (m + kRowsPerBlock - 1) / kRowsPerBlock;
   const bool pointwise = g.pointwise();
+  const gemm::Finish<T> finish = finish_of(bias, act);
   auto run_block = [&](int64_t b, T* col, ThreadPool* gemm_pool) {
     const int64_t r0 = b * kRowsPerBlock, rows = std::min(m, r0 + kRowsPerBlock) - r0;
     const T* patches = x + r0 * g.c;  // pointwise: rows of x, stride c
@@ -463,9 +493,7 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
       patches = col;
       ld = k;
     }
-    if (bias) fill_bias(y + r0 * f, rows, f, bias);
-    gemm::gemm_prepacked<T>(rows, patches, ld, packed, bias ? T(1) : T(0), y + r0 * f, f, gemm_pool);
-    bias_activate(y + r0 * f, rows, f, static_cast<const T*>(nullptr), act);
+    gemm::gemm_prepacked<T>(rows, patches, ld, packed, T(0), y + r0 * f, f, gemm_pool, finish);
   };
   if (count >= pool.num_threads()) {
     kernels::parallel_range(pool, count, 1, [&](int64_t b0, int64_t b1) {

@@ -1,11 +1,13 @@
 // Depthwise convolution kernels (see depthwise_kernels.h).
 //
 // A depthwise layer does 9 multiply-adds per output for a 3x3 filter and reads each input
-// about once per output: it is bound by loads, not by arithmetic. The 3x3 path therefore
-// keeps the accumulators of 8 output pixels and the filter row's 3 weight vectors in
-// registers and loads each input vector of a filter row once for all taps that use it
-// (10 loads for 24 multiply-adds at stride 1), with fused multiply-adds where the CPU has
-// them.
+// about once per output: it is bound by loads and their cache misses, not by arithmetic.
+// The 3x3 path therefore keeps a channel vector's 9 weights, its bias and the accumulators
+// of 4 output pixels in registers, loads each input vector of a filter row once for all
+// taps that use it (6 loads for 12 multiply-adds at stride 1), with fused multiply-adds
+// where the CPU has them, sweeps a row in tiles short enough that a tile's input lines stay
+// in L1 from one channel vector to the next (which reads the rest of each line), and
+// prefetches the input rows the next output row adds.
 #include "depthwise_kernels.h"
 
 #include <algorithm>
@@ -132,69 +134,151 @@ void general_pixel(const ConvGeometry& g, const T* x, const T* filter, const T* 
   if (act.kind != Epilogue::none) activate_span(act, out, F);
 }
 
-// The 3x3 path's register block: P output pixels of one output row, channels [c0, c0+L)
-// (one vector). rows[i] is input row oy*sh - pad_top + i (null when outside the image), ix0
-// the input column of pixel 0's first tap (all taps of the P pixels are inside the row).
-template <int64_t SW, int64_t P, Epilogue::Kind K, class T>
-inline void block_3x3(const T* const rows[3], int64_t C, int64_t ix0, int64_t c0, const T* filter,
-                      const T* bias, const Epilogue& act, T* out) {
-  using V = typename VecOf<T>::type;
-  V acc[P];
-  const V b = bias ? vload<V>(bias + c0) : V{};
-  for (int64_t p = 0; p < P; ++p) acc[p] = b;
+// The 3x3 path's register block: NP output pixels of one output row, one vector of
+// channels. Filter row i is used when bit i of ROWS is set (the others fall outside the
+// image and are skipped, as the general path skips them: no 0 * Inf); rows[i] then points
+// at the block's channels in input row oy*sh - pad_top + i, at the column of pixel 0's
+// first tap (all taps of the NP pixels are inside the row). w holds the 9 weight vectors,
+// b the bias vector.
+template <int64_t SW, int64_t NP, int ROWS, Epilogue::Kind K, class T, class V>
+__attribute__((always_inline)) inline void pixels_3x3(const T* const rows[3], int64_t C,
+                                                      const V (&w)[9], const V& b,
+                                                      const Epilogue& act, T* out) {
+  V acc[NP];
+  // Every loop over the block is unrolled: acc must live in registers, not in an array.
+#pragma GCC unroll 8
+  for (int64_t p = 0; p < NP; ++p) acc[p] = b;
+#pragma GCC unroll 3
   for (int i = 0; i < 3; ++i) {
-    if (!rows[i]) continue;
-    const T* r = rows[i] + ix0 * C + c0;
-    const T* wr = filter + i * 3 * C + c0;
-    const V w0 = vload<V>(wr), w1 = vload<V>(wr + C), w2 = vload<V>(wr + 2 * C);
+    if (!((ROWS >> i) & 1)) continue;
+    const T* r = rows[i];
     // Input column q feeds tap j of pixel p where q = p*SW + j; the conditions fold away
     // once the loop is unrolled.
 #pragma GCC unroll 32
-    for (int64_t q = 0; q < (P - 1) * SW + 3; ++q) {
+    for (int64_t q = 0; q < (NP - 1) * SW + 3; ++q) {
       const V v = vload<V>(r + q * C);
-      if (q % SW == 0 && q / SW < P) acc[q / SW] = fma(v, w0, acc[q / SW]);
-      if (q >= 1 && (q - 1) % SW == 0 && (q - 1) / SW < P)
-        acc[(q - 1) / SW] = fma(v, w1, acc[(q - 1) / SW]);
-      if (q >= 2 && (q - 2) % SW == 0 && (q - 2) / SW < P)
-        acc[(q - 2) / SW] = fma(v, w2, acc[(q - 2) / SW]);
+      if (q % SW == 0 && q / SW < NP) acc[q / SW] = fma(v, w[i * 3], acc[q / SW]);
+      if (q >= 1 && (q - 1) % SW == 0 && (q - 1) / SW < NP)
+        acc[(q - 1) / SW] = fma(v, w[i * 3 + 1], acc[(q - 1) / SW]);
+      if (q >= 2 && (q - 2) % SW == 0 && (q - 2) / SW < NP)
+        acc[(q - 2) / SW] = fma(v, w[i * 3 + 2], acc[(q - 2) / SW]);
     }
   }
-  for (int64_t p = 0; p < P; ++p) {
+#pragma GCC unroll 8
+  for (int64_t p = 0; p < NP; ++p) {
     activate_as<K, T>(act, acc[p]);
     vstore(out + p * C, acc[p]);
   }
 }
 
-// Channels [c0, C) (fewer than one vector) of the same P pixels, one by one.
-template <int64_t SW, int64_t P, class T>
-inline void tail_3x3(const T* const rows[3], int64_t C, int64_t ix0, int64_t c0, const T* filter,
-                     const T* bias, const Epilogue& act, T* out) {
-  for (int64_t p = 0; p < P; ++p)
+// Output columns [0, count) of one output row for the channel vector at c0: the 9 weights
+// and the bias stay in registers for the whole row, and the 3 input rows' columns of this
+// channel vector (3 * w * one cache line) stay in L1 while the row is swept, 4 pixels at a
+// time (9 weights + 4 accumulators + 1 input vector fit AVX2's 16 registers: a wider block
+// spills). rows[i] are at channel 0, at the input column of pixel 0's first tap (null for
+// filter rows outside the image: ROWS as for pixels_3x3).
+template <int64_t SW, int ROWS, Epilogue::Kind K, class T>
+void strip_3x3(const T* const rows[3], int64_t C, int64_t c0, int64_t count, const T* filter,
+               const T* bias, const Epilogue& act, T* out) {
+  using V = typename VecOf<T>::type;
+  constexpr int64_t NP = 4;
+  // A local copy of the activation: the stores through out (memcpy) could otherwise alias
+  // act, and its bounds would be reloaded and converted for every block.
+  const Epilogue a = act;
+  V w[9];
+  for (int t = 0; t < 9; ++t) w[t] = vload<V>(filter + t * C + c0);
+  const V b = bias ? vload<V>(bias + c0) : V{};
+  const T* at[3] = {};
+  out += c0;
+  int64_t ox = 0;
+  auto place = [&](int64_t o) {
+    for (int i = 0; i < 3; ++i)
+      if ((ROWS >> i) & 1) at[i] = rows[i] + o * SW * C + c0;
+  };
+  for (; ox + NP <= count; ox += NP) {
+    place(ox);
+    pixels_3x3<SW, NP, ROWS, K>(at, C, w, b, a, out + ox * C);
+  }
+  for (; ox < count; ++ox) {
+    place(ox);
+    pixels_3x3<SW, 1, ROWS, K>(at, C, w, b, a, out + ox * C);
+  }
+}
+
+// Channels [c0, C) (fewer than one vector) of output columns [0, count), one by one; rows
+// as for strip_3x3 but at channel 0.
+template <int64_t SW, class T>
+void tail_3x3(const T* const rows[3], int64_t C, int64_t c0, int64_t count, const T* filter,
+              const T* bias, const Epilogue& act, T* out) {
+  for (int64_t p = 0; p < count; ++p)
     for (int64_t c = c0; c < C; ++c) {
       T acc = bias ? bias[c] : T(0);
       for (int i = 0; i < 3; ++i) {
         if (!rows[i]) continue;
         for (int j = 0; j < 3; ++j)
-          acc += rows[i][(ix0 + p * SW + j) * C + c] * filter[(i * 3 + j) * C + c];
+          acc += rows[i][(p * SW + j) * C + c] * filter[(i * 3 + j) * C + c];
       }
       activate<T>(act, acc);
       out[p * C + c] = acc;
     }
 }
 
-template <int64_t SW, int64_t P, Epilogue::Kind K, class T>
-inline void run_3x3(const T* const rows[3], int64_t C, int64_t ix0, const T* filter,
-                    const T* bias, const Epilogue& act, T* out) {
+// A border output pixel (some filter columns outside the image) of the 3x3 path, a channel
+// vector at a time with the accumulator in a register: rows as for forward_3x3_stride
+// (null outside the image) but at input column ix0 = ox*SW - pad_left, taps [j_lo, j_hi].
+template <Epilogue::Kind K, class T>
+void border_pixel_3x3(const T* const rows[3], int64_t C, int64_t ix0, int j_lo, int j_hi,
+                      const T* filter, const T* bias, const Epilogue& act, T* out) {
+  using V = typename VecOf<T>::type;
   constexpr int64_t L = kLanes<T>;
+  const Epilogue a = act;
   int64_t c0 = 0;
-  for (; c0 + L <= C; c0 += L) block_3x3<SW, P, K>(rows, C, ix0, c0, filter, bias, act, out + c0);
-  if (c0 < C) tail_3x3<SW, P>(rows, C, ix0, c0, filter, bias, act, out);
+  for (; c0 + L <= C; c0 += L) {
+    V acc = bias ? vload<V>(bias + c0) : V{};
+    for (int i = 0; i < 3; ++i) {
+      if (!rows[i]) continue;
+      for (int j = j_lo; j <= j_hi; ++j)
+        acc = fma(vload<V>(rows[i] + (ix0 + j) * C + c0), vload<V>(filter + (i * 3 + j) * C + c0),
+                  acc);
+    }
+    activate_as<K, T>(a, acc);
+    vstore(out + c0, acc);
+  }
+  for (; c0 < C; ++c0) {
+    T acc = bias ? bias[c0] : T(0);
+    for (int i = 0; i < 3; ++i) {
+      if (!rows[i]) continue;
+      for (int j = j_lo; j <= j_hi; ++j)
+        acc += rows[i][(ix0 + j) * C + c0] * filter[(i * 3 + j) * C + c0];
+    }
+    activate<T>(a, acc);
+    out[c0] = acc;
+  }
+}
+
+// Calls f(std::integral_constant<int, mask>{}) for a 3-bit mask of the filter rows inside
+// the image (the interior's 7 first).
+template <class F>
+void with_row_mask(int mask, F&& f) {
+  switch (mask) {
+    case 7: return f(std::integral_constant<int, 7>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    default: return f(std::integral_constant<int, 0>{});
+  }
 }
 
 template <int64_t SW, Epilogue::Kind K, class T>
 void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                         const Epilogue& act, T* y, ThreadPool& pool) {
-  constexpr int64_t P = 8;
+  constexpr int64_t L = kLanes<T>;
+  // Output columns per tile: the tile's input columns of one channel vector are read by
+  // that vector's pass and again by the next (the rest of their cache lines), so the tile's
+  // 3 input rows and output row must stay in L1 between the passes.
+  constexpr int64_t kTile = 8;
   const int64_t C = g.c;
   // Interior output columns [x_lo, x_hi): all three taps inside the image.
   const int64_t x_lo = std::min(g.ow, std::max<int64_t>(0, ceil_div(g.pad_left, SW)));
@@ -204,22 +288,62 @@ void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, cons
     for (int64_t r = r0; r < r1; ++r) {
       const int64_t n = r / g.oh, oy = r % g.oh;
       const T* rows[3];
+      const T* row_starts[3];
+      int mask = 0;
       for (int i = 0; i < 3; ++i) {
         const int64_t iy = oy * g.sh - g.pad_top + i;
-        rows[i] = iy >= 0 && iy < g.h ? x + (n * g.h + iy) * g.w * C : nullptr;
+        const bool inside = iy >= 0 && iy < g.h;
+        row_starts[i] = inside ? x + (n * g.h + iy) * g.w * C : nullptr;
+        rows[i] = inside ? row_starts[i] + (x_lo * SW - g.pad_left) * C : nullptr;
+        mask |= inside ? 1 << i : 0;
       }
       T* out = y + r * g.ow * C;
-      int64_t ox = 0;
-      for (; ox < x_lo; ++ox) general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
-      for (; ox + P <= x_hi; ox += P)
-        run_3x3<SW, P, K>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
-      if (ox + 4 <= x_hi) {
-        run_3x3<SW, 4, K>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
-        ox += 4;
+      // Border columns: the taps inside the image, [j_lo, j_hi] (the input column index
+      // stays in range: pad_left and w are bounded by the tensor sizes).
+      auto border = [&](int64_t ox) {
+        const int64_t ix0 = ox * SW - g.pad_left;
+        const int64_t j_lo = std::max<int64_t>(0, -ix0);
+        const int64_t j_hi = std::min<int64_t>(2, g.w - 1 - ix0);
+        if (j_lo > j_hi) {
+          general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
+          return;
+        }
+        const T* at[3];
+        for (int i = 0; i < 3; ++i)
+          at[i] = row_starts[i] ? row_starts[i] + (ix0 + j_lo) * C : nullptr;
+        border_pixel_3x3<K>(at, C, -j_lo, static_cast<int>(j_lo), static_cast<int>(j_hi), filter,
+                            bias, act, out + ox * C);
+      };
+      for (int64_t ox = 0; ox < x_lo; ++ox) border(ox);
+      T* mid = out + x_lo * C;
+      // The input rows that the image's next output row adds, to prefetch tile by tile: the
+      // layer streams its input from memory and the loads' misses, not the arithmetic, set
+      // its speed.
+      const T* ahead[3];
+      int n_ahead = 0;
+      for (int i = 0; i < 3 && oy + 1 < g.oh; ++i) {
+        const int64_t iy = (oy + 1) * g.sh - g.pad_top + i;
+        if (iy > oy * g.sh - g.pad_top + 2 && iy >= 0 && iy < g.h)
+          ahead[n_ahead++] = x + ((n * g.h + iy) * g.w + x_lo * SW - g.pad_left) * C;
       }
-      for (; ox < x_hi; ++ox)
-        run_3x3<SW, 1, K>(rows, C, ox * SW - g.pad_left, filter, bias, act, out + ox * C);
-      for (; ox < g.ow; ++ox) general_pixel(g, x, filter, bias, act, n, oy, ox, out + ox * C);
+      with_row_mask(mask, [&](auto rows_used) {
+        constexpr int ROWS = decltype(rows_used)::value;
+        for (int64_t t0 = 0; t0 < x_hi - x_lo; t0 += kTile) {
+          const int64_t count = std::min(kTile, x_hi - x_lo - t0);
+          constexpr int64_t kLine = 64 / static_cast<int64_t>(sizeof(T));
+          for (int k = 0; k < n_ahead; ++k)
+            for (int64_t e = t0 * SW * C; e < (t0 + count) * SW * C; e += kLine)
+              __builtin_prefetch(ahead[k] + e);
+          const T* at[3] = {};
+          for (int i = 0; i < 3; ++i)
+            if ((ROWS >> i) & 1) at[i] = rows[i] + t0 * SW * C;
+          int64_t c0 = 0;
+          for (; c0 + L <= C; c0 += L)
+            strip_3x3<SW, ROWS, K>(at, C, c0, count, filter, bias, act, mid + t0 * C);
+          if (c0 < C) tail_3x3<SW>(at, C, c0, count, filter, bias, act, mid + t0 * C);
+        }
+      });
+      for (int64_t ox = x_hi; ox < g.ow; ++ox) border(ox);
     }
   });
 }

@@ -19,9 +19,11 @@ void depthwise_forward(const ConvGeometry& g, const T* x, const T* filter, const
 template <class T>
 void depthwise_forward_general(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                                const Epilogue& act, T* y, ThreadPool& pool);
-// 3x3 filters, m == 1, undilated, column stride 1 or 2 (any row stride): runs of 8 output
-// pixels per channel vector with the accumulators in registers, each input vector loaded
-// once per filter row and used by every tap that reads it.
+// 3x3 filters, m == 1, undilated, column stride 1 or 2 (any row stride): each output row
+// in tiles of 8 columns, each tile channel vector by channel vector with that vector's 9
+// weights, bias and 4 pixels' accumulators in registers (each input vector loaded once per
+// filter row and used by every tap that reads it), the next row's new input rows
+// prefetched tile by tile; border columns a channel vector at a time over their inside taps.
 bool depthwise_3x3_applies(const ConvGeometry& g);
 template <class T>
 void depthwise_forward_3x3(const ConvGeometry& g, const T* x, const T* filter, const T* bias,

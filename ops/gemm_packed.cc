@@ -40,17 +40,20 @@ constexpr int64_t kChunkRows = 256;
 // How a tile combines its k block's sum with C.
 enum Mode : int {
   kStore = 0,     // C = sum (C is not read)
-  kAdd = 1,       // C = C + sum (the first block when beta is 1)
+  kAdd = 1,       // C = addend + sum (the first block when beta is 1, the addend being C
+                  // itself, or when a bias row is added: the same row for every row of C)
   kContinue = 2,  // the multiply-adds continue from C (every later block): splitting k in
                   // blocks leaves each element's chain of multiply-adds unchanged
 };
 
 // C[R, S strips] (op)= A[R, k] B[k, S strips]. strips[s] points at packed strip s (at the
 // block's first k); c at the tile's first element; the last strip covers only last_cols
-// (<= lanes) columns.
+// (<= lanes) columns. In kAdd mode row r adds add + r * ldadd (C itself, or a bias row with
+// ldadd 0). bounds (when not null: the last k block) clamps the stored values to
+// [bounds[0], bounds[1]].
 template <class T, int R, int S>
 void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, int mode, T* c,
-                int64_t ldc, int64_t last_cols) {
+                int64_t ldc, int64_t last_cols, const T* add, int64_t ldadd, const T* bounds) {
   using P = Packet<T>;
   constexpr int lanes = kLanes<T>;
   P acc[R][S];
@@ -72,7 +75,7 @@ void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, int 
     // pre-activation buffer): start fetching it now, so it is there after the k loop.
     if (mode == kAdd) {
       for (int r = 0; r < R; ++r)
-        for (int s = 0; s < S; ++s) __builtin_prefetch(c + r * ldc + s * lanes, 1);
+        for (int s = 0; s < S; ++s) __builtin_prefetch(add + r * ldadd + s * lanes, 0);
     }
     for (int r = 0; r < R; ++r)
       for (int s = 0; s < S; ++s) acc[r][s] = ei::pset1<P>(T(0));
@@ -93,24 +96,43 @@ void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, int 
       for (int s = 0; s < S; ++s) acc[r][s] = ei::pmadd(av, b[s], acc[r][s]);
     }
   }
-  const bool add = mode == kAdd;
+  const bool adding = mode == kAdd;
+  P lo = ei::pset1<P>(T(0)), hi = lo;
+  if (bounds) lo = ei::pset1<P>(bounds[0]), hi = ei::pset1<P>(bounds[1]);
   for (int r = 0; r < R; ++r) {
     for (int s = 0; s < S; ++s) {
       T* cp = c + r * ldc + s * lanes;
+      const T* ap = add + r * ldadd + s * lanes;
       const int64_t n = s == S - 1 ? last_cols : lanes;
+      P v = acc[r][s];
+      if (adding) {
+        if (n == lanes) {
+          v = ei::padd(ei::ploadu<P>(ap), v);
+        } else {
+          alignas(64) T tmp[lanes] = {};
+          for (int64_t j = 0; j < n; ++j) tmp[j] = ap[j];
+          v = ei::padd(ei::pload<P>(tmp), v);
+        }
+      }
+      if (bounds) {
+        // v < lo ? lo : v, then v > hi ? hi : v: NaN fails both and stays.
+        v = ei::pselect(ei::pcmp_lt(v, lo), lo, v);
+        v = ei::pselect(ei::pcmp_lt(hi, v), hi, v);
+      }
       if (n == lanes) {
-        ei::pstoreu(cp, add ? ei::padd(ei::ploadu<P>(cp), acc[r][s]) : acc[r][s]);
+        ei::pstoreu(cp, v);
       } else {
         alignas(64) T tmp[lanes];
-        ei::pstore(tmp, acc[r][s]);
-        for (int64_t j = 0; j < n; ++j) cp[j] = add ? cp[j] + tmp[j] : tmp[j];
+        ei::pstore(tmp, v);
+        for (int64_t j = 0; j < n; ++j) cp[j] = tmp[j];
       }
     }
   }
 }
 
 template <class T>
-using TileFn = void (*)(int64_t, const T*, int64_t, const T* const*, int, T*, int64_t, int64_t);
+using TileFn = void (*)(int64_t, const T*, int64_t, const T* const*, int, T*, int64_t, int64_t, const T*,
+                        int64_t, const T*);
 
 // tile_fn<T>(r, s): micro_tile<T, r, s> for r in [1, kMaxRows], s in [1, kMaxStrips].
 template <class T, int R, int... S>
@@ -202,12 +224,14 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
 
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
-                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc) {
+                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc, const Finish<T>& finish) {
   constexpr int64_t lanes = kLanes<T>;
   SLUICE_REQUIRE(m >= 0 && g >= 0 && g < b.groups() && c0 >= 0 && c0 % lanes == 0 && c0 <= c1 &&
-                     c1 <= b.group_cols() && (beta == T(0) || beta == T(1)),
+                     c1 <= b.group_cols() && (beta == T(0) || beta == T(1)) &&
+                     (!finish.bias || beta == T(0)),
                  Internal, "gemm_packed: rows ", m, ", group ", g, " of ", b.groups(),
-                 ", columns [", c0, ",", c1, ") of ", b.group_cols(), ", beta ", beta);
+                 ", columns [", c0, ",", c1, ") of ", b.group_cols(), ", beta ", beta,
+                 finish.bias ? " with a bias" : "");
   const int64_t k = b.rows();
   const int64_t strips = (c1 - c0 + lanes - 1) / lanes;
   if (m == 0 || strips == 0) return;
@@ -224,7 +248,10 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
   // k == 0 still runs one (empty) block, which stores zeros or leaves C as it is.
   for (int64_t k0 = 0; k0 == 0 || k0 < k; k0 += kDepth) {
     const int64_t kc = std::min(kDepth, k - k0);
-    const int mode = k0 > 0 ? kContinue : beta != T(0) ? kAdd : kStore;
+    const int mode = k0 > 0 ? kContinue : beta != T(0) || finish.bias ? kAdd : kStore;
+    const bool last = k0 + kDepth >= k;
+    const T bounds_of_call[2] = {finish.lo, finish.hi};
+    const T* bounds = last && finish.clamp ? bounds_of_call : nullptr;
     // Rows in chunks of about kChunkRows: a chunk's k block of A (256 x 256 values) stays
     // in L2 while the strips pass over it.
     for (int64_t t0 = 0; t0 < row_tiles; t0 += tiles_per_chunk) {
@@ -234,10 +261,14 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
         const T* ptrs[kMaxStrips];
         for (int64_t s = 0; s < ns; ++s) ptrs[s] = b.strip(g, c0 / lanes + s0 + s) + k0 * lanes;
         const int64_t last_cols = std::min(lanes, c1 - (c0 + (s0 + ns - 1) * lanes));
+        const T* bias = finish.bias ? finish.bias + s0 * lanes : nullptr;
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t r0 = m * t / row_tiles, r1 = m * (t + 1) / row_tiles;
-          tile_fn<T>(r1 - r0, ns)(kc, a + r0 * lda + k0, lda, ptrs, mode, c + r0 * ldc + s0 * lanes, ldc,
-                                  last_cols);
+          T* ct = c + r0 * ldc + s0 * lanes;
+          tile_fn<T>(r1 - r0, ns)(kc, a + r0 * lda + k0, lda, ptrs, mode, ct, ldc, last_cols,
+                                  bias ? bias : ct, bias ? 0 : ldc, bounds);
+          // The tile's finished values are still in L1.
+          if (last && finish.fn) finish.fn(finish.ctx, ct, ldc, r1 - r0, (ns - 1) * lanes + last_cols);
         }
       }
     }
@@ -247,8 +278,8 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
 template class PackedMatrix<float>;
 template class PackedMatrix<double>;
 template void gemm_packed<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&,
-                                 int64_t, int64_t, int64_t, float, float*, int64_t);
+                                 int64_t, int64_t, int64_t, float, float*, int64_t, const Finish<float>&);
 template void gemm_packed<double>(int64_t, const double*, int64_t, const PackedMatrix<double>&,
-                                  int64_t, int64_t, int64_t, double, double*, int64_t);
+                                  int64_t, int64_t, int64_t, double, double*, int64_t, const Finish<double>&);
 
 }  // namespace sluice::gemm

@@ -48,14 +48,30 @@ class PackedMatrix {
   Tensor data_;  // 64-byte aligned, counted by the allocator like any tensor
 };
 
+// What a product does besides A op(B) + beta C, so that C is written once: `bias` (when not
+// null; beta must be 0) is a row of the call's c1 - c0 column values added to every row of
+// C, as the first k block's sum is stored (C = bias + sum: the same bits as C filled with
+// the bias and beta 1); with `clamp`, each value v is stored as v < lo ? lo : v, then
+// v > hi ? hi : v (Relu, Clip; NaN stays NaN), in registers; `fn` (when not null) is called
+// on each finished tile of C (rows x cols from c, row stride ldc) right after its last
+// multiply-add, while it is in L1 (any other activation).
+template <class T>
+struct Finish {
+  const T* bias = nullptr;
+  bool clamp = false;
+  T lo = T(0), hi = T(0);
+  void (*fn)(const void* ctx, T* c, int64_t ldc, int64_t rows, int64_t cols) = nullptr;
+  const void* ctx = nullptr;
+};
+
 // C[m, c1-c0] = A[m, k] op(B)[:, columns c0..c1 of group g] + beta C, for beta 0 or 1
-// (with beta 0, C is not read). k runs in blocks of 256: with beta 1, C gets the first
+// (with beta 0, C is not read), then `finish`. k runs in blocks of 256: with beta 1, C gets the first
 // block's sum added, then every later multiply-add continues from C. Whatever m, and
 // whichever rows or columns a call covers, an element's arithmetic is the same. A is row-major (lda >= k); C's row i starts at c + i*ldc.
 // c0 must be a multiple of strip_width(), c0 <= c1 <= group_cols(). Single-threaded:
 // callers split rows or column ranges across threads.
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
-                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc);
+                 int64_t c0, int64_t c1, T beta, T* c, int64_t ldc, const Finish<T>& finish = {});
 
 }  // namespace sluice::gemm

@@ -138,27 +138,29 @@ std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int inpu
 
 template <class T>
 void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
-                    int64_t ldc, ThreadPool* pool) {
+                    int64_t ldc, ThreadPool* pool, const Finish<T>& finish) {
   const int64_t n = b.group_cols(), k = b.rows();
   if (m == 0 || n == 0) return;
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const int threads = pool ? pool->num_threads() : 1;
   if (threads == 1 || flops < 4e6) {
-    gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc);
+    gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc, finish);
     return;
   }
   // Every element is computed the same way in any part, so the split is free: rows in
   // parts of at least 16, or column ranges of whole strips when there are few rows.
   if (m >= 32) {
     pool->parallel_for(m, std::max<int64_t>(16, (m + threads - 1) / threads), [&](int64_t r0, int64_t r1) {
-      gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc);
+      gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc, finish);
     });
   } else {
     const int64_t lanes = PackedMatrix<T>::strip_width();
     const int64_t strips = (n + lanes - 1) / lanes;
     pool->parallel_for(strips, std::max<int64_t>(2, (strips + threads - 1) / threads), [&](int64_t s0, int64_t s1) {
       const int64_t c0 = s0 * lanes, c1 = std::min(n, s1 * lanes);
-      gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc);
+      Finish<T> part = finish;
+      if (part.bias) part.bias += c0;
+      gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc, part);
     });
   }
 }
@@ -186,8 +188,8 @@ template std::shared_ptr<const PackedMatrix<float>> packed_weights<float>(const 
 template std::shared_ptr<const PackedMatrix<double>> packed_weights<double>(const Node&, int, const Tensor&, bool,
                                                                             int64_t, int64_t);
 template void gemm_prepacked<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&, float, float*,
-                                    int64_t, ThreadPool*);
+                                    int64_t, ThreadPool*, const Finish<float>&);
 template void gemm_prepacked<double>(int64_t, const double*, int64_t, const PackedMatrix<double>&, double,
-                                     double*, int64_t, ThreadPool*);
+                                     double*, int64_t, ThreadPool*, const Finish<double>&);
 
 }  // namespace sluice::gemm

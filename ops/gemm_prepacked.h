@@ -43,12 +43,13 @@ template <class T>
 std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
                                                       bool trans, int64_t k, int64_t n);
 
-// C[m, n] = A[m, k] B + beta C for beta 0 or 1 (A row-major, lda >= k), split across `pool`
+// C[m, n] = A[m, k] B + beta C for beta 0 or 1 (A row-major, lda >= k), then `finish` (a
+// bias row [n] and a function on finished tiles, ops/gemm_packed.h), split across `pool`
 // (may be null) by rows, or by column strips when m is small. Results do not depend on
 // the split.
 template <class T>
 void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
-                    int64_t ldc, ThreadPool* pool);
+                    int64_t ldc, ThreadPool* pool, const Finish<T>& finish = {});
 
 // Number of live cache entries and packed bytes (tests check that dead weights go).
 struct PrepackedCacheStats {

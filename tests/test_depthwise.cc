@@ -179,20 +179,26 @@ void compare_depthwise_paths(const Case& k) {
   const Tensor w = random_tensor(dtype, {k.kh, k.kw, k.c, k.f / k.c}, 6);
   const Tensor b = random_tensor(dtype, {k.f}, 7);
   const Tensor dy = random_tensor(dtype, {k.n, g.oh, g.ow, k.f}, 8);
-  for (const conv::Epilogue& act :
-       {conv::Epilogue(), conv::Epilogue(conv::Epilogue::relu, 0, 0, 0),
-        conv::Epilogue(conv::Epilogue::clip, -0.3, 0.4, 0),
-        conv::Epilogue(conv::Epilogue::leaky_relu, 0, 0, 0.1)}) {
-    Tensor a(dtype, {k.n, g.oh, g.ow, k.f}), c(dtype, {k.n, g.oh, g.ow, k.f});
-    conv::depthwise_forward_general<T>(g, x.data<T>(), w.data<T>(), b.data<T>(), act, a.data<T>(),
-                                       pool);
-    if (conv::depthwise_3x3_applies(g)) {
-      conv::depthwise_forward_3x3<T>(g, x.data<T>(), w.data<T>(), b.data<T>(), act, c.data<T>(),
-                                     pool);
-      for (int64_t i = 0; i < a.num_elements(); ++i)
-        ASSERT_NEAR(a.as_double(i), c.as_double(i), tol) << k.name << " element " << i;
+  ThreadPool one(1);
+  for (const T* bias : {b.data<T>(), static_cast<const T*>(nullptr)})
+    for (const conv::Epilogue& act :
+         {conv::Epilogue(), conv::Epilogue(conv::Epilogue::relu, 0, 0, 0),
+          conv::Epilogue(conv::Epilogue::clip, -0.3, 0.4, 0),
+          conv::Epilogue(conv::Epilogue::leaky_relu, 0, 0, 0.1)}) {
+      Tensor a(dtype, {k.n, g.oh, g.ow, k.f}), c(dtype, {k.n, g.oh, g.ow, k.f});
+      conv::depthwise_forward_general<T>(g, x.data<T>(), w.data<T>(), bias, act, a.data<T>(),
+                                         pool);
+      if (conv::depthwise_3x3_applies(g)) {
+        conv::depthwise_forward_3x3<T>(g, x.data<T>(), w.data<T>(), bias, act, c.data<T>(), pool);
+        for (int64_t i = 0; i < a.num_elements(); ++i)
+          ASSERT_NEAR(a.as_double(i), c.as_double(i), tol)
+              << k.name << (bias ? "" : " (no bias)") << " element " << i;
+        // The same bits on one thread as on two.
+        Tensor d(dtype, {k.n, g.oh, g.ow, k.f});
+        conv::depthwise_forward_3x3<T>(g, x.data<T>(), w.data<T>(), bias, act, d.data<T>(), one);
+        ASSERT_TRUE(c.equals(d)) << k.name;
+      }
     }
-  }
   if (k.sh == 1 && k.sw == 1 && k.f == k.c) {
     Tensor a(dtype, {k.n, k.h, k.w, k.c}), c(dtype, {k.n, k.h, k.w, k.c});
     conv::depthwise_backprop_input_general<T>(g, w.data<T>(), dy.data<T>(), a.data<T>(), pool);
@@ -211,6 +217,20 @@ TEST(DepthwisePaths, FastAndGeneralPathsAgree) {
       {"s3x1_rows", 1, 10, 19, 8, 3, 3, 8, 3, 1, 1, 1, 8, "SAME"},
       {"explicit", 1, 7, 20, 12, 3, 3, 12, 1, 1, 1, 1, 12, "EXPLICIT", 2, 0, 2, 1},
       {"one_channel", 2, 6, 18, 1, 3, 3, 1, 1, 1, 1, 1, 1, "SAME"},
+      // The row-tiled kernel: channel tails (9, 13, 40 = 5 AVX2 vectors, 2.5 AVX-512 ones),
+      // rows of several column tiles with remainders, narrow rows, one-row images, and
+      // padding that leaves only 1 or 0 filter rows inside the image.
+      {"s1_c9_odd", 1, 7, 23, 9, 3, 3, 9, 1, 1, 1, 1, 9, "SAME"},
+      {"s1_c40_long_rows", 2, 5, 71, 40, 3, 3, 40, 1, 1, 1, 1, 40, "SAME"},
+      {"s2_c24_odd", 2, 11, 33, 24, 3, 3, 24, 2, 2, 1, 1, 24, "SAME"},
+      {"s2_c13_explicit", 1, 9, 27, 13, 3, 3, 13, 2, 2, 1, 1, 13, "EXPLICIT", 1, 0, 0, 1},
+      {"s2_c64_14x14", 2, 14, 14, 64, 3, 3, 64, 2, 2, 1, 1, 64, "SAME"},
+      {"s1_pads_2", 1, 4, 21, 16, 3, 3, 16, 1, 1, 1, 1, 16, "EXPLICIT", 2, 2, 2, 2},
+      {"s2_pads_3", 1, 3, 20, 8, 3, 3, 8, 2, 2, 1, 1, 8, "EXPLICIT", 3, 3, 1, 2},
+      {"s2_narrow", 1, 6, 5, 16, 3, 3, 16, 2, 2, 1, 1, 16, "SAME"},
+      {"s1_width_3_valid", 1, 5, 3, 8, 3, 3, 8, 1, 1, 1, 1, 8, "VALID"},
+      {"one_row", 2, 1, 17, 24, 3, 3, 24, 1, 1, 1, 1, 24, "SAME"},
+      {"s1_cols_all_padding", 1, 5, 6, 12, 3, 3, 12, 1, 1, 1, 1, 12, "EXPLICIT", 0, 1, 3, 4},
   };
   for (const Case& k : cases) {
     EXPECT_TRUE(conv::depthwise_3x3_applies(geometry_of(k))) << k.name;

@@ -6,6 +6,7 @@
 // variable that changes and letting dead weights go.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -82,6 +83,59 @@ TEST(GemmPrepacked, KernelMatchesBlasAndReferenceOnOddSizes) {
   kernel_case<float>(8, 200, 700, false, 0.0f);
 }
 
+// A product's finish (a bias row added as C is first stored, a function on each finished
+// tile, or the same clamp done in registers) against the same product written the old way: C filled with the bias, beta 1, then
+// the function over all of C. Bit for bit, at 1 and 2 threads (split by rows and by column
+// strips), across k blocks and with a partial last strip.
+void clamp_tile(const void* ctx, float* c, int64_t ldc, int64_t rows, int64_t cols) {
+  const float hi = *static_cast<const float*>(ctx);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = std::min(std::max(c[r * ldc + j], 0.0f), hi);
+}
+
+TEST(GemmPrepacked, FinishAddsBiasAndRunsOnTilesLikeSeparatePasses) {
+  ThreadPool pool(2);
+  const float hi = 0.5f;
+  for (int64_t m : {1, 7, 64})
+    for (int64_t n : {5, 37, 200})
+      for (int64_t k : {0, 9, 300, 700})
+        for (bool with_fn : {false, true}) {
+          const std::string what = "m" + std::to_string(m) + " n" + std::to_string(n) + " k" + std::to_string(k) +
+                                   (with_fn ? " clamp" : "");
+          const Tensor a = random_tensor(DType::f32, {m, k}, 1);
+          const Tensor b = random_tensor(DType::f32, {k, n}, 2);
+          const Tensor bias = random_tensor(DType::f32, {n}, 3);
+          const gemm::PackedMatrix<float> packed(false, k, n, 1, b.data<float>(), n);
+          Tensor want(DType::f32, {m, n});
+          for (int64_t r = 0; r < m; ++r) std::memcpy(want.data<float>() + r * n, bias.data<float>(), sizeof(float) * n);
+          gemm::gemm_prepacked<float>(m, a.data<float>(), k, packed, 1.0f, want.data<float>(), n, nullptr);
+          if (with_fn) clamp_tile(&hi, want.data<float>(), n, m, n);
+          gemm::Finish<float> finish, in_registers;
+          finish.bias = in_registers.bias = bias.data<float>();
+          if (with_fn) finish.fn = &clamp_tile, finish.ctx = &hi;
+          if (with_fn) in_registers.clamp = true, in_registers.lo = 0.0f, in_registers.hi = hi;
+          for (ThreadPool* p : {static_cast<ThreadPool*>(nullptr), &pool}) {
+            Tensor got = Tensor::filled(DType::f32, {m, n}, 9.0);
+            gemm::gemm_prepacked<float>(m, a.data<float>(), k, packed, 0.0f, got.data<float>(), n, p, finish);
+            EXPECT_TRUE(same_bits(got, want)) << what << (p ? " 2 threads" : " 1 thread");
+            Tensor clamped = Tensor::filled(DType::f32, {m, n}, 9.0);
+            gemm::gemm_prepacked<float>(m, a.data<float>(), k, packed, 0.0f, clamped.data<float>(), n, p, in_registers);
+            EXPECT_TRUE(same_bits(clamped, want)) << what << " in registers" << (p ? " 2 threads" : " 1 thread");
+          }
+        }
+  // The function alone (no bias) on a product that adds to C.
+  const Tensor a = random_tensor(DType::f32, {9, 300}, 4), b = random_tensor(DType::f32, {300, 21}, 5);
+  const gemm::PackedMatrix<float> packed(false, 300, 21, 1, b.data<float>(), 21);
+  const Tensor c0 = random_tensor(DType::f32, {9, 21}, 6);
+  Tensor want = c0.clone(), got = c0.clone();
+  gemm::gemm_prepacked<float>(9, a.data<float>(), 300, packed, 1.0f, want.data<float>(), 21, nullptr);
+  clamp_tile(&hi, want.data<float>(), 21, 9, 21);
+  gemm::Finish<float> finish;
+  finish.fn = &clamp_tile, finish.ctx = &hi;
+  gemm::gemm_prepacked<float>(9, a.data<float>(), 300, packed, 1.0f, got.data<float>(), 21, nullptr, finish);
+  EXPECT_TRUE(same_bits(got, want));
+}
+
 // The convolution on the packed filter against the im2col path on the raw filter.
 TEST(GemmPrepacked, ConvolutionOnPackedFilterMatchesIm2col) {
   struct Case {
@@ -104,17 +158,21 @@ TEST(GemmPrepacked, ConvolutionOnPackedFilterMatchesIm2col) {
     const Tensor w = random_tensor(DType::f32, {k.kh, k.kw, k.c, k.f}, 5);
     const Tensor bias = random_tensor(DType::f32, {k.f}, 6);
     const gemm::PackedMatrix<float> packed(false, g.patch(), g.f, 1, w.data<float>(), g.f);
-    for (bool relu : {false, true}) {
+    // No activation, relu, a clip that cuts both ends (run on each finished GEMM tile), with
+    // and without a bias.
+    const std::vector<conv::Epilogue> acts = {conv::Epilogue(), conv::Epilogue(true),
+                                              conv::Epilogue(conv::Epilogue::clip, -0.2, 0.3, 0),
+                                              conv::Epilogue(conv::Epilogue::leaky_relu, 0, 0, 0.1)};
+    for (int variant = 0; variant < 6; ++variant) {
+      const conv::Epilogue relu = acts[static_cast<size_t>(variant % 4)];
+      const float* bp = variant >= 4 ? nullptr : bias.data<float>();
       const std::string what = "conv c" + std::to_string(k.c) + " k" + std::to_string(k.kh) + " f" +
-                               std::to_string(k.f) + (relu ? " relu" : "");
+                               std::to_string(k.f) + " act" + std::to_string(variant % 4) + (bp ? " bias" : "");
       Tensor want(DType::f32, {g.n, g.oh, g.ow, g.f}), got = Tensor::filled(DType::f32, want.shape(), 7.0),
                                                      got1 = Tensor::filled(DType::f32, want.shape(), 3.0);
-      conv::forward_im2col<float>(g, x.data<float>(), w.data<float>(), bias.data<float>(), relu, want.data<float>(),
-                                  pool);
-      conv::forward_im2col_packed<float>(g, x.data<float>(), packed, bias.data<float>(), relu, got.data<float>(),
-                                         pool);
-      conv::forward_im2col_packed<float>(g, x.data<float>(), packed, bias.data<float>(), relu, got1.data<float>(),
-                                         solo);
+      conv::forward_im2col<float>(g, x.data<float>(), w.data<float>(), bp, relu, want.data<float>(), pool);
+      conv::forward_im2col_packed<float>(g, x.data<float>(), packed, bp, relu, got.data<float>(), pool);
+      conv::forward_im2col_packed<float>(g, x.data<float>(), packed, bp, relu, got1.data<float>(), solo);
       expect_close(got.data<float>(), want.data<float>(), want.num_elements(), 1e-5 * std::sqrt(double(g.patch())),
                    what);
       EXPECT_TRUE(same_bits(got, got1)) << what << ": 1 and 2 threads differ";
