@@ -4,6 +4,8 @@
 #include <exception>
 #include <vector>
 
+#include "worker_wait.h"
+
 namespace sluice::serving {
 
 struct Batcher::Task {
@@ -49,7 +51,10 @@ std::map<std::string, Tensor> Batcher::run(const std::map<std::string, Tensor>& 
   batch->rows += rows;
   if (leader) {
     const auto deadline = std::chrono::steady_clock::now() + options_.batch_timeout;
-    batch->cv.wait_until(lock, deadline, [&] { return batch->rows >= options_.max_batch_size; });
+    {
+      WorkerWait waiting;  // an HTTP worker waiting here lets another one take requests
+      batch->cv.wait_until(lock, deadline, [&] { return batch->rows >= options_.max_batch_size; });
+    }
     if (open_ == batch) open_.reset();  // closed: later requests start a new batch
     ++batches_;
     rows_ += batch->rows;
@@ -60,6 +65,7 @@ std::map<std::string, Tensor> Batcher::run(const std::map<std::string, Tensor>& 
     batch->cv.notify_all();
   } else {
     if (batch->rows >= options_.max_batch_size) batch->cv.notify_all();  // full: wake the leader
+    WorkerWait waiting;
     batch->cv.wait(lock, [&] { return batch->done; });
   }
   lock.unlock();

@@ -5,10 +5,10 @@
 //
 // Threads: `threads` workers share one epoll set in which every connection is registered
 // one-shot, so a connection is served by one worker at a time and a request is read, handled
-// and answered on the worker that read it (no hand-off between threads). A handler that
-// blocks (a batch filling up, a slow model) holds only its own worker. At most `pollers`
-// workers wait in epoll at once; the others wait for a turn, so a new request wakes a worker
-// that is about to run rather than one of dozens of sleepers.
+// and answered on the worker that read it (no hand-off between threads). At most
+// `max_running` workers (the core count) take requests at once, so they never preempt each
+// other; the rest sleep. A handler that waits rather than computes (a request waiting for its
+// batch) says so with a WorkerWait (worker_wait.h) and another worker takes its turn.
 //
 //   HttpLoop loop(options, handler, on_error, logger);
 //   int port = loop.bind("127.0.0.1", 0);   // 0: any free port
@@ -34,7 +34,7 @@ namespace sluice::serving {
 
 struct HttpLoopOptions {
   int threads = 64;                   // workers (each serves one connection at a time)
-  int pollers = 0;                    // workers waiting in epoll at once; 0: hardware threads + 1
+  int max_running = 0;                // workers taking requests at once (outside WorkerWaits); 0: max(2, cores)
   HttpLimits limits;                  // header and body sizes (http_parse.h)
   int timeout_ms = 30000;             // a request must arrive in full (and its answer leave) within this: 408
   int idle_timeout_ms = 30000;        // keep-alive connections idle this long are closed
@@ -91,8 +91,8 @@ class HttpLoop {
   void linger(Conn* c);
   void close_conn(Conn* c);
   void sweep();
-  bool poller_enter();  // false: the workers are to end
-  void poller_leave();
+  void wait_begin();  // a worker entered a WorkerWait
+  void wait_end();
 
   HttpLoopOptions options_;
   Handler handler_;
@@ -113,15 +113,15 @@ class HttpLoop {
   std::unordered_map<Conn*, std::unique_ptr<Conn>> conns_;
   bool sweeper_stop_ = false;
 
-  std::mutex pollers_mutex_;
-  std::condition_variable pollers_cv_;
-  int pollers_free_ = 0;
+  std::mutex active_mutex_;
+  std::condition_variable active_cv_;
+  std::atomic<int> active_{0};  // workers taking requests (changed under active_mutex_)
 
   std::mutex stop_mutex_;  // one stop() at a time
   std::mutex wait_mutex_;
   std::condition_variable stopped_cv_;
   bool stopped_ = false;
-  bool exiting_ = false;  // pollers_mutex_: the workers are to end
+  bool exiting_ = false;  // active_mutex_: the workers are to end
 };
 
 }  // namespace sluice::serving

@@ -10,6 +10,7 @@
 #   bench/serving/load.sh [BUILD_DIR] [SECONDS_PER_POINT]      (defaults: build, 10)
 #   POINTS="half_plus_two:64 mlp:8" BATCHING=off bench/serving/load.sh ...   (a subset)
 #   ACCESS_LOG=/tmp/access.log, SERVE_FLAGS="--session_threads=1": other server settings
+#   WRK_THREADS=2: wrk threads (default 1, so the client leaves the server a core)
 set -euo pipefail
 build=${1:-build}
 secs=${2:-10}
@@ -46,7 +47,9 @@ for batching in ${BATCHING:-off on}; do
   for model in half_plus_two mlp; do
     for conns in 1 8 64; do
       [[ "$points" == "  " || "$points" == *" $model:$conns "* ]] || continue
-      threads=$(( conns < 2 ? 1 : 2 ))
+      # One wrk thread: client and server share the machine's 2 cores, and a second client
+      # thread would preempt the server's workers (WRK_THREADS=2 to compare).
+      threads=${WRK_THREADS:-1}
       t0=$(cpu_ticks)
       out=$(BODY_FILE="$work/models/$model.json" wrk -t"$threads" -c"$conns" -d"${secs}s" --timeout 10s --latency \
               -s "$here/post.lua" "http://127.0.0.1:$port/v1/models/$model:predict")
