@@ -11,6 +11,9 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
 #include <poll.h>
 #include <thread>
 
@@ -18,6 +21,7 @@
 #include "fuzz/fuzz_http_request.cc"
 #include "fuzz_replay.h"
 #include "serving/http_loop.h"
+#include "serving/worker_wait.h"
 
 namespace sluice::serving {
 namespace {
@@ -391,6 +395,50 @@ TEST_F(HttpLoopTest, StopFinishesInFlightRequestsAndClosesIdleOnes) {
   RawClient late(port_);
   EXPECT_FALSE(late.connected());
   EXPECT_FALSE(loop_->running());
+}
+
+// At most max_running workers take requests at once; one that waits inside a WorkerWait
+// (as a request waiting for its batch does) lets another take the next request.
+int concurrent_handlers(bool step_aside) {
+  std::mutex m;
+  std::condition_variable cv;
+  int inside = 0, most = 0, arrived = 0;
+  constexpr int kClients = 6;
+  HttpLoopOptions o;
+  o.threads = 8;
+  o.max_running = 2;
+  HttpLoop loop(
+      o,
+      [&](const HttpRequest&, HttpResponse& res) {
+        std::optional<WorkerWait> waiting;
+        if (step_aside) waiting.emplace();
+        std::unique_lock<std::mutex> lock(m);
+        most = std::max(most, ++inside);
+        ++arrived;
+        cv.notify_all();
+        cv.wait_for(lock, 500ms, [&] { return arrived >= kClients; });
+        --inside;
+        res.body = "ok";
+      },
+      [](int status, const std::string& message) { return HttpResponse{status, "text/plain", message}; }, nullptr);
+  const int port = loop.bind("127.0.0.1", 0);
+  loop.start();
+  std::vector<std::thread> clients;
+  std::atomic<int> answered{0};
+  for (int i = 0; i < kClients; ++i)
+    clients.emplace_back([&] {
+      RawClient c(port);
+      c.send("GET / HTTP/1.1\r\n\r\n");
+      if (body_of(c.answer(10000ms)) == "ok") ++answered;
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(answered.load(), kClients);
+  return most;
+}
+
+TEST(HttpLoop, WorkersTakingRequestsAreBoundedAndWaitsStepAside) {
+  EXPECT_EQ(concurrent_handlers(false), 2);  // computing handlers: never more than max_running
+  EXPECT_EQ(concurrent_handlers(true), 6);   // waiting ones: all six at once
 }
 
 TEST(HttpLoop, BindErrorsAreTyped) {
