@@ -114,8 +114,11 @@ TEST(KerasH5Wrappers, NestedFunctionalModelAsALayer) {
   // summary() names each nested model's kind.
   sluice::testing::ScratchDir dir;
   std::set<std::string> types;
-  for (const models::LayerInfo& l : load_fixture("nested_functional", dir.path).layers()) types.insert(l.type);
-  for (const models::LayerInfo& l : load_fixture("nested", dir.path).layers()) types.insert(l.type);
+  // The models are named: a range-for over a temporary's layers() would outlive the model.
+  const models::Model functional = load_fixture("nested_functional", dir.path);
+  const models::Model sequential = load_fixture("nested", dir.path);
+  for (const models::LayerInfo& l : functional.layers()) types.insert(l.type);
+  for (const models::LayerInfo& l : sequential.layers()) types.insert(l.type);
   EXPECT_EQ(types.count("Functional"), 1u);
   EXPECT_EQ(types.count("Sequential"), 1u);
 }
