@@ -150,9 +150,7 @@ void HttpLoop::start() {
   ev.events = EPOLLIN;  // level-triggered: once written, every worker sees it
   ev.data.ptr = &wake_fd_;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &ev);
-  ev.events = EPOLLIN | EPOLLONESHOT;
-  ev.data.ptr = &listen_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, listen_fd_, &ev);
+  arm_listener(EPOLL_CTL_ADD);
   running_ = true;
   for (int i = 0; i < options_.threads; ++i) workers_.emplace_back([this] { work(); });
   sweeper_ = std::thread([this] {
@@ -296,11 +294,15 @@ void HttpLoop::accept_all() {
     c->handoff.fetch_add(1, std::memory_order_release);
     if (::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) close_conn(c);
   }
-  if (stopping_) return;
+  if (!stopping_) arm_listener(EPOLL_CTL_MOD);
+}
+
+// The listening socket is one-shot too: the worker that accepts re-arms it when done.
+void HttpLoop::arm_listener(int op) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLONESHOT;
   ev.data.ptr = &listen_fd_;
-  ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
+  ::epoll_ctl(epoll_fd_, op, listen_fd_, &ev);
 }
 
 // The last thing done with a connection by the worker that has it: after this another worker
@@ -542,12 +544,7 @@ void HttpLoop::sweep() {
       if (due && !c->expired.exchange(true)) ::shutdown(c->fd, state == kWriting ? SHUT_RDWR : SHUT_RD);
     }
   }
-  if (accept_paused_.exchange(false) && !stopping_) {
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.ptr = &listen_fd_;
-    ::epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, listen_fd_, &ev);
-  }
+  if (accept_paused_.exchange(false) && !stopping_) arm_listener(EPOLL_CTL_MOD);
 }
 
 }  // namespace sluice::serving

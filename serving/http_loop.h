@@ -77,6 +77,7 @@ class HttpLoop {
  private:
   void work();
   void accept_all();
+  void arm_listener(int epoll_op);  // EPOLL_CTL_ADD or EPOLL_CTL_MOD
   void serve(Conn* c, uint32_t events);
   bool read_available(Conn* c, bool* eof);
   // Answers every complete request in the connection's buffer, then waits for more (true) or
