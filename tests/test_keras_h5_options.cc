@@ -362,11 +362,7 @@ TEST(KerasH5Options, BidirectionalCarriesItsLayersRegularizersAndConstraints) {
   const std::vector<Tensor> xs = {random_tensor(x, batch, 21)};
   const std::vector<Tensor> out = back.predict(xs);
   std::vector<Tensor> zeros;
-  for (const Tensor& o : out) {
-    Tensor z(DType::f32, o.shape());
-    for (int64_t i = 0; i < z.num_elements(); ++i) z.data<float>()[i] = 0.f;
-    zeros.push_back(z);
-  }
+  for (const Tensor& o : out) zeros.push_back(Tensor::zeros(DType::f32, o.shape()));
   // weights: forward kernel, recurrent kernel, bias, then the backward ones.
   const std::vector<Tensor> w = weights_of(back, "bidi");
   ASSERT_EQ(w.size(), 6u);
