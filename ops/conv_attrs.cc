@@ -263,9 +263,9 @@ void check_out_backprop(const conv::ConvGeometry& g, const Shape& dy, const Shap
                    conv_output_shape(g).to_string());
 }
 
-FusedActivation read_activation(const Node& node) {
-  const std::string& name = node.attr<std::string>("activation");
-  const bool relu_flag = node.attr<bool>("relu");
+FusedActivation read_activation(const Node& node, const std::string& prefix) {
+  const std::string& name = node.attr<std::string>(prefix + "activation");
+  const bool relu_flag = prefix.empty() && node.attr<bool>("relu");
   FusedActivation a;
   if (name == "none") {
     a.kind = relu_flag ? FusedActivation::relu : FusedActivation::none;
@@ -278,11 +278,11 @@ FusedActivation read_activation(const Node& node) {
   } else if (name == "relu6") {
     a.kind = FusedActivation::relu6;
   } else if (name == "clip") {
-    a = FusedActivation::clip_to(node.attr<double>("clip_min"), node.attr<double>("clip_max"));
+    a = FusedActivation::clip_to(node.attr<double>(prefix + "clip_min"), node.attr<double>(prefix + "clip_max"));
     SLUICE_REQUIRE(a.clip_min <= a.clip_max, InvalidArgument, "clip_min ", a.clip_min,
                    " must not exceed clip_max ", a.clip_max);
   } else if (name == "leaky_relu") {
-    a = FusedActivation::leaky(node.attr<double>("alpha"));
+    a = FusedActivation::leaky(node.attr<double>(prefix + "alpha"));
     SLUICE_REQUIRE(a.alpha >= 0, InvalidArgument,
                    "a fused leaky_relu needs alpha >= 0 (its gradient is read from the output), "
                    "got ",
@@ -294,11 +294,11 @@ FusedActivation read_activation(const Node& node) {
   return a;
 }
 
-void set_activation(NodeBuilder& b, const FusedActivation& act) {
-  b.attr("activation", act.name())
-      .attr("clip_min", act.clip_min)
-      .attr("clip_max", act.clip_max)
-      .attr("alpha", act.alpha);
+void set_activation(NodeBuilder& b, const FusedActivation& act, const std::string& prefix) {
+  b.attr(prefix + "activation", act.name())
+      .attr(prefix + "clip_min", act.clip_min)
+      .attr(prefix + "clip_max", act.clip_max)
+      .attr(prefix + "alpha", act.alpha);
 }
 
 conv::Epilogue epilogue_of(const FusedActivation& act) {

@@ -53,9 +53,10 @@ void check_out_backprop(const conv::ConvGeometry& g, const Shape& dy, const Shap
 
 // The fused activation of a FusedConv2D / FusedDepthwiseConv2dNative node: "activation"
 // (none, relu, relu6, clip, leaky_relu) with clip_min, clip_max, alpha, and the older bool
-// "relu" (true means activation relu).
-FusedActivation read_activation(const Node& node);
-void set_activation(NodeBuilder& b, const FusedActivation& act);
+// "relu" (true means activation relu). With a prefix (a FusedBottleneckConv2D's stages:
+// "expand_", ...), the attrs named prefix + "activation" and so on, without the bool.
+FusedActivation read_activation(const Node& node, const std::string& prefix = "");
+void set_activation(NodeBuilder& b, const FusedActivation& act, const std::string& prefix = "");
 conv::Epilogue epilogue_of(const FusedActivation& act);
 // The gradient at the activation's input, given its output y and the gradient g at y
 // (y = act(z): dz = g * act'(z), read from y).

@@ -507,6 +507,59 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
   }
 }
 
+// A band's expanded rows and depthwise output together take about this much (L2 holds
+// them while the band's three stages pass over them).
+constexpr int64_t kBottleneckBandBytes = 256 * 1024;
+
+bool bottleneck_applies(const ConvGeometry& e, const ConvGeometry& d, const ConvGeometry& p) {
+  return e.pointwise() && p.pointwise() && prepacked_applies(e) && prepacked_applies(p) && d.depthwise() &&
+         d.pad_top >= 0 && d.pad_top < (d.kh - 1) * d.dh + 1 &&
+         d.f == d.c && e.n == d.n && e.oh == d.h && e.ow == d.w && e.f == d.c && p.n == d.n && p.h == d.oh &&
+         p.w == d.ow && p.c == d.f && d.oh > 0 && d.ow > 0;
+}
+
+template <class T>
+void forward_bottleneck(const T* x, const ConvGeometry& ge, const gemm::PackedMatrix<T>& pe, const T* be,
+                        const Epilogue& ae, const ConvGeometry& gd, const T* wd, const T* bd, const Epilogue& ad,
+                        const ConvGeometry& gp, const gemm::PackedMatrix<T>& pp, const T* bp, const Epilogue& ap,
+                        T* y, ThreadPool& pool) {
+  SLUICE_REQUIRE(bottleneck_applies(ge, gd, gp), Internal, "forward_bottleneck: geometries do not chain");
+  const int64_t H = gd.h, W = gd.w, E = gd.c, OH = gd.oh, OW = gd.ow, C = ge.c, F = gp.f;
+  // Input rows a band of `rows` output rows reads: (rows - 1) * sh + the filter's extent.
+  const int64_t extent = (gd.kh - 1) * gd.dh + 1;
+  const int64_t row_bytes = (W + OW) * E * static_cast<int64_t>(sizeof(T));
+  const int64_t band = std::clamp<int64_t>((kBottleneckBandBytes / row_bytes - extent) / gd.sh + 1, 1, OH);
+  const int64_t bands = (OH + band - 1) / band;
+  const int64_t max_rows = std::min(H, (band - 1) * gd.sh + extent);
+  const gemm::Finish<T> fe = finish_of(be, ae), fp = finish_of(bp, ap);
+  kernels::parallel_range(pool, gd.n * bands, 1, [&](int64_t t0, int64_t t1) {
+    std::unique_ptr<T[]> ebuf = workspace<T>(max_rows * W * E), dbuf = workspace<T>(band * OW * E);
+    int64_t have_n = -1, have_lo = 0, have_hi = 0;  // expanded rows [have_lo, have_hi) of image have_n
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t n = t / bands, oy0 = (t % bands) * band, oy1 = std::min(OH, oy0 + band);
+      const int64_t first = oy0 * gd.sh - gd.pad_top;  // input row of the band's first tap
+      const int64_t lo = std::clamp<int64_t>(first, 0, H);
+      const int64_t hi = std::clamp<int64_t>((oy1 - 1) * gd.sh - gd.pad_top + extent, lo, H);
+      int64_t from = lo;
+      if (have_n == n && have_lo <= lo && lo < have_hi) {  // rows the previous band expanded
+        std::memmove(ebuf.get(), ebuf.get() + (lo - have_lo) * W * E,
+                     static_cast<size_t>((have_hi - lo) * W * E) * sizeof(T));
+        from = have_hi;
+      }
+      if (hi > from)
+        gemm::gemm_packed<T>((hi - from) * W, x + (n * H + from) * W * C, C, pe, 0, 0, E, T(0),
+                             ebuf.get() + (from - lo) * W * E, E, fe);
+      have_n = n, have_lo = lo, have_hi = std::max(hi, from);
+      // The band as an image of its own: rows [lo, hi), the rows above lo (padding or
+      // not expanded here) as pad_top, the rows from hi on outside it.
+      ConvGeometry gb = gd;
+      gb.n = 1, gb.h = hi - lo, gb.oh = oy1 - oy0, gb.pad_top = lo - first;
+      depthwise_forward(gb, ebuf.get(), wd, bd, ad, dbuf.get(), pool);
+      gemm::gemm_packed<T>((oy1 - oy0) * OW, dbuf.get(), E, pp, 0, 0, F, T(0), y + (n * OH + oy0) * OW * F, F, fp);
+    }
+  });
+}
+
 template <class T>
 void backprop_input_col2im(const ConvGeometry& g, const T* filter, const T* dy, T* dx,
                            ThreadPool& pool) {
@@ -663,7 +716,12 @@ void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, Thre
                                      const gemm::PackedMatrix<T>&, const T*, const Epilogue&, T*, \
                                      ThreadPool&);                                             \
   template void forward_im2col_packed<T>(const ConvGeometry&, const T*, const gemm::PackedMatrix<T>&, \
-                                         const T*, const Epilogue&, T*, ThreadPool&);
+                                         const T*, const Epilogue&, T*, ThreadPool&);          \
+  template void forward_bottleneck<T>(const T*, const ConvGeometry&, const gemm::PackedMatrix<T>&,   \
+                                      const T*, const Epilogue&, const ConvGeometry&, const T*, \
+                                      const T*, const Epilogue&, const ConvGeometry&,           \
+                                      const gemm::PackedMatrix<T>&, const T*, const Epilogue&, T*, \
+                                      ThreadPool&);
 SLUICE_INSTANTIATE(float)
 SLUICE_INSTANTIATE(double)
 #undef SLUICE_INSTANTIATE

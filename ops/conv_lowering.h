@@ -151,6 +151,25 @@ template <class T>
 void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed,
                            const T* bias, const Epilogue& act, T* y, ThreadPool& pool);
 
+// ---- an inverted bottleneck in one pass (FusedBottleneckConv2D, ops/bottleneck_ops.h):
+// y = project(depthwise(expand(x))), each stage with its bias (may be null) and activation.
+// `expand` and `project` are pointwise geometries (1x1, stride 1, unpadded) whose filters
+// are packed as forward_prepacked expects; `depthwise` is any depthwise geometry over the
+// expanded tensor. The output is cut into bands of rows: a band's expanded input rows
+// (rows shared with the previous band are kept, not recomputed) and its depthwise output
+// live in per-thread buffers sized for L2, so the expanded and depthwise tensors never go
+// through memory whole. Each stage runs the same kernel on the same values as the unfused
+// forward_prepacked / forward / forward_prepacked (bottleneck_applies), so y has their bits,
+// whatever the bands and the thread count.
+bool bottleneck_applies(const ConvGeometry& expand, const ConvGeometry& depthwise,
+                        const ConvGeometry& project);
+template <class T>
+void forward_bottleneck(const T* x, const ConvGeometry& expand, const gemm::PackedMatrix<T>& expand_packed,
+                        const T* expand_bias, const Epilogue& expand_act, const ConvGeometry& depthwise,
+                        const T* depthwise_filter, const T* depthwise_bias, const Epilogue& depthwise_act,
+                        const ConvGeometry& project, const gemm::PackedMatrix<T>& project_packed,
+                        const T* project_bias, const Epilogue& project_act, T* y, ThreadPool& pool);
+
 // ---- input gradient: dx [n,h,w,c] of conv(x, filter), given dy [n,oh,ow,f] ----
 template <class T>
 void backprop_input(const ConvGeometry& g, const T* filter, const T* dy, T* dx, ThreadPool& pool);

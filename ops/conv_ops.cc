@@ -10,6 +10,7 @@
 #include <cstdlib>
 
 #include "array_ops.h"
+#include "bottleneck_ops.h"
 #include "conv_attrs.h"
 #include "conv_lowering.h"
 #include "gemm_prepacked.h"
@@ -352,6 +353,7 @@ void register_conv_ops(OpRegistry& r) {
       .shape_fn(conv2d_transpose_shape)
       .kernel(conv2d_transpose_kernel)
       .gradient(conv2d_transpose_grad);
+  register_bottleneck_ops(r);
 }
 
 namespace ops {

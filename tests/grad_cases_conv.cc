@@ -2,6 +2,7 @@
 // dilated convolution, the fused bias+relu convolution, the backprop ops themselves (they
 // are differentiable, so second derivatives work) and the pooling gradient ops.
 #include "gradient_checker.h"
+#include "ops/bottleneck_ops.h"
 
 namespace sluice {
 namespace {
@@ -51,6 +52,15 @@ std::vector<GradCase> conv_cases() {
        {{1, 6, 5, 2}, {3, 3, 2, 2}, {2}},
        [](const Scope& s, const X& x) {
          return ops::fused_conv2d(s, x[0], x[1], x[2], {2, 2}, Padding::valid);
+       }},
+      // The inverted bottleneck: 1x1 expansion (leaky relu), depthwise 3x3 at stride 2 with
+      // ONNX-style pads (relu), 1x1 projection (linear).
+      {"fused_bottleneck_conv2d",
+       {{1, 5, 6, 3}, {1, 1, 3, 6}, {6}, {3, 3, 1, 6}, {6}, {1, 1, 6, 4}, {4}},
+       [](const Scope& s, const X& x) {
+         return ops::fused_bottleneck_conv2d(s, x[0], {x[1], x[2], FusedActivation::leaky(0.2)},
+                                             {x[3], x[4], FusedActivation::relu}, {x[5], x[6], FusedActivation::none},
+                                             {2, 2}, Pads::explicit_pads(1, 1, 1, 1), {1, 1});
        }},
       // The backprop ops as functions of their value inputs (the *_like input only gives a shape).
       {"conv2d_backprop_input_same_s1",

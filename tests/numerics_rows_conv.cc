@@ -3,6 +3,7 @@
 // F >= 16), with the fused relu (which must keep NaN) on each; the backprop ops and the
 // pooling gradients are reached through gradients().
 #include "op_numerics.h"
+#include "ops/bottleneck_ops.h"
 
 namespace sluice::testing {
 namespace {
@@ -60,6 +61,18 @@ std::vector<NumericsRow> conv_rows() {
            [](const Scope& s, const X& x) {
              return ops::fused_conv2d(s, x[0], filled_like(s, x[0], {3, 3, 16, 16}, 0.01),
                                       filled_like(s, x[0], {16}, 0.0), {1, 1}, V, {1, 1}, true);
+           }),
+      // The fused inverted bottleneck (banded path: 8 channels): a 1x1 expansion of ones, a
+      // 1x1 depthwise of ones, a 1x1 projection of ones with bias 0.5 and relu
+      rows("FusedBottleneckConv2D", {with_first(kNaN, 1, {1, 1, 2, 8})}, {kNaN, 64.5},
+           {with_first(-kInf, 1, {1, 1, 2, 8})}, {0, 64.5},
+           [](const Scope& s, const X& x) {
+             const Output zero = filled_like(s, x[0], {8}, 0.0);
+             return ops::fused_bottleneck_conv2d(
+                 s, x[0], {filled_like(s, x[0], {1, 1, 8, 8}, 1.0), zero, FusedActivation::none},
+                 {filled_like(s, x[0], {1, 1, 1, 8}, 1.0), zero, FusedActivation::none},
+                 {filled_like(s, x[0], {1, 1, 8, 1}, 1.0), filled_like(s, x[0], {1}, 0.5), FusedActivation::relu},
+                 {1, 1}, V, {1, 1});
            }),
       // FusedMatMul (GEMM + bias + relu): rows of x summed by a [2,1] matrix of ones
       rows("FusedMatMul", {T({kNaN, -1, 2, 3}, {2, 2})}, {kNaN, 5.5},

@@ -60,6 +60,21 @@ void expect_matches_torch(const std::string& name) {
                     << " outputs outside rtol 1e-3 / atol 1e-4 (largest difference " << worst << ")";
 }
 
+// Op type -> count of the nodes `y` depends on (what a session fetching y runs).
+std::map<std::string, int> reachable_ops(const Output& y) {
+  std::map<std::string, int> ops;
+  std::vector<Node*> stack{y.node()};
+  std::set<Node*> seen;
+  while (!stack.empty()) {
+    Node* n = stack.back();
+    stack.pop_back();
+    if (!seen.insert(n).second) continue;
+    ++ops[n->op_type()];
+    for (const Output& in : n->inputs) stack.push_back(in.node());
+  }
+  return ops;
+}
+
 #define SKIP_WITHOUT_MODELS()                        \
   do {                                               \
     const std::string why = missing_reason();        \
@@ -79,6 +94,24 @@ TEST(OnnxModels, MobilenetV2) {
   SKIP_WITHOUT_MODELS();
   // ReLU6 is exported as Clip(0, 6); the inverted residual blocks are depthwise (group = C).
   expect_matches_torch("mobilenet_v2");
+  // The 16 blocks with an expansion run as FusedBottleneckConv2D (expand, depthwise and
+  // project in one op); the stem, the first block's two convolutions and the last 1x1 stay
+  // FusedConv2D. The blocks' inner values keep their ONNX names and can be fetched.
+  Graph g;
+  const std::string inner = "/features/features.2/conv/conv.0/conv.0.2/Clip_output_0:0";
+  const io::ImportResult r =
+      io::import_onnx(g, (models_dir() / "mobilenet_v2.onnx").string(), {"", {}, {"output:0", inner}});
+  std::map<std::string, int> ops = reachable_ops(r.tensors[0]);
+  EXPECT_EQ(ops["FusedBottleneckConv2D"], 16);
+  EXPECT_EQ(ops["FusedConv2D"], 4);
+  Session sess(g);
+  const Tensor x = io::read_npy((models_dir() / "mobilenet_v2.input.npy").string());
+  const std::vector<Tensor> out = sess.run({{"input:0", x}}, {r.tensors[1]});
+  EXPECT_EQ(out[0].shape(), Shape({x.dim(0), 96, 112, 112}));  // the expanded value, in ONNX order
+  double lo = 1e9, hi = -1e9;
+  for (int64_t i = 0; i < out[0].num_elements(); ++i) lo = std::min(lo, out[0].as_double(i)), hi = std::max(hi, out[0].as_double(i));
+  EXPECT_EQ(lo, 0.0);  // ReLU6's range, reached at both ends
+  EXPECT_EQ(hi, 6.0);
 }
 
 TEST(OnnxModels, Squeezenet11) {
@@ -89,16 +122,7 @@ TEST(OnnxModels, Squeezenet11) {
   // transposed, back to ONNX order.
   Graph g;
   const Output y = io::import_onnx(g, (models_dir() / "squeezenet1_1.onnx").string(), {"", {}, {"output:0"}}).tensors[0];
-  std::map<std::string, int> ops;
-  std::vector<Node*> stack{y.node()};
-  std::set<Node*> seen;
-  while (!stack.empty()) {
-    Node* n = stack.back();
-    stack.pop_back();
-    if (!seen.insert(n).second) continue;
-    ++ops[n->op_type()];
-    for (const Output& in : n->inputs) stack.push_back(in.node());
-  }
+  std::map<std::string, int> ops = reachable_ops(y);
   EXPECT_EQ(ops["Transpose"], 1);
   EXPECT_EQ(ops["FusedConv2D"], 26);
   EXPECT_EQ(ops["Concat"], 8);

@@ -86,6 +86,12 @@ class Importer {
     const auto it = consumers_.find(name);
     return it == consumers_.end() ? 0 : it->second;
   }
+  // consumers() of the ONNX value held channels-last as `cl` (0 when no value is).
+  int consumers_of_cl(const Output& cl) const {
+    for (const auto& [name, v] : values_)
+      if (v.native_cl && v.cl == cl) return consumers(name);
+    return 0;
+  }
 
  private:
   void check_structure();
@@ -481,6 +487,8 @@ NodeContext::NodeContext(Importer& importer, const ::onnx::NodeProto& node, int 
       attrs_(node, "'" + importer.source() + "': " + where_) {}
 
 int NodeContext::consumers(int i) const { return has_input(i) ? importer_.consumers(node_.input(i)) : 0; }
+
+int NodeContext::consumers_of_cl(const Output& cl) const { return importer_.consumers_of_cl(cl); }
 
 bool NodeContext::has_input(int i) const { return i >= 0 && i < node_.input_size() && !node_.input(i).empty(); }
 

@@ -111,6 +111,8 @@ class NodeContext {
   bool has_input(int i) const;  // present and not the empty name of an omitted input
   // How many ONNX nodes read input i's value (graph outputs count once more).
   int consumers(int i) const;
+  // The same for the ONNX value computed channels-last as `cl` (0 when none is).
+  int consumers_of_cl(const Output& cl) const;
   // The input in ONNX order (InvalidArgument naming the node when it is missing).
   Output input(int i);
   // The input channels-last (rank >= 3; other ranks as input()).

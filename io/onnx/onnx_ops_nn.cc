@@ -4,6 +4,8 @@
 #include <cmath>
 
 #include "../../ops/array_ops.h"
+#include "../../ops/bottleneck_ops.h"
+#include "../../ops/conv_attrs.h"
 #include "../../ops/conv_ops.h"
 #include "../../ops/math_ops.h"
 #include "../../ops/nn_ops.h"
@@ -171,6 +173,44 @@ std::vector<int64_t> kernel_of(NodeContext& ctx, const Shape& ws, int n) {
   return kernel;
 }
 
+// The 1x1 Conv being imported (`filter` and `bias` its HWIO weights) as the projection of an
+// inverted bottleneck (MobileNetV2): its input a depthwise FusedConv2D that only it reads,
+// whose input is a pointwise FusedConv2D that only the depthwise one reads, all weights
+// constant. Then one FusedBottleneckConv2D computes the three (ops/bottleneck_ops.h); the
+// expanded and depthwise values keep their own nodes, which a session runs only when they
+// are fetched. An invalid Output when the pattern does not match.
+Output fused_bottleneck(NodeContext& ctx, const Output& x, const Output& filter, const Output& bias, const Window& w,
+                        int64_t groups) {
+  auto is_const = [](const Output& o) { return o.node()->op_type() == "Const"; };
+  auto pointwise = [](const kernels::ConvArgs& a, const Shape& f) {
+    const Pads& p = a.pads;
+    const bool unpadded = p.mode == Padding::valid ||
+                          (p.mode == Padding::explicit_pads && p.top == 0 && p.bottom == 0 && p.left == 0 && p.right == 0);
+    return a.groups == 1 && a.strides == kernels::Ints{1, 1} && unpadded && f.known_rank() && f.rank() == 4 &&
+           f.dim(0) == 1 && f.dim(1) == 1;
+  };
+  kernels::ConvArgs pa;
+  pa.strides = pad_2d(w.strides), pa.dilations = pad_2d(w.dilations), pa.pads = w.pads, pa.groups = groups;
+  if (!ctx.is_cl(0) || ctx.consumers(0) != 1 || !pointwise(pa, filter.shape()) || !is_const(filter) ||
+      !is_const(bias))
+    return Output();
+  Node* dw = ctx.input_cl(0).node();
+  if (dw->op_type() != "FusedConv2D" || !is_const(dw->inputs[1]) || !is_const(dw->inputs[2])) return Output();
+  const kernels::ConvArgs da = kernels::read_conv_args(*dw);
+  const Shape& dwf = dw->inputs[1].shape();
+  if (!dwf.known_rank() || dwf.rank() != 4 || dwf.dim(2) != 1 || da.groups != dwf.dim(3) || da.groups < 2)
+    return Output();
+  const Output e = dw->inputs[0];
+  Node* ex = e.node();
+  if (ex->op_type() != "FusedConv2D" || ctx.consumers_of_cl(e) != 1 || !is_const(ex->inputs[1]) ||
+      !is_const(ex->inputs[2]) || !pointwise(kernels::read_conv_args(*ex), ex->inputs[1].shape()))
+    return Output();
+  return ops::fused_bottleneck_conv2d(
+      ctx.scope(), ex->inputs[0], {ex->inputs[1], ex->inputs[2], kernels::read_activation(*ex)},
+      {dw->inputs[1], dw->inputs[2], kernels::read_activation(*dw)}, {filter, bias, FusedActivation::none},
+      da.strides, da.pads, da.dilations);
+}
+
 void build_Conv(NodeContext& ctx) {
   const int n = spatial_dims(ctx, "convolution");
   const int64_t groups = ctx.attrs().get_int("group", 1);
@@ -189,6 +229,10 @@ void build_Conv(NodeContext& ctx) {
                   : ops::expand_dims(ctx.scope(), ops::transpose(ctx.scope(), filter, {2, 1, 0}), 0);
   filter = ctx.fold(filter);
   const Output x = as_2d(ctx, ctx.input_cl(0), n);
+  if (n == 2 && ctx.has_input(2)) {
+    const Output y = fused_bottleneck(ctx, x, filter, ctx.input(2), w, groups);
+    if (y.valid()) return ctx.set_output_cl(0, y);
+  }
   Output y = ctx.has_input(2)
                  ? ops::fused_conv2d(ctx.scope(), x, filter, ctx.input(2), FusedActivation::none, pad_2d(w.strides), w.pads,
                                      pad_2d(w.dilations), groups)
