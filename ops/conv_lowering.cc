@@ -442,7 +442,7 @@ void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
     forward_im2col(g, x, filter, bias, act, y, pool);
   } else if (whole_gemm_pays(g)) {
     forward_im2col_whole(g, x, filter, bias, act, y, pool);
-  } else if (winograd_applies(g) && g.out_pixels() >= kWinogradMinPixels) {
+  } else if (winograd_chosen(g)) {
     forward_winograd(g, x, filter, bias, act, y, pool);
   } else if (g.c <= kDirectMaxChannels && g.patch() <= kDirectMaxPatch) {
     forward_direct(g, x, filter, bias, act, y, pool);
@@ -451,10 +451,15 @@ void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
   }
 }
 
+bool winograd_chosen(const ConvGeometry& g) {
+  return !g.depthwise() && g.groups == 1 && !whole_gemm_pays(g) && winograd_applies(g) &&
+         g.out_pixels() >= kWinogradMinPixels;
+}
+
 bool prepacked_applies(const ConvGeometry& g) {
   if (g.groups != 1 || g.f == 0 || g.patch() == 0) return false;
   if (whole_gemm_pays(g)) return true;
-  if (winograd_applies(g) && g.out_pixels() >= kWinogradMinPixels) return false;
+  if (winograd_chosen(g)) return false;
   return !(g.c <= kDirectMaxChannels && g.patch() <= kDirectMaxPatch);
 }
 

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <type_traits>
 
 #include "../runtime/thread_pool.h"
@@ -127,10 +128,23 @@ void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T*
                     const Epilogue& act, T* y, ThreadPool& pool);
 // 3x3 filters at stride 1, undilated (winograd_applies): Winograd F(2x2, 3x3), which needs
 // 16 multiplications per 2x2 output tile instead of 36 (conv_winograd.cc). groups == 1.
+// The filter goes into Winograd's domain (16 matrices [C, F], each packed for the GEMM
+// kernel of ops/gemm_packed.h: winograd_filter) and the 16 products of each block of tiles
+// run on it; forward_winograd transforms the filter on every call, forward_winograd_prepacked
+// takes it transformed (once per weights, cached by the convolution kernels), with the same
+// bits. forward() takes this path when winograd_chosen.
 bool winograd_applies(const ConvGeometry& g);
+bool winograd_chosen(const ConvGeometry& g);
+template <class T>
+struct WinogradFilter;
+template <class T>
+std::shared_ptr<const WinogradFilter<T>> winograd_filter(const ConvGeometry& g, const T* filter, ThreadPool* pool);
 template <class T>
 void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
                       const Epilogue& act, T* y, ThreadPool& pool);
+template <class T>
+void forward_winograd_prepacked(const ConvGeometry& g, const T* x, const WinogradFilter<T>& u, const T* bias,
+                                const Epilogue& act, T* y, ThreadPool& pool);
 
 // ---- forward with the filter packed once (weights that do not change between runs,
 // ops/gemm_prepacked.h) ----

@@ -105,6 +105,18 @@ void conv2d_kernel(KernelContext& ctx) {
                                  y.data<T>(), ctx.pool());
       return;
     }
+    if (conv::winograd_chosen(g)) {
+      // The filter in Winograd's domain, transformed and packed once per weights (16/9 of
+      // the filter's size: 16 C F values).
+      const int64_t bytes = 16 * g.c * g.f * static_cast<int64_t>(sizeof(T));
+      const auto u = std::static_pointer_cast<const conv::WinogradFilter<T>>(
+          gemm::cached_weights(ctx.node(), 1, filter, 2, g.c, g.f, bytes, [&]() -> std::shared_ptr<const void> {
+            return conv::winograd_filter<T>(g, filter.data<T>(), &ctx.pool());
+          }));
+      conv::forward_winograd_prepacked<T>(g, x.data<T>(), *u, bias ? bias->data<T>() : nullptr, act, y.data<T>(),
+                                          ctx.pool());
+      return;
+    }
     conv::forward<T>(g, x.data<T>(), filter.data<T>(), bias ? bias->data<T>() : nullptr, act,
                      y.data<T>(), ctx.pool());
   });

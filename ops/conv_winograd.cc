@@ -17,9 +17,11 @@
 #include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <memory>
+#include <vector>
 
 #include "conv_lowering.h"
 #include "gemm.h"
+#include "gemm_packed.h"
 #include "kernel_util.h"
 
 namespace sluice::conv {
@@ -270,15 +272,30 @@ bool winograd_applies(const ConvGeometry& g) {
 }
 
 template <class T>
-void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
-                      const Epilogue& act, T* y, ThreadPool& pool) {
-  SLUICE_REQUIRE(winograd_applies(g), Internal,
-                 "forward_winograd on a geometry it does not apply to");
+struct WinogradFilter {
+  std::vector<gemm::PackedMatrix<T>> u;  // u[xi]: [C, F], packed
+};
+
+template <class T>
+std::shared_ptr<const WinogradFilter<T>> winograd_filter(const ConvGeometry& g, const T* filter, ThreadPool* pool) {
+  SLUICE_REQUIRE(winograd_applies(g), Internal, "winograd_filter on a geometry it does not apply to");
+  const int64_t C = g.c, F = g.f;
+  auto u = workspace<T>(16 * C * F);
+  filter_transform(g, filter, u.get());
+  auto w = std::make_shared<WinogradFilter<T>>();
+  w->u.reserve(16);
+  for (int xi = 0; xi < 16; ++xi) w->u.emplace_back(false, C, F, 1, u.get() + xi * C * F, F, pool);
+  return w;
+}
+
+template <class T>
+void forward_winograd_prepacked(const ConvGeometry& g, const T* x, const WinogradFilter<T>& u, const T* bias,
+                                const Epilogue& act, T* y, ThreadPool& pool) {
+  SLUICE_REQUIRE(winograd_applies(g) && u.u.size() == 16 && u.u[0].rows() == g.c && u.u[0].group_cols() == g.f,
+                 Internal, "forward_winograd_prepacked: a filter transformed for another geometry");
   const int64_t C = g.c, F = g.f;
   const Tiles tiles(g);
   const Blocks blocks(tiles.count, 16 * (C + F), kBlockElements);
-  auto u = workspace<T>(16 * C * F);
-  filter_transform(g, filter, u.get());
   kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
     auto v = workspace<T>(blocks.max_rows() * tile_stride(C));
     auto m = workspace<T>(blocks.max_rows() * tile_stride(F));
@@ -286,11 +303,17 @@ void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const 
       const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
       input_transform(g, tiles, x, t0, count, v.get());
       for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
-        gemm::gemm<T>(false, false, count, F, C, T(1), v.get() + xi * C, tile_stride(C),
-                      u.get() + xi * C * F, F, T(0), m.get() + xi * F, tile_stride(F), nullptr);
+        gemm::gemm_packed<T>(count, v.get() + xi * C, tile_stride(C), u.u[static_cast<size_t>(xi)], 0, 0, F, T(0),
+                             m.get() + xi * F, tile_stride(F));
       output_transform(g, tiles, m.get(), t0, count, bias, act, y);
     }
   });
+}
+
+template <class T>
+void forward_winograd(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
+                      const Epilogue& act, T* y, ThreadPool& pool) {
+  forward_winograd_prepacked(g, x, *winograd_filter(g, filter, &pool), bias, act, y, pool);
 }
 
 template <class T>
@@ -339,6 +362,14 @@ void backprop_filter_winograd(const ConvGeometry& g, const T* x, const T* dy, T*
 
 template void forward_winograd<float>(const ConvGeometry&, const float*, const float*, const float*,
                                       const Epilogue&, float*, ThreadPool&);
+template std::shared_ptr<const WinogradFilter<float>> winograd_filter<float>(const ConvGeometry&, const float*,
+                                                                             ThreadPool*);
+template std::shared_ptr<const WinogradFilter<double>> winograd_filter<double>(const ConvGeometry&, const double*,
+                                                                               ThreadPool*);
+template void forward_winograd_prepacked<float>(const ConvGeometry&, const float*, const WinogradFilter<float>&,
+                                                const float*, const Epilogue&, float*, ThreadPool&);
+template void forward_winograd_prepacked<double>(const ConvGeometry&, const double*, const WinogradFilter<double>&,
+                                                 const double*, const Epilogue&, double*, ThreadPool&);
 template void forward_winograd<double>(const ConvGeometry&, const double*, const double*,
                                        const double*, const Epilogue&, double*, ThreadPool&);
 template void backprop_filter_winograd<float>(const ConvGeometry&, const float*, const float*,

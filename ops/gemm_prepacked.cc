@@ -24,17 +24,17 @@ constexpr size_t kMaxKeys = 8192;
 struct Key {
   const Node* node;
   int input;
-  bool trans;
+  int kind;  // packed_weights: 0, or 1 when transposed; other derived values: their own
   int64_t k, n;
   DType dtype;
   bool operator<(const Key& o) const {
-    return std::tie(node, input, trans, k, n, dtype) < std::tie(o.node, o.input, o.trans, o.k, o.n, o.dtype);
+    return std::tie(node, input, kind, k, n, dtype) < std::tie(o.node, o.input, o.kind, o.k, o.n, o.dtype);
   }
 };
 
 struct Entry {
   Tensor source;                       // held, so its buffer cannot change or be reused
-  std::shared_ptr<const void> packed;  // a PackedMatrix<T>
+  std::shared_ptr<const void> packed;  // a PackedMatrix<T>, or another derived value
   int64_t bytes = 0;
   int changes = 0;
   bool from_variable = false;
@@ -85,17 +85,13 @@ bool is_persistent_input(const Node& node, int input) {
   return p && (p->op_type() == "Const" || p->op_type() == "VariableV2");
 }
 
-template <class T>
-std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
-                                                      bool trans, int64_t k, int64_t n) {
-  SLUICE_REQUIRE(b.valid() && b.dtype() == dtype_v<T> && b.rank() == 2 && b.dim(0) == (trans ? n : k) &&
-                     b.dim(1) == (trans ? k : n),
-                 Internal, "packed_weights: ", b.summary(), " is not [", k, ",", n, "]", trans ? " transposed" : "");
-  auto fresh = [&] { return std::make_shared<const PackedMatrix<T>>(trans, k, n, 1, b.data<T>(), b.dim(1)); };
+std::shared_ptr<const void> cached_weights(const Node& node, int input, const Tensor& b, int kind, int64_t k,
+                                           int64_t n, int64_t bytes,
+                                           const std::function<std::shared_ptr<const void>()>& make) {
   const Node* p = producer_through_identity(node, input);
   const bool from_variable = p && p->op_type() == "VariableV2";
-  if (!p || (!from_variable && p->op_type() != "Const")) return fresh();
-  const Key key{&node, input, trans, k, n, dtype_v<T>};
+  if (!p || (!from_variable && p->op_type() != "Const")) return make();
+  const Key key{&node, input, kind, k, n, b.dtype()};
   Cache& c = cache();
   int changes = 0;
   bool volatile_key = false;
@@ -105,8 +101,7 @@ std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int inpu
     if (it != c.entries.end()) {
       Entry& e = it->second;
       if (e.is_volatile) volatile_key = true;
-      if (!e.is_volatile && e.source.shares_buffer_with(b))
-        return std::static_pointer_cast<const PackedMatrix<T>>(e.packed);
+      if (!e.is_volatile && e.source.shares_buffer_with(b)) return e.packed;
       changes = e.from_variable && from_variable ? e.changes + 1 : 0;
       if (!volatile_key && changes >= kMaxChanges) {
         e = Entry();
@@ -115,25 +110,36 @@ std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int inpu
       }
     }
   }
-  if (volatile_key) return fresh();
-  // Pack outside the lock (another thread may pack the same weights meanwhile: the first
+  if (volatile_key) return make();
+  // Make it outside the lock (another thread may make the same value meanwhile: the first
   // to insert wins, the other copy is dropped).
-  auto packed = fresh();
+  std::shared_ptr<const void> value = make();
   std::lock_guard<std::mutex> lock(c.mu);
   sweep_locked(c);
   auto it = c.entries.find(key);
-  if (it != c.entries.end() && it->second.source.shares_buffer_with(b))
-    return std::static_pointer_cast<const PackedMatrix<T>>(it->second.packed);
-  if (it != c.entries.end() && it->second.is_volatile) return packed;
+  if (it != c.entries.end() && it->second.source.shares_buffer_with(b)) return it->second.packed;
+  if (it != c.entries.end() && it->second.is_volatile) return value;
   Entry& e = c.entries[key];
   e.source = b;
-  e.packed = packed;
-  e.bytes = static_cast<int64_t>(((n + PackedMatrix<T>::strip_width() - 1) / PackedMatrix<T>::strip_width()) *
-                                 PackedMatrix<T>::strip_width() * k * static_cast<int64_t>(sizeof(T)));
+  e.packed = value;
+  e.bytes = bytes;
   e.changes = changes;
   e.from_variable = from_variable;
   e.is_volatile = false;
-  return packed;
+  return value;
+}
+
+template <class T>
+std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
+                                                      bool trans, int64_t k, int64_t n) {
+  SLUICE_REQUIRE(b.valid() && b.dtype() == dtype_v<T> && b.rank() == 2 && b.dim(0) == (trans ? n : k) &&
+                     b.dim(1) == (trans ? k : n),
+                 Internal, "packed_weights: ", b.summary(), " is not [", k, ",", n, "]", trans ? " transposed" : "");
+  const int64_t w = PackedMatrix<T>::strip_width();
+  const int64_t bytes = (n + w - 1) / w * w * k * static_cast<int64_t>(sizeof(T));
+  return std::static_pointer_cast<const PackedMatrix<T>>(cached_weights(node, input, b, trans ? 1 : 0, k, n, bytes, [&] {
+    return std::make_shared<const PackedMatrix<T>>(trans, k, n, 1, b.data<T>(), b.dim(1));
+  }));
 }
 
 template <class T>

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "../graph/graph.h"
@@ -42,6 +43,16 @@ bool is_persistent_input(const Node& node, int input);
 template <class T>
 std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int input, const Tensor& b,
                                                       bool trans, int64_t k, int64_t n);
+
+// A value derived from the weights `b` (input `input` of `node`), made by `make` and cached
+// as packed_weights caches its packings, by (node, input, kind, k, n, dtype) and the buffer
+// of `b`: `make` runs when there is no entry holding that buffer, and on every call when
+// the input is not a Const or variable or keeps changing. `kind` tells apart values derived
+// from one input (0 and 1 are packed_weights' own); `bytes` is what the value holds (for
+// prepacked_cache_stats). Never returns null; thread-safe, `make` runs outside the lock.
+std::shared_ptr<const void> cached_weights(const Node& node, int input, const Tensor& b, int kind, int64_t k,
+                                           int64_t n, int64_t bytes,
+                                           const std::function<std::shared_ptr<const void>()>& make);
 
 // C[m, n] = A[m, k] B + beta C for beta 0 or 1 (A row-major, lda >= k), then `finish` (a
 // bias row [n] and a function on finished tiles, ops/gemm_packed.h), split across `pool`

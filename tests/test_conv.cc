@@ -275,6 +275,40 @@ void forward_paths_case(const ConvCase& k, bool relu) {
   if (conv::winograd_applies(g)) compare("winograd", conv::forward_winograd<T>);
 }
 
+// FusedConv2D with a constant filter on a geometry that takes Winograd: the kernel uses the
+// filter transformed once and cached (ops/gemm_prepacked.h), conv::forward transforms it on
+// every call. The same bits, run after run, with 1 and 2 threads.
+TEST(ConvPaths, CachedWinogradFilterGivesTheSameBits) {
+  for (DType dtype : {DType::f32, DType::f64}) {
+    const ConvCase k{"winograd_cached", 2, 17, 16, 24, 3, 3, 40, 1, 1, 1, 1, true};
+    const conv::ConvGeometry g = geometry_of(k);
+    ASSERT_TRUE(conv::winograd_chosen(g));
+    const Tensor x = random_tensor(dtype, {k.n, k.h, k.w, k.c}, 21);
+    const Tensor w = random_tensor(dtype, {k.kh, k.kw, k.c, k.f}, 22);
+    const Tensor b = random_tensor(dtype, {k.f}, 23);
+    Tensor want(dtype, {k.n, g.oh, g.ow, k.f});
+    ThreadPool pool(1);
+    if (dtype == DType::f32)
+      conv::forward<float>(g, x.data<float>(), w.data<float>(), b.data<float>(), true, want.data<float>(), pool);
+    else
+      conv::forward<double>(g, x.data<double>(), w.data<double>(), b.data<double>(), true, want.data<double>(), pool);
+    Graph graph;
+    const Scope s(graph);
+    const Output y = ops::fused_conv2d(s, ops::constant(s, x), ops::constant(s, w), ops::constant(s, b), {1, 1},
+                                       Padding::same, {1, 1}, true);
+    for (int threads : {1, 2}) {
+      Session sess(graph, SessionOptions{threads});
+      for (int run = 0; run < 2; ++run) {
+        const Tensor got = sess.run({}, {y})[0];
+        ASSERT_EQ(got.shape(), want.shape());
+        int64_t differ = 0;
+        for (int64_t i = 0; i < got.num_elements(); ++i) differ += got.as_double(i) != want.as_double(i);
+        EXPECT_EQ(differ, 0) << dtype_name(dtype) << " threads " << threads << " run " << run;
+      }
+    }
+  }
+}
+
 TEST(ConvPaths, ForwardPathsAgree) {
   // The direct path works for any geometry (it is chosen for few channels); Winograd for
   // 3x3 at stride 1 with >= 16 channels. Widths cover the direct path's register chunks
