@@ -39,6 +39,28 @@ int main(int argc, char** argv) {
     save("cnn.onnx", m.bytes());
   }
   {
+    // MobileNetV2's inverted bottleneck (1x1 + Clip, depthwise 3x3 + Clip, 1x1), which the
+    // importer builds as one FusedBottleneckConv2D, then a residual one at stride 1.
+    OnnxModel m(13);
+    m.input("x", F, {-1, 4, 8, 8});
+    m.init("lo", Tensor(0.0f));
+    m.init("hi", Tensor(6.0f));
+    m.init("we", random_tensor<float>({12, 4, 1, 1}, 11));
+    m.init("be", random_tensor<float>({12}, 12));
+    m.init("wd", random_tensor<float>({12, 1, 3, 3}, 13));
+    m.init("bd", random_tensor<float>({12}, 14));
+    m.init("wp", random_tensor<float>({4, 12, 1, 1}, 15));
+    m.init("bp", random_tensor<float>({4}, 16));
+    m.node("Conv", {"x", "we", "be"}, {"e"});
+    m.node("Clip", {"e", "lo", "hi"}, {"e6"});
+    m.node("Conv", {"e6", "wd", "bd"}, {"d"}).i("group", 12).ints("pads", {1, 1, 1, 1});
+    m.node("Clip", {"d", "lo", "hi"}, {"d6"});
+    m.node("Conv", {"d6", "wp", "bp"}, {"p"});
+    m.node("Add", {"x", "p"}, {"y"});
+    m.output("y");
+    save("bottleneck.onnx", m.bytes());
+  }
+  {
     OnnxModel m(9);
     m.input("x", F, {3, 6});
     m.node("Slice", {"x"}, {"s"}).ints("starts", {1, -4}).ints("ends", {1000, -1}).ints("axes", {0, 1});
