@@ -59,52 +59,33 @@ void bottleneck_shape(ShapeContext& ctx) {
   ctx.add_output(ctx.input_dtype(0), conv_output_shape(st.project));
 }
 
-// One stage unfused, as FusedConv2D's kernel runs it (filter input `fi`, bias `fi + 1`).
-template <class T>
-void run_stage(KernelContext& ctx, int fi, const ConvGeometry& g, const T* x, const conv::Epilogue& act, T* y) {
-  const Tensor& filter = ctx.input(fi);
-  const T* bias = ctx.input(fi + 1).data<T>();
-  if (conv::prepacked_applies(g)) {
-    const auto packed =
-        gemm::packed_weights<T>(ctx.node(), fi, filter.reshaped(Shape{g.patch(), g.f}), false, g.patch(), g.f);
-    conv::forward_prepacked<T>(g, x, filter.data<T>(), *packed, bias, act, y, ctx.pool());
-  } else {
-    conv::forward<T>(g, x, filter.data<T>(), bias, act, y, ctx.pool());
-  }
-}
-
 void bottleneck_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   for (int i = 1; i < 7; ++i)
     SLUICE_REQUIRE(ctx.input(i).dtype() == x.dtype(), InvalidArgument, "every input must be ", dtype_name(x.dtype()),
                    " like the input; input ", i, " is ", ctx.input(i).summary());
   const Stages st = stages_of(ctx.node(), x.shape(), ctx.input(1).shape(), ctx.input(3).shape(), ctx.input(5).shape());
-  const int64_t sizes[3] = {st.expand.f, st.depthwise.f, st.project.f};
-  for (int s = 0; s < 3; ++s)
-    SLUICE_REQUIRE(ctx.input(2 + 2 * s).rank() == 1 && ctx.input(2 + 2 * s).dim(0) == sizes[s], InvalidArgument,
-                   kStages[s], "bias must be [", sizes[s], "], got ", ctx.input(2 + 2 * s).summary());
+  check_bias(ctx.input(2).shape(), st.expand.f, "expand_bias");
+  check_bias(ctx.input(4).shape(), st.depthwise.f, "depthwise_bias");
+  check_bias(ctx.input(6).shape(), st.project.f, "project_bias");
   conv::Epilogue act[3];
   for (int s = 0; s < 3; ++s) act[s] = epilogue_of(read_activation(ctx.node(), kStages[s]));
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "FusedBottleneckConv2D", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.allocate_output(0, conv_output_shape(st.project));
     if (conv::bottleneck_applies(st.expand, st.depthwise, st.project)) {
-      const ConvGeometry &ge = st.expand, &gp = st.project;
-      const auto pe = gemm::packed_weights<T>(ctx.node(), 1, ctx.input(1).reshaped(Shape{ge.patch(), ge.f}), false,
-                                              ge.patch(), ge.f);
-      const auto pp = gemm::packed_weights<T>(ctx.node(), 5, ctx.input(5).reshaped(Shape{gp.patch(), gp.f}), false,
-                                              gp.patch(), gp.f);
-      conv::forward_bottleneck<T>(x.data<T>(), ge, *pe, ctx.input(2).data<T>(), act[0], st.depthwise,
-                                  ctx.input(3).data<T>(), ctx.input(4).data<T>(), act[1], gp, *pp,
+      conv::forward_bottleneck<T>(x.data<T>(), st.expand, *packed_filter<T>(ctx, 1, st.expand),
+                                  ctx.input(2).data<T>(), act[0], st.depthwise, ctx.input(3).data<T>(),
+                                  ctx.input(4).data<T>(), act[1], st.project, *packed_filter<T>(ctx, 5, st.project),
                                   ctx.input(6).data<T>(), act[2], y.data<T>(), ctx.pool());
       return;
     }
     // Other geometries (a small image, where the 1x1 stages take another path): the three
     // stages one after the other, on whole tensors.
     Tensor e(x.dtype(), conv_output_shape(st.expand)), d(x.dtype(), conv_output_shape(st.depthwise));
-    run_stage<T>(ctx, 1, st.expand, x.data<T>(), act[0], e.data<T>());
-    run_stage<T>(ctx, 3, st.depthwise, e.data<T>(), act[1], d.data<T>());
-    run_stage<T>(ctx, 5, st.project, d.data<T>(), act[2], y.data<T>());
+    conv_forward<T>(ctx, 1, st.expand, x.data<T>(), ctx.input(2).data<T>(), act[0], e.data<T>());
+    conv_forward<T>(ctx, 3, st.depthwise, e.data<T>(), ctx.input(4).data<T>(), act[1], d.data<T>());
+    conv_forward<T>(ctx, 5, st.project, d.data<T>(), ctx.input(6).data<T>(), act[2], y.data<T>());
   });
 }
 

@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,19 @@ conv::Epilogue epilogue_of(const FusedActivation& act);
 // The gradient at the activation's input, given its output y and the gradient g at y
 // (y = act(z): dz = g * act'(z), read from y).
 Output activation_grad(const Scope& s, const FusedActivation& act, const Output& g, const Output& y);
+
+// Input `fi` of the node being run, a convolution filter of geometry g, as its [patch, F]
+// view packed for the GEMM kernel (what conv::forward_prepacked takes), once per weights
+// (gemm::packed_weights).
+template <class T>
+std::shared_ptr<const gemm::PackedMatrix<T>> packed_filter(const KernelContext& ctx, int fi, const conv::ConvGeometry& g);
+// A convolution's forward as the Conv2D / FusedConv2D kernels run it: the GEMM paths on the
+// filter packed once, Winograd on the filter transformed once (both cached for input `fi` of
+// the node when it is a Const or variable), every other path through conv::forward. The
+// path depends on the geometry alone. bias may be null.
+template <class T>
+void conv_forward(const KernelContext& ctx, int fi, const conv::ConvGeometry& g, const T* x, const T* bias,
+                  const conv::Epilogue& act, T* y);
 
 // Input i (and all of `inputs`) float32/float64 and of one dtype.
 void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> inputs);

@@ -554,7 +554,7 @@ void forward_bottleneck(const T* x, const ConvGeometry& ge, const gemm::PackedMa
       if (hi > from)
         gemm::gemm_packed<T>((hi - from) * W, x + (n * H + from) * W * C, C, pe, 0, 0, E, T(0),
                              ebuf.get() + (from - lo) * W * E, E, fe);
-      have_n = n, have_lo = lo, have_hi = std::max(hi, from);
+      have_n = n, have_lo = lo, have_hi = hi;  // hi >= from: bands only move down
       // The band as an image of its own: rows [lo, hi), the rows above lo (padding or
       // not expanded here) as pad_top, the rows from hi on outside it.
       ConvGeometry gb = gd;

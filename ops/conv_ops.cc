@@ -96,29 +96,7 @@ void conv2d_kernel(KernelContext& ctx) {
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), ctx.node().op_type().c_str(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& y = ctx.allocate_output(0, conv_output_shape(g));
-    // The GEMM paths run Sluice's packed kernel, the filter packed once when it is a Const
-    // or variable (ops/gemm_prepacked.h). The choice depends on the geometry alone.
-    if (conv::prepacked_applies(g)) {
-      const auto packed =
-          gemm::packed_weights<T>(ctx.node(), 1, filter.reshaped(Shape{g.patch(), g.f}), false, g.patch(), g.f);
-      conv::forward_prepacked<T>(g, x.data<T>(), filter.data<T>(), *packed, bias ? bias->data<T>() : nullptr, act,
-                                 y.data<T>(), ctx.pool());
-      return;
-    }
-    if (conv::winograd_chosen(g)) {
-      // The filter in Winograd's domain, transformed and packed once per weights (16/9 of
-      // the filter's size: 16 C F values).
-      const int64_t bytes = 16 * g.c * g.f * static_cast<int64_t>(sizeof(T));
-      const auto u = std::static_pointer_cast<const conv::WinogradFilter<T>>(
-          gemm::cached_weights(ctx.node(), 1, filter, 2, g.c, g.f, bytes, [&]() -> std::shared_ptr<const void> {
-            return conv::winograd_filter<T>(g, filter.data<T>(), &ctx.pool());
-          }));
-      conv::forward_winograd_prepacked<T>(g, x.data<T>(), *u, bias ? bias->data<T>() : nullptr, act, y.data<T>(),
-                                          ctx.pool());
-      return;
-    }
-    conv::forward<T>(g, x.data<T>(), filter.data<T>(), bias ? bias->data<T>() : nullptr, act,
-                     y.data<T>(), ctx.pool());
+    conv_forward<T>(ctx, 1, g, x.data<T>(), bias ? bias->data<T>() : nullptr, act, y.data<T>());
   });
 }
 
@@ -319,6 +297,45 @@ NodeBuilder& conv_node(NodeBuilder& b, Ints strides, const Pads& padding, Ints d
 }
 
 }  // namespace
+
+namespace kernels {
+
+template <class T>
+std::shared_ptr<const gemm::PackedMatrix<T>> packed_filter(const KernelContext& ctx, int fi, const ConvGeometry& g) {
+  return gemm::packed_weights<T>(ctx.node(), fi, ctx.input(fi).reshaped(Shape{g.patch(), g.f}), false, g.patch(), g.f);
+}
+
+template <class T>
+void conv_forward(const KernelContext& ctx, int fi, const ConvGeometry& g, const T* x, const T* bias,
+                  const conv::Epilogue& act, T* y) {
+  const Tensor& filter = ctx.input(fi);
+  // The GEMM paths run Sluice's packed kernel (ops/gemm_prepacked.h).
+  if (conv::prepacked_applies(g)) {
+    conv::forward_prepacked<T>(g, x, filter.data<T>(), *packed_filter<T>(ctx, fi, g), bias, act, y, ctx.pool());
+    return;
+  }
+  if (conv::winograd_chosen(g)) {
+    // The filter in Winograd's domain (16 C F values, 16/9 of the filter's size).
+    const int64_t bytes = 16 * g.c * g.f * static_cast<int64_t>(sizeof(T));
+    const auto u = std::static_pointer_cast<const conv::WinogradFilter<T>>(gemm::cached_weights(
+        ctx.node(), fi, filter, gemm::kWinogradFilterKind, g.c, g.f, bytes,
+        [&]() -> std::shared_ptr<const void> { return conv::winograd_filter<T>(g, filter.data<T>(), &ctx.pool()); }));
+    conv::forward_winograd_prepacked<T>(g, x, *u, bias, act, y, ctx.pool());
+    return;
+  }
+  conv::forward<T>(g, x, filter.data<T>(), bias, act, y, ctx.pool());
+}
+
+#define SLUICE_INSTANTIATE(T)                                                                                    \
+  template std::shared_ptr<const gemm::PackedMatrix<T>> packed_filter<T>(const KernelContext&, int,              \
+                                                                         const ConvGeometry&);                   \
+  template void conv_forward<T>(const KernelContext&, int, const ConvGeometry&, const T*, const T*,              \
+                                const conv::Epilogue&, T*);
+SLUICE_INSTANTIATE(float)
+SLUICE_INSTANTIATE(double)
+#undef SLUICE_INSTANTIATE
+
+}  // namespace kernels
 
 void register_conv_ops(OpRegistry& r) {
   const Ints ones{1, 1};

@@ -53,6 +53,8 @@ std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int inpu
 std::shared_ptr<const void> cached_weights(const Node& node, int input, const Tensor& b, int kind, int64_t k,
                                            int64_t n, int64_t bytes,
                                            const std::function<std::shared_ptr<const void>()>& make);
+// cached_weights' kind for a convolution filter in Winograd's domain (conv::winograd_filter).
+constexpr int kWinogradFilterKind = 2;
 
 // C[m, n] = A[m, k] B + beta C for beta 0 or 1 (A row-major, lda >= k), then `finish` (a
 // bias row [n] and a function on finished tiles, ops/gemm_packed.h), split across `pool`
