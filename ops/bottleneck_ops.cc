@@ -43,11 +43,6 @@ Stages stages_of(const Node& node, const Shape& x, const Shape& we, const Shape&
   return st;
 }
 
-void check_bias(const Shape& b, int64_t n, const char* what) {
-  SLUICE_REQUIRE(!b.known_rank() || (b.rank() == 1 && (b.dim(0) < 0 || n < 0 || b.dim(0) == n)), InvalidArgument,
-                 what, " must be [", n, "], got ", b.to_string());
-}
-
 void bottleneck_shape(ShapeContext& ctx) {
   require_float_inputs(ctx, {0, 1, 2, 3, 4, 5, 6});
   for (const char* stage : kStages) read_activation(ctx.node(), stage);

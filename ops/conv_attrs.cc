@@ -341,6 +341,11 @@ Output activation_grad(const Scope& s, const FusedActivation& act, const Output&
   }
 }
 
+void check_bias(const Shape& b, int64_t n, const char* what) {
+  SLUICE_REQUIRE(!b.known_rank() || (b.rank() == 1 && (b.dim(0) < 0 || n < 0 || b.dim(0) == n)), InvalidArgument,
+                 what, " must be [", n, "], got ", b.to_string());
+}
+
 void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> inputs) {
   for (int i : inputs) {
     require_float(ctx, i);

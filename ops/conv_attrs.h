@@ -76,6 +76,9 @@ template <class T>
 void conv_forward(const KernelContext& ctx, int fi, const conv::ConvGeometry& g, const T* x, const T* bias,
                   const conv::Epilogue& act, T* y);
 
+// A bias of `n` values (static shapes may hold -1): InvalidArgument naming `what` otherwise.
+void check_bias(const Shape& b, int64_t n, const char* what);
+
 // Input i (and all of `inputs`) float32/float64 and of one dtype.
 void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> inputs);
 

@@ -436,6 +436,8 @@ void forward_direct(const ConvGeometry& g, const T* x, const T* filter, const T*
 template <class T>
 void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
              const Epilogue& act, T* y, ThreadPool& pool) {
+  SLUICE_REQUIRE(g.out_stride() == g.f || winograd_chosen(g), Internal, "conv::forward: an output stride of ",
+                 g.out_stride(), " for ", g.f, " channels on a path that writes dense outputs");
   if (g.depthwise()) {
     depthwise_forward(g, x, filter, bias, act, y, pool);
   } else if (g.groups > 1) {
@@ -455,6 +457,8 @@ bool winograd_chosen(const ConvGeometry& g) {
   return !g.depthwise() && g.groups == 1 && !whole_gemm_pays(g) && winograd_applies(g) &&
          g.out_pixels() >= kWinogradMinPixels;
 }
+
+bool strided_output_applies(const ConvGeometry& g) { return prepacked_applies(g) || winograd_chosen(g); }
 
 bool prepacked_applies(const ConvGeometry& g) {
   if (g.groups != 1 || g.f == 0 || g.patch() == 0) return false;
@@ -481,6 +485,7 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
                  "forward_im2col_packed: filter packed as [", packed.rows(), ",", packed.group_cols(), "] for a [", k,
                  ",", f, "] product with ", g.groups, " groups");
   if (f == 0 || m == 0) return;
+  const int64_t ldy = g.out_stride();
   // Blocks of up to 256 pixels: the GEMM walks k in slices of 256 (ops/gemm_packed.cc), and
   // a block's slice of patches (256 x 256 values) stays in L2 while the filter's slice
   // streams past it once. No per-block filter packing any more, so long patches need no
@@ -498,7 +503,7 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
       patches = col;
       ld = k;
     }
-    gemm::gemm_prepacked<T>(rows, patches, ld, packed, T(0), y + r0 * f, f, gemm_pool, finish);
+    gemm::gemm_prepacked<T>(rows, patches, ld, packed, T(0), y + r0 * ldy, ldy, gemm_pool, finish);
   };
   if (count >= pool.num_threads()) {
     kernels::parallel_range(pool, count, 1, [&](int64_t b0, int64_t b1) {
@@ -517,8 +522,8 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
 constexpr int64_t kBottleneckBandBytes = 256 * 1024;
 
 bool bottleneck_applies(const ConvGeometry& e, const ConvGeometry& d, const ConvGeometry& p) {
-  return e.pointwise() && p.pointwise() && prepacked_applies(e) && prepacked_applies(p) && d.depthwise() &&
-         d.pad_top >= 0 && d.pad_top < (d.kh - 1) * d.dh + 1 &&
+  return e.ldy == 0 && d.ldy == 0 && p.ldy == 0 && e.pointwise() && p.pointwise() && prepacked_applies(e) &&
+         prepacked_applies(p) && d.depthwise() && d.pad_top >= 0 && d.pad_top < (d.kh - 1) * d.dh + 1 &&
          d.f == d.c && e.n == d.n && e.oh == d.h && e.ow == d.w && e.f == d.c && p.n == d.n && p.h == d.oh &&
          p.w == d.ow && p.c == d.f && d.oh > 0 && d.ow > 0;
 }

@@ -34,7 +34,12 @@ struct ConvGeometry {
   int64_t oh = 0, ow = 0;
   int64_t pad_top = 0, pad_left = 0;
   int64_t groups = 1;
+  // Elements from one output pixel to the next: f, or more when the output is a channel
+  // slice of a wider tensor (FusedConcatConv2D writes each branch into its slice of the
+  // concatenation). Only the paths of strided_output_applies write such outputs.
+  int64_t ldy = 0;
 
+  int64_t out_stride() const { return ldy > 0 ? ldy : f; }
   int64_t cg() const { return c / groups; }      // input channels per group
   int64_t fg() const { return f / groups; }      // output channels per group
   int64_t patch() const { return kh * kw * cg(); }  // K of the GEMMs
@@ -164,6 +169,11 @@ void forward_prepacked(const ConvGeometry& g, const T* x, const T* filter,
 template <class T>
 void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed,
                            const T* bias, const Epilogue& act, T* y, ThreadPool& pool);
+
+// Whether the GEMM and Winograd paths run this geometry (prepacked_applies or
+// winograd_chosen): they write outputs with any out_stride(); every other path needs
+// out_stride() == f.
+bool strided_output_applies(const ConvGeometry& g);
 
 // ---- an inverted bottleneck in one pass (FusedBottleneckConv2D, ops/bottleneck_ops.h):
 // y = project(depthwise(expand(x))), each stage with its bias (may be null) and activation.

@@ -152,7 +152,7 @@ void output_transform(const ConvGeometry& g, const Tiles& tiles, const T* m, int
     for (int a = 0; a < 2; ++a)
       for (int b = 0; b < 2; ++b)
         dst[2 * a + b] = oy + a < g.oh && ox + b < g.ow
-                             ? y + ((n * g.oh + oy + a) * g.ow + ox + b) * F
+                             ? y + ((n * g.oh + oy + a) * g.ow + ox + b) * g.out_stride()
                              : nullptr;
     for (int64_t f0 = 0; f0 < F; f0 += L) {
       const int64_t fl = std::min(L, F - f0);

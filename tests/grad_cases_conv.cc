@@ -3,6 +3,7 @@
 // are differentiable, so second derivatives work) and the pooling gradient ops.
 #include "gradient_checker.h"
 #include "ops/bottleneck_ops.h"
+#include "ops/concat_conv_ops.h"
 
 namespace sluice {
 namespace {
@@ -61,6 +62,15 @@ std::vector<GradCase> conv_cases() {
          return ops::fused_bottleneck_conv2d(s, x[0], {x[1], x[2], FusedActivation::leaky(0.2)},
                                              {x[3], x[4], FusedActivation::relu}, {x[5], x[6], FusedActivation::none},
                                              {2, 2}, Pads::explicit_pads(1, 1, 1, 1), {1, 1});
+       }},
+      // Two convolutions of one input concatenated along the channels (a fire module): a
+      // 1x1 branch and a 3x3 branch with asymmetric pads, relu6.
+      {"fused_concat_conv2d",
+       {{1, 4, 5, 3}, {1, 1, 3, 2}, {2}, {3, 3, 3, 3}, {3}},
+       [](const Scope& s, const X& x) {
+         return ops::fused_concat_conv2d(
+             s, x[0], {{x[1], x[2], Padding::valid}, {x[3], x[4], Pads::explicit_pads(1, 1, 2, 0)}},
+             FusedActivation::relu6);
        }},
       // The backprop ops as functions of their value inputs (the *_like input only gives a shape).
       {"conv2d_backprop_input_same_s1",

@@ -4,6 +4,7 @@
 // pooling gradients are reached through gradients().
 #include "op_numerics.h"
 #include "ops/bottleneck_ops.h"
+#include "ops/concat_conv_ops.h"
 
 namespace sluice::testing {
 namespace {
@@ -73,6 +74,17 @@ std::vector<NumericsRow> conv_rows() {
                  {filled_like(s, x[0], {1, 1, 1, 8}, 1.0), zero, FusedActivation::none},
                  {filled_like(s, x[0], {1, 1, 8, 1}, 1.0), filled_like(s, x[0], {1}, 0.5), FusedActivation::relu},
                  {1, 1}, V, {1, 1});
+           }),
+      // Two 1x1 convolutions of ones (8 channels: the packed GEMM, each written into its
+      // slice of the output), biases 0.5 and 0, relu
+      rows("FusedConcatConv2D", {with_first(kNaN, 1, {1, 1, 2, 8})}, {kNaN, kNaN, 8.5, 8},
+           {with_first(-kInf, 1, {1, 1, 2, 8})}, {0, 0, 8.5, 8},
+           [](const Scope& s, const X& x) {
+             const Output ones = filled_like(s, x[0], {1, 1, 8, 1}, 1.0);
+             return ops::fused_concat_conv2d(s, x[0],
+                                             {{ones, filled_like(s, x[0], {1}, 0.5), Padding::valid},
+                                              {ones, filled_like(s, x[0], {1}, 0.0), Padding::valid}},
+                                             FusedActivation::relu);
            }),
       // FusedMatMul (GEMM + bias + relu): rows of x summed by a [2,1] matrix of ones
       rows("FusedMatMul", {T({kNaN, -1, 2, 3}, {2, 2})}, {kNaN, 5.5},

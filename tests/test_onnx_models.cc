@@ -117,15 +117,34 @@ TEST(OnnxModels, MobilenetV2) {
 TEST(OnnxModels, Squeezenet11) {
   SKIP_WITHOUT_MODELS();
   expect_matches_torch("squeezenet1_1");
-  // Layout: 26 convolutions, 3 max pools and 8 channel concatenations run channels-last
-  // with a single transpose, of the input; the [N,1000,1,1] result is reshaped, not
-  // transposed, back to ONNX order.
+  // Layout: the convolutions, 3 max pools and the 8 fire modules' channel concatenations
+  // run channels-last with a single transpose, of the input; the [N,1000,1,1] result is
+  // reshaped, not transposed, back to ONNX order. Each fire module's two expansions and
+  // their Concat are one FusedConcatConv2D (the 26 convolutions: the stem, 8 squeezes, 8
+  // pairs of expansions, the classifier). The expansions' values keep their ONNX names and
+  // can be fetched.
   Graph g;
-  const Output y = io::import_onnx(g, (models_dir() / "squeezenet1_1.onnx").string(), {"", {}, {"output:0"}}).tensors[0];
-  std::map<std::string, int> ops = reachable_ops(y);
+  const std::string inner = "/features/features.3/expand3x3_activation/Relu_output_0:0";
+  const std::string concat = "/features/features.3/Concat_output_0:0";
+  const io::ImportResult r =
+      io::import_onnx(g, (models_dir() / "squeezenet1_1.onnx").string(), {"", {}, {"output:0", inner, concat}});
+  std::map<std::string, int> ops = reachable_ops(r.tensors[0]);
   EXPECT_EQ(ops["Transpose"], 1);
-  EXPECT_EQ(ops["FusedConv2D"], 26);
-  EXPECT_EQ(ops["Concat"], 8);
+  EXPECT_EQ(ops["FusedConv2D"], 10);
+  EXPECT_EQ(ops["FusedConcatConv2D"], 8);
+  EXPECT_EQ(ops["Concat"], 0);
+  // The 3x3 expansion of the first fire module is the second half of its concatenation.
+  Session sess(g);
+  const Tensor x = io::read_npy((models_dir() / "squeezenet1_1.input.npy").string());
+  const std::vector<Tensor> out = sess.run({{"input:0", x}}, {r.tensors[1], r.tensors[2]});
+  ASSERT_EQ(out[0].shape(), Shape({x.dim(0), 64, 55, 55}));  // ONNX order
+  ASSERT_EQ(out[1].shape(), Shape({x.dim(0), 128, 55, 55}));
+  int64_t differ = 0;
+  for (int64_t i = 0; i < out[0].num_elements(); ++i) {
+    const int64_t per_image = 64 * 55 * 55, n = i / per_image;
+    differ += out[0].as_double(i) != out[1].as_double(n * 2 * per_image + per_image + i % per_image);
+  }
+  EXPECT_EQ(differ, 0);
 }
 
 TEST(OnnxModels, LstmClassifier) {

@@ -167,6 +167,12 @@ class NodeContext {
 // when that input feeds nothing else (onnx_ops_activation.cc); false when it cannot.
 bool fused_into_conv(NodeContext& ctx, const FusedActivation& act);
 
+// The channel Concat being imported, of channels-last values `xs`, as one FusedConcatConv2D
+// (ops/concat_conv_ops.h) when every value is a FusedConv2D of one input with constant
+// weights, stride 1, one activation, that nothing else reads (SqueezeNet's fire modules)
+// (onnx_ops_nn.cc); an invalid Output when the pattern does not match.
+Output fused_concat_conv(NodeContext& ctx, const std::vector<Output>& xs);
+
 // ---- the op table (onnx_importer.cc) ----
 
 using BuildFn = void (*)(NodeContext& ctx);

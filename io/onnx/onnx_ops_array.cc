@@ -231,6 +231,10 @@ void build_Concat(NodeContext& ctx) {
   for (int i : present) all_cl = all_cl && ctx.is_cl(i);
   std::vector<Output> xs;
   for (int i : present) xs.push_back(all_cl ? ctx.input_cl(i) : ctx.input(i));
+  if (all_cl && r == 4 && cl_axis(axis, r) == 3) {
+    const Output fused = fused_concat_conv(ctx, xs);
+    if (fused.valid()) return ctx.set_output_cl(0, fused);
+  }
   if (all_cl) return ctx.set_output_cl(0, ops::concat(ctx.scope(), xs, cl_axis(axis, r)));
   ctx.set_output(0, ops::concat(ctx.scope(), xs, axis));
   if (r == 1) {  // concatenated shapes

@@ -5,6 +5,7 @@
 
 #include "../../ops/array_ops.h"
 #include "../../ops/bottleneck_ops.h"
+#include "../../ops/concat_conv_ops.h"
 #include "../../ops/conv_attrs.h"
 #include "../../ops/conv_ops.h"
 #include "../../ops/math_ops.h"
@@ -492,6 +493,43 @@ void build_SoftmaxCrossEntropyLoss(NodeContext& ctx) {
 }
 
 }  // namespace
+
+Output fused_concat_conv(NodeContext& ctx, const std::vector<Output>& xs) {
+  if (xs.size() < 2) return Output();
+  std::vector<ops::ConcatConvBranch> branches;
+  FusedActivation act;
+  const Node* first = nullptr;
+  for (const Output& v : xs) {
+    const Node* n = v.node();
+    if (n->op_type() != "FusedConv2D" || ctx.consumers_of_cl(v) != 1) return Output();
+    for (const Output& o : xs)
+      if (&o != &v && o.node() == n) return Output();  // one convolution listed twice
+    if (n->inputs[1].node()->op_type() != "Const" || n->inputs[2].node()->op_type() != "Const") return Output();
+    const kernels::ConvArgs a = kernels::read_conv_args(*n);
+    const FusedActivation na = kernels::read_activation(*n);
+    const Shape &in = n->inputs[0].shape(), &out = v.shape();
+    if (a.groups != 1 || a.strides != kernels::Ints{1, 1} || a.dilations != kernels::Ints{1, 1} ||
+        !in.known_rank() || in.rank() != 4 || in.dim(1) < 0 || in.dim(2) < 0 || !out.known_rank() ||
+        out.dim(3) < 0)
+      return Output();
+    if (!first) {
+      first = n, act = na;
+    } else if (n->inputs[0] != first->inputs[0] || na.kind != act.kind || na.clip_min != act.clip_min ||
+               na.clip_max != act.clip_max || na.alpha != act.alpha || out.dim(1) != xs[0].shape().dim(1) ||
+               out.dim(2) != xs[0].shape().dim(2)) {
+      return Output();
+    }
+    // The branch's padding as numbers (SAME resolves against the known input size).
+    const conv::ConvGeometry g =
+        kernels::conv_geometry(in, n->inputs[1].shape(), a, kernels::FilterLayout::grouped);
+    if (g.oh < 0 || g.ow < 0 || g.kh < 1 || g.kw < 1 || g.pad_top < 0 || g.pad_left < 0) return Output();
+    const int64_t bottom = (g.oh - 1) + (g.kh - 1) + 1 - g.h - g.pad_top;
+    const int64_t right = (g.ow - 1) + (g.kw - 1) + 1 - g.w - g.pad_left;
+    if (bottom < 0 || right < 0) return Output();
+    branches.push_back({n->inputs[1], n->inputs[2], Pads::explicit_pads(g.pad_top, bottom, g.pad_left, right)});
+  }
+  return ops::fused_concat_conv2d(ctx.scope(), first->inputs[0], branches, act);
+}
 
 std::vector<OpEntry> nn_op_entries() {
   return {
