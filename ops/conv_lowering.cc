@@ -28,6 +28,15 @@ constexpr int64_t kDirectMaxPatch = 16;
 // multiplications per output pixel: with few output pixels (resnet18's last stages at
 // batch 1: 14x14 and 7x7) the transform costs more than it saves.
 constexpr int64_t kWinogradMinPixels = 256;
+// forward_implicit (no im2col: each output row's GEMM reads the patches in place) replaces
+// forward_im2col_packed for rows of at least kImplicitMinWidth pixels (one output row's
+// product must keep the GEMM's row tiles busy) and filters of at most kImplicitMaxFilter
+// values (every row streams the whole filter: it must stay in L2). The ImageNet stems (3
+// channels, 3x3/2 and 7x7/2, batch 1 and 8) took 0.68-0.92x of im2col's time (medians of 8
+// alternating rounds, AVX2 EPYC, docs/onnx_speed.md). Against Winograd (SqueezeNet's 55x55
+// 16-channel layers) it was a toss-up, so Winograd keeps those.
+constexpr int64_t kImplicitMinWidth = 32;
+constexpr int64_t kImplicitMaxFilter = 16384;
 // forward_im2col packs the whole filter for every block of pixels it hands to the GEMM.
 // With long patches, blocks are short (128K values / patch length: 28 rows for a 3x3x512
 // patch) and many filter columns, the packing costs more than the arithmetic: then one
@@ -471,6 +480,7 @@ template <class T>
 void forward_prepacked(const ConvGeometry& g, const T* x, const T* filter, const gemm::PackedMatrix<T>& packed,
                        const T* bias, const Epilogue& act, T* y, ThreadPool& pool) {
   if (prepacked_applies(g)) {
+    if (implicit_chosen(g)) return forward_implicit(g, x, packed, bias, act, y, pool);
     forward_im2col_packed(g, x, packed, bias, act, y, pool);
   } else {
     forward(g, x, filter, bias, act, y, pool);
@@ -514,6 +524,60 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
     // Fewer blocks than threads (a small image): the GEMM splits each block instead.
     std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(std::min(m, kRowsPerBlock) * k);
     for (int64_t b = 0; b < count; ++b) run_block(b, col.get(), &pool);
+  }
+}
+
+bool implicit_applies(const ConvGeometry& g) {
+  return g.groups == 1 && g.dw == 1 && !g.pointwise() && g.f > 0 && g.c > 0 && g.out_pixels() > 0;
+}
+
+bool implicit_chosen(const ConvGeometry& g) {
+  return implicit_applies(g) && prepacked_applies(g) && !whole_gemm_pays(g) && g.ow >= kImplicitMinWidth &&
+         g.patch() * g.f <= kImplicitMaxFilter;
+}
+
+template <class T>
+void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed, const T* bias,
+                      const Epilogue& act, T* y, ThreadPool& pool) {
+  SLUICE_REQUIRE(implicit_applies(g) && packed.groups() == 1 && packed.rows() == g.patch() &&
+                     packed.group_cols() == g.f,
+                 Internal, "forward_implicit: filter packed as [", packed.rows(), ",", packed.group_cols(),
+                 "] for a [", g.patch(), ",", g.f, "] product");
+  const int64_t C = g.c, ldy = g.out_stride();
+  // The input rows and columns an image's outputs read (from row -pad_top and column
+  // -pad_left), zeros outside the image; one image at a time, so the copy stays about the
+  // size of an image.
+  const int64_t hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + g.kw;
+  const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + g.w, lo, wp);
+  auto padded = workspace<T>(hp * wp * C);
+  T* p = padded.get();
+  const int64_t copy_grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(wp * C, 1));
+  // Output row oy is one product: its pixels' patches are KH segments of KW * C values, the
+  // first at padded row oy * sh, pixels sw * C values apart.
+  const gemm::Finish<T> finish = finish_of(bias, act);
+  const gemm::Segments segments{g.kw * C, g.dh * wp * C};
+  const double row_flops = 2.0 * static_cast<double>(g.ow) * static_cast<double>(g.patch()) * static_cast<double>(g.f);
+  const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(2e5 / std::max(row_flops, 1.0)));
+  for (int64_t n = 0; n < g.n; ++n) {
+    kernels::parallel_range(pool, hp, copy_grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t r = r0; r < r1; ++r) {
+        const int64_t iy = r - g.pad_top;
+        T* dst = p + r * wp * C;
+        if (iy < 0 || iy >= g.h || hi == lo) {
+          std::fill_n(dst, wp * C, T(0));
+          continue;
+        }
+        // Padded columns [lo, hi) are image columns lo - pad_left ...
+        std::fill_n(dst, lo * C, T(0));
+        std::copy_n(x + ((n * g.h + iy) * g.w + (lo - g.pad_left)) * C, (hi - lo) * C, dst + lo * C);
+        std::fill_n(dst + hi * C, (wp - hi) * C, T(0));
+      }
+    });
+    kernels::parallel_range(pool, g.oh, grain, [&](int64_t r0, int64_t r1) {
+      for (int64_t oy = r0; oy < r1; ++oy)
+        gemm::gemm_packed<T>(g.ow, p + oy * g.sh * wp * C, g.sw * C, segments, packed, 0, 0, g.f, T(0),
+                             y + (n * g.oh + oy) * g.ow * ldy, ldy, finish);
+    });
   }
 }
 
@@ -727,6 +791,8 @@ void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, Thre
                                      ThreadPool&);                                             \
   template void forward_im2col_packed<T>(const ConvGeometry&, const T*, const gemm::PackedMatrix<T>&, \
                                          const T*, const Epilogue&, T*, ThreadPool&);          \
+  template void forward_implicit<T>(const ConvGeometry&, const T*, const gemm::PackedMatrix<T>&, const T*,       \
+                                    const Epilogue&, T*, ThreadPool&);                                        \
   template void forward_bottleneck<T>(const T*, const ConvGeometry&, const gemm::PackedMatrix<T>&,   \
                                       const T*, const Epilogue&, const ConvGeometry&, const T*, \
                                       const T*, const Epilogue&, const ConvGeometry&,           \

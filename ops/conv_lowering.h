@@ -175,6 +175,18 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
 // out_stride() == f.
 bool strided_output_applies(const ConvGeometry& g);
 
+// Any geometry with groups == 1 and undilated columns, not pointwise: no im2col. The input
+// is copied once with its padding (the rows and columns the outputs read, zeros outside
+// the image); then each output row is one GEMM on the packed filter whose A is read in
+// place: a pixel's patch is KH runs of KW*C contiguous padded values, a padded row apart
+// (gemm::Segments). The same arithmetic as forward_im2col_packed, so the same bits.
+// forward_prepacked takes this path when implicit_chosen.
+bool implicit_applies(const ConvGeometry& g);
+bool implicit_chosen(const ConvGeometry& g);
+template <class T>
+void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed, const T* bias,
+                      const Epilogue& act, T* y, ThreadPool& pool);
+
 // ---- an inverted bottleneck in one pass (FusedBottleneckConv2D, ops/bottleneck_ops.h):
 // y = project(depthwise(expand(x))), each stage with its bias (may be null) and activation.
 // `expand` and `project` are pointwise geometries (1x1, stride 1, unpadded) whose filters

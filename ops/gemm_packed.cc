@@ -46,13 +46,21 @@ enum Mode : int {
                   // blocks leaves each element's chain of multiply-adds unchanged
 };
 
-// C[R, S strips] (op)= A[R, k] B[k, S strips]. strips[s] points at packed strip s (at the
-// block's first k); c at the tile's first element; the last strip covers only last_cols
+// A k block's columns of A as they lie in a row: `length` values from `offset` (one piece
+// for a plain A; one per segment the block touches for a segmented A).
+struct Piece {
+  int64_t offset, length;
+};
+constexpr int kMaxPieces = static_cast<int>(kDepth) + 1;
+
+// C[R, S strips] (op)= A[R, k] B[k, S strips], k the sum of the pieces' lengths. a points at
+// the tile's first row of A (row r at a + r * lda); strips[s] points at packed strip s (at
+// the block's first k); c at the tile's first element; the last strip covers only last_cols
 // (<= lanes) columns. In kAdd mode row r adds add + r * ldadd (C itself, or a bias row with
 // ldadd 0). bounds (when not null: the last k block) clamps the stored values to
 // [bounds[0], bounds[1]].
 template <class T, int R, int S>
-void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, int mode, T* c,
+void micro_tile(const Piece* pieces, int npieces, const T* a, int64_t lda, const T* const* strips, int mode, T* c,
                 int64_t ldc, int64_t last_cols, const T* add, int64_t ldadd, const T* bounds) {
   using P = Packet<T>;
   constexpr int lanes = kLanes<T>;
@@ -80,21 +88,28 @@ void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, int 
     for (int r = 0; r < R; ++r)
       for (int s = 0; s < S; ++s) acc[r][s] = ei::pset1<P>(T(0));
   }
-  for (int64_t kk = 0; kk < k; ++kk) {
-    P b[S];
-    for (int s = 0; s < S; ++s) {
-      b[s] = ei::pload<P>(strips[s] + kk * lanes);
+  const T* bs[S];
+  for (int s = 0; s < S; ++s) bs[s] = strips[s];
+  for (int p = 0; p < npieces; ++p) {
+    const T* ap = a + pieces[p].offset;
+    const int64_t k = pieces[p].length;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      P b[S];
+      for (int s = 0; s < S; ++s) {
+        b[s] = ei::pload<P>(bs[s] + kk * lanes);
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-      // Keep the strip in a register: otherwise GCC folds the load into each of the R
-      // multiply-adds that use it (R loads instead of one), and the loop becomes bound by
-      // loads instead of multiply-adds (40 -> 25 GFLOP/s on a 196 x 256 x 2304 product).
-      __asm__("" : "+x"(b[s]));
+        // Keep the strip in a register: otherwise GCC folds the load into each of the R
+        // multiply-adds that use it (R loads instead of one), and the loop becomes bound by
+        // loads instead of multiply-adds (40 -> 25 GFLOP/s on a 196 x 256 x 2304 product).
+        __asm__("" : "+x"(b[s]));
 #endif
+      }
+      for (int r = 0; r < R; ++r) {
+        const P av = ei::pset1<P>(ap[r * lda + kk]);
+        for (int s = 0; s < S; ++s) acc[r][s] = ei::pmadd(av, b[s], acc[r][s]);
+      }
     }
-    for (int r = 0; r < R; ++r) {
-      const P av = ei::pset1<P>(a[r * lda + kk]);
-      for (int s = 0; s < S; ++s) acc[r][s] = ei::pmadd(av, b[s], acc[r][s]);
-    }
+    for (int s = 0; s < S; ++s) bs[s] += k * lanes;
   }
   const bool adding = mode == kAdd;
   P lo = ei::pset1<P>(T(0)), hi = lo;
@@ -131,8 +146,8 @@ void micro_tile(int64_t k, const T* a, int64_t lda, const T* const* strips, int 
 }
 
 template <class T>
-using TileFn = void (*)(int64_t, const T*, int64_t, const T* const*, int, T*, int64_t, int64_t, const T*,
-                        int64_t, const T*);
+using TileFn = void (*)(const Piece*, int, const T*, int64_t, const T* const*, int, T*, int64_t, int64_t,
+                        const T*, int64_t, const T*);
 
 // tile_fn<T>(r, s): micro_tile<T, r, s> for r in [1, kMaxRows], s in [1, kMaxStrips].
 template <class T, int R, int... S>
@@ -225,6 +240,12 @@ PackedMatrix<T>::PackedMatrix(bool trans, int64_t k, int64_t n, int64_t groups, 
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
                  int64_t c0, int64_t c1, T beta, T* c, int64_t ldc, const Finish<T>& finish) {
+  gemm_packed<T>(m, a, lda, Segments{}, b, g, c0, c1, beta, c, ldc, finish);
+}
+
+template <class T>
+void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, const PackedMatrix<T>& b,
+                 int64_t g, int64_t c0, int64_t c1, T beta, T* c, int64_t ldc, const Finish<T>& finish) {
   constexpr int64_t lanes = kLanes<T>;
   SLUICE_REQUIRE(m >= 0 && g >= 0 && g < b.groups() && c0 >= 0 && c0 % lanes == 0 && c0 <= c1 &&
                      c1 <= b.group_cols() && (beta == T(0) || beta == T(1)) &&
@@ -232,6 +253,8 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
                  Internal, "gemm_packed: rows ", m, ", group ", g, " of ", b.groups(),
                  ", columns [", c0, ",", c1, ") of ", b.group_cols(), ", beta ", beta,
                  finish.bias ? " with a bias" : "");
+  SLUICE_REQUIRE(segments.length >= 0 && (segments.length == 0 || segments.stride >= 0), Internal,
+                 "gemm_packed: segments of ", segments.length, " values ", segments.stride, " apart");
   const int64_t k = b.rows();
   const int64_t strips = (c1 - c0 + lanes - 1) / lanes;
   if (m == 0 || strips == 0) return;
@@ -252,6 +275,19 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
     const bool last = k0 + kDepth >= k;
     const T bounds_of_call[2] = {finish.lo, finish.hi};
     const T* bounds = last && finish.clamp ? bounds_of_call : nullptr;
+    // Where the block's columns [k0, k0 + kc) lie in a row of A.
+    Piece pieces[kMaxPieces];
+    int npieces = 0;
+    if (segments.length == 0) {
+      pieces[npieces++] = {k0, kc};
+    } else {
+      for (int64_t kk = k0; kk < k0 + kc;) {
+        const int64_t seg = kk / segments.length, within = kk % segments.length;
+        const int64_t len = std::min(segments.length - within, k0 + kc - kk);
+        pieces[npieces++] = {seg * segments.stride + within, len};
+        kk += len;
+      }
+    }
     // Rows in chunks of about kChunkRows: a chunk's k block of A (256 x 256 values) stays
     // in L2 while the strips pass over it.
     for (int64_t t0 = 0; t0 < row_tiles; t0 += tiles_per_chunk) {
@@ -265,7 +301,7 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, i
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t r0 = m * t / row_tiles, r1 = m * (t + 1) / row_tiles;
           T* ct = c + r0 * ldc + s0 * lanes;
-          tile_fn<T>(r1 - r0, ns)(kc, a + r0 * lda + k0, lda, ptrs, mode, ct, ldc, last_cols,
+          tile_fn<T>(r1 - r0, ns)(pieces, npieces, a + r0 * lda, lda, ptrs, mode, ct, ldc, last_cols,
                                   bias ? bias : ct, bias ? 0 : ldc, bounds);
           // The tile's finished values are still in L1.
           if (last && finish.fn) finish.fn(finish.ctx, ct, ldc, r1 - r0, (ns - 1) * lanes + last_cols);
@@ -280,6 +316,10 @@ template class PackedMatrix<double>;
 template void gemm_packed<float>(int64_t, const float*, int64_t, const PackedMatrix<float>&,
                                  int64_t, int64_t, int64_t, float, float*, int64_t, const Finish<float>&);
 template void gemm_packed<double>(int64_t, const double*, int64_t, const PackedMatrix<double>&,
+                                  int64_t, int64_t, int64_t, double, double*, int64_t, const Finish<double>&);
+template void gemm_packed<float>(int64_t, const float*, int64_t, const Segments&, const PackedMatrix<float>&,
+                                 int64_t, int64_t, int64_t, float, float*, int64_t, const Finish<float>&);
+template void gemm_packed<double>(int64_t, const double*, int64_t, const Segments&, const PackedMatrix<double>&,
                                   int64_t, int64_t, int64_t, double, double*, int64_t, const Finish<double>&);
 
 }  // namespace sluice::gemm

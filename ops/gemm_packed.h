@@ -74,4 +74,15 @@ template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
                  int64_t c0, int64_t c1, T beta, T* c, int64_t ldc, const Finish<T>& finish = {});
 
+// A laid out in segments: row i's column kk is a[i * lda + (kk / length) * stride +
+// kk % length] (length 0: the plain layout, a[i * lda + kk]). A convolution's patches read in
+// place from a padded input are such an A: KH segments of KW * C values, an input row apart
+// (conv::forward_implicit). The arithmetic is the plain product's, element for element.
+struct Segments {
+  int64_t length = 0, stride = 0;
+};
+template <class T>
+void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, const PackedMatrix<T>& b,
+                 int64_t g, int64_t c0, int64_t c1, T beta, T* c, int64_t ldc, const Finish<T>& finish = {});
+
 }  // namespace sluice::gemm

@@ -1,6 +1,6 @@
 // FusedConcatConv2D (ops/concat_conv_ops.h): bit for bit the FusedConv2Ds and the Concat it
-// stands for, on each path a branch can take (the packed GEMM, Winograd, and the direct
-// kernel through a branch tensor), 1 and 2 threads, float and double; and bad input. Its
+// stands for, on each path a branch can take (the packed GEMM, the implicit GEMM, Winograd,
+// and the direct kernel through a branch tensor), 1 and 2 threads, float and double; and bad input. Its
 // gradient is checked in grad_cases_conv.cc, NaN and Inf in numerics_rows_conv.cc, the
 // ONNX importer building it for SqueezeNet in test_onnx_models.cc.
 #include <gtest/gtest.h>
@@ -86,6 +86,9 @@ TEST(ConcatConv, SameBitsAsTheConvolutionsAndTheConcat) {
        3,
        {{1, 1, 5, none}, {2, 2, 6, Pads::explicit_pads(0, 1, 1, 0)}, {3, 3, 4, one}},
        FusedActivation::leaky(0.1)},
+      // Wide rows of three channels: the 3x3 branch takes the implicit GEMM (no im2col), the
+      // 1x1 the direct kernel.
+      {"rgb_wide_implicit", 1, 6, 40, 3, {{1, 1, 5, none}, {3, 3, 16, one}}, FusedActivation::relu},
       // Two 3x3 branches and a clip.
       {"two_3x3_clip", 1, 10, 11, 8, {{3, 3, 9, one}, {3, 3, 7, one}}, FusedActivation::clip_to(-0.3, 0.8)},
       {"no_activation", 1, 5, 5, 6, {{1, 1, 4, none}, {3, 3, 4, one}}, FusedActivation::none},
@@ -95,6 +98,8 @@ TEST(ConcatConv, SameBitsAsTheConvolutionsAndTheConcat) {
   EXPECT_TRUE(conv::prepacked_applies(geometry(fire, fire.branches[0])));
   const Case& direct = cases[2];
   EXPECT_FALSE(conv::strided_output_applies(geometry(direct, direct.branches[0])));
+  const Case& wide = cases[3];
+  EXPECT_TRUE(conv::implicit_chosen(geometry(wide, wide.branches[1])));
   for (const Case& k : cases)
     for (DType dtype : {DType::f32, DType::f64})
       for (int threads : {1, 2}) expect_same_bits(k, dtype, threads);
