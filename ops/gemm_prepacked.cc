@@ -149,7 +149,10 @@ void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b
   if (m == 0 || n == 0) return;
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   const int threads = pool ? pool->num_threads() : 1;
-  if (threads == 1 || flops < 4e6) {
+  // Few rows against big weights (a classifier's last layer at batch 1) are bound by
+  // streaming the packed weights through the core: split them too.
+  const bool big_weights = k * n >= (int64_t{1} << 18);
+  if (threads == 1 || (flops < 4e6 && !big_weights)) {
     gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc, finish);
     return;
   }
