@@ -1,12 +1,19 @@
 // Kernels added for the importers: depthwise 3x3 convolutions at MobileNetV2's shapes (batch
 // 1 and 8), the fused depthwise + bias + relu6 against the three separate ops, a grouped
-// convolution (ResNeXt-like), a transposed convolution (DCGAN-like) and layer normalization
-// (a transformer's [batch, sequence, 512]). Each runs through a graph and a session as a user
-// runs it, checks its result against the naive references of tests/nn_reference.h once,
-// then times. Arguments: {batch, threads} or {threads}.
+// convolution (ResNeXt-like), a transposed convolution (DCGAN-like), layer normalization (a
+// transformer's [batch, sequence, 512]), SqueezeNet's fire module as one op and as three, and
+// the ImageNet stems on the implicit GEMM and on im2col. Most run through a graph and a
+// session as a user runs them and check their result against the naive references of
+// tests/nn_reference.h once; the fire module and stem pairs check each side against the
+// other's bits (the stems call the two kernel paths directly), then time.
+// Arguments: {batch, threads}, {threads} or {stem, batch}.
 #include <algorithm>
+#include <array>
 
 #include "bench_util.h"
+#include "ops/concat_conv_ops.h"
+#include "ops/conv_lowering.h"
+#include "ops/gemm_packed.h"
 #include "tests/nn_reference.h"
 
 namespace sluice::bench {
@@ -123,6 +130,70 @@ void transpose(benchmark::State& state) {
   set_rate(state, "GFLOP/s", 2.0 * 16 * cin * cout * static_cast<double>(n * h * h) / 1e9);
 }
 const bool tc = add("ConvTranspose_16x16x128_to_32x32x64", transpose, {{1}, {2}});
+
+// ---- SqueezeNet's first fire module (55x55, 16 -> 64 1x1 + 64 3x3, relu): one
+// FusedConcatConv2D against two FusedConv2Ds and a Concat ----
+
+void fire_module(benchmark::State& state, bool fused) {
+  const int64_t n = state.range(0), h = 55, c = 16, f = 64;
+  Graph g;
+  Scope root(g);
+  Output x = ops::placeholder(root.named("x"), DType::f32, {-1, h, h, c});
+  Output w1 = ops::constant(root, random_tensor({1, 1, c, f}, 71, 0.3f)), b1 = ops::constant(root, random_tensor({f}, 72));
+  Output w3 = ops::constant(root, random_tensor({3, 3, c, f}, 73, 0.1f)), b3 = ops::constant(root, random_tensor({f}, 74));
+  const Pads one = Pads::explicit_pads(1, 1, 1, 1);
+  const FusedActivation relu = FusedActivation::relu;
+  Output unfused = ops::concat(root, {ops::fused_conv2d(root, x, w1, b1, relu, {1, 1}, Padding::valid, {1, 1}, 1),
+                                      ops::fused_conv2d(root, x, w3, b3, relu, {1, 1}, one, {1, 1}, 1)}, 3);
+  Output both = ops::fused_concat_conv2d(root, x, {{w1, b1, Padding::valid}, {w3, b3, one}}, relu);
+  Output y = fused ? both : unfused;
+  Session sess(g, SessionOptions{static_cast<int>(state.range(1))});
+  const Tensor xv = random_tensor({n, h, h, c}, 75);
+  const std::vector<Tensor> r = sess.run({{x, xv}}, {both, unfused});
+  if (!verify(state, as_doubles(r[0]), as_doubles(r[1]), 0, "fused fire module")) return;
+  for (auto _ : state) benchmark::DoNotOptimize(sess.run({{x, xv}}, {y}));
+  set_rate(state, "GFLOP/s", 2.0 * 10 * c * f * static_cast<double>(n * h * h) / 1e9);
+}
+const bool ff = add("Fire_55x55x16_FusedConcatConv", [](benchmark::State& s) { fire_module(s, true); },
+                    kBatchThreads);
+const bool fu = add("Fire_55x55x16_ConvsConcat", [](benchmark::State& s) { fire_module(s, false); },
+                    kBatchThreads);
+
+// ---- the ImageNet stems (224x224x3): the implicit GEMM against im2col + GEMM, the same
+// packed filter and the same bits. Arguments: {stem, batch}: 0 squeezenet 3x3/2 valid -> 64,
+// 1 mobilenet_v2 3x3/2 pad 1 -> 32, 2 resnet18 7x7/2 pad 3 -> 64; 1 thread ----
+
+void stem(benchmark::State& state, bool implicit) {
+  struct Stem {
+    int64_t k, f, pad;
+  };
+  const Stem st = std::array<Stem, 3>{{{3, 64, 0}, {3, 32, 1}, {7, 64, 3}}}[static_cast<size_t>(state.range(0))];
+  conv::ConvGeometry g;
+  g.n = state.range(1), g.h = g.w = 224, g.c = 3, g.kh = g.kw = st.k, g.f = st.f, g.sh = g.sw = 2;
+  g.pad_top = g.pad_left = st.pad;
+  g.oh = g.ow = (224 + 2 * st.pad - st.k) / 2 + 1;
+  const Tensor xv = random_tensor({g.n, 224, 224, 3}, 81), wv = random_tensor({g.patch(), g.f}, 82, 0.2f);
+  const Tensor bv = random_tensor({g.f}, 83);
+  const gemm::PackedMatrix<float> packed(false, g.patch(), g.f, 1, wv.data<float>(), g.f);
+  ThreadPool pool(1);
+  const conv::Epilogue relu(conv::Epilogue::relu, 0, 0, 0);
+  Tensor a(DType::f32, {g.out_pixels(), g.f}), b(DType::f32, {g.out_pixels(), g.f});
+  auto run = [&](bool imp, Tensor& out) {
+    if (imp) {
+      conv::forward_implicit<float>(g, xv.data<float>(), packed, bv.data<float>(), relu, out.data<float>(), pool);
+    } else {
+      conv::forward_im2col_packed<float>(g, xv.data<float>(), packed, bv.data<float>(), relu, out.data<float>(), pool);
+    }
+  };
+  run(true, a);
+  run(false, b);
+  if (!verify(state, as_doubles(a), as_doubles(b), 0, "implicit stem")) return;
+  for (auto _ : state) run(implicit, a);
+  set_rate(state, "GFLOP/s", 2.0 * static_cast<double>(g.patch() * g.f * g.out_pixels()) / 1e9);
+}
+const std::vector<std::vector<int64_t>> kStems = {{0, 1}, {0, 8}, {1, 1}, {1, 8}, {2, 1}, {2, 8}};
+const bool si = add("Stem_Implicit", [](benchmark::State& s) { stem(s, true); }, kStems);
+const bool sc = add("Stem_Im2col", [](benchmark::State& s) { stem(s, false); }, kStems);
 
 // ---- layer norm: [32, 128, 512], forward and forward + backward ----
 
