@@ -89,6 +89,8 @@ TEST(ConcatConv, SameBitsAsTheConvolutionsAndTheConcat) {
       // Wide rows of three channels: the 3x3 branch takes the implicit GEMM (no im2col), the
       // 1x1 the direct kernel.
       {"rgb_wide_implicit", 1, 6, 40, 3, {{1, 1, 5, none}, {3, 3, 16, one}}, FusedActivation::relu},
+      // Outputs of 640 KB per image: the kernel runs the batch one image at a time.
+      {"image_chunks", 2, 64, 40, 16, {{1, 1, 24, none}, {3, 3, 40, one}}, FusedActivation::relu},
       // Two 3x3 branches and a clip.
       {"two_3x3_clip", 1, 10, 11, 8, {{3, 3, 9, one}, {3, 3, 7, one}}, FusedActivation::clip_to(-0.3, 0.8)},
       {"no_activation", 1, 5, 5, 6, {{1, 1, 4, none}, {3, 3, 4, one}}, FusedActivation::none},
@@ -100,9 +102,19 @@ TEST(ConcatConv, SameBitsAsTheConvolutionsAndTheConcat) {
   EXPECT_FALSE(conv::strided_output_applies(geometry(direct, direct.branches[0])));
   const Case& wide = cases[3];
   EXPECT_TRUE(conv::implicit_chosen(geometry(wide, wide.branches[1])));
+  // 1.15 MB of output per image (20 branches), but one 15x15 image alone would leave
+  // Winograd for im2col: the batch runs whole, so the paths (and bits) stay the unfused
+  // convolutions'.
+  Case many{"chunk_would_change_path", 2, 15, 15, 16, {}, FusedActivation::relu};
+  for (int i = 0; i < 20; ++i) many.branches.push_back({3, 3, 64, one});
+  EXPECT_TRUE(conv::winograd_chosen(geometry(many, many.branches[0])));
+  Case one_image = many;
+  one_image.n = 1;
+  EXPECT_FALSE(conv::winograd_chosen(geometry(one_image, one_image.branches[0])));
   for (const Case& k : cases)
     for (DType dtype : {DType::f32, DType::f64})
       for (int threads : {1, 2}) expect_same_bits(k, dtype, threads);
+  for (int threads : {1, 2}) expect_same_bits(many, DType::f32, threads);
 }
 
 TEST(ConcatConv, BadInputNamesTheBranch) {
