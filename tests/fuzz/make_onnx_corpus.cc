@@ -61,6 +61,28 @@ int main(int argc, char** argv) {
     save("bottleneck.onnx", m.bytes());
   }
   {
+    // SqueezeNet's fire module (a 1x1 squeeze, then a 1x1 and a 3x3 expansion concatenated
+    // along the channels), whose expansions and Concat the importer builds as one
+    // FusedConcatConv2D.
+    OnnxModel m(13);
+    m.input("x", F, {-1, 6, 7, 7});
+    m.init("ws", random_tensor<float>({3, 6, 1, 1}, 21));
+    m.init("bs", random_tensor<float>({3}, 22));
+    m.init("w1", random_tensor<float>({4, 3, 1, 1}, 23));
+    m.init("b1", random_tensor<float>({4}, 24));
+    m.init("w3", random_tensor<float>({5, 3, 3, 3}, 25));
+    m.init("b3", random_tensor<float>({5}, 26));
+    m.node("Conv", {"x", "ws", "bs"}, {"s"});
+    m.node("Relu", {"s"}, {"sr"});
+    m.node("Conv", {"sr", "w1", "b1"}, {"e1"});
+    m.node("Relu", {"e1"}, {"e1r"});
+    m.node("Conv", {"sr", "w3", "b3"}, {"e3"}).ints("pads", {1, 1, 1, 1});
+    m.node("Relu", {"e3"}, {"e3r"});
+    m.node("Concat", {"e1r", "e3r"}, {"y"}).i("axis", 1);
+    m.output("y");
+    save("fire.onnx", m.bytes());
+  }
+  {
     OnnxModel m(9);
     m.input("x", F, {3, 6});
     m.node("Slice", {"x"}, {"s"}).ints("starts", {1, -4}).ints("ends", {1000, -1}).ints("axes", {0, 1});
