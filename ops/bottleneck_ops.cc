@@ -56,9 +56,7 @@ void bottleneck_shape(ShapeContext& ctx) {
 
 void bottleneck_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  for (int i = 1; i < 7; ++i)
-    SLUICE_REQUIRE(ctx.input(i).dtype() == x.dtype(), InvalidArgument, "every input must be ", dtype_name(x.dtype()),
-                   " like the input; input ", i, " is ", ctx.input(i).summary());
+  require_inputs_dtype_of_first(ctx);
   const Stages st = stages_of(ctx.node(), x.shape(), ctx.input(1).shape(), ctx.input(3).shape(), ctx.input(5).shape());
   check_bias(ctx.input(2).shape(), st.expand.f, "expand_bias");
   check_bias(ctx.input(4).shape(), st.depthwise.f, "depthwise_bias");

@@ -72,9 +72,7 @@ void concat_conv_shape(ShapeContext& ctx) {
   const Node& node = ctx.node();
   read_activation(node);
   const std::vector<ConvArgs> args = branch_args(node);
-  std::vector<int> inputs;
-  for (int i = 0; i < ctx.num_inputs(); ++i) inputs.push_back(i);
-  for (int i : inputs) {
+  for (int i = 0; i < ctx.num_inputs(); ++i) {
     require_float(ctx, i);
     require_same_dtype(ctx, 0, i);
   }
@@ -89,9 +87,7 @@ void concat_conv_shape(ShapeContext& ctx) {
 
 void concat_conv_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
-  for (int i = 1; i < ctx.num_inputs(); ++i)
-    SLUICE_REQUIRE(ctx.input(i).dtype() == x.dtype(), InvalidArgument, "every input must be ",
-                   dtype_name(x.dtype()), " like the input; input ", i, " is ", ctx.input(i).summary());
+  require_inputs_dtype_of_first(ctx);
   std::vector<Shape> filters;
   for (int i = 1; i < ctx.num_inputs(); i += 2) filters.push_back(ctx.input(i).shape());
   int64_t channels = 0;

@@ -346,6 +346,19 @@ void check_bias(const Shape& b, int64_t n, const char* what) {
                  what, " must be [", n, "], got ", b.to_string());
 }
 
+Pads explicit_pads_of(const conv::ConvGeometry& g) {
+  const int64_t bottom = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.h - g.pad_top;
+  const int64_t right = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pad_left;
+  return Pads::explicit_pads(g.pad_top, bottom, g.pad_left, right);
+}
+
+void require_inputs_dtype_of_first(const KernelContext& ctx) {
+  const Tensor& x = ctx.input(0);
+  for (int i = 1; i < ctx.num_inputs(); ++i)
+    SLUICE_REQUIRE(ctx.input(i).dtype() == x.dtype(), InvalidArgument, "every input must be ", dtype_name(x.dtype()),
+                   " like the input; input ", i, " is ", ctx.input(i).summary());
+}
+
 void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> inputs) {
   for (int i : inputs) {
     require_float(ctx, i);

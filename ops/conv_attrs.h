@@ -78,6 +78,12 @@ void conv_forward(const KernelContext& ctx, int fi, const conv::ConvGeometry& g,
 
 // A bias of `n` values (static shapes may hold -1): InvalidArgument naming `what` otherwise.
 void check_bias(const Shape& b, int64_t n, const char* what);
+// The explicit pads that give g's output size (bottom and right from the rows and columns the
+// outputs read; negative where g crops the image).
+Pads explicit_pads_of(const conv::ConvGeometry& g);
+// Every input of the node being run of input 0's dtype: InvalidArgument naming the first
+// that is not.
+void require_inputs_dtype_of_first(const KernelContext& ctx);
 
 // Input i (and all of `inputs`) float32/float64 and of one dtype.
 void require_float_inputs(const ShapeContext& ctx, std::initializer_list<int> inputs);

@@ -209,14 +209,6 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
   return g;
 }
 
-// The explicit pads with which conv2d maps the transpose's output back onto its input (the
-// bottom/right pad may be negative: the last rows are then cropped).
-Pads forward_pads_of(const ConvGeometry& g) {
-  const int64_t bottom = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1 - g.h - g.pad_top;
-  const int64_t right = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1 - g.w - g.pad_left;
-  return Pads::explicit_pads(g.pad_top, bottom, g.pad_left, right);
-}
-
 void conv2d_transpose_shape(ShapeContext& ctx) {
   require_float_inputs(ctx, {0, 1});
   const ConvGeometry g = transpose_geometry(ctx.node(), ctx.input_shape(0), ctx.input_shape(1));
@@ -283,7 +275,9 @@ Grads conv2d_transpose_grad(const Scope& s, const Operation& op, const Grads& g)
                      geo.kw >= 0,
                  InvalidArgument, "the gradient of Conv2DTranspose '", op.name(),
                  "' needs known spatial sizes, got input ", op.input(0).shape().to_string());
-  const Pads fwd = forward_pads_of(geo);
+  // The explicit pads with which conv2d maps the transpose's output back onto its input (the
+  // bottom/right pad may be negative: the last rows are then cropped).
+  const Pads fwd = explicit_pads_of(geo);
   const Output x = op.input(0), w = op.input(1);
   return {ops::conv2d(s, g[0], w, a.strides, fwd, a.dilations, a.groups),
           ops::conv2d_backprop_filter(s, g[0], w, x, a.strides, fwd, a.dilations, a.groups)};

@@ -522,11 +522,10 @@ Output fused_concat_conv(NodeContext& ctx, const std::vector<Output>& xs) {
     // The branch's padding as numbers (SAME resolves against the known input size).
     const conv::ConvGeometry g =
         kernels::conv_geometry(in, n->inputs[1].shape(), a, kernels::FilterLayout::grouped);
-    if (g.oh < 0 || g.ow < 0 || g.kh < 1 || g.kw < 1 || g.pad_top < 0 || g.pad_left < 0) return Output();
-    const int64_t bottom = (g.oh - 1) + (g.kh - 1) + 1 - g.h - g.pad_top;
-    const int64_t right = (g.ow - 1) + (g.kw - 1) + 1 - g.w - g.pad_left;
-    if (bottom < 0 || right < 0) return Output();
-    branches.push_back({n->inputs[1], n->inputs[2], Pads::explicit_pads(g.pad_top, bottom, g.pad_left, right)});
+    if (g.oh < 0 || g.ow < 0 || g.kh < 1 || g.kw < 1) return Output();
+    const Pads pads = kernels::explicit_pads_of(g);
+    if (pads.top < 0 || pads.bottom < 0 || pads.left < 0 || pads.right < 0) return Output();
+    branches.push_back({n->inputs[1], n->inputs[2], pads});
   }
   return ops::fused_concat_conv2d(ctx.scope(), first->inputs[0], branches, act);
 }
