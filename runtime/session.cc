@@ -100,6 +100,7 @@ struct Session::Impl {
   std::unordered_map<std::vector<int64_t>, std::shared_ptr<const Plan>, KeyHash> plans;
 
   bool profile = false;
+  bool profile_by_node = false;
   bool check_numerics = false;
   bool allow_soft_placement = false;
   mutable std::mutex timings_mu;
@@ -325,6 +326,7 @@ Session::Session(const Graph& graph, SessionOptions options) : impl_(std::make_u
     impl_->pool = &ThreadPool::shared();
   }
   impl_->profile = options.collect_op_timings;
+  impl_->profile_by_node = options.op_timings_by_node;
   impl_->check_numerics = options.check_numerics;
   impl_->allow_soft_placement = options.allow_soft_placement;
   for (const Operation& op : graph.operations()) check_placement(*op.node(), options.allow_soft_placement);
@@ -421,8 +423,10 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const FetchList& fetch_l
   if (im.profile) {
     std::lock_guard<std::mutex> lock(im.timings_mu);
     for (size_t si = 0; si < plan->steps.size(); ++si) {
-      OpTiming& t = im.timings[plan->steps[si].node->op_type()];
-      t.op_type = plan->steps[si].node->op_type();
+      const Node& node = *plan->steps[si].node;
+      OpTiming& t = im.timings[im.profile_by_node ? node.name : node.op_type()];
+      t.op_type = node.op_type();
+      if (im.profile_by_node) t.node = node.name;
       ++t.calls;
       t.seconds += step_seconds[si];
     }

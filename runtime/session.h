@@ -91,6 +91,9 @@ struct SessionOptions {
   // Time every kernel and keep per-op-type totals (Session::op_timings); costs two clock
   // reads per op.
   bool collect_op_timings = false;
+  // With collect_op_timings: keep the totals per node instead of per op type (as
+  // TensorFlow's RunMetadata step stats), e.g. to see which layer of a model is slow.
+  bool op_timings_by_node = false;
   // After every op, check its float outputs (and every fed float value) for NaN and Inf, as
   // tf.add_check_numerics_ops does: the run fails with InvalidArgument naming the first op,
   // in execution order, whose output holds one, e.g. "node 'loss/Log' (Log): loss/Log:0 :
@@ -101,9 +104,11 @@ struct SessionOptions {
   bool allow_soft_placement = false;
 };
 
-// Time spent in one op type across all runs of a session (collect_op_timings).
+// Time spent in one op type (or one node, with op_timings_by_node) across all runs of a
+// session (collect_op_timings).
 struct OpTiming {
   std::string op_type;
+  std::string node;  // empty unless op_timings_by_node
   int64_t calls = 0;
   double seconds = 0;
 };
@@ -127,7 +132,8 @@ class Session {
 
   const Graph& graph() const;
   ThreadPool& thread_pool() const;
-  // Per-op-type kernel times, largest first (empty unless collect_op_timings was set).
+  // Per-op-type (or per-node) kernel times, largest first (empty unless collect_op_timings
+  // was set).
   std::vector<OpTiming> op_timings() const;
 
   // Variable values held by this session, by variable op name.

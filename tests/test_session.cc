@@ -1,10 +1,11 @@
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
 
-#include "test_util.h"
-
 #include <cmath>
+#include <map>
 #include <thread>
+
+#include "test_util.h"
 
 namespace sluice {
 namespace {
@@ -28,6 +29,45 @@ TEST(Session, FeedsAndFetchesByHandleOrName) {
   EXPECT_TRUE(sess.run({{x, in}}, {x})[0].equals(in));
   EXPECT_EQ(sess.run({{y, Tensor{{5.0f, 5.0f}}}}, {ops::add(root, y, y)})[0].to_vector<float>(),
             (std::vector<float>{10, 10}));
+}
+
+TEST(Session, OpTimingsPerOpTypeOrPerNode) {
+  Graph g;
+  Scope root(g);
+  Output x = ops::placeholder(root.named("x"), DType::f32, {-1, 2});
+  Output a = ops::mul(root.named("a"), x, x);
+  Output b = ops::mul(root.named("b"), a, x);
+  Output y = ops::add(root.named("y"), a, b);
+  const Tensor in = Tensor{{1.0f, 2.0f}};
+  // Nothing is kept unless asked for.
+  Session plain(g);
+  plain.run({{x, in}}, {y});
+  EXPECT_TRUE(plain.op_timings().empty());
+  // Per op type: both Muls in one entry, two calls per run.
+  SessionOptions by_type;
+  by_type.collect_op_timings = true;
+  Session typed(g, by_type);
+  for (int i = 0; i < 3; ++i) typed.run({{x, in}}, {y});
+  std::map<std::string, OpTiming> t;
+  for (const OpTiming& e : typed.op_timings()) t[e.op_type] = e;
+  ASSERT_TRUE(t.count("Mul") && t.count("Add"));
+  EXPECT_EQ(t["Mul"].calls, 6);
+  EXPECT_EQ(t["Add"].calls, 3);
+  EXPECT_TRUE(t["Mul"].node.empty());
+  EXPECT_GE(t["Mul"].seconds, 0);
+  // Per node: one entry per node, named, with its op type; largest first.
+  SessionOptions by_node = by_type;
+  by_node.op_timings_by_node = true;
+  Session named(g, by_node);
+  for (int i = 0; i < 3; ++i) named.run({{x, in}}, {y});
+  const std::vector<OpTiming> n = named.op_timings();
+  std::map<std::string, OpTiming> m;
+  for (const OpTiming& e : n) m[e.node] = e;
+  ASSERT_TRUE(m.count("a") && m.count("b") && m.count("y"));
+  EXPECT_EQ(m["a"].op_type, "Mul");
+  EXPECT_EQ(m["y"].op_type, "Add");
+  EXPECT_EQ(m["b"].calls, 3);
+  for (size_t i = 1; i < n.size(); ++i) EXPECT_GE(n[i - 1].seconds, n[i].seconds);
 }
 
 TEST(Session, RunsOnlyTheNeededSubgraph) {
