@@ -162,6 +162,90 @@ void transpose_shape(ShapeContext& ctx) {
   for (int64_t p : perm) out.push_back(in.dim(static_cast<int>(p)));
   ctx.add_output(ctx.input_dtype(0), Shape(out));
 }
+// A transpose that, once dims of size 1 are dropped and input dims that stay neighbours are
+// merged, swaps the last two of three dims: [batch, rows, cols] -> [batch, cols, rows] (batch
+// 1 for a plain matrix). NCHW <-> NHWC are of this kind ([N, C, HW] <-> [N, HW, C]).
+struct Batched2D {
+  int64_t batch = 1, rows = 1, cols = 1;
+};
+bool as_batched_2d(const Shape& in, const Ints& perm, Batched2D& t) {
+  Ints kept;  // perm without the dims of size 1
+  for (int64_t p : perm)
+    if (in.dim(static_cast<int>(p)) != 1) kept.push_back(p);
+  // Runs of output dims whose input dims are consecutive, as [first input dim, size].
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    const int64_t d = in.dim(static_cast<int>(kept[i]));
+    if (i > 0 && kept[i] > kept[i - 1]) {
+      bool adjacent = true;  // only dims of size 1 between them in the input
+      for (int64_t q = kept[i - 1] + 1; q < kept[i]; ++q)
+        adjacent = adjacent && in.dim(static_cast<int>(q)) == 1;
+      if (adjacent) {
+        runs.back().second *= d;
+        continue;
+      }
+    }
+    runs.push_back({kept[i], d});
+  }
+  if (runs.size() == 3 && runs[0].first < runs[2].first && runs[2].first < runs[1].first) {
+    t = {runs[0].second, runs[2].second, runs[1].second};
+    return true;
+  }
+  if (runs.size() == 2 && runs[1].first < runs[0].first) {
+    t = {1, runs[1].second, runs[0].second};
+    return true;
+  }
+  return false;
+}
+// One tile: d[j][i] = s[i][j] for i in [i0, i1), j in [j0, j1) of a rows x cols matrix. R
+// (rows, when that is small and known) lets the compiler unroll a pixel's few channels.
+template <int R, class E>
+void transpose_tile(const E* s, E* d, int64_t rows, int64_t cols, int64_t i0, int64_t i1,
+                    int64_t j0, int64_t j1) {
+  if constexpr (R > 0) {
+    for (int64_t j = j0; j < j1; ++j)
+      for (int64_t i = 0; i < R; ++i) d[j * R + i] = s[i * cols + j];
+  } else {
+    for (int64_t j = j0; j < j1; ++j)
+      for (int64_t i = i0; i < i1; ++i) d[j * rows + i] = s[i * cols + j];
+  }
+}
+// dst[b][j][i] = src[b][i][j] in tiles of about 1024 values, so that both sides move whole
+// cache lines: a tile's rows are read contiguously, its columns written contiguously, and
+// the tile stays in L1 between the two. A matrix of 2-4 rows (an image's channels going
+// last) takes one tile row with the channel loop unrolled.
+template <class E>
+void transpose_tiles(const E* src, E* dst, const Batched2D& t, ThreadPool& pool) {
+  const int64_t tile_rows = std::min<int64_t>(t.rows, 32),
+                tile_cols = std::max<int64_t>(32, 1024 / tile_rows);
+  const int64_t col_tiles = (t.cols + tile_cols - 1) / tile_cols,
+                row_tiles = (t.rows + tile_rows - 1) / tile_rows;
+  const int64_t tiles_per_matrix = row_tiles * col_tiles;
+  auto run = [&](auto small) {
+    constexpr int R = decltype(small)::value;
+    parallel_range(pool, t.batch * tiles_per_matrix, std::max<int64_t>(1, kElementwiseGrain / 1024),
+                   [&](int64_t b, int64_t end) {
+                     for (int64_t u = b; u < end; ++u) {
+                       const int64_t m = u / tiles_per_matrix, within = u % tiles_per_matrix;
+                       const int64_t i0 = within / col_tiles * tile_rows,
+                                     j0 = within % col_tiles * tile_cols;
+                       transpose_tile<R>(src + m * t.rows * t.cols, dst + m * t.rows * t.cols,
+                                         t.rows, t.cols, i0, std::min(t.rows, i0 + tile_rows), j0,
+                                         std::min(t.cols, j0 + tile_cols));
+                     }
+                   });
+  };
+  switch (t.rows) {
+    case 2:
+      return run(std::integral_constant<int, 2>());
+    case 3:
+      return run(std::integral_constant<int, 3>());
+    case 4:
+      return run(std::integral_constant<int, 4>());
+    default:
+      return run(std::integral_constant<int, 0>());
+  }
+}
 // y = x with its dims permuted by perm (already checked).
 void transpose_with(KernelContext& ctx, const Tensor& x, const Ints& perm) {
   const int r = x.rank();
@@ -169,6 +253,15 @@ void transpose_with(KernelContext& ctx, const Tensor& x, const Ints& perm) {
   for (int64_t p : perm) od.push_back(x.dim(static_cast<int>(p)));
   Tensor& y = ctx.allocate_output(0, Shape(od));
   if (y.num_elements() == 0) return;
+  Batched2D tiles;
+  if (as_batched_2d(x.shape(), perm, tiles)) {
+    by_element_storage(x.dtype(), [&](auto e) {
+      using E = decltype(e);
+      transpose_tiles(static_cast<const E*>(x.raw_data()), static_cast<E*>(y.raw_data()), tiles,
+                      ctx.pool());
+    });
+    return;
+  }
   const Ints in_strides = row_major_strides(x.shape());
   Ints src_stride(r);  // input stride of each output dim
   for (int i = 0; i < r; ++i) src_stride[i] = in_strides[perm[i]];

@@ -152,30 +152,39 @@ TEST(DynamicTranspose, ResultDoesNotDependOnThreads) {
 
 TEST(DynamicTranspose, EveryRank4PermMatchesNaiveIndexingOnTwoThreads) {
   // The kernel counts its way through the outer dims from each thread's first row: every
-  // permutation, split across two threads at rows that are not dim boundaries.
-  const std::vector<int64_t> dims{3, 37, 41, 5};
-  const Tensor x = iota({3, 37, 41, 5});
-  std::vector<int64_t> perm{0, 1, 2, 3};
-  do {
-    Graph g;
-    Scope s(g);
-    Output y = ops::transpose(s, c(s, x), c(s, i64(perm)));
-    const Tensor t = Session(g, SessionOptions{2}).run({}, {y})[0];
-    std::vector<int64_t> od;
-    for (int64_t p : perm) od.push_back(dims[static_cast<size_t>(p)]);
-    ASSERT_EQ(t.shape(), Shape(od));
-    int64_t o = 0;
-    std::vector<int64_t> i(4);
-    for (i[0] = 0; i[0] < od[0]; ++i[0])
-      for (i[1] = 0; i[1] < od[1]; ++i[1])
-        for (i[2] = 0; i[2] < od[2]; ++i[2])
-          for (i[3] = 0; i[3] < od[3]; ++i[3], ++o) {
-            std::vector<int64_t> src(4);
-            for (int k = 0; k < 4; ++k) src[static_cast<size_t>(perm[static_cast<size_t>(k)])] = i[static_cast<size_t>(k)];
-            const int64_t flat = ((src[0] * dims[1] + src[1]) * dims[2] + src[2]) * dims[3] + src[3];
-            ASSERT_EQ(t.data<float>()[o], x.data<float>()[flat]) << "perm " << perm[0] << perm[1] << perm[2] << perm[3];
-          }
-  } while (std::next_permutation(perm.begin(), perm.end()));
+  // permutation, split across two threads at rows that are not dim boundaries. Permutations
+  // that amount to swapping two blocks of dims ([batch, rows, cols] -> [batch, cols, rows],
+  // e.g. NCHW <-> NHWC, once dims of 1 are dropped) take tiles instead: partial tiles at
+  // every edge, 2, 3 and 4 rows (the unrolled channel loops), dims of 1 anywhere.
+  for (const std::vector<int64_t>& dims : std::vector<std::vector<int64_t>>{
+           {3, 37, 41, 5}, {2, 3, 33, 35}, {1, 4, 1, 700}, {2, 2, 45, 1}, {1, 1, 67, 40}}) {
+    const Tensor x = iota(Shape(dims));
+    std::vector<int64_t> perm{0, 1, 2, 3};
+    do {
+      Graph g;
+      Scope s(g);
+      Output y = ops::transpose(s, c(s, x), c(s, i64(perm)));
+      const Tensor t = Session(g, SessionOptions{2}).run({}, {y})[0];
+      std::vector<int64_t> od;
+      for (int64_t p : perm) od.push_back(dims[static_cast<size_t>(p)]);
+      ASSERT_EQ(t.shape(), Shape(od));
+      int64_t o = 0;
+      std::vector<int64_t> i(4);
+      for (i[0] = 0; i[0] < od[0]; ++i[0])
+        for (i[1] = 0; i[1] < od[1]; ++i[1])
+          for (i[2] = 0; i[2] < od[2]; ++i[2])
+            for (i[3] = 0; i[3] < od[3]; ++i[3], ++o) {
+              std::vector<int64_t> src(4);
+              for (int k = 0; k < 4; ++k)
+                src[static_cast<size_t>(perm[static_cast<size_t>(k)])] = i[static_cast<size_t>(k)];
+              const int64_t flat =
+                  ((src[0] * dims[1] + src[1]) * dims[2] + src[2]) * dims[3] + src[3];
+              ASSERT_EQ(t.data<float>()[o], x.data<float>()[flat])
+                  << Shape(dims).to_string() << " perm " << perm[0] << perm[1] << perm[2]
+                  << perm[3];
+            }
+    } while (std::next_permutation(perm.begin(), perm.end()));
+  }
 }
 
 TEST(InvertPermutation, ValuesAndErrors) {
