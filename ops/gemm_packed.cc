@@ -59,33 +59,51 @@ constexpr int kMaxPieces = static_cast<int>(kDepth) + 1;
 // (<= lanes) columns. In kAdd mode row r adds add + r * ldadd (C itself, or a bias row with
 // ldadd 0). bounds (when not null: the last k block) clamps the stored values to
 // [bounds[0], bounds[1]].
+// The last strip of a tile when it covers fewer than all lanes: C goes through a buffer
+// (out of line, so the full strips' code stays compact and keeps its values in registers).
+template <class T>
+__attribute__((noinline)) Packet<T> load_partial(const T* p, int64_t n) {
+  alignas(64) T tmp[kLanes<T>] = {};
+  for (int64_t j = 0; j < n; ++j) tmp[j] = p[j];
+  return ei::pload<Packet<T>>(tmp);
+}
+template <class T>
+__attribute__((noinline)) void store_partial(T* p, Packet<T> v, int64_t n) {
+  alignas(64) T tmp[kLanes<T>];
+  ei::pstore(tmp, v);
+  for (int64_t j = 0; j < n; ++j) p[j] = tmp[j];
+}
+
 template <class T, int R, int S>
 void micro_tile(const Piece* pieces, int npieces, const T* a, int64_t lda, const T* const* strips, int mode, T* c,
                 int64_t ldc, int64_t last_cols, const T* add, int64_t ldadd, const T* bounds) {
   using P = Packet<T>;
   constexpr int lanes = kLanes<T>;
+  // Every loop over r and s is unrolled, so acc stays in registers (a rolled loop indexes
+  // it, which puts it on the stack).
+  const bool full = last_cols == lanes;
   P acc[R][S];
   if (mode == kContinue) {
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
       for (int s = 0; s < S; ++s) {
         const T* cp = c + r * ldc + s * lanes;
-        if (s < S - 1 || last_cols == lanes) {
-          acc[r][s] = ei::ploadu<P>(cp);
-        } else {
-          alignas(64) T tmp[lanes] = {};
-          for (int64_t j = 0; j < last_cols; ++j) tmp[j] = cp[j];
-          acc[r][s] = ei::pload<P>(tmp);
-        }
+        acc[r][s] = s < S - 1 || full ? ei::ploadu<P>(cp) : load_partial(cp, last_cols);
       }
     }
   } else {
     // C (when added to) is usually far from the core (an RNN step reads its slice of a big
     // pre-activation buffer): start fetching it now, so it is there after the k loop.
     if (mode == kAdd) {
+#pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
         for (int s = 0; s < S; ++s) __builtin_prefetch(add + r * ldadd + s * lanes, 0);
     }
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
       for (int s = 0; s < S; ++s) acc[r][s] = ei::pset1<P>(T(0));
   }
   const T* bs[S];
@@ -114,32 +132,22 @@ void micro_tile(const Piece* pieces, int npieces, const T* a, int64_t lda, const
   const bool adding = mode == kAdd;
   P lo = ei::pset1<P>(T(0)), hi = lo;
   if (bounds) lo = ei::pset1<P>(bounds[0]), hi = ei::pset1<P>(bounds[1]);
+#pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 8
     for (int s = 0; s < S; ++s) {
       T* cp = c + r * ldc + s * lanes;
       const T* ap = add + r * ldadd + s * lanes;
-      const int64_t n = s == S - 1 ? last_cols : lanes;
+      const bool whole = s < S - 1 || full;
       P v = acc[r][s];
-      if (adding) {
-        if (n == lanes) {
-          v = ei::padd(ei::ploadu<P>(ap), v);
-        } else {
-          alignas(64) T tmp[lanes] = {};
-          for (int64_t j = 0; j < n; ++j) tmp[j] = ap[j];
-          v = ei::padd(ei::pload<P>(tmp), v);
-        }
-      }
-      if (bounds) {
-        // v < lo ? lo : v, then v > hi ? hi : v: NaN fails both and stays.
-        v = ei::pselect(ei::pcmp_lt(v, lo), lo, v);
-        v = ei::pselect(ei::pcmp_lt(hi, v), hi, v);
-      }
-      if (n == lanes) {
+      if (adding) v = ei::padd(whole ? ei::ploadu<P>(ap) : load_partial(ap, last_cols), v);
+      // pmax(v, lo) is lo > v ? lo : v, pmin(v, hi) is hi < v ? hi : v (Eigen's operand
+      // order, as std::max and std::min): a NaN fails both comparisons and stays.
+      if (bounds) v = ei::pmin(ei::pmax(v, lo), hi);
+      if (whole) {
         ei::pstoreu(cp, v);
       } else {
-        alignas(64) T tmp[lanes];
-        ei::pstore(tmp, v);
-        for (int64_t j = 0; j < n; ++j) cp[j] = tmp[j];
+        store_partial(cp, v, last_cols);
       }
     }
   }
