@@ -28,6 +28,14 @@ constexpr int64_t kDirectMaxPatch = 16;
 // multiplications per output pixel: with few output pixels (resnet18's last stages at
 // batch 1: 14x14 and 7x7) the transform costs more than it saves.
 constexpr int64_t kWinogradMinPixels = 256;
+// Winograd's 16 products have a depth of C (the input channels) and pay for the transforms
+// only when that depth keeps the GEMM's multiply-adds busy: C of at least two vector widths
+// (16 channels with AVX2, 32 with AVX-512). With AVX-512 (Zen 5), SqueezeNet's 55x55
+// 16-channel fire modules took 0.63 and 0.53 ms per run on Winograd and 0.42-0.49 and 0.39-0.42
+// ms on the implicit GEMM (the whole model at batch 1 and 8, 1 and 2 threads, 3-5% faster);
+// with AVX2 the two were a toss-up on those layers. The 32-channel ones were even on
+// AVX-512, and resnet18 (64 channels and up) was 8-15% slower without Winograd.
+constexpr int64_t kWinogradMinVectors = 2;
 // forward_implicit (no im2col: each output row's GEMM reads the patches in place) replaces
 // forward_im2col_packed for rows of at least kImplicitMinWidth pixels (one output row's
 // product must keep the GEMM's row tiles busy) and filters of at most kImplicitMaxFilter
@@ -464,7 +472,8 @@ void forward(const ConvGeometry& g, const T* x, const T* filter, const T* bias,
 
 bool winograd_chosen(const ConvGeometry& g) {
   return !g.depthwise() && g.groups == 1 && !whole_gemm_pays(g) && winograd_applies(g) &&
-         g.out_pixels() >= kWinogradMinPixels;
+         g.out_pixels() >= kWinogradMinPixels &&
+         g.c >= kWinogradMinVectors * gemm::PackedMatrix<float>::strip_width();
 }
 
 bool strided_output_applies(const ConvGeometry& g) { return prepacked_applies(g) || winograd_chosen(g); }

@@ -74,7 +74,7 @@ TEST(ConcatConv, SameBitsAsTheConvolutionsAndTheConcat) {
   const Pads one = Pads::explicit_pads(1, 1, 1, 1), none = Padding::valid;
   const Case cases[] = {
       // A fire module at 28x28: the 3x3 branch takes Winograd, the 1x1 the packed GEMM.
-      {"fire_winograd", 2, 28, 28, 16, {{1, 1, 24, none}, {3, 3, 40, one}}, FusedActivation::relu},
+      {"fire_winograd", 2, 28, 28, 32, {{1, 1, 24, none}, {3, 3, 40, one}}, FusedActivation::relu},
       // A small image: both branches on the packed GEMM (im2col for the 3x3), a channel tail.
       {"fire_small", 1, 7, 6, 12, {{1, 1, 13, none}, {3, 3, 11, one}}, FusedActivation::relu6},
       // Three input channels: the 1x1 branch takes the direct kernel and goes through its own
@@ -105,7 +105,7 @@ TEST(ConcatConv, SameBitsAsTheConvolutionsAndTheConcat) {
   // 1.15 MB of output per image (20 branches), but one 15x15 image alone would leave
   // Winograd for im2col: the batch runs whole, so the paths (and bits) stay the unfused
   // convolutions'.
-  Case many{"chunk_would_change_path", 2, 15, 15, 16, {}, FusedActivation::relu};
+  Case many{"chunk_would_change_path", 2, 15, 15, 32, {}, FusedActivation::relu};
   for (int i = 0; i < 20; ++i) many.branches.push_back({3, 3, 64, one});
   EXPECT_TRUE(conv::winograd_chosen(geometry(many, many.branches[0])));
   Case one_image = many;

@@ -282,7 +282,7 @@ void forward_paths_case(const ConvCase& k, bool relu) {
 // every call. The same bits, run after run, with 1 and 2 threads.
 TEST(ConvPaths, CachedWinogradFilterGivesTheSameBits) {
   for (DType dtype : {DType::f32, DType::f64}) {
-    const ConvCase k{"winograd_cached", 2, 17, 16, 24, 3, 3, 40, 1, 1, 1, 1, true};
+    const ConvCase k{"winograd_cached", 2, 17, 16, 32, 3, 3, 40, 1, 1, 1, 1, true};
     const conv::ConvGeometry g = geometry_of(k);
     ASSERT_TRUE(conv::winograd_chosen(g));
     const Tensor x = random_tensor(dtype, {k.n, k.h, k.w, k.c}, 21);
@@ -332,7 +332,8 @@ TEST(ConvPaths, ImplicitGivesTheBitsOfIm2col) {
       geometry(1, 8, 36, 4, 3, 8, 1, 1, -1, 1, -2, 1),   // cropping pads
   };
   EXPECT_TRUE(conv::implicit_chosen(cases[0]));  // the models' layers take the path
-  EXPECT_FALSE(conv::implicit_chosen(cases[2]));  // Winograd keeps 3x3 at stride 1 from 16 channels
+  // A 3x3 at stride 1 takes Winograd from two vector widths of channels, else the implicit GEMM.
+  EXPECT_NE(conv::implicit_chosen(cases[2]), conv::winograd_chosen(cases[2]));
   for (DType dtype : {DType::f32, DType::f64}) {
     for (const conv::ConvGeometry& g0 : cases) {
       for (int64_t extra : {0, 5}) {
