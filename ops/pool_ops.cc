@@ -17,6 +17,7 @@
 #include <memory>
 
 #include "conv_attrs.h"
+#include "eigen.h"  // <Eigen/Core>
 #include "kernel_util.h"
 #include "reduction_ops.h"
 
@@ -165,6 +166,43 @@ inline void for_each_tap(const PoolGeometry& g, const AxisTaps& r, const AxisTap
 
 // ---- MaxPool and its gradients ----
 
+// NaN wins: a NaN element replaces the maximum, and nothing but a NaN replaces a NaN; among
+// equal values the first stays.
+template <class T>
+inline T max_take(T v, T best) {
+  return (v > best || v != v) ? v : best;
+}
+
+// One output pixel of MaxPool: o[c] = the max_take fold of p[c] over the window's taps, where
+// taps(visit) calls visit(p) for each tap's first channel. Channels go in blocks of four
+// vectors held in registers across the taps (the same fold as max_take: v is not NaN ? (v >
+// best ? v : best) : v), then the last few one by one.
+template <class T, class Taps>
+void max_pool_pixel(int64_t C, T* o, Taps&& taps) {
+  namespace ei = Eigen::internal;
+  using P = typename ei::packet_traits<T>::type;
+  constexpr int64_t lanes = ei::packet_traits<T>::size, kVectors = 4, kBlock = kVectors * lanes;
+  int64_t c0 = 0;
+  for (; c0 + kBlock <= C; c0 += kBlock) {
+    P best[kVectors];
+    for (int64_t v = 0; v < kVectors; ++v)
+      best[v] = ei::pset1<P>(-std::numeric_limits<T>::infinity());
+    taps([&](const T* p) {
+      for (int64_t v = 0; v < kVectors; ++v) {
+        const P x = ei::ploadu<P>(p + c0 + v * lanes);
+        // pmax(best, x) is x > best ? x : best (Eigen's order, as std::max).
+        best[v] = ei::pselect(ei::pcmp_eq(x, x), ei::pmax(best[v], x), x);
+      }
+    });
+    for (int64_t v = 0; v < kVectors; ++v) ei::pstoreu(o + c0 + v * lanes, best[v]);
+  }
+  if (c0 == C) return;
+  std::fill(o + c0, o + C, -std::numeric_limits<T>::infinity());
+  taps([&](const T* p) {
+    for (int64_t c = c0; c < C; ++c) o[c] = max_take(p[c], o[c]);
+  });
+}
+
 void max_pool_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const PoolGeometry g = make_geometry(ctx.node(), x.shape());
@@ -177,13 +215,11 @@ void max_pool_kernel(KernelContext& ctx) {
     for_each_output_row(ctx.pool(), g, [&](int64_t n, int64_t y) {
       const AxisTaps r = g.rows(y);
       for (int64_t xo = 0; xo < g.ow; ++xo) {
-        T* __restrict o = yp + ((n * g.oh + y) * g.ow + xo) * C;
-        std::fill_n(o, C, -std::numeric_limits<T>::infinity());
-        for_each_tap(g, r, g.cols(xo), [&](int64_t iy, int64_t ix) {
-          const T* __restrict p = xp + ((n * g.h + iy) * g.w + ix) * C;
-          // NaN wins: a NaN element replaces the maximum, and nothing replaces a NaN.
-          for (int64_t ch = 0; ch < C; ++ch)
-            o[ch] = (p[ch] > o[ch] || p[ch] != p[ch]) ? p[ch] : o[ch];
+        const AxisTaps q = g.cols(xo);
+        max_pool_pixel<T>(C, yp + ((n * g.oh + y) * g.ow + xo) * C, [&](auto&& visit) {
+          for_each_tap(g, r, q, [&](int64_t iy, int64_t ix) {
+            visit(xp + ((n * g.h + iy) * g.w + ix) * C);
+          });
         });
       }
     });

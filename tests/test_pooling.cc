@@ -134,7 +134,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"same_count_pad", 1, 7, 7, 2, 3, 3, 2, 2, 1, 1, "SAME", 0, 0, 0, 0, false, true},
         Case{"dilated_max", 2, 9, 8, 3, 3, 2, 1, 2, 2, 3, "EXPLICIT", 1, 2, 0, 1, false, false},
         Case{"dilated_same", 1, 8, 8, 2, 2, 2, 2, 2, 2, 2, "SAME", 0, 0, 0, 0, false, false},
-        Case{"dilated_ceil", 1, 10, 9, 2, 3, 3, 3, 2, 2, 1, "EXPLICIT", 0, 0, 0, 0, true, false}),
+        Case{"dilated_ceil", 1, 10, 9, 2, 3, 3, 3, 2, 2, 1, "EXPLICIT", 0, 0, 0, 0, true, false},
+        // Channels in blocks of four vectors (64 floats or 32 doubles with AVX-512), then a tail.
+        Case{"many_channels", 2, 7, 8, 69, 3, 3, 2, 2, 1, 1, "EXPLICIT", 1, 0, 2, 1, true, false}),
     [](const auto& info) { return info.param.name; });
 
 // ONNX's own examples (onnx/backend/test/case/node/{maxpool,averagepool}.py).
@@ -192,6 +194,38 @@ TEST(Pool, NaNInTheWindowGivesNaNAndTakesTheGradient) {
   EXPECT_TRUE(std::isnan(r[1].to_vector<double>()[0]));
   EXPECT_EQ(r[2].to_vector<double>(), (std::vector<double>{1, 0, 0, 0, 0, 1,  //
                                                            0, 0, 0, 1, 0, 0}));
+}
+
+// NaNs in every lane position of the vector blocks and of the tail: a channel whose window
+// holds a NaN gives NaN, the others their maximum (ties of -0 and +0 keep the first).
+TEST(Pool, NaNInAnyChannelOfManyGivesNaN) {
+  for (DType dtype : {DType::f32, DType::f64}) {
+    const int64_t C = 150;
+    std::vector<double> v(static_cast<size_t>(4 * C));
+    for (int64_t t = 0; t < 4; ++t)
+      for (int64_t c = 0; c < C; ++c)
+        v[static_cast<size_t>(t * C + c)] = std::sin(0.37 * static_cast<double>(t * C + c));
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    for (int64_t c = 0; c < C; c += 7) v[static_cast<size_t>((c % 4) * C + c)] = nan;  // tap c % 4
+    v[static_cast<size_t>(0 * C + 1)] = -0.0, v[static_cast<size_t>(1 * C + 1)] = 0.0;
+    v[static_cast<size_t>(2 * C + 1)] = -1, v[static_cast<size_t>(3 * C + 1)] = -1;
+    Graph g;
+    Scope s(g);
+    const Tensor x = Tensor::from_vector(v, {1, 2, 2, C}).cast(dtype);
+    Output mx = ops::max_pool(s, ops::constant(s, x), {2, 2}, {2, 2});
+    const Tensor r = Session(g).run({}, {mx})[0];
+    ASSERT_EQ(r.shape(), Shape({1, 1, 1, C}));
+    for (int64_t c = 0; c < C; ++c) {
+      if (c % 7 == 0) {
+        EXPECT_TRUE(std::isnan(r.as_double(c))) << dtype_name(dtype) << " channel " << c;
+        continue;
+      }
+      double best = -std::numeric_limits<double>::infinity();
+      for (int64_t t = 0; t < 4; ++t) best = std::max(best, x.as_double(t * C + c));
+      EXPECT_EQ(r.as_double(c), best) << dtype_name(dtype) << " channel " << c;
+    }
+    EXPECT_TRUE(std::signbit(r.as_double(1)));  // -0 came first
+  }
 }
 
 TEST(Pool, GlobalMaxPool) {
