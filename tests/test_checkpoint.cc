@@ -387,22 +387,35 @@ TEST_F(CheckpointTest, SigkillMidSaveLeavesTheOldOrTheNewCheckpoint) {
   int round = 0;
   for (; round < kRounds; ++round) {
     if (round >= kMinRounds && std::chrono::steady_clock::now() - start > std::chrono::seconds(8)) break;
+    int ready[2];
+    ASSERT_EQ(::pipe(ready), 0);
     const pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
-      // The child saves new versions over the checkpoint until it is killed.
+      // The child saves new versions over the checkpoint until it is killed. A first save
+      // elsewhere takes the costs of a fresh process (its pages copied on first write), so
+      // the saves the kill lands among take about save_us, as the parent's did.
       try {
+        io::write_checkpoint(p + ".warm", versioned(0));
+        fs::remove(p + ".warm");
+        const char byte = 1;
+        if (::write(ready[1], &byte, 1) != 1) ::_exit(4);
         for (int64_t k = 0;; ++k) io::write_checkpoint(p, versioned((round + 1) * 100000 + k));
       } catch (...) {
         ::_exit(3);
       }
     }
+    ::close(ready[1]);
+    char byte = 0;
+    const bool child_ready = ::read(ready[0], &byte, 1) == 1;
+    ::close(ready[0]);
     const auto delay = std::uniform_real_distribution<double>(0, 2.0 * save_us)(rng);
     std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(delay)));
     ::kill(pid, SIGKILL);
     int status = 0;
     ::waitpid(pid, &status, 0);
-    ASSERT_TRUE(WIFSIGNALED(status)) << "the child failed on its own (status " << status << ")";
+    ASSERT_TRUE(child_ready && WIFSIGNALED(status))
+        << "the child failed on its own (status " << status << ")";
     const int64_t v = check_consistent(io::read_checkpoint(p));
     EXPECT_GE(v, last) << "round " << round << " went back to an older checkpoint";
     if (v > last) ++new_version_seen;
