@@ -85,8 +85,9 @@ TEST(GemmPrepacked, KernelMatchesBlasAndReferenceOnOddSizes) {
 
 // A product's finish (a bias row added as C is first stored, a function on each finished
 // tile, or the same clamp done in registers) against the same product written the old way: C filled with the bias, beta 1, then
-// the function over all of C. Bit for bit, at 1 and 2 threads (split by rows and by column
-// strips), across k blocks and with a partial last strip.
+// the function over all of C. Bit for bit, at 1 and 2 threads (split by rows, and by column
+// strips for few rows or for weights several times A: m 40, n 200), across k blocks and with
+// a partial last strip.
 void clamp_tile(const void* ctx, float* c, int64_t ldc, int64_t rows, int64_t cols) {
   const float hi = *static_cast<const float*>(ctx);
   for (int64_t r = 0; r < rows; ++r)
@@ -96,7 +97,7 @@ void clamp_tile(const void* ctx, float* c, int64_t ldc, int64_t rows, int64_t co
 TEST(GemmPrepacked, FinishAddsBiasAndRunsOnTilesLikeSeparatePasses) {
   ThreadPool pool(2);
   const float hi = 0.5f;
-  for (int64_t m : {1, 7, 64})
+  for (int64_t m : {1, 7, 40, 64})
     for (int64_t n : {5, 37, 200})
       for (int64_t k : {0, 9, 300, 700})
         for (bool with_fn : {false, true}) {
