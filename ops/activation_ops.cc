@@ -3,7 +3,7 @@
 // differentiable again; the other activations are composites of primitive ops.
 #include "activation_ops.h"
 
-#include <unsupported/Eigen/SpecialFunctions>
+#include "eigen.h"  // <Eigen/Core>, Eigen's special functions
 #include <cmath>
 
 #include "array_ops.h"

@@ -8,7 +8,7 @@
 // functions round differently from their scalar tails), the scalar ones trivially.
 #pragma once
 
-#include <Eigen/Core>
+#include "eigen.h"  // <Eigen/Core>
 #include <array>
 #include <type_traits>
 

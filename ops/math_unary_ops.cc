@@ -2,7 +2,7 @@
 // NaN/Inf predicates): declaration, shape function, CPU kernel and gradient of each.
 #include "math_unary_ops.h"
 
-#include <unsupported/Eigen/SpecialFunctions>
+#include "eigen.h"  // <Eigen/Core>, Eigen's special functions
 #include <cmath>
 
 #include "array_ops.h"
