@@ -530,9 +530,30 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
       for (int64_t b = b0; b < b1; ++b) run_block(b, col.get(), nullptr);
     });
   } else {
-    // Fewer blocks than threads (a small image): the GEMM splits each block instead.
+    // Fewer blocks than threads (a small image): the threads share each block. When the
+    // GEMM would split it by rows, each thread gathers the patches of its own rows and
+    // multiplies them (they stay in its cache; the same products as the GEMM's split);
+    // otherwise the threads share the gather, then the GEMM's split.
     std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(std::min(m, kRowsPerBlock) * k);
-    for (int64_t b = 0; b < count; ++b) run_block(b, col.get(), &pool);
+    for (int64_t b = 0; b < count; ++b) {
+      const int64_t r0 = b * kRowsPerBlock, rows = std::min(m, r0 + kRowsPerBlock) - r0;
+      const gemm::PrepackedSplit split = gemm::prepacked_split(rows, k, f, packed.strip_width(), pool.num_threads());
+      if (pointwise || split.kind == gemm::PrepackedSplit::none) {
+        run_block(b, col.get(), &pool);
+      } else if (split.kind == gemm::PrepackedSplit::rows) {
+        pool.parallel_for(rows, split.rows_per_part, [&](int64_t q0, int64_t q1) {
+          im2col(g, x, r0 + q0, r0 + q1, col.get() + q0 * k, 0);
+          gemm::gemm_packed<T>(q1 - q0, col.get() + q0 * k, k, packed, 0, 0, f, T(0), y + (r0 + q0) * ldy, ldy,
+                               finish);
+        });
+      } else {
+        const int64_t grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(k, 1));
+        kernels::parallel_range(pool, rows, grain, [&](int64_t q0, int64_t q1) {
+          im2col(g, x, r0 + q0, r0 + q1, col.get() + q0 * k, 0);
+        });
+        gemm::gemm_prepacked<T>(rows, col.get(), k, packed, T(0), y + r0 * ldy, ldy, &pool, finish);
+      }
+    }
   }
 }
 

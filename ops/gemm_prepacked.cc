@@ -142,32 +142,39 @@ std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int inpu
   }));
 }
 
-template <class T>
-void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
-                    int64_t ldc, ThreadPool* pool, const Finish<T>& finish) {
-  const int64_t n = b.group_cols(), k = b.rows();
-  if (m == 0 || n == 0) return;
+PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads) {
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
-  const int threads = pool ? pool->num_threads() : 1;
   // Few rows against big weights (a classifier's last layer at batch 1) are bound by
   // streaming the packed weights through the core: split them too.
   const bool big_weights = k * n >= (int64_t{1} << 18);
-  if (threads == 1 || (flops < 4e6 && !big_weights)) {
-    gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc, finish);
-    return;
-  }
+  if (threads <= 1 || m == 0 || n == 0 || (flops < 4e6 && !big_weights)) return {};
   // Every element is computed the same way in any part, so the split is free: rows in
   // parts of at least 16, or column ranges of whole strips when there are few rows or when
   // the weights are several times A (n >= 4 m), so that each part streams only its share of
   // them: resnet18's 7x7 layers (49 x 4608 x 512, 9.4 MB of packed weights) read the weights
   // twice split by rows; its 14x14 layers (196 x 2304 x 256) were faster split by rows.
+  const int64_t strips = (n + strip_width - 1) / strip_width;
+  if (m >= 32 && (n < 4 * m || strips < 2 * threads))
+    return {PrepackedSplit::rows, std::max<int64_t>(16, (m + threads - 1) / threads)};
+  return {PrepackedSplit::columns, 0};
+}
+
+template <class T>
+void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
+                    int64_t ldc, ThreadPool* pool, const Finish<T>& finish) {
+  const int64_t n = b.group_cols(), k = b.rows();
+  if (m == 0 || n == 0) return;
+  const int threads = pool ? pool->num_threads() : 1;
   const int64_t lanes = PackedMatrix<T>::strip_width();
-  const int64_t strips = (n + lanes - 1) / lanes;
-  if (m >= 32 && (n < 4 * m || strips < 2 * threads)) {
-    pool->parallel_for(m, std::max<int64_t>(16, (m + threads - 1) / threads), [&](int64_t r0, int64_t r1) {
+  const PrepackedSplit split = prepacked_split(m, k, n, lanes, threads);
+  if (split.kind == PrepackedSplit::none) {
+    gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc, finish);
+  } else if (split.kind == PrepackedSplit::rows) {
+    pool->parallel_for(m, split.rows_per_part, [&](int64_t r0, int64_t r1) {
       gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc, finish);
     });
   } else {
+    const int64_t strips = (n + lanes - 1) / lanes;
     pool->parallel_for(strips, std::max<int64_t>(2, (strips + threads - 1) / threads), [&](int64_t s0, int64_t s1) {
       const int64_t c0 = s0 * lanes, c1 = std::min(n, s1 * lanes);
       Finish<T> part = finish;

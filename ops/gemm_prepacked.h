@@ -64,6 +64,15 @@ template <class T>
 void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
                     int64_t ldc, ThreadPool* pool, const Finish<T>& finish = {});
 
+// How gemm_prepacked splits an [m, k] x [k, n] product across `threads`: not at all, into
+// row ranges of at least `rows_per_part` rows (one per thread), or into column strips. A caller
+// that prepares A itself (im2col) can prepare each row range in the thread that multiplies it.
+struct PrepackedSplit {
+  enum Kind { none, rows, columns } kind = none;
+  int64_t rows_per_part = 0;
+};
+PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads);
+
 // Number of live cache entries and packed bytes (tests check that dead weights go).
 struct PrepackedCacheStats {
   int64_t entries = 0;

@@ -143,10 +143,14 @@ TEST(GemmPrepacked, ConvolutionOnPackedFilterMatchesIm2col) {
     int64_t n, h, w, c, kh, kw, f, s, pad;
   };
   // pointwise; a stem-like 7x7 stride 2; odd filter counts; more than one 256-pixel block;
-  // a single block (fewer blocks than threads).
-  const std::vector<Case> cases = {{2, 9, 7, 19, 1, 1, 13, 1, 0}, {1, 23, 21, 3, 7, 7, 17, 2, 3},
+  // a single block (fewer blocks than threads), too small to split, then split by rows
+  // (each thread gathers its own rows: 195 pixels, 98 + 97) and by columns (49 pixels, 7x7).
+  const std::vector<Case> cases = {{2, 9, 7, 19, 1, 1, 13, 1, 0},   {1, 23, 21, 3, 7, 7, 17, 2, 3},
                                    {1, 20, 17, 10, 3, 3, 37, 1, 1}, {3, 8, 6, 33, 3, 3, 9, 2, 1},
-                                   {1, 3, 3, 300, 3, 3, 70, 1, 1}};
+                                   {1, 3, 3, 300, 3, 3, 70, 1, 1},  {1, 13, 15, 40, 3, 3, 70, 1, 1},
+                                   {1, 7, 7, 64, 3, 3, 250, 1, 1}};
+  ASSERT_EQ(gemm::prepacked_split(195, 360, 70, 16, 2).kind, gemm::PrepackedSplit::rows);
+  ASSERT_EQ(gemm::prepacked_split(49, 576, 250, 16, 2).kind, gemm::PrepackedSplit::columns);
   ThreadPool pool(2), solo(1);
   for (const Case& k : cases) {
     conv::ConvGeometry g;
