@@ -509,12 +509,18 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
   // a block's slice of patches (256 x 256 values) stays in L2 while the filter's slice
   // streams past it once. No per-block filter packing any more, so long patches need no
   // bigger blocks.
+  // With at least as many blocks as threads, the count is a multiple of the threads and
+  // the blocks near-equal, so every thread gets the same work (7 blocks of 256 on 2 threads
+  // left one thread 4 and the other 3; now 8 of 196).
   constexpr int64_t kRowsPerBlock = 256;
-  const int64_t count = (m + kRowsPerBlock - 1) / kRowsPerBlock;
+  const int64_t threads = pool.num_threads();
+  int64_t count = (m + kRowsPerBlock - 1) / kRowsPerBlock;
+  if (count >= threads) count = (count + threads - 1) / threads * threads;
+  const int64_t per_block = (m + count - 1) / count;
   const bool pointwise = g.pointwise();
   const gemm::Finish<T> finish = finish_of(bias, act);
   auto run_block = [&](int64_t b, T* col, ThreadPool* gemm_pool) {
-    const int64_t r0 = b * kRowsPerBlock, rows = std::min(m, r0 + kRowsPerBlock) - r0;
+    const int64_t r0 = std::min(m, b * per_block), rows = std::min(m, r0 + per_block) - r0;
     const T* patches = x + r0 * g.c;  // pointwise: rows of x, stride c
     int64_t ld = g.c;
     if (!pointwise) {
@@ -524,9 +530,9 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
     }
     gemm::gemm_prepacked<T>(rows, patches, ld, packed, T(0), y + r0 * ldy, ldy, gemm_pool, finish);
   };
-  if (count >= pool.num_threads()) {
+  if (count >= threads) {
     kernels::parallel_range(pool, count, 1, [&](int64_t b0, int64_t b1) {
-      std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(std::min(m, kRowsPerBlock) * k);
+      std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(per_block * k);
       for (int64_t b = b0; b < b1; ++b) run_block(b, col.get(), nullptr);
     });
   } else {
@@ -534,9 +540,9 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
     // GEMM would split it by rows, each thread gathers the patches of its own rows and
     // multiplies them (they stay in its cache; the same products as the GEMM's split);
     // otherwise the threads share the gather, then the GEMM's split.
-    std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(std::min(m, kRowsPerBlock) * k);
+    std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(per_block * k);
     for (int64_t b = 0; b < count; ++b) {
-      const int64_t r0 = b * kRowsPerBlock, rows = std::min(m, r0 + kRowsPerBlock) - r0;
+      const int64_t r0 = std::min(m, b * per_block), rows = std::min(m, r0 + per_block) - r0;
       const gemm::PrepackedSplit split = gemm::prepacked_split(rows, k, f, packed.strip_width(), pool.num_threads());
       if (pointwise || split.kind == gemm::PrepackedSplit::none) {
         run_block(b, col.get(), &pool);
@@ -579,35 +585,51 @@ void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatri
   // size of an image.
   const int64_t hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + g.kw;
   const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + g.w, lo, wp);
-  auto padded = workspace<T>(hp * wp * C);
-  T* p = padded.get();
   const int64_t copy_grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(wp * C, 1));
+  // Padded rows [r0, r1) of image n into p.
+  auto copy_rows = [&](int64_t n, int64_t r0, int64_t r1, T* p) {
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t iy = r - g.pad_top;
+      T* dst = p + r * wp * C;
+      if (iy < 0 || iy >= g.h || hi == lo) {
+        std::fill_n(dst, wp * C, T(0));
+        continue;
+      }
+      // Padded columns [lo, hi) are image columns lo - pad_left ...
+      std::fill_n(dst, lo * C, T(0));
+      std::copy_n(x + ((n * g.h + iy) * g.w + (lo - g.pad_left)) * C, (hi - lo) * C, dst + lo * C);
+      std::fill_n(dst + hi * C, (wp - hi) * C, T(0));
+    }
+  };
   // Output row oy is one product: its pixels' patches are KH segments of KW * C values, the
   // first at padded row oy * sh, pixels sw * C values apart.
   const gemm::Finish<T> finish = finish_of(bias, act);
   const gemm::Segments segments{g.kw * C, g.dh * wp * C};
+  auto output_rows = [&](int64_t n, int64_t r0, int64_t r1, const T* p) {
+    for (int64_t oy = r0; oy < r1; ++oy)
+      gemm::gemm_packed<T>(g.ow, p + oy * g.sh * wp * C, g.sw * C, segments, packed, 0, 0, g.f, T(0),
+                           y + (n * g.oh + oy) * g.ow * ldy, ldy, finish);
+  };
+  const int threads = pool.num_threads();
+  if (threads > 1 && g.n % threads == 0) {
+    // Whole images per thread (a batch that the threads divide): no hand-over between the
+    // copy and the products, and each thread's rows stay in its own cache.
+    kernels::parallel_range(pool, g.n, 1, [&](int64_t n0, int64_t n1) {
+      auto padded = workspace<T>(hp * wp * C);
+      for (int64_t n = n0; n < n1; ++n) {
+        copy_rows(n, 0, hp, padded.get());
+        output_rows(n, 0, g.oh, padded.get());
+      }
+    });
+    return;
+  }
+  auto padded = workspace<T>(hp * wp * C);
+  T* p = padded.get();
   const double row_flops = 2.0 * static_cast<double>(g.ow) * static_cast<double>(g.patch()) * static_cast<double>(g.f);
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(2e5 / std::max(row_flops, 1.0)));
   for (int64_t n = 0; n < g.n; ++n) {
-    kernels::parallel_range(pool, hp, copy_grain, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r) {
-        const int64_t iy = r - g.pad_top;
-        T* dst = p + r * wp * C;
-        if (iy < 0 || iy >= g.h || hi == lo) {
-          std::fill_n(dst, wp * C, T(0));
-          continue;
-        }
-        // Padded columns [lo, hi) are image columns lo - pad_left ...
-        std::fill_n(dst, lo * C, T(0));
-        std::copy_n(x + ((n * g.h + iy) * g.w + (lo - g.pad_left)) * C, (hi - lo) * C, dst + lo * C);
-        std::fill_n(dst + hi * C, (wp - hi) * C, T(0));
-      }
-    });
-    kernels::parallel_range(pool, g.oh, grain, [&](int64_t r0, int64_t r1) {
-      for (int64_t oy = r0; oy < r1; ++oy)
-        gemm::gemm_packed<T>(g.ow, p + oy * g.sh * wp * C, g.sw * C, segments, packed, 0, 0, g.f, T(0),
-                             y + (n * g.oh + oy) * g.ow * ldy, ldy, finish);
-    });
+    kernels::parallel_range(pool, hp, copy_grain, [&](int64_t r0, int64_t r1) { copy_rows(n, r0, r1, p); });
+    kernels::parallel_range(pool, g.oh, grain, [&](int64_t r0, int64_t r1) { output_rows(n, r0, r1, p); });
   }
 }
 
