@@ -149,11 +149,12 @@ const char* FusedActivation::name() const {
 
 namespace kernels {
 
-Pads read_pads(const Node& node) {
-  const Padding mode = padding_from_name(node.attr<std::string>("padding"));
-  const AttrValue* ep = node.find_attr("explicit_paddings");
+Pads read_pads(const Node& node, const std::string& prefix) {
+  const Padding mode = padding_from_name(node.attr<std::string>(prefix + "padding"));
+  const std::string explicit_name = prefix + "explicit_paddings";
+  const AttrValue* ep = node.find_attr(explicit_name);
   const Ints empty;
-  const Ints& list = ep ? ep->get<Ints>("explicit_paddings") : empty;
+  const Ints& list = ep ? ep->get<Ints>(explicit_name) : empty;
   if (mode != Padding::explicit_pads) {
     SLUICE_REQUIRE(list.empty(), InvalidArgument, "explicit_paddings ", ints_to_string(list),
                    " given with padding ", padding_name(mode), " (only EXPLICIT takes them)");
@@ -167,8 +168,8 @@ Pads read_pads(const Node& node) {
   return Pads::explicit_pads(list[0], list[1], list[2], list[3]);
 }
 
-void set_pads(NodeBuilder& b, const Pads& pads) {
-  b.attr("padding", padding_name(pads.mode)).attr("explicit_paddings", pads.attr_list());
+void set_pads(NodeBuilder& b, const Pads& pads, const std::string& prefix) {
+  b.attr(prefix + "padding", padding_name(pads.mode)).attr(prefix + "explicit_paddings", pads.attr_list());
 }
 
 ConvArgs read_conv_args(const Node& node) {

@@ -20,9 +20,11 @@ using Ints = std::vector<int64_t>;
 
 // The padding of a node: its "padding" attr and, for "EXPLICIT", its "explicit_paddings"
 // ({top, bottom, left, right}, or TF's 8-entry NHWC form [0,0,top,bottom,left,right,0,0]).
-Pads read_pads(const Node& node);
+// With a prefix (FusedConv2DMaxPool's pool: "pool_"), the attrs named prefix + "padding" and
+// prefix + "explicit_paddings".
+Pads read_pads(const Node& node, const std::string& prefix = "");
 // The attrs a node stores for `pads` (padding name and explicit_paddings).
-void set_pads(NodeBuilder& b, const Pads& pads);
+void set_pads(NodeBuilder& b, const Pads& pads, const std::string& prefix = "");
 
 // The attrs of a convolution-like node. Validated the same way at build and run time
 // (attrs of imported graphs never went through the builders).

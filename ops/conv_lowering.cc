@@ -572,64 +572,111 @@ bool implicit_chosen(const ConvGeometry& g) {
          g.patch() * g.f <= kImplicitMaxFilter;
 }
 
+namespace {
+
+// forward_implicit's padded copy of an image: the input rows and columns its outputs read
+// (from row -pad_top and column -pad_left), zeros outside the image.
+struct ImplicitLayout {
+  int64_t hp, wp, lo, hi;  // padded rows and columns; padded columns [lo, hi) are the image's
+  explicit ImplicitLayout(const ConvGeometry& g)
+      : hp((g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1),
+        wp((g.ow - 1) * g.sw + g.kw),
+        lo(std::clamp<int64_t>(g.pad_left, 0, wp)),
+        hi(std::clamp<int64_t>(g.pad_left + g.w, lo, wp)) {}
+  // The padded rows output rows [oy0, oy1) read.
+  int64_t first_row(const ConvGeometry& g, int64_t oy0) const { return oy0 * g.sh; }
+  int64_t end_row(const ConvGeometry& g, int64_t oy1) const { return (oy1 - 1) * g.sh + (g.kh - 1) * g.dh + 1; }
+};
+
+// Padded rows [r0, r1) of image n into p (the whole padded image's buffer).
+template <class T>
+void implicit_copy_rows(const ConvGeometry& g, const ImplicitLayout& l, const T* x, int64_t n, int64_t r0, int64_t r1,
+                        T* p) {
+  const int64_t C = g.c;
+  for (int64_t r = r0; r < r1; ++r) {
+    const int64_t iy = r - g.pad_top;
+    T* dst = p + r * l.wp * C;
+    if (iy < 0 || iy >= g.h || l.hi == l.lo) {
+      std::fill_n(dst, l.wp * C, T(0));
+      continue;
+    }
+    // Padded columns [lo, hi) are image columns lo - pad_left ...
+    std::fill_n(dst, l.lo * C, T(0));
+    std::copy_n(x + ((n * g.h + iy) * g.w + (l.lo - g.pad_left)) * C, (l.hi - l.lo) * C, dst + l.lo * C);
+    std::fill_n(dst + l.hi * C, (l.wp - l.hi) * C, T(0));
+  }
+}
+
+// Output rows [oy0, oy1) from the padded image p: output row oy is one product, its pixels'
+// patches KH segments of KW * C values, the first at padded row oy * sh, pixels sw * C
+// values apart. Row oy goes to y + (oy - oy0) * ow * ldy.
+template <class T>
+void implicit_output_rows(const ConvGeometry& g, const ImplicitLayout& l, const T* p, int64_t oy0, int64_t oy1,
+                          const gemm::PackedMatrix<T>& packed, const gemm::Finish<T>& finish, T* y) {
+  const int64_t C = g.c, ldy = g.out_stride();
+  const gemm::Segments segments{g.kw * C, g.dh * l.wp * C};
+  for (int64_t oy = oy0; oy < oy1; ++oy)
+    gemm::gemm_packed<T>(g.ow, p + oy * g.sh * l.wp * C, g.sw * C, segments, packed, 0, 0, g.f, T(0),
+                         y + (oy - oy0) * g.ow * ldy, ldy, finish);
+}
+
+void require_implicit(const ConvGeometry& g, int64_t rows, int64_t cols, const char* what) {
+  SLUICE_REQUIRE(implicit_applies(g) && rows == g.patch() && cols == g.f, Internal, what, ": filter packed as [",
+                 rows, ",", cols, "] for a [", g.patch(), ",", g.f, "] product");
+}
+
+}  // namespace
+
+int64_t implicit_workspace(const ConvGeometry& g) {
+  const ImplicitLayout l(g);
+  return l.hp * l.wp * g.c;
+}
+
+template <class T>
+void implicit_rows(const ConvGeometry& g, const T* x, int64_t n, int64_t oy0, int64_t oy1,
+                   const gemm::PackedMatrix<T>& packed, const T* bias, const Epilogue& act, T* workspace, T* y) {
+  require_implicit(g, packed.rows(), packed.group_cols(), "implicit_rows");
+  SLUICE_REQUIRE(packed.groups() == 1 && 0 <= n && n < g.n && 0 <= oy0 && oy0 <= oy1 && oy1 <= g.oh, Internal,
+                 "implicit_rows: rows [", oy0, ",", oy1, ") of image ", n, " of ", g.n, "x", g.oh);
+  if (oy0 == oy1) return;
+  const ImplicitLayout l(g);
+  implicit_copy_rows(g, l, x, n, l.first_row(g, oy0), l.end_row(g, oy1), workspace);
+  implicit_output_rows(g, l, workspace, oy0, oy1, packed, finish_of(bias, act), y);
+}
+
 template <class T>
 void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed, const T* bias,
                       const Epilogue& act, T* y, ThreadPool& pool) {
-  SLUICE_REQUIRE(implicit_applies(g) && packed.groups() == 1 && packed.rows() == g.patch() &&
-                     packed.group_cols() == g.f,
-                 Internal, "forward_implicit: filter packed as [", packed.rows(), ",", packed.group_cols(),
-                 "] for a [", g.patch(), ",", g.f, "] product");
-  const int64_t C = g.c, ldy = g.out_stride();
-  // The input rows and columns an image's outputs read (from row -pad_top and column
-  // -pad_left), zeros outside the image; one image at a time, so the copy stays about the
-  // size of an image.
-  const int64_t hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1, wp = (g.ow - 1) * g.sw + g.kw;
-  const int64_t lo = std::clamp<int64_t>(g.pad_left, 0, wp), hi = std::clamp<int64_t>(g.pad_left + g.w, lo, wp);
-  const int64_t copy_grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(wp * C, 1));
-  // Padded rows [r0, r1) of image n into p.
-  auto copy_rows = [&](int64_t n, int64_t r0, int64_t r1, T* p) {
-    for (int64_t r = r0; r < r1; ++r) {
-      const int64_t iy = r - g.pad_top;
-      T* dst = p + r * wp * C;
-      if (iy < 0 || iy >= g.h || hi == lo) {
-        std::fill_n(dst, wp * C, T(0));
-        continue;
-      }
-      // Padded columns [lo, hi) are image columns lo - pad_left ...
-      std::fill_n(dst, lo * C, T(0));
-      std::copy_n(x + ((n * g.h + iy) * g.w + (lo - g.pad_left)) * C, (hi - lo) * C, dst + lo * C);
-      std::fill_n(dst + hi * C, (wp - hi) * C, T(0));
-    }
-  };
-  // Output row oy is one product: its pixels' patches are KH segments of KW * C values, the
-  // first at padded row oy * sh, pixels sw * C values apart.
+  require_implicit(g, packed.rows(), packed.group_cols(), "forward_implicit");
+  SLUICE_REQUIRE(packed.groups() == 1, Internal, "forward_implicit: ", packed.groups(), " groups");
+  const ImplicitLayout l(g);
+  const int64_t ldy = g.out_stride(), image_out = g.oh * g.ow * ldy;
   const gemm::Finish<T> finish = finish_of(bias, act);
-  const gemm::Segments segments{g.kw * C, g.dh * wp * C};
-  auto output_rows = [&](int64_t n, int64_t r0, int64_t r1, const T* p) {
-    for (int64_t oy = r0; oy < r1; ++oy)
-      gemm::gemm_packed<T>(g.ow, p + oy * g.sh * wp * C, g.sw * C, segments, packed, 0, 0, g.f, T(0),
-                           y + (n * g.oh + oy) * g.ow * ldy, ldy, finish);
-  };
-  const int threads = pool.num_threads();
-  if (threads > 1 && g.n % threads == 0) {
+  if (pool.num_threads() > 1 && g.n % pool.num_threads() == 0) {
     // Whole images per thread (a batch that the threads divide): no hand-over between the
     // copy and the products, and each thread's rows stay in its own cache.
     kernels::parallel_range(pool, g.n, 1, [&](int64_t n0, int64_t n1) {
-      auto padded = workspace<T>(hp * wp * C);
+      auto padded = workspace<T>(implicit_workspace(g));
       for (int64_t n = n0; n < n1; ++n) {
-        copy_rows(n, 0, hp, padded.get());
-        output_rows(n, 0, g.oh, padded.get());
+        implicit_copy_rows(g, l, x, n, 0, l.hp, padded.get());
+        implicit_output_rows(g, l, padded.get(), 0, g.oh, packed, finish, y + n * image_out);
       }
     });
     return;
   }
-  auto padded = workspace<T>(hp * wp * C);
+  // One image at a time, so the copy stays about the size of an image; its rows, then its
+  // output rows, split across the threads.
+  auto padded = workspace<T>(implicit_workspace(g));
   T* p = padded.get();
+  const int64_t copy_grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(l.wp * g.c, 1));
   const double row_flops = 2.0 * static_cast<double>(g.ow) * static_cast<double>(g.patch()) * static_cast<double>(g.f);
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(2e5 / std::max(row_flops, 1.0)));
   for (int64_t n = 0; n < g.n; ++n) {
-    kernels::parallel_range(pool, hp, copy_grain, [&](int64_t r0, int64_t r1) { copy_rows(n, r0, r1, p); });
-    kernels::parallel_range(pool, g.oh, grain, [&](int64_t r0, int64_t r1) { output_rows(n, r0, r1, p); });
+    kernels::parallel_range(pool, l.hp, copy_grain,
+                            [&](int64_t r0, int64_t r1) { implicit_copy_rows(g, l, x, n, r0, r1, p); });
+    kernels::parallel_range(pool, g.oh, grain, [&](int64_t r0, int64_t r1) {
+      implicit_output_rows(g, l, p, r0, r1, packed, finish, y + n * image_out + r0 * g.ow * ldy);
+    });
   }
 }
 
@@ -843,6 +890,8 @@ void backprop_filter(const ConvGeometry& g, const T* x, const T* dy, T* dw, Thre
                                      ThreadPool&);                                             \
   template void forward_im2col_packed<T>(const ConvGeometry&, const T*, const gemm::PackedMatrix<T>&, \
                                          const T*, const Epilogue&, T*, ThreadPool&);          \
+  template void implicit_rows<T>(const ConvGeometry&, const T*, int64_t, int64_t, int64_t,                         \
+                                 const gemm::PackedMatrix<T>&, const T*, const Epilogue&, T*, T*);                \
   template void forward_implicit<T>(const ConvGeometry&, const T*, const gemm::PackedMatrix<T>&, const T*,       \
                                     const Epilogue&, T*, ThreadPool&);                                        \
   template void forward_bottleneck<T>(const T*, const ConvGeometry&, const gemm::PackedMatrix<T>&,   \

@@ -186,6 +186,13 @@ bool implicit_chosen(const ConvGeometry& g);
 template <class T>
 void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatrix<T>& packed, const T* bias,
                       const Epilogue& act, T* y, ThreadPool& pool);
+// forward_implicit's output rows [oy0, oy1) of image n on the calling thread, row oy at
+// y + (oy - oy0) * ow * ldy (a fused op's band of rows). workspace holds at least
+// implicit_workspace(g) values (the rows' padded input is copied there).
+int64_t implicit_workspace(const ConvGeometry& g);
+template <class T>
+void implicit_rows(const ConvGeometry& g, const T* x, int64_t n, int64_t oy0, int64_t oy1,
+                   const gemm::PackedMatrix<T>& packed, const T* bias, const Epilogue& act, T* workspace, T* y);
 
 // ---- an inverted bottleneck in one pass (FusedBottleneckConv2D, ops/bottleneck_ops.h):
 // y = project(depthwise(expand(x))), each stage with its bias (may be null) and activation.

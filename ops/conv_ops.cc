@@ -12,6 +12,7 @@
 #include "array_ops.h"
 #include "bottleneck_ops.h"
 #include "concat_conv_ops.h"
+#include "conv_pool_ops.h"
 #include "conv_attrs.h"
 #include "conv_lowering.h"
 #include "gemm_prepacked.h"
@@ -379,6 +380,7 @@ void register_conv_ops(OpRegistry& r) {
       .gradient(conv2d_transpose_grad);
   register_bottleneck_ops(r);
   register_concat_conv_ops(r);
+  register_conv_pool_ops(r);
 }
 
 namespace ops {

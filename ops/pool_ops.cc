@@ -19,65 +19,33 @@
 #include "conv_attrs.h"
 #include "eigen.h"  // <Eigen/Core>
 #include "kernel_util.h"
+#include "pool_kernels.h"
 #include "reduction_ops.h"
 
 namespace sluice {
 
 using namespace kernels;  // NOLINT(google-build-using-namespace): kernel helpers
 
-namespace {
+namespace pool {
 
-using Grads = std::vector<Output>;
-
-// The taps of one window along one axis: positions start + i*d for i in [i0, i1) are inside
-// [0, size) (i1 <= i0 when none is).
-struct AxisTaps {
-  int64_t start, i0, i1;
-};
-
-struct PoolGeometry {
-  int64_t n = 0, h = 0, w = 0, c = 0;
-  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
-  int64_t oh = 0, ow = 0, pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
-  bool count_include_pad = false;
-
-  static AxisTaps taps(int64_t start, int64_t k, int64_t d, int64_t size) {
-    const int64_t i0 = start >= 0 ? 0 : (-start + d - 1) / d;
-    const int64_t i1 = start >= size ? 0 : std::min(k, (size - 1 - start) / d + 1);
-    return {start, i0, std::max(i0, i1)};
-  }
-  AxisTaps rows(int64_t y) const { return taps(y * sh - pad_top, kh, dh, h); }
-  AxisTaps cols(int64_t x) const { return taps(x * sw - pad_left, kw, dw, w); }
-  // The average's divisor for window (y, x): its elements inside the image, or with
-  // count_include_pad its positions inside the padded image.
-  int64_t divisor(const AxisTaps& r, const AxisTaps& q) const {
-    if (!count_include_pad) return (r.i1 - r.i0) * (q.i1 - q.i0);
-    const AxisTaps pr = taps(r.start + pad_top, kh, dh, h + pad_top + pad_bottom);
-    const AxisTaps pq = taps(q.start + pad_left, kw, dw, w + pad_left + pad_right);
-    return (pr.i1 - pr.i0) * (pq.i1 - pq.i0);
-  }
-};
-
-// The geometry of pooling x (a static shape may hold -1s; the dims that depend on them are
-// -1 too); validates the attrs and names the shape in every message.
-PoolGeometry make_geometry(const Node& node, const Shape& x) {
-  const Ints& ks = node.attr<Ints>("ksize");
-  const Ints& st = node.attr<Ints>("strides");
-  const Ints& dl = node.attr<Ints>("dilations");
-  SLUICE_REQUIRE(ks.size() == 2, InvalidArgument, "ksize must have 2 entries {KH,KW}, got ",
+PoolGeometry make_geometry(const Node& node, const Shape& x, const std::string& prefix) {
+  const Ints& ks = node.attr<Ints>(prefix + "ksize");
+  const Ints& st = node.attr<Ints>(prefix + "strides");
+  const Ints& dl = node.attr<Ints>(prefix + "dilations");
+  SLUICE_REQUIRE(ks.size() == 2, InvalidArgument, prefix, "ksize must have 2 entries {KH,KW}, got ",
                  ints_to_string(ks));
-  SLUICE_REQUIRE(st.size() == 2, InvalidArgument, "strides must have 2 entries {SH,SW}, got ",
+  SLUICE_REQUIRE(st.size() == 2, InvalidArgument, prefix, "strides must have 2 entries {SH,SW}, got ",
                  ints_to_string(st));
-  SLUICE_REQUIRE(dl.size() == 2, InvalidArgument, "dilations must have 2 entries {DH,DW}, got ",
+  SLUICE_REQUIRE(dl.size() == 2, InvalidArgument, prefix, "dilations must have 2 entries {DH,DW}, got ",
                  ints_to_string(dl));
-  SLUICE_REQUIRE(ks[0] > 0 && ks[1] > 0, InvalidArgument, "ksize must be positive, got ",
+  SLUICE_REQUIRE(ks[0] > 0 && ks[1] > 0, InvalidArgument, prefix, "ksize must be positive, got ",
                  ints_to_string(ks));
-  SLUICE_REQUIRE(st[0] > 0 && st[1] > 0, InvalidArgument, "strides must be positive, got ",
+  SLUICE_REQUIRE(st[0] > 0 && st[1] > 0, InvalidArgument, prefix, "strides must be positive, got ",
                  ints_to_string(st));
-  SLUICE_REQUIRE(dl[0] > 0 && dl[1] > 0, InvalidArgument, "dilations must be positive, got ",
+  SLUICE_REQUIRE(dl[0] > 0 && dl[1] > 0, InvalidArgument, prefix, "dilations must be positive, got ",
                  ints_to_string(dl));
-  const Pads pads = read_pads(node);
-  const bool ceil_mode = node.attr<bool>("ceil_mode");
+  const Pads pads = read_pads(node, prefix);
+  const bool ceil_mode = node.attr<bool>(prefix + "ceil_mode");
   SLUICE_REQUIRE(!x.known_rank() || x.rank() == 4, InvalidArgument,
                  "input must be 4-D [N,H,W,C], got ", x.to_string());
   PoolGeometry g;
@@ -86,7 +54,8 @@ PoolGeometry make_geometry(const Node& node, const Shape& x) {
   else
     g.n = g.h = g.w = g.c = -1;
   g.kh = ks[0], g.kw = ks[1], g.sh = st[0], g.sw = st[1], g.dh = dl[0], g.dw = dl[1];
-  g.count_include_pad = node.attr<bool>("count_include_pad");
+  const AttrValue* include_pad = node.find_attr(prefix + "count_include_pad");
+  g.count_include_pad = include_pad && include_pad->get<bool>(prefix + "count_include_pad");
   const std::string where = "; input " + x.to_string() + ", ksize " + ints_to_string(ks) +
                             ", strides " + ints_to_string(st);
   if (pads.mode == Padding::explicit_pads) {
@@ -110,7 +79,16 @@ PoolGeometry make_geometry(const Node& node, const Shape& x) {
   return g;
 }
 
-Shape output_shape(const PoolGeometry& g) { return Shape{g.n, g.oh, g.ow, g.c}; }
+}  // namespace pool
+
+namespace {
+
+using pool::AxisTaps;
+using pool::make_geometry;
+using pool::output_shape;
+using pool::PoolGeometry;
+
+using Grads = std::vector<Output>;
 
 void pool_shape(ShapeContext& ctx) {
   require_float(ctx, 0);
@@ -203,25 +181,38 @@ void max_pool_pixel(int64_t C, T* o, Taps&& taps) {
   });
 }
 
+}  // namespace
+
+namespace pool {
+
+template <class T>
+void max_pool_rows(const PoolGeometry& g, const T* x, int64_t n, int64_t y0, int64_t y1, T* y) {
+  const int64_t C = g.c;
+  for (int64_t oy = y0; oy < y1; ++oy) {
+    const AxisTaps r = g.rows(oy);
+    for (int64_t xo = 0; xo < g.ow; ++xo) {
+      const AxisTaps q = g.cols(xo);
+      max_pool_pixel<T>(C, y + ((n * g.oh + oy) * g.ow + xo) * C, [&](auto&& visit) {
+        for_each_tap(g, r, q, [&](int64_t iy, int64_t ix) { visit(x + ((n * g.h + iy) * g.w + ix) * C); });
+      });
+    }
+  }
+}
+template void max_pool_rows<float>(const PoolGeometry&, const float*, int64_t, int64_t, int64_t, float*);
+template void max_pool_rows<double>(const PoolGeometry&, const double*, int64_t, int64_t, int64_t, double*);
+
+}  // namespace pool
+
+namespace {
+
 void max_pool_kernel(KernelContext& ctx) {
   const Tensor& x = ctx.input(0);
   const PoolGeometry g = make_geometry(ctx.node(), x.shape());
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "MaxPool", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& out = ctx.allocate_output(0, output_shape(g));
-    const T* xp = x.data<T>();
-    T* yp = out.data<T>();
-    const int64_t C = g.c;
     for_each_output_row(ctx.pool(), g, [&](int64_t n, int64_t y) {
-      const AxisTaps r = g.rows(y);
-      for (int64_t xo = 0; xo < g.ow; ++xo) {
-        const AxisTaps q = g.cols(xo);
-        max_pool_pixel<T>(C, yp + ((n * g.oh + y) * g.ow + xo) * C, [&](auto&& visit) {
-          for_each_tap(g, r, q, [&](int64_t iy, int64_t ix) {
-            visit(xp + ((n * g.h + iy) * g.w + ix) * C);
-          });
-        });
-      }
+      pool::max_pool_rows<T>(g, x.data<T>(), n, y, y + 1, out.data<T>());
     });
   });
 }

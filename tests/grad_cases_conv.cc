@@ -4,6 +4,7 @@
 #include "gradient_checker.h"
 #include "ops/bottleneck_ops.h"
 #include "ops/concat_conv_ops.h"
+#include "ops/conv_pool_ops.h"
 
 namespace sluice {
 namespace {
@@ -71,6 +72,16 @@ std::vector<GradCase> conv_cases() {
          return ops::fused_concat_conv2d(
              s, x[0], {{x[1], x[2], Padding::valid}, {x[3], x[4], Pads::explicit_pads(1, 1, 2, 0)}},
              FusedActivation::relu6);
+       }},
+      // A convolution and the max pool of its output in one op (an ImageNet stem): pads,
+      // relu, a 2x2/2 pool whose last column window (ceil_mode) holds one column.
+      {"fused_conv2d_max_pool",
+       {{1, 6, 7, 2}, {3, 3, 2, 3}, {3}},
+       [](const Scope& s, const X& x) {
+         ops::PoolWindow pool;
+         pool.ceil_mode = true;
+         return ops::fused_conv2d_max_pool(s, x[0], x[1], x[2], FusedActivation::relu, {1, 1},
+                                           Pads::explicit_pads(1, 1, 1, 1), {1, 1}, pool);
        }},
       // The backprop ops as functions of their value inputs (the *_like input only gives a shape).
       {"conv2d_backprop_input_same_s1",

@@ -5,6 +5,7 @@
 #include "op_numerics.h"
 #include "ops/bottleneck_ops.h"
 #include "ops/concat_conv_ops.h"
+#include "ops/conv_pool_ops.h"
 
 namespace sluice::testing {
 namespace {
@@ -85,6 +86,17 @@ std::vector<NumericsRow> conv_rows() {
                                              {{ones, filled_like(s, x[0], {1}, 0.5), Padding::valid},
                                               {ones, filled_like(s, x[0], {1}, 0.0), Padding::valid}},
                                              FusedActivation::relu);
+           }),
+      // A 1x1 convolution of ones (8 channels, bias 0.5, relu), then the 2x1 max pool of its
+      // two pixels: NaN wins the window, -inf loses it
+      rows("FusedConv2DMaxPool", {with_first(kNaN, 1, {1, 2, 1, 8})}, {kNaN},
+           {with_first(-kInf, 1, {1, 2, 1, 8})}, {8.5},
+           [](const Scope& s, const X& x) {
+             ops::PoolWindow pool;
+             pool.ksize = {2, 1}, pool.strides = {1, 1};
+             return ops::fused_conv2d_max_pool(s, x[0], filled_like(s, x[0], {1, 1, 8, 1}, 1.0),
+                                               filled_like(s, x[0], {1}, 0.5), FusedActivation::relu, {1, 1},
+                                               Padding::valid, {1, 1}, pool);
            }),
       // FusedMatMul (GEMM + bias + relu): rows of x summed by a [2,1] matrix of ones
       rows("FusedMatMul", {T({kNaN, -1, 2, 3}, {2, 2})}, {kNaN, 5.5},

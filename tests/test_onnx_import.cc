@@ -144,9 +144,13 @@ TEST(OnnxImport, CnnMatchesNchwReferenceAndEveryValueIsFetchableInOnnxOrder) {
   expect_near(got[3], ref_map(cnn.conv(x), [](float v) { return std::max(v, 0.0f); }));
   EXPECT_EQ(got[1].shape(), Shape({2, 4, 8, 8}));
   // Layout: the path to the output transposes once (the input to channels-last); the
-  // weights were permuted at import time and the [N,1,1,C] result needs only a reshape.
+  // weights were permuted at import time and the [N,1,1,C] result needs only a reshape. The
+  // convolution, its Relu and the max pool run as one op.
   EXPECT_EQ(count_reachable(r.tensors[0], "Transpose"), 1);
-  EXPECT_EQ(count_reachable(r.tensors[0], "Conv2D") + count_reachable(r.tensors[0], "FusedConv2D"), 1);
+  EXPECT_EQ(count_reachable(r.tensors[0], "FusedConv2DMaxPool"), 1);
+  EXPECT_EQ(count_reachable(r.tensors[0], "Conv2D") + count_reachable(r.tensors[0], "FusedConv2D") +
+                count_reachable(r.tensors[0], "MaxPool"),
+            0);
   // Initializers are constants under their ONNX names.
   EXPECT_EQ(g.operation("onnx-3a-3aConv_12").type(), "Const");
   EXPECT_EQ(g.operation("conv1.bias").type(), "Const");

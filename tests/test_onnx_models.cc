@@ -88,6 +88,19 @@ TEST(OnnxModels, Resnet18) {
   // The 7x7/2 stem (pads 3), the 3x3/2 max pool and the 3x3/2 convolutions (pads 1) pad
   // symmetrically: explicit pads, where TensorFlow's SAME would pad 2/3 and 0/1.
   expect_matches_torch("resnet18");
+  // The stem, its Relu and the max pool are one FusedConv2DMaxPool (the stem's output is
+  // pooled band by band); the stem's value keeps its ONNX name and can be fetched.
+  Graph g;
+  const std::string stem = "/relu/Relu_output_0:0";
+  const io::ImportResult r = io::import_onnx(g, (models_dir() / "resnet18.onnx").string(), {"", {}, {"output:0", stem}});
+  std::map<std::string, int> ops = reachable_ops(r.tensors[0]);
+  EXPECT_EQ(ops["FusedConv2DMaxPool"], 1);
+  EXPECT_EQ(ops["MaxPool"], 0);
+  EXPECT_EQ(ops["FusedConv2D"], 19);  // 16 3x3, 3 downsampling 1x1
+  Session sess(g);
+  const Tensor x = io::read_npy((models_dir() / "resnet18.input.npy").string());
+  const std::vector<Tensor> out = sess.run({{"input:0", x}}, {r.tensors[1]});
+  EXPECT_EQ(out[0].shape(), Shape({x.dim(0), 64, 112, 112}));
 }
 
 TEST(OnnxModels, MobilenetV2) {
@@ -121,7 +134,8 @@ TEST(OnnxModels, Squeezenet11) {
   // run channels-last with a single transpose, of the input; the [N,1000,1,1] result is
   // reshaped, not transposed, back to ONNX order. Each fire module's two expansions and
   // their Concat are one FusedConcatConv2D (the 26 convolutions: the stem, 8 squeezes, 8
-  // pairs of expansions, the classifier). The expansions' values keep their ONNX names and
+  // pairs of expansions, the classifier), the stem and the first max pool one
+  // FusedConv2DMaxPool. The expansions' values keep their ONNX names and
   // can be fetched.
   Graph g;
   const std::string inner = "/features/features.3/expand3x3_activation/Relu_output_0:0";
@@ -130,7 +144,9 @@ TEST(OnnxModels, Squeezenet11) {
       io::import_onnx(g, (models_dir() / "squeezenet1_1.onnx").string(), {"", {}, {"output:0", inner, concat}});
   std::map<std::string, int> ops = reachable_ops(r.tensors[0]);
   EXPECT_EQ(ops["Transpose"], 1);
-  EXPECT_EQ(ops["FusedConv2D"], 10);
+  EXPECT_EQ(ops["FusedConv2D"], 9);
+  EXPECT_EQ(ops["FusedConv2DMaxPool"], 1);
+  EXPECT_EQ(ops["MaxPool"], 2);
   EXPECT_EQ(ops["FusedConcatConv2D"], 8);
   EXPECT_EQ(ops["Concat"], 0);
   // The 3x3 expansion of the first fire module is the second half of its concatenation.

@@ -8,6 +8,7 @@
 #include "../../ops/concat_conv_ops.h"
 #include "../../ops/conv_attrs.h"
 #include "../../ops/conv_ops.h"
+#include "../../ops/conv_pool_ops.h"
 #include "../../ops/math_ops.h"
 #include "../../ops/nn_ops.h"
 #include "../../ops/normalization_ops.h"
@@ -271,6 +272,24 @@ void build_ConvTranspose(NodeContext& ctx) {
   ctx.set_output_cl(0, from_2d(ctx, y, n));
 }
 
+// A 2-D MaxPool of a FusedConv2D (one group) that nothing else reads (the ImageNet stems:
+// Conv, Relu, MaxPool) as one FusedConv2DMaxPool, which pools the convolution's rows while
+// they are in cache. The FusedConv2D stays in the graph as the ONNX value it names (a
+// session runs it only when that value is fetched). An invalid Output when the pattern does
+// not match.
+Output fused_conv_pool(NodeContext& ctx, const Window& w) {
+  if (!ctx.is_cl(0) || ctx.consumers(0) != 1) return Output();
+  const Node* conv = ctx.input_cl(0).node();
+  if (conv->op_type() != "FusedConv2D") return Output();
+  const kernels::ConvArgs a = kernels::read_conv_args(*conv);
+  if (a.groups != 1) return Output();
+  ops::PoolWindow pool;
+  pool.ksize = pad_2d(w.kernel), pool.strides = pad_2d(w.strides), pool.padding = w.pads;
+  pool.dilations = pad_2d(w.dilations), pool.ceil_mode = w.ceil_mode;
+  return ops::fused_conv2d_max_pool(ctx.scope(), conv->inputs[0], conv->inputs[1], conv->inputs[2],
+                                    kernels::read_activation(*conv), a.strides, a.pads, a.dilations, pool);
+}
+
 void build_pool(NodeContext& ctx, bool max) {
   const int n = spatial_dims(ctx, max ? "MaxPool" : "AveragePool");
   const std::vector<int64_t> kernel = ctx.attrs().get_ints("kernel_shape", {});
@@ -283,6 +302,10 @@ void build_pool(NodeContext& ctx, bool max) {
   if (n == 3) {
     if (!is_floating(ctx.dtype(0))) ctx.unimplemented("3-D pooling of an integer input");
     return ctx.set_output_cl(0, pool3d(ctx, w, ctx.input_cl(0), max, include_pad));
+  }
+  if (max && n == 2) {
+    const Output fused = fused_conv_pool(ctx, w);
+    if (fused.valid()) return ctx.set_output_cl(0, fused);
   }
   Output x = as_2d(ctx, ctx.input_cl(0), n);
   // Integer max pooling through a float type that holds every value exactly.
