@@ -32,14 +32,21 @@ trap 'rm -f "$out"' EXIT
 # script also works on a build whose tests have not run yet.
 /usr/bin/python3 "$here/../tests/onnx_models/export_models.py" "$build/onnx_models" >/dev/null
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+# One-thread rows run every engine on the same core (PIN_CPU, by default the last one): the
+# cores of a shared VM are not alike (one may share its physical core with a busy
+# neighbour: 30% slower for minutes at a time), and an engine should not win by the core it
+# happened to land on.
+pin_cpu=${PIN_CPU:-$(($(nproc) - 1))}
 for r in $(seq "$rounds"); do
   for m in $models; do
     for t in $threads; do
-      "$build/bench/bench_onnx_models" --models-dir "$build/onnx_models" --models "$m" --batch 1 8 \
+      pin=""
+      if [ "$t" = 1 ] && command -v taskset >/dev/null; then pin="taskset -c $pin_cpu"; fi
+      $pin "$build/bench/bench_onnx_models" --models-dir "$build/onnx_models" --models "$m" --batch 1 8 \
         --threads "$t" --runs "$runs" | tee -a "$out"
-      NODE_PATH="$ort/node_modules" node "$here/onnx_ort.js" "$build/onnx_models" "$m" "$t" "$runs" 1 8 | tee -a "$out"
+      NODE_PATH="$ort/node_modules" $pin node "$here/onnx_ort.js" "$build/onnx_models" "$m" "$t" "$runs" 1 8 | tee -a "$out"
       if [ "$have_torch" = 1 ]; then
-        /usr/bin/python3 "$here/onnx_torch.py" "$build/onnx_models" "$m" "$t" "$runs" 1 8 | tee -a "$out"
+        $pin /usr/bin/python3 "$here/onnx_torch.py" "$build/onnx_models" "$m" "$t" "$runs" 1 8 | tee -a "$out"
       fi
     done
   done
