@@ -124,7 +124,8 @@ Grads conv_pool_grad(const Scope& s, const Operation& op, const Grads& g) {
   const Output x = op.input(0), w = op.input(1), b = op.input(2);
   const Output z = ops::fused_conv2d(s, x, w, b, act, a.strides, a.pads, a.dilations, 1);
   NodeBuilder pool_grad(s, "MaxPoolGrad");
-  pool_grad.input(z).input(g[0]).attr("ksize", node.attr<Ints>("pool_ksize")).attr("strides", node.attr<Ints>("pool_strides"));
+  pool_grad.input(z).input(g[0]);
+  pool_grad.attr("ksize", node.attr<Ints>("pool_ksize")).attr("strides", node.attr<Ints>("pool_strides"));
   set_pads(pool_grad, read_pads(node, kPool));
   pool_grad.attr("dilations", node.attr<Ints>("pool_dilations")).attr("ceil_mode", node.attr<bool>("pool_ceil_mode"));
   const Output dz = activation_grad(s, act, pool_grad.finish().output(0), z);

@@ -92,7 +92,8 @@ TEST(OnnxModels, Resnet18) {
   // pooled band by band); the stem's value keeps its ONNX name and can be fetched.
   Graph g;
   const std::string stem = "/relu/Relu_output_0:0";
-  const io::ImportResult r = io::import_onnx(g, (models_dir() / "resnet18.onnx").string(), {"", {}, {"output:0", stem}});
+  const io::ImportResult r =
+      io::import_onnx(g, (models_dir() / "resnet18.onnx").string(), {"", {}, {"output:0", stem}});
   std::map<std::string, int> ops = reachable_ops(r.tensors[0]);
   EXPECT_EQ(ops["FusedConv2DMaxPool"], 1);
   EXPECT_EQ(ops["MaxPool"], 0);
