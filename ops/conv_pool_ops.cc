@@ -107,11 +107,7 @@ void conv_pool_kernel(KernelContext& ctx) {
     if (conv::implicit_chosen(g)) return banded<T>(ctx, g, pg, x.data<T>(), bias, act, y.data<T>());
     Tensor z(x.dtype(), conv_output_shape(g));
     conv_forward<T>(ctx, 1, g, x.data<T>(), bias, act, z.data<T>());
-    const int64_t grain = std::max<int64_t>(1, kElementwiseGrain / std::max<int64_t>(pg.ow * pg.c * pg.kh * pg.kw, 1));
-    parallel_range(ctx.pool(), pg.n * pg.oh, grain, [&](int64_t r0, int64_t r1) {
-      for (int64_t r = r0; r < r1; ++r)
-        pool::max_pool_rows<T>(pg, z.data<T>(), r / pg.oh, r % pg.oh, r % pg.oh + 1, y.data<T>());
-    });
+    pool::max_pool<T>(pg, z.data<T>(), y.data<T>(), ctx.pool());
   });
 }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "../graph/graph.h"
+#include "../runtime/thread_pool.h"
 
 namespace sluice::pool {
 
@@ -51,5 +52,8 @@ inline Shape output_shape(const PoolGeometry& g) { return Shape{g.n, g.oh, g.ow,
 // geometry g (y0 of image n at y + (n * oh + y0) * ow * c). On the calling thread.
 template <class T>
 void max_pool_rows(const PoolGeometry& g, const T* x, int64_t n, int64_t y0, int64_t y1, T* y);
+// MaxPool's whole output (every image and row), the rows split across the pool.
+template <class T>
+void max_pool(const PoolGeometry& g, const T* x, T* y, ThreadPool& pool);
 
 }  // namespace sluice::pool

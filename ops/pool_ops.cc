@@ -236,6 +236,13 @@ void max_pool_rows(const PoolGeometry& g, const T* x, int64_t n, int64_t y0, int
 template void max_pool_rows<float>(const PoolGeometry&, const float*, int64_t, int64_t, int64_t, float*);
 template void max_pool_rows<double>(const PoolGeometry&, const double*, int64_t, int64_t, int64_t, double*);
 
+template <class T>
+void max_pool(const PoolGeometry& g, const T* x, T* y, ThreadPool& pool) {
+  for_each_output_row(pool, g, [&](int64_t n, int64_t oy) { max_pool_rows<T>(g, x, n, oy, oy + 1, y); });
+}
+template void max_pool<float>(const PoolGeometry&, const float*, float*, ThreadPool&);
+template void max_pool<double>(const PoolGeometry&, const double*, double*, ThreadPool&);
+
 }  // namespace pool
 
 namespace {
@@ -246,9 +253,7 @@ void max_pool_kernel(KernelContext& ctx) {
   dispatch<SLUICE_FLOAT_TYPES>(x.dtype(), "MaxPool", [&](auto tag) {
     using T = typename decltype(tag)::type;
     Tensor& out = ctx.allocate_output(0, output_shape(g));
-    for_each_output_row(ctx.pool(), g, [&](int64_t n, int64_t y) {
-      pool::max_pool_rows<T>(g, x.data<T>(), n, y, y + 1, out.data<T>());
-    });
+    pool::max_pool<T>(g, x.data<T>(), out.data<T>(), ctx.pool());
   });
 }
 
