@@ -7,6 +7,7 @@
 #include <sluice/sluice.h>
 
 #include "ops/concat_conv_ops.h"
+#include "ops/conv_attrs.h"
 #include "ops/conv_lowering.h"
 #include "test_util.h"
 
@@ -29,13 +30,11 @@ struct Case {
   FusedActivation act;
 };
 
+// A branch's geometry as the op computes it (stride 1).
 conv::ConvGeometry geometry(const Case& k, const Branch& b) {
-  conv::ConvGeometry g;
-  g.n = k.n, g.h = k.h, g.w = k.w, g.c = k.c, g.kh = b.kh, g.kw = b.kw, g.f = b.f;
-  g.pad_top = b.pads.top, g.pad_left = b.pads.left;
-  g.oh = k.h + b.pads.top + b.pads.bottom - b.kh + 1;
-  g.ow = k.w + b.pads.left + b.pads.right - b.kw + 1;
-  return g;
+  kernels::ConvArgs a;
+  a.pads = b.pads;
+  return kernels::conv_geometry({k.n, k.h, k.w, k.c}, {b.kh, b.kw, k.c, b.f}, a, kernels::FilterLayout::grouped);
 }
 
 // The fused op and the FusedConv2Ds + Concat on the same constants, fetched in one run.

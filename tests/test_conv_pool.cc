@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <sluice/sluice.h>
 
+#include "ops/conv_attrs.h"
 #include "ops/conv_lowering.h"
 #include "ops/conv_pool_ops.h"
 #include "test_util.h"
@@ -28,13 +29,11 @@ struct Case {
   FusedActivation act;
 };
 
+// The convolution's geometry as the op computes it.
 conv::ConvGeometry geometry(const Case& k) {
-  conv::ConvGeometry g;
-  g.n = k.n, g.h = k.h, g.w = k.w, g.c = k.c, g.kh = g.kw = k.k, g.f = k.f, g.sh = g.sw = k.stride;
-  g.pad_top = k.conv_pads.top, g.pad_left = k.conv_pads.left;
-  g.oh = (k.h + k.conv_pads.top + k.conv_pads.bottom - k.k) / k.stride + 1;
-  g.ow = (k.w + k.conv_pads.left + k.conv_pads.right - k.k) / k.stride + 1;
-  return g;
+  kernels::ConvArgs a;
+  a.strides = {k.stride, k.stride}, a.pads = k.conv_pads;
+  return kernels::conv_geometry({k.n, k.h, k.w, k.c}, {k.k, k.k, k.c, k.f}, a, kernels::FilterLayout::grouped);
 }
 
 void expect_same_bits(const Case& k, DType dtype, int threads) {
