@@ -66,6 +66,9 @@ struct Step {
   int num_release = 0;
   uint32_t forwardable = 0;  // bit i: input i may be reused in place
   NodeState* state = nullptr;
+  // A Const's value, taken once here: a run hands it out without calling the kernel (a
+  // model's weights are a hundred or more Const steps per run).
+  Tensor constant;
 };
 
 struct Plan {
@@ -265,6 +268,13 @@ std::shared_ptr<const Plan> Session::Impl::compile(const std::vector<Output>& fe
       }
     }
     if (n->def->stateful) st.state = node_state(n);
+    if (n->def->name == "Const" && st.num_outputs == 1) {
+      const Tensor& value = n->attr<Tensor>("value");
+      // A value that does not match its declared output goes through the kernel, whose
+      // output check reports it.
+      if (value.valid() && value.dtype() == n->output_dtypes[0] && n->output_shapes[0].compatible_with(value.shape()))
+        st.constant = value;
+    }
     plan->max_inputs = std::max(plan->max_inputs, st.num_inputs);
     plan->steps.push_back(st);
   }
@@ -395,7 +405,11 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const FetchList& fetch_l
     KernelContext ctx(*st.node, in_ptrs.data(), outs, plan->input_vars.data() + st.first_input,
                       st.state, *im.pool, st.forwardable);
     try {
-      st.kernel(ctx);
+      if (st.constant.valid()) {
+        outs[0] = st.constant;
+      } else {
+        st.kernel(ctx);
+      }
     } catch (const Error& e) {
       throw_error(e.code(), st.node->describe() + ": " + e.what());
     } catch (const std::bad_alloc&) {

@@ -158,6 +158,25 @@ TEST(Session, FetchedValuesNeverChangeAfterwards) {
   EXPECT_EQ(sess.run({}, {v})[0].to_vector<float>(), (std::vector<float>{1, 1, 1}));
 }
 
+// A Const's value is taken when the plan is made and handed out on every run without its
+// kernel; kernels that reuse an input's buffer in place must still never write into it.
+TEST(Session, ConstantsAreHandedOutUnchanged) {
+  Graph g;
+  Scope root(g);
+  const Tensor value({-1.0f, 2.0f, -3.0f});
+  Output c = ops::constant(root.named("c"), value);
+  Output y = ops::neg(root, ops::relu(root, ops::neg(root, c)));  // each may reuse its input
+  Session sess(g, SessionOptions{1});
+  for (int run = 0; run < 3; ++run) {
+    auto r = sess.run({}, {c, y});
+    EXPECT_EQ(r[0].to_vector<float>(), (std::vector<float>{-1, 2, -3}));
+    EXPECT_EQ(r[1].to_vector<float>(), (std::vector<float>{-1, 0, -3}));
+  }
+  EXPECT_EQ(value.to_vector<float>(), (std::vector<float>{-1, 2, -3}));
+  // Feeding the Const's output replaces it, as for any other tensor.
+  EXPECT_EQ(sess.run({{c, Tensor({4.0f, -5.0f, 6.0f})}}, {y})[0].to_vector<float>(), (std::vector<float>{0, -5, 0}));
+}
+
 TEST(Session, AssignChecksShapes) {
   Graph g;
   Scope root(g);
