@@ -212,17 +212,18 @@ conv::ConvGeometry conv_geometry(const Shape& input, const Shape& filter, const 
   const bool dw = layout == FilterLayout::depthwise;
   const auto in = dims4(input, "input", "[N,H,W,C]");
   const auto fl = dims4(filter, "filter", dw ? "[KH,KW,C,M]" : "[KH,KW,C/groups,F]");
-  const std::string shapes = "input " + input.to_string() + ", filter " + filter.to_string();
+  // Only an error message needs the shapes as text: a kernel calls this on every run.
+  const auto shapes = [&] { return "input " + input.to_string() + ", filter " + filter.to_string(); };
   for (int i = 0; i < 2; ++i)
     SLUICE_REQUIRE(fl[i] != 0, InvalidArgument,
-                   "filter height and width must be positive: ", shapes);
+                   "filter height and width must be positive: ", shapes());
   conv::ConvGeometry g;
   g.n = in[0], g.h = in[1], g.w = in[2];
   g.kh = fl[0], g.kw = fl[1];
   g.sh = a.strides[0], g.sw = a.strides[1], g.dh = a.dilations[0], g.dw = a.dilations[1];
   if (dw) {
     SLUICE_REQUIRE(in[3] < 0 || fl[2] < 0 || in[3] == fl[2], InvalidArgument,
-                   "input depth must equal the filter's in_channels (dim 2): ", shapes);
+                   "input depth must equal the filter's in_channels (dim 2): ", shapes());
     g.c = in[3] >= 0 ? in[3] : fl[2];
     g.f = g.c >= 0 && fl[3] >= 0 ? g.c * fl[3] : -1;
     g.groups = g.c > 0 ? g.c : 1;
@@ -230,9 +231,9 @@ conv::ConvGeometry conv_geometry(const Shape& input, const Shape& filter, const 
     const int64_t groups = a.groups;
     SLUICE_REQUIRE(in[3] < 0 || fl[2] < 0 || in[3] == fl[2] * groups, InvalidArgument,
                    "input depth must equal the filter's in_channels (dim 2) times groups (",
-                   groups, "): ", shapes);
+                   groups, "): ", shapes());
     SLUICE_REQUIRE(fl[3] < 0 || fl[3] % groups == 0, InvalidArgument, "groups (", groups,
-                   ") must divide the filter's out_channels (dim 3): ", shapes);
+                   ") must divide the filter's out_channels (dim 3): ", shapes());
     g.c = in[3] >= 0 ? in[3] : (fl[2] >= 0 ? fl[2] * groups : -1);
     g.f = fl[3];
     g.groups = groups;
@@ -246,7 +247,7 @@ conv::ConvGeometry conv_geometry(const Shape& input, const Shape& filter, const 
     g.oh = g.kh < 0 ? -1 : rows.out, g.pad_top = rows.pad_before;
     g.ow = g.kw < 0 ? -1 : cols.out, g.pad_left = cols.pad_before;
   } catch (const InvalidArgument& e) {
-    throw InvalidArgument(std::string(e.what()) + "; " + shapes);
+    throw InvalidArgument(std::string(e.what()) + "; " + shapes());
   }
   return g;
 }

@@ -144,18 +144,18 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
   const Ints& out_pad = node.attr<Ints>("output_padding");
   const auto in = dims4(input, "input", "[N,H,W,C_in]");
   const auto fl = dims4(filter, "filter", "[KH,KW,C_out/groups,C_in]");
-  const std::string shapes = "input " + input.to_string() + ", filter " + filter.to_string();
+  const auto shapes = [&] { return "input " + input.to_string() + ", filter " + filter.to_string(); };  // errors only
   SLUICE_REQUIRE(out_size.empty() || out_size.size() == 2, InvalidArgument,
                  "output_size must be empty or {OH,OW}, got ", ints_to_string(out_size));
   SLUICE_REQUIRE(out_pad.size() == 2, InvalidArgument, "output_padding must have 2 entries, got ",
                  ints_to_string(out_pad));
   SLUICE_REQUIRE(in[3] < 0 || fl[3] < 0 || in[3] == fl[3], InvalidArgument,
-                 "input depth must equal the filter's in_channels (dim 3): ", shapes);
+                 "input depth must equal the filter's in_channels (dim 3): ", shapes());
   SLUICE_REQUIRE(fl[3] < 0 || fl[3] % a.groups == 0, InvalidArgument, "groups (", a.groups,
-                 ") must divide the input channels: ", shapes);
+                 ") must divide the input channels: ", shapes());
   for (int i = 0; i < 2; ++i)
     SLUICE_REQUIRE(fl[i] != 0, InvalidArgument, "filter height and width must be positive: ",
-                   shapes);
+                   shapes());
   ConvGeometry g;
   g.n = in[0], g.oh = in[1], g.ow = in[2], g.f = in[3] >= 0 ? in[3] : fl[3];
   g.kh = fl[0], g.kw = fl[1], g.c = fl[2] >= 0 ? fl[2] * a.groups : -1, g.groups = a.groups;
@@ -165,12 +165,12 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
   const int64_t before[2] = {a.pads.top, a.pads.left}, after[2] = {a.pads.bottom, a.pads.right};
   for (int64_t p : {a.pads.top, a.pads.bottom, a.pads.left, a.pads.right})
     SLUICE_REQUIRE(std::abs(p) <= (int64_t{1} << 40), InvalidArgument, "explicit pad ", p,
-                   " is out of range; ", shapes);
+                   " is out of range; ", shapes());
   int64_t out[2], pad[2];
   for (int i = 0; i < 2; ++i) {
     const char* what = i == 0 ? "rows" : "cols";
     SLUICE_REQUIRE(out_pad[i] >= 0 && out_pad[i] < s[i], InvalidArgument, what,
-                   ": output_padding ", out_pad[i], " must be in [0, stride ", s[i], "); ", shapes);
+                   ": output_padding ", out_pad[i], " must be in [0, stride ", s[i], "); ", shapes());
     if (sizes[i] < 0 || k[i] < 0) {
       out[i] = out_size.empty() ? -1 : out_size[i], pad[i] = 0;
       continue;
@@ -181,7 +181,7 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
     if (!out_size.empty()) {
       out[i] = out_size[i];
       SLUICE_REQUIRE(out[i] > 0 && out[i] <= (int64_t{1} << 40), InvalidArgument, what,
-                     ": output_size ", out[i], " is out of range; ", shapes);
+                     ": output_size ", out[i], " is out of range; ", shapes());
     } else if (same) {
       out[i] = checked_mul(sizes[i], s[i], "output size");
     } else {
@@ -189,7 +189,7 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
       out[i] = checked_mul(s[i], sizes[i] - 1, "output size") + out_pad[i] + eff - b - e;
     }
     SLUICE_REQUIRE(out[i] > 0, InvalidArgument, what, ": the output size ", out[i],
-                   " must be positive; ", shapes);
+                   " must be positive; ", shapes());
     int64_t pb = 0, pe = 0;
     if (same) {
       const int64_t total = std::max<int64_t>(
@@ -203,7 +203,7 @@ ConvGeometry transpose_geometry(const Node& node, const Shape& input, const Shap
     const int64_t back = out[i] + pb + pe >= eff ? (out[i] + pb + pe - eff) / s[i] + 1 : 0;
     SLUICE_REQUIRE(back == sizes[i], InvalidArgument, what, ": an output of size ", out[i],
                    " (pads ", pb, ", ", pe, ") convolves back to size ", back,
-                   ", not the input's ", sizes[i], "; ", shapes);
+                   ", not the input's ", sizes[i], "; ", shapes());
     pad[i] = pb;
   }
   g.h = out[0], g.w = out[1], g.pad_top = pad[0], g.pad_left = pad[1];

@@ -56,15 +56,16 @@ PoolGeometry make_geometry(const Node& node, const Shape& x, const std::string& 
   g.kh = ks[0], g.kw = ks[1], g.sh = st[0], g.sw = st[1], g.dh = dl[0], g.dw = dl[1];
   const AttrValue* include_pad = node.find_attr(prefix + "count_include_pad");
   g.count_include_pad = include_pad && include_pad->get<bool>(prefix + "count_include_pad");
-  const std::string where = "; input " + x.to_string() + ", ksize " + ints_to_string(ks) +
-                            ", strides " + ints_to_string(st);
+  const auto where = [&] {  // for error messages only: the kernels call this on every run
+    return "; input " + x.to_string() + ", ksize " + ints_to_string(ks) + ", strides " + ints_to_string(st);
+  };
   if (pads.mode == Padding::explicit_pads) {
     const int64_t eff_h = (g.kh - 1) * g.dh + 1, eff_w = (g.kw - 1) * g.dw + 1;
     SLUICE_REQUIRE(pads.top >= 0 && pads.bottom >= 0 && pads.left >= 0 && pads.right >= 0 &&
                        pads.top < eff_h && pads.bottom < eff_h && pads.left < eff_w &&
                        pads.right < eff_w,
                    InvalidArgument, "explicit pads ", ints_to_string(pads.attr_list()),
-                   " must be non-negative and smaller than the window", where);
+                   " must be non-negative and smaller than the window", where());
   }
   try {
     const WindowDim rows = window_dim(g.h, g.kh, g.sh, g.dh, pads.mode, pads.top, pads.bottom,
@@ -74,7 +75,7 @@ PoolGeometry make_geometry(const Node& node, const Shape& x, const std::string& 
     g.oh = rows.out, g.pad_top = rows.pad_before, g.pad_bottom = rows.pad_after;
     g.ow = cols.out, g.pad_left = cols.pad_before, g.pad_right = cols.pad_after;
   } catch (const InvalidArgument& e) {
-    throw InvalidArgument(std::string(e.what()) + where);
+    throw InvalidArgument(std::string(e.what()) + where());
   }
   return g;
 }
