@@ -67,7 +67,8 @@ struct Step {
   uint32_t forwardable = 0;  // bit i: input i may be reused in place
   NodeState* state = nullptr;
   // A Const's value, taken once here: a run hands it out without calling the kernel (a
-  // model's weights are a hundred or more Const steps per run).
+  // model's weights are a hundred or more Const steps per run). The output check after each
+  // step covers it as it covers a kernel's output.
   Tensor constant;
 };
 
@@ -268,13 +269,7 @@ std::shared_ptr<const Plan> Session::Impl::compile(const std::vector<Output>& fe
       }
     }
     if (n->def->stateful) st.state = node_state(n);
-    if (n->def->name == "Const" && st.num_outputs == 1) {
-      const Tensor& value = n->attr<Tensor>("value");
-      // A value that does not match its declared output goes through the kernel, whose
-      // output check reports it.
-      if (value.valid() && value.dtype() == n->output_dtypes[0] && n->output_shapes[0].compatible_with(value.shape()))
-        st.constant = value;
-    }
+    if (n->def->name == "Const" && st.num_outputs == 1) st.constant = n->attr<Tensor>("value");
     plan->max_inputs = std::max(plan->max_inputs, st.num_inputs);
     plan->steps.push_back(st);
   }
@@ -402,18 +397,18 @@ std::vector<Tensor> Session::run(const FeedList& feeds, const FetchList& fetch_l
       in_ptrs[i] = s >= 0 ? &slots[s] : nullptr;
     }
     Tensor* outs = slots.data() + st.first_output;
-    KernelContext ctx(*st.node, in_ptrs.data(), outs, plan->input_vars.data() + st.first_input,
-                      st.state, *im.pool, st.forwardable);
-    try {
-      if (st.constant.valid()) {
-        outs[0] = st.constant;
-      } else {
+    if (st.constant.valid()) {
+      outs[0] = st.constant;
+    } else {
+      KernelContext ctx(*st.node, in_ptrs.data(), outs, plan->input_vars.data() + st.first_input,
+                        st.state, *im.pool, st.forwardable);
+      try {
         st.kernel(ctx);
+      } catch (const Error& e) {
+        throw_error(e.code(), st.node->describe() + ": " + e.what());
+      } catch (const std::bad_alloc&) {
+        throw ResourceExhausted(st.node->describe() + ": out of memory");
       }
-    } catch (const Error& e) {
-      throw_error(e.code(), st.node->describe() + ": " + e.what());
-    } catch (const std::bad_alloc&) {
-      throw ResourceExhausted(st.node->describe() + ": out of memory");
     }
     if (im.profile) step_seconds[si] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     for (int j = 0; j < st.num_outputs; ++j) {
