@@ -531,10 +531,9 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
     gemm::gemm_prepacked<T>(rows, patches, ld, packed, T(0), y + r0 * ldy, ldy, gemm_pool, finish);
   };
   if (count >= threads) {
-    kernels::parallel_range(pool, count, 1, [&](int64_t b0, int64_t b1) {
-      std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(per_block * k);
-      for (int64_t b = b0; b < b1; ++b) run_block(b, col.get(), nullptr);
-    });
+    kernels::parallel_blocks(
+        pool, count, [&] { return pointwise ? nullptr : workspace<T>(per_block * k); },
+        [&](std::unique_ptr<T[]>& col, int64_t b) { run_block(b, col.get(), nullptr); });
   } else {
     // Fewer blocks than threads (a small image): the threads share each block. When the
     // GEMM would split it by rows, each thread gathers the patches of its own rows and
@@ -655,13 +654,12 @@ void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatri
   if (pool.num_threads() > 1 && g.n % pool.num_threads() == 0) {
     // Whole images per thread (a batch that the threads divide): no hand-over between the
     // copy and the products, and each thread's rows stay in its own cache.
-    kernels::parallel_range(pool, g.n, 1, [&](int64_t n0, int64_t n1) {
-      auto padded = workspace<T>(implicit_workspace(g));
-      for (int64_t n = n0; n < n1; ++n) {
-        implicit_copy_rows(g, l, x, n, 0, l.hp, padded.get());
-        implicit_output_rows(g, l, padded.get(), 0, g.oh, packed, finish, y + n * image_out);
-      }
-    });
+    kernels::parallel_blocks(
+        pool, g.n, [&] { return workspace<T>(implicit_workspace(g)); },
+        [&](std::unique_ptr<T[]>& padded, int64_t n) {
+          implicit_copy_rows(g, l, x, n, 0, l.hp, padded.get());
+          implicit_output_rows(g, l, padded.get(), 0, g.oh, packed, finish, y + n * image_out);
+        });
     return;
   }
   // One image at a time, so the copy stays about the size of an image; its rows, then its
@@ -674,9 +672,19 @@ void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatri
   for (int64_t n = 0; n < g.n; ++n) {
     kernels::parallel_range(pool, l.hp, copy_grain,
                             [&](int64_t r0, int64_t r1) { implicit_copy_rows(g, l, x, n, r0, r1, p); });
-    kernels::parallel_range(pool, g.oh, grain, [&](int64_t r0, int64_t r1) {
-      implicit_output_rows(g, l, p, r0, r1, packed, finish, y + n * image_out + r0 * g.ow * ldy);
-    });
+    // Up to 4 blocks of output rows per thread (a thread that is done takes blocks from the
+    // end of another's share).
+    const int64_t blocks =
+        g.oh <= grain || pool.num_threads() == 1
+            ? 1
+            : std::min<int64_t>((g.oh + grain - 1) / grain, 4 * pool.num_threads());
+    kernels::parallel_blocks(
+        pool, blocks, [] { return 0; },
+        [&](int, int64_t b) {
+          const int64_t r0 = g.oh * b / blocks, r1 = g.oh * (b + 1) / blocks;
+          implicit_output_rows(g, l, p, r0, r1, packed, finish,
+                               y + n * image_out + r0 * g.ow * ldy);
+        });
   }
 }
 

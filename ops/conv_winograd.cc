@@ -14,12 +14,13 @@
 // The filter gradient reuses them: summed over tiles, <Y, dY> = <G g G^T, V . (A dY A^T)>
 // with V = B^T d B, so dW = G^T [ sum over tiles of V . (A dY A^T) ] G: 16 GEMMs
 // [C, tiles] x [tiles, F] accumulated over all tiles, then one small transform.
-#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "conv_lowering.h"
+#include "eigen.h"  // <Eigen/Core>
 #include "gemm.h"
 #include "gemm_packed.h"
 #include "kernel_util.h"
@@ -296,17 +297,18 @@ void forward_winograd_prepacked(const ConvGeometry& g, const T* x, const Winogra
   const int64_t C = g.c, F = g.f;
   const Tiles tiles(g);
   const Blocks blocks(tiles.count, 16 * (C + F), kBlockElements);
-  kernels::parallel_range(pool, blocks.count, 1, [&](int64_t b0, int64_t b1) {
-    auto v = workspace<T>(blocks.max_rows() * tile_stride(C));
-    auto m = workspace<T>(blocks.max_rows() * tile_stride(F));
-    for (int64_t b = b0; b < b1; ++b) {
-      const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
-      input_transform(g, tiles, x, t0, count, v.get());
-      for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
-        gemm::gemm_packed<T>(count, v.get() + xi * C, tile_stride(C), u.u[static_cast<size_t>(xi)], 0, 0, F, T(0),
-                             m.get() + xi * F, tile_stride(F));
-      output_transform(g, tiles, m.get(), t0, count, bias, act, y);
-    }
+  auto buffers = [&] {
+    return std::make_pair(workspace<T>(blocks.max_rows() * tile_stride(C)),
+                          workspace<T>(blocks.max_rows() * tile_stride(F)));
+  };
+  kernels::parallel_blocks(pool, blocks.count, buffers, [&](auto& vm, int64_t b) {
+    T *v = vm.first.get(), *m = vm.second.get();
+    const int64_t t0 = blocks.begin(b), count = blocks.begin(b + 1) - t0;
+    input_transform(g, tiles, x, t0, count, v);
+    for (int xi = 0; xi < 16; ++xi)  // m[xi] [count, F] = v[xi] [count, C] x u[xi] [C, F]
+      gemm::gemm_packed<T>(count, v + xi * C, tile_stride(C), u.u[static_cast<size_t>(xi)], 0, 0, F,
+                           T(0), m + xi * F, tile_stride(F));
+    output_transform(g, tiles, m, t0, count, bias, act, y);
   });
 }
 

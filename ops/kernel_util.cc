@@ -4,6 +4,33 @@
 
 namespace sluice::kernels {
 
+BlockShares::BlockShares(int64_t count, int parts)
+    : parts_(parts), shares_(new std::atomic<uint64_t>[static_cast<size_t>(parts)]) {
+  for (int p = 0; p < parts; ++p) {
+    const auto front = static_cast<uint64_t>(count * p / parts),
+               back = static_cast<uint64_t>(count * (p + 1) / parts);
+    shares_[p].store(front << 32 | back, std::memory_order_relaxed);
+  }
+}
+
+int64_t BlockShares::claim(int home) {
+  for (int i = 0; i < parts_; ++i) {
+    const int p = (home + i) % parts_;
+    std::atomic<uint64_t>& share = shares_[p];
+    uint64_t v = share.load(std::memory_order_relaxed);
+    for (;;) {
+      const uint64_t front = v >> 32, back = v & 0xffffffffu;
+      if (front >= back) break;
+      // The owner takes from the front, the others from the back.
+      const uint64_t next = i == 0 ? (front + 1) << 32 | back : front << 32 | (back - 1);
+      if (share.compare_exchange_weak(v, next, std::memory_order_relaxed)) {
+        return static_cast<int64_t>(i == 0 ? front : back - 1);
+      }
+    }
+  }
+  return -1;
+}
+
 std::string ints_to_string(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);

@@ -4,8 +4,11 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,6 +33,46 @@ void parallel_range(ThreadPool& pool, int64_t n, int64_t grain, F&& f) {
     return;
   }
   pool.parallel_for(n, grain, f);
+}
+
+// Blocks [0, count) in one contiguous share per part, each share taken from its front by its
+// own part and, once that part has finished its own, from its back by the others
+// (parallel_blocks below).
+class BlockShares {
+ public:
+  BlockShares(int64_t count, int parts);
+  // The next block for part `home` (its own share first, then the end of another's), or -1.
+  int64_t claim(int home);
+
+ private:
+  int parts_;
+  std::unique_ptr<std::atomic<uint64_t>[]> shares_;  // per part: front << 32 | back
+};
+
+// Runs f(state, b) for every block b in [0, count) of independent work whose results do not
+// depend on the thread that runs them (a convolution's pixel blocks). Each thread starts on
+// its own contiguous share, as parallel_range would give it (consecutive kernels still find
+// their rows in the same core's cache); a thread that finishes early takes blocks from the
+// end of another's share: on a shared VM one core is often briefly slower than the other,
+// and an even split waits for it. make_state() runs once in each thread that takes a block
+// (its workspace).
+template <class MakeState, class F>
+void parallel_blocks(ThreadPool& pool, int64_t count, MakeState&& make_state, F&& f) {
+  if (count <= 0) return;
+  const int parts = static_cast<int>(std::min<int64_t>(count, pool.num_threads()));
+  if (parts == 1) {
+    auto state = make_state();
+    for (int64_t b = 0; b < count; ++b) f(state, b);
+    return;
+  }
+  BlockShares shares(count, parts);
+  pool.parallel_chunks(parts, 1, [&](int home, int64_t, int64_t) {
+    std::optional<decltype(make_state())> state;
+    for (int64_t b = shares.claim(home); b >= 0; b = shares.claim(home)) {
+      if (!state) state.emplace(make_state());
+      f(*state, b);
+    }
+  });
 }
 
 // "[1,2,3]".

@@ -2,18 +2,23 @@
 // wrapper and the reference loop on odd sizes; its promise that row i of an M-row product
 // is bit-identical to the 1-row product of row i, whatever the thread count; the MatMul,
 // FusedMatMul and convolution kernels with Const / variable weights (the packed path)
-// against the same graphs with the weights fed (the BLAS path); and the cache following a
-// variable that changes and letting dead weights go.
+// against the same graphs with the weights fed (the BLAS path); the cache following a
+// variable that changes and letting dead weights go; and parallel_blocks, which the packed
+// convolutions split their blocks with.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include "ops/conv_lowering.h"
 #include "ops/gemm.h"
 #include "ops/gemm_prepacked.h"
+#include "ops/kernel_util.h"
 #include "test_util.h"
 
 namespace sluice {
@@ -183,6 +188,56 @@ TEST(GemmPrepacked, ConvolutionOnPackedFilterMatchesIm2col) {
       EXPECT_TRUE(same_bits(got, got1)) << what << ": 1 and 2 threads differ";
     }
   }
+}
+
+// Each part takes its own share from the front, then other shares from their backs.
+TEST(ParallelBlocks, SharesAreTakenFromTheFrontThenStolenFromTheBack) {
+  kernels::BlockShares shares(10, 2);  // part 0: blocks 0-4, part 1: 5-9
+  EXPECT_EQ(shares.claim(1), 5);
+  EXPECT_EQ(shares.claim(0), 0);
+  EXPECT_EQ(shares.claim(1), 6);
+  for (int64_t want : {1, 2, 3, 4, 9, 8, 7}) EXPECT_EQ(shares.claim(0), want);
+  EXPECT_EQ(shares.claim(1), -1);
+  EXPECT_EQ(shares.claim(0), -1);
+  kernels::BlockShares one(1, 1);
+  EXPECT_EQ(one.claim(0), 0);
+  EXPECT_EQ(one.claim(0), -1);
+}
+
+// Every block runs once, each thread makes its state at most once, and a thread that is
+// done takes the blocks a slow one has not started.
+TEST(ParallelBlocks, EveryBlockOnceAndAFreeThreadTakesMore) {
+  ThreadPool three(3);
+  std::vector<std::atomic<int>> hits(50);
+  std::atomic<int> states{0};
+  kernels::parallel_blocks(
+      three, 50, [&] { return ++states; }, [&](int, int64_t b) { hits[static_cast<size_t>(b)]++; });
+  for (auto& h : hits) EXPECT_EQ(h.load(), 1);
+  EXPECT_LE(states.load(), 3);
+  EXPECT_GE(states.load(), 1);
+
+  ThreadPool two(2);
+  const std::thread::id caller = std::this_thread::get_id();
+  std::atomic<int> by_caller{0}, total{0};
+  kernels::parallel_blocks(
+      two, 10, [] { return 0; },
+      [&](int, int64_t) {
+        ++total;
+        if (std::this_thread::get_id() == caller) {
+          ++by_caller;
+        } else {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+      });
+  EXPECT_EQ(total.load(), 10);
+  EXPECT_GT(by_caller.load(), 5) << "the caller did not take any of the slow thread's blocks";
+  // Nested in a parallel call: inline, every block once.
+  std::atomic<int> nested{0};
+  two.parallel_for(2, 1, [&](int64_t, int64_t) {
+    kernels::parallel_blocks(
+        two, 7, [] { return 0; }, [&](int, int64_t) { ++nested; });
+  });
+  EXPECT_EQ(nested.load(), 14);
 }
 
 // MatMul / FusedMatMul with a Const or variable right operand (the packed path) against the
