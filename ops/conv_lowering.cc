@@ -724,31 +724,40 @@ void forward_bottleneck(const T* x, const ConvGeometry& ge, const gemm::PackedMa
   }
   const int64_t max_rows = std::min(H, (band - 1) * gd.sh + extent);
   const gemm::Finish<T> fe = finish_of(be, ae), fp = finish_of(bp, ap);
-  kernels::parallel_range(pool, gd.n * bands, 1, [&](int64_t t0, int64_t t1) {
-    std::unique_ptr<T[]> ebuf = workspace<T>(max_rows * W * E), dbuf = workspace<T>(band * OW * E);
-    int64_t have_n = -1, have_lo = 0, have_hi = 0;  // expanded rows [have_lo, have_hi) of image have_n
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n = t / bands, oy0 = (t % bands) * band, oy1 = std::min(OH, oy0 + band);
-      const int64_t first = oy0 * gd.sh - gd.pad_top;  // input row of the band's first tap
-      const int64_t lo = std::clamp<int64_t>(first, 0, H);
-      const int64_t hi = std::clamp<int64_t>((oy1 - 1) * gd.sh - gd.pad_top + extent, lo, H);
-      int64_t from = lo;
-      if (have_n == n && have_lo <= lo && lo < have_hi) {  // rows the previous band expanded
-        std::memmove(ebuf.get(), ebuf.get() + (lo - have_lo) * W * E,
-                     static_cast<size_t>((have_hi - lo) * W * E) * sizeof(T));
-        from = have_hi;
-      }
-      if (hi > from)
-        gemm::gemm_packed<T>((hi - from) * W, x + (n * H + from) * W * C, C, pe, 0, 0, E, T(0),
-                             ebuf.get() + (from - lo) * W * E, E, fe);
-      have_n = n, have_lo = lo, have_hi = hi;  // hi >= from: bands only move down
-      // The band as an image of its own: rows [lo, hi), the rows above lo (padding or
-      // not expanded here) as pad_top, the rows from hi on outside it.
-      ConvGeometry gb = gd;
-      gb.n = 1, gb.h = hi - lo, gb.oh = oy1 - oy0, gb.pad_top = lo - first;
-      depthwise_forward(gb, ebuf.get(), wd, bd, ad, dbuf.get(), pool);
-      gemm::gemm_packed<T>((oy1 - oy0) * OW, dbuf.get(), E, pp, 0, 0, F, T(0), y + (n * OH + oy0) * OW * F, F, fp);
+  // Each thread's buffers, and the expanded rows [have_lo, have_hi) of image have_n in ebuf.
+  struct Buffers {
+    std::unique_ptr<T[]> ebuf, dbuf;
+    int64_t have_n = -1, have_lo = 0, have_hi = 0;
+  };
+  auto buffers = [&] {
+    return Buffers{workspace<T>(max_rows * W * E), workspace<T>(band * OW * E)};
+  };
+  // A thread takes its own bands in order (each reuses the rows the band above expanded), then
+  // bands from the end of another thread's share (expanded whole).
+  kernels::parallel_blocks(pool, gd.n * bands, buffers, [&](Buffers& buf, int64_t t) {
+    T *ebuf = buf.ebuf.get(), *dbuf = buf.dbuf.get();
+    int64_t &have_n = buf.have_n, &have_lo = buf.have_lo, &have_hi = buf.have_hi;
+    const int64_t n = t / bands, oy0 = (t % bands) * band, oy1 = std::min(OH, oy0 + band);
+    const int64_t first = oy0 * gd.sh - gd.pad_top;  // input row of the band's first tap
+    const int64_t lo = std::clamp<int64_t>(first, 0, H);
+    const int64_t hi = std::clamp<int64_t>((oy1 - 1) * gd.sh - gd.pad_top + extent, lo, H);
+    int64_t from = lo;
+    if (have_n == n && have_lo <= lo && lo < have_hi) {  // rows the previous band expanded
+      std::memmove(ebuf, ebuf + (lo - have_lo) * W * E,
+                   static_cast<size_t>((have_hi - lo) * W * E) * sizeof(T));
+      from = have_hi;
     }
+    if (hi > from)
+      gemm::gemm_packed<T>((hi - from) * W, x + (n * H + from) * W * C, C, pe, 0, 0, E, T(0),
+                           ebuf + (from - lo) * W * E, E, fe);
+    have_n = n, have_lo = lo, have_hi = hi;  // hi >= from: reused rows are only those above
+    // The band as an image of its own: rows [lo, hi), the rows above lo (padding or
+    // not expanded here) as pad_top, the rows from hi on outside it.
+    ConvGeometry gb = gd;
+    gb.n = 1, gb.h = hi - lo, gb.oh = oy1 - oy0, gb.pad_top = lo - first;
+    depthwise_forward(gb, ebuf, wd, bd, ad, dbuf, pool);
+    gemm::gemm_packed<T>((oy1 - oy0) * OW, dbuf, E, pp, 0, 0, F, T(0), y + (n * OH + oy0) * OW * F,
+                         F, fp);
   });
 }
 
