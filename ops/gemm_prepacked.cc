@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "../runtime/error.h"
+#include "kernel_util.h"
 
 namespace sluice::gemm {
 
@@ -174,13 +175,21 @@ void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b
       gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc, finish);
     });
   } else {
+    // Two groups of whole strips per thread, a thread that is done taking the last group of
+    // another's share: each group reads all of A (few rows: it stays in L2) and only its own
+    // columns of the weights. resnet18's 7x7 layers (49 x 4608 x 512, 9.4 MB of weights, 8
+    // filters in turn) on 2 threads: 0.875-0.884 ms with one group per thread, 0.798-0.813.
     const int64_t strips = (n + lanes - 1) / lanes;
-    pool->parallel_for(strips, std::max<int64_t>(2, (strips + threads - 1) / threads), [&](int64_t s0, int64_t s1) {
-      const int64_t c0 = s0 * lanes, c1 = std::min(n, s1 * lanes);
-      Finish<T> part = finish;
-      if (part.bias) part.bias += c0;
-      gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc, part);
-    });
+    const int64_t groups = std::clamp<int64_t>(strips / 2, 1, 2 * static_cast<int64_t>(threads));
+    kernels::parallel_blocks(
+        *pool, groups, [] { return 0; },
+        [&](int, int64_t group) {
+          const int64_t c0 = strips * group / groups * lanes;
+          const int64_t c1 = std::min(n, strips * (group + 1) / groups * lanes);
+          Finish<T> part = finish;
+          if (part.bias) part.bias += c0;
+          gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc, part);
+        });
   }
 }
 
