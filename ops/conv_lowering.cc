@@ -513,7 +513,6 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
   // the blocks near-equal, so every thread gets the same work (7 blocks of 256 on 2 threads
   // left one thread 4 and the other 3; now 8 of 196).
   constexpr int64_t kRowsPerBlock = 256;
-  constexpr int64_t kL2WeightBytes = 768 * 1024;
   const int64_t threads = pool.num_threads();
   int64_t count = (m + kRowsPerBlock - 1) / kRowsPerBlock;
   if (count >= threads) count = (count + threads - 1) / threads * threads;
@@ -556,7 +555,7 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
         // once per part: two parts per thread, a thread that is done taking the last part of
         // another's share. Bigger ones (resnet18's 14x14 layers, 2.4 MB) are read once per thread.
         const int64_t parts = std::min<int64_t>(2 * pool.num_threads(), rows / 16);
-        if (k * f * static_cast<int64_t>(sizeof(T)) <= kL2WeightBytes &&
+        if (k * f * static_cast<int64_t>(sizeof(T)) <= gemm::kL2WeightBytes &&
             parts > pool.num_threads()) {
           kernels::parallel_blocks(
               pool, parts, [] { return 0; },

@@ -53,39 +53,47 @@ void banded(KernelContext& ctx, const ConvGeometry& g, const PoolGeometry& pg, c
             const conv::Epilogue& act, T* y) {
   const auto packed = packed_filter<T>(ctx, 1, g);
   const int64_t threads = ctx.pool().num_threads();
-  const int64_t parts = threads > 1 && g.n % threads != 0 ? threads : 1;
+  // Images that the threads do not divide are cut into two ranges of pooled rows per thread
+  // (each range recomputes the convolution rows its pooling windows share with the range
+  // above: one row for a 3x3 stride-2 pool).
+  const int64_t parts = threads > 1 && g.n % threads != 0 ? 2 * threads : 1;
   const int64_t row = g.ow * g.f;  // values per convolution row
   const int64_t extent = (pg.kh - 1) * pg.dh + 1;
   const int64_t fit = kBandBytes / std::max<int64_t>(row * static_cast<int64_t>(sizeof(T)), 1);
   const int64_t band = std::clamp<int64_t>((fit - extent) / pg.sh + 1, 1, std::max<int64_t>(pg.oh, 1));
   const int64_t max_rows = std::min(g.oh, (band - 1) * pg.sh + extent);
-  ctx.pool().parallel_for(g.n * parts, 1, [&](int64_t t0, int64_t t1) {
-    std::unique_ptr<T[]> padded(new T[static_cast<size_t>(conv::implicit_workspace(g))]);
-    std::unique_ptr<T[]> buf(new T[static_cast<size_t>(std::max<int64_t>(max_rows * row, 1))]);
-    for (int64_t t = t0; t < t1; ++t) {
-      const int64_t n = t / parts, part = t % parts;
-      const int64_t begin = pg.oh * part / parts, end = pg.oh * (part + 1) / parts;
-      int64_t have_lo = 0, have_hi = 0;  // convolution rows [have_lo, have_hi) in buf
-      for (int64_t py0 = begin; py0 < end; py0 += band) {
-        const int64_t py1 = std::min(end, py0 + band);
-        const int64_t first = py0 * pg.sh - pg.pad_top;  // the band's first window row
-        const int64_t lo = std::clamp<int64_t>(first, 0, g.oh);
-        const int64_t hi = std::clamp<int64_t>((py1 - 1) * pg.sh - pg.pad_top + extent, lo, g.oh);
-        int64_t from = lo;
-        if (have_lo <= lo && lo < have_hi) {
-          std::memmove(buf.get(), buf.get() + (lo - have_lo) * row,
-                       static_cast<size_t>((have_hi - lo) * row) * sizeof(T));
-          from = have_hi;
-        }
-        if (hi > from)
-          conv::implicit_rows<T>(g, x, n, from, hi, *packed, bias, act, padded.get(), buf.get() + (from - lo) * row);
-        have_lo = lo, have_hi = std::max(hi, from);
-        // The band as an image of its own: rows [lo, hi), the rows above lo (padding or
-        // outside the band) as pad_top.
-        PoolGeometry gb = pg;
-        gb.n = 1, gb.h = hi - lo, gb.oh = py1 - py0, gb.pad_top = lo - first;
-        pool::max_pool_rows<T>(gb, buf.get(), 0, 0, gb.oh, y + (n * pg.oh + py0) * pg.ow * pg.c);
+  auto buffers = [&] {
+    return std::make_pair(
+        std::unique_ptr<T[]>(new T[static_cast<size_t>(conv::implicit_workspace(g))]),
+        std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(max_rows * row, 1))]));
+  };
+  // The (image, range) tasks in a contiguous share per thread; a thread that is done takes
+  // tasks from the end of another's share.
+  kernels::parallel_blocks(ctx.pool(), g.n * parts, buffers, [&](auto& buffer, int64_t t) {
+    T *padded = buffer.first.get(), *buf = buffer.second.get();
+    const int64_t n = t / parts, part = t % parts;
+    const int64_t begin = pg.oh * part / parts, end = pg.oh * (part + 1) / parts;
+    int64_t have_lo = 0, have_hi = 0;  // convolution rows [have_lo, have_hi) in buf
+    for (int64_t py0 = begin; py0 < end; py0 += band) {
+      const int64_t py1 = std::min(end, py0 + band);
+      const int64_t first = py0 * pg.sh - pg.pad_top;  // the band's first window row
+      const int64_t lo = std::clamp<int64_t>(first, 0, g.oh);
+      const int64_t hi = std::clamp<int64_t>((py1 - 1) * pg.sh - pg.pad_top + extent, lo, g.oh);
+      int64_t from = lo;
+      if (have_lo <= lo && lo < have_hi) {
+        std::memmove(buf, buf + (lo - have_lo) * row,
+                     static_cast<size_t>((have_hi - lo) * row) * sizeof(T));
+        from = have_hi;
       }
+      if (hi > from)
+        conv::implicit_rows<T>(g, x, n, from, hi, *packed, bias, act, padded,
+                               buf + (from - lo) * row);
+      have_lo = lo, have_hi = std::max(hi, from);
+      // The band as an image of its own: rows [lo, hi), the rows above lo (padding or
+      // outside the band) as pad_top.
+      PoolGeometry gb = pg;
+      gb.n = 1, gb.h = hi - lo, gb.oh = py1 - py0, gb.pad_top = lo - first;
+      pool::max_pool_rows<T>(gb, buf, 0, 0, gb.oh, y + (n * pg.oh + py0) * pg.ow * pg.c);
     }
   });
 }

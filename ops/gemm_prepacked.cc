@@ -171,9 +171,19 @@ void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b
   if (split.kind == PrepackedSplit::none) {
     gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc, finish);
   } else if (split.kind == PrepackedSplit::rows) {
-    pool->parallel_for(m, split.rows_per_part, [&](int64_t r0, int64_t r1) {
+    auto part = [&](int64_t r0, int64_t r1) {
       gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc, finish);
-    });
+    };
+    // Weights that stay in L2: two parts of rows per thread, a thread that is done taking the
+    // last part of another's share (as the convolution blocks, kernels::parallel_blocks).
+    const int64_t parts = std::min<int64_t>(2 * static_cast<int64_t>(threads), m / 16);
+    if (k * n * static_cast<int64_t>(sizeof(T)) <= kL2WeightBytes && parts > threads) {
+      kernels::parallel_blocks(
+          *pool, parts, [] { return 0; },
+          [&](int, int64_t p) { part(m * p / parts, m * (p + 1) / parts); });
+    } else {
+      pool->parallel_for(m, split.rows_per_part, part);
+    }
   } else {
     // Two groups of whole strips per thread, a thread that is done taking the last group of
     // another's share: each group reads all of A (few rows: it stays in L2) and only its own
