@@ -14,13 +14,13 @@
 // The filter gradient reuses them: summed over tiles, <Y, dY> = <G g G^T, V . (A dY A^T)>
 // with V = B^T d B, so dW = G^T [ sum over tiles of V . (A dY A^T) ] G: 16 GEMMs
 // [C, tiles] x [tiles, F] accumulated over all tiles, then one small transform.
+#include "eigen.h"  // <Eigen/Core>
 #include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
 
 #include "conv_lowering.h"
-#include "eigen.h"  // <Eigen/Core>
 #include "gemm.h"
 #include "gemm_packed.h"
 #include "kernel_util.h"

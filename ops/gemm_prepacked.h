@@ -64,13 +64,13 @@ template <class T>
 void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
                     int64_t ldc, ThreadPool* pool, const Finish<T>& finish = {});
 
-// How gemm_prepacked splits an [m, k] x [k, n] product across `threads`: not at all, into
-// row ranges of at least `rows_per_part` rows (one per thread), or into column strips. A caller
-// that prepares A itself (im2col) can prepare each row range in the thread that multiplies it.
 // Packed weights up to this size stay in a core's L2 while a thread's rows pass over them,
 // so a product can be cut into more parts than threads (each part reads the weights once).
 constexpr int64_t kL2WeightBytes = 768 * 1024;
 
+// How gemm_prepacked splits an [m, k] x [k, n] product across `threads`: not at all, into
+// row ranges of at least `rows_per_part` rows (one per thread), or into column strips. A caller
+// that prepares A itself (im2col) can prepare each row range in the thread that multiplies it.
 struct PrepackedSplit {
   enum Kind { none, rows, columns } kind = none;
   int64_t rows_per_part = 0;
