@@ -542,27 +542,16 @@ void forward_im2col_packed(const ConvGeometry& g, const T* x, const gemm::Packed
     std::unique_ptr<T[]> col = pointwise ? nullptr : workspace<T>(per_block * k);
     for (int64_t b = 0; b < count; ++b) {
       const int64_t r0 = std::min(m, b * per_block), rows = std::min(m, r0 + per_block) - r0;
-      const gemm::PrepackedSplit split = gemm::prepacked_split(rows, k, f, packed.strip_width(), pool.num_threads());
+      const gemm::PrepackedSplit split =
+          gemm::prepacked_split(rows, k, f, packed.strip_width(), pool.num_threads(), sizeof(T));
       if (pointwise || split.kind == gemm::PrepackedSplit::none) {
         run_block(b, col.get(), &pool);
       } else if (split.kind == gemm::PrepackedSplit::rows) {
-        auto part = [&](int64_t q0, int64_t q1) {
+        kernels::parallel_parts(pool, rows, split.parts, [&](int64_t q0, int64_t q1) {
           im2col(g, x, r0 + q0, r0 + q1, col.get() + q0 * k, 0);
           gemm::gemm_packed<T>(q1 - q0, col.get() + q0 * k, k, packed, 0, 0, f, T(0), y + (r0 + q0) * ldy, ldy,
                                finish);
-        };
-        // Weights that stay in a core's L2 (squeezenet1_1's 13x13 layers, 590 KB) can be read
-        // once per part: two parts per thread, a thread that is done taking the last part of
-        // another's share. Bigger ones (resnet18's 14x14 layers, 2.4 MB) are read once per thread.
-        const int64_t parts = std::min<int64_t>(2 * pool.num_threads(), rows / 16);
-        if (k * f * static_cast<int64_t>(sizeof(T)) <= gemm::kL2WeightBytes &&
-            parts > pool.num_threads()) {
-          kernels::parallel_blocks(
-              pool, parts, [] { return 0; },
-              [&](int, int64_t p) { part(rows * p / parts, rows * (p + 1) / parts); });
-        } else {
-          pool.parallel_for(rows, split.rows_per_part, part);
-        }
+        });
       } else {
         const int64_t grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(k, 1));
         kernels::parallel_range(pool, rows, grain, [&](int64_t q0, int64_t q1) {
@@ -690,13 +679,9 @@ void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatri
         g.oh <= grain || pool.num_threads() == 1
             ? 1
             : std::min<int64_t>((g.oh + grain - 1) / grain, 4 * pool.num_threads());
-    kernels::parallel_blocks(
-        pool, blocks, [] { return 0; },
-        [&](int, int64_t b) {
-          const int64_t r0 = g.oh * b / blocks, r1 = g.oh * (b + 1) / blocks;
-          implicit_output_rows(g, l, p, r0, r1, packed, finish,
-                               y + n * image_out + r0 * g.ow * ldy);
-        });
+    kernels::parallel_parts(pool, g.oh, blocks, [&](int64_t r0, int64_t r1) {
+      implicit_output_rows(g, l, p, r0, r1, packed, finish, y + n * image_out + r0 * g.ow * ldy);
+    });
   }
 }
 

@@ -143,7 +143,14 @@ std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int inpu
   }));
 }
 
-PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads) {
+namespace {
+// Packed weights up to this size stay in a core's L2 while a thread's rows pass over them,
+// so a product can be cut into more parts than threads (each part reads the weights once).
+constexpr int64_t kL2WeightBytes = 768 * 1024;
+}  // namespace
+
+PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads,
+                               int64_t element_bytes) {
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
   // Few rows against big weights (a classifier's last layer at batch 1) are bound by
   // streaming the packed weights through the core: split them too.
@@ -155,9 +162,22 @@ PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_wi
   // them: resnet18's 7x7 layers (49 x 4608 x 512, 9.4 MB of packed weights) read the weights
   // twice split by rows; its 14x14 layers (196 x 2304 x 256) were faster split by rows.
   const int64_t strips = (n + strip_width - 1) / strip_width;
-  if (m >= 32 && (n < 4 * m || strips < 2 * threads))
-    return {PrepackedSplit::rows, std::max<int64_t>(16, (m + threads - 1) / threads)};
-  return {PrepackedSplit::columns, 0};
+  const int64_t t = threads;
+  if (m >= 32 && (n < 4 * m || strips < 2 * t)) {
+    // Weights that stay in L2 (squeezenet1_1's 13x13 layers, 590 KB) are read once per part:
+    // two parts per thread, so a thread that is done can take the last part of another's
+    // share. Bigger ones (resnet18's 14x14 layers, 2.4 MB) are read once per thread: one range
+    // of at least 16 rows each.
+    const int64_t fine = std::min(2 * t, m / 16);
+    if (k * n * element_bytes <= kL2WeightBytes && fine > t) return {PrepackedSplit::rows, fine};
+    const int64_t rows_per_part = std::max<int64_t>(16, (m + t - 1) / t);
+    return {PrepackedSplit::rows, std::min(t, (m + rows_per_part - 1) / rows_per_part)};
+  }
+  // Two groups of whole strips per thread: each group reads all of A (few rows: it stays in
+  // L2) and only its own columns of the weights. resnet18's 7x7 layers (49 x 4608 x 512, 9.4
+  // MB of weights, 8 filters in turn) on 2 threads: 0.875-0.884 ms with one group per thread,
+  // 0.798-0.813.
+  return {PrepackedSplit::columns, std::clamp<int64_t>(strips / 2, 1, 2 * t)};
 }
 
 template <class T>
@@ -167,39 +187,21 @@ void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b
   if (m == 0 || n == 0) return;
   const int threads = pool ? pool->num_threads() : 1;
   const int64_t lanes = PackedMatrix<T>::strip_width();
-  const PrepackedSplit split = prepacked_split(m, k, n, lanes, threads);
+  const PrepackedSplit split = prepacked_split(m, k, n, lanes, threads, sizeof(T));
   if (split.kind == PrepackedSplit::none) {
     gemm_packed<T>(m, a, lda, b, 0, 0, n, beta, c, ldc, finish);
   } else if (split.kind == PrepackedSplit::rows) {
-    auto part = [&](int64_t r0, int64_t r1) {
+    kernels::parallel_parts(*pool, m, split.parts, [&](int64_t r0, int64_t r1) {
       gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc, finish);
-    };
-    // Weights that stay in L2: two parts of rows per thread, a thread that is done taking the
-    // last part of another's share (as the convolution blocks, kernels::parallel_blocks).
-    const int64_t parts = std::min<int64_t>(2 * static_cast<int64_t>(threads), m / 16);
-    if (k * n * static_cast<int64_t>(sizeof(T)) <= kL2WeightBytes && parts > threads) {
-      kernels::parallel_blocks(
-          *pool, parts, [] { return 0; },
-          [&](int, int64_t p) { part(m * p / parts, m * (p + 1) / parts); });
-    } else {
-      pool->parallel_for(m, split.rows_per_part, part);
-    }
+    });
   } else {
-    // Two groups of whole strips per thread, a thread that is done taking the last group of
-    // another's share: each group reads all of A (few rows: it stays in L2) and only its own
-    // columns of the weights. resnet18's 7x7 layers (49 x 4608 x 512, 9.4 MB of weights, 8
-    // filters in turn) on 2 threads: 0.875-0.884 ms with one group per thread, 0.798-0.813.
-    const int64_t strips = (n + lanes - 1) / lanes;
-    const int64_t groups = std::clamp<int64_t>(strips / 2, 1, 2 * static_cast<int64_t>(threads));
-    kernels::parallel_blocks(
-        *pool, groups, [] { return 0; },
-        [&](int, int64_t group) {
-          const int64_t c0 = strips * group / groups * lanes;
-          const int64_t c1 = std::min(n, strips * (group + 1) / groups * lanes);
-          Finish<T> part = finish;
-          if (part.bias) part.bias += c0;
-          gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc, part);
-        });
+    kernels::parallel_parts(*pool, (n + lanes - 1) / lanes, split.parts,
+                            [&](int64_t s0, int64_t s1) {
+                              const int64_t c0 = s0 * lanes, c1 = std::min(n, s1 * lanes);
+                              Finish<T> part = finish;
+                              if (part.bias) part.bias += c0;
+                              gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc, part);
+                            });
   }
 }
 

@@ -64,18 +64,16 @@ template <class T>
 void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
                     int64_t ldc, ThreadPool* pool, const Finish<T>& finish = {});
 
-// Packed weights up to this size stay in a core's L2 while a thread's rows pass over them,
-// so a product can be cut into more parts than threads (each part reads the weights once).
-constexpr int64_t kL2WeightBytes = 768 * 1024;
-
-// How gemm_prepacked splits an [m, k] x [k, n] product across `threads`: not at all, into
-// row ranges of at least `rows_per_part` rows (one per thread), or into column strips. A caller
+// How gemm_prepacked splits an [m, k] x [k, n] product of `element_bytes` values across
+// `threads`: not at all, into `parts` near-equal row ranges, or into `parts` near-equal groups
+// of whole column strips, each taken by a free thread as kernels::parallel_parts does. A caller
 // that prepares A itself (im2col) can prepare each row range in the thread that multiplies it.
 struct PrepackedSplit {
   enum Kind { none, rows, columns } kind = none;
-  int64_t rows_per_part = 0;
+  int64_t parts = 1;
 };
-PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads);
+PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads,
+                               int64_t element_bytes);
 
 // Number of live cache entries and packed bytes (tests check that dead weights go).
 struct PrepackedCacheStats {

@@ -75,6 +75,15 @@ void parallel_blocks(ThreadPool& pool, int64_t count, MakeState&& make_state, F&
   });
 }
 
+// parallel_blocks over [0, n) cut into `parts` near-equal ranges, with no per-thread state:
+// f(begin, end) for each range.
+template <class F>
+void parallel_parts(ThreadPool& pool, int64_t n, int64_t parts, F&& f) {
+  parallel_blocks(
+      pool, parts, [] { return 0; },
+      [&](int, int64_t p) { f(n * p / parts, n * (p + 1) / parts); });
+}
+
 // "[1,2,3]".
 std::string ints_to_string(const std::vector<int64_t>& v);
 

@@ -154,8 +154,8 @@ TEST(GemmPrepacked, ConvolutionOnPackedFilterMatchesIm2col) {
                                    {1, 20, 17, 10, 3, 3, 37, 1, 1}, {3, 8, 6, 33, 3, 3, 9, 2, 1},
                                    {1, 3, 3, 300, 3, 3, 70, 1, 1},  {1, 13, 15, 40, 3, 3, 70, 1, 1},
                                    {1, 7, 7, 64, 3, 3, 250, 1, 1}};
-  ASSERT_EQ(gemm::prepacked_split(195, 360, 70, 16, 2).kind, gemm::PrepackedSplit::rows);
-  ASSERT_EQ(gemm::prepacked_split(49, 576, 250, 16, 2).kind, gemm::PrepackedSplit::columns);
+  ASSERT_EQ(gemm::prepacked_split(195, 360, 70, 16, 2, 4).kind, gemm::PrepackedSplit::rows);
+  ASSERT_EQ(gemm::prepacked_split(49, 576, 250, 16, 2, 4).kind, gemm::PrepackedSplit::columns);
   ThreadPool pool(2), solo(1);
   for (const Case& k : cases) {
     conv::ConvGeometry g;
