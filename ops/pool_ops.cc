@@ -214,7 +214,7 @@ void max_pool_rows(const PoolGeometry& g, const T* x, int64_t n, int64_t y0, int
   // stride's columns per pixel: an image read from memory (squeezenet's first pool at batch
   // 8, 25 MB) took 1.5-1.6 ms instead of 1.9-2.1.
   const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
-  const int64_t run = std::min(g.sw, g.w) * C;  // values a stride of columns holds
+  const int64_t cols = std::min(g.sw, g.w), run = cols * C;  // a stride of columns, its values
   for (int64_t oy = y0; oy < y1; ++oy) {
     const AxisTaps r = g.rows(oy);
     const AxisTaps next = oy + 1 < g.oh ? g.rows(oy + 1) : AxisTaps{0, 0, 0};
@@ -224,7 +224,7 @@ void max_pool_rows(const PoolGeometry& g, const T* x, int64_t n, int64_t y0, int
       max_pool_pixel<T>(C, y + ((n * g.oh + oy) * g.ow + xo) * C, [&](auto&& visit) {
         for_each_tap(g, r, q, [&](int64_t iy, int64_t ix) { visit(x + ((n * g.h + iy) * g.w + ix) * C); });
       });
-      const int64_t ix = std::clamp<int64_t>(q.start, 0, std::max<int64_t>(g.w - run / C, 0));
+      const int64_t ix = std::clamp<int64_t>(q.start, 0, std::max<int64_t>(g.w - cols, 0));
       for (int64_t i = next.i0; i < next.i1; ++i) {
         const int64_t iy = next.start + i * g.dh;
         if (iy <= seen) continue;

@@ -239,6 +239,50 @@ TEST(Conv2D, ZeroBatchGivesEmptyResults) {
   for (float v : r[1].to_vector<float>()) EXPECT_EQ(v, 0.0f);
 }
 
+// Zero input channels or zero filters: a convolution over no channels is all zeros (an empty
+// sum); zero filters give an empty output (the depthwise convolution has none: with channels
+// its values are real). Forward and both gradients, on 1 and 2 threads,
+// through the plain, fused, depthwise and transposed convolutions.
+TEST(Conv2D, ZeroChannelsOrFiltersGiveZerosOrEmptyResults) {
+  for (const auto& [c, f] : {std::pair<int64_t, int64_t>{0, 4}, {3, 0}}) {
+    for (int threads : {1, 2}) {
+      Graph g;
+      Scope s(g);
+      Output x = ops::placeholder(s, DType::f32, {-1, 6, 5, -1});
+      Output w = ops::placeholder(s, DType::f32, {3, 3, -1, -1});
+      Output b = ops::constant(s, Tensor::zeros(DType::f32, {f}));
+      Output dw_filter = ops::placeholder(s, DType::f32, {3, 3, -1, 2});
+      const std::vector<Output> ys = {
+          ops::conv2d(s, x, w, {1, 1}, Padding::same),
+          ops::fused_conv2d(s, x, w, b, {2, 2}, Padding::valid, {1, 1}, true),
+          ops::conv2d(s, x, w, {1, 1}, Padding::valid, {2, 1}),
+          ops::depthwise_conv2d(s, x, dw_filter, {1, 1}, Padding::same),
+          ops::conv2d_transpose(s, ops::conv2d(s, x, w, {1, 1}, Padding::same), w, {2, 2},
+                                Padding::same)};
+      Output loss = ops::sum(s, ys[0]);
+      for (size_t i = 1; i < ys.size(); ++i)
+        loss = ops::add(s, loss, ops::sum(s, ops::square(s, ys[i])));
+      const auto grads = gradients(s, {loss}, {x, w, dw_filter});
+      std::vector<Output> fetch = ys;
+      fetch.insert(fetch.end(), grads.begin(), grads.end());
+      Session sess(g, SessionOptions{threads});
+      const auto r = sess.run({{x, random_tensor(DType::f32, {2, 6, 5, c}, 3)},
+                               {w, random_tensor(DType::f32, {3, 3, c, f}, 4)},
+                               {dw_filter, random_tensor(DType::f32, {3, 3, c, 2}, 5)}},
+                              fetch);
+      const std::vector<Shape> want = {{2, 6, 5, f},   {2, 2, 2, f}, {2, 2, 3, f}, {2, 6, 5, 2 * c},
+                                       {2, 12, 10, c}, {2, 6, 5, c}, {3, 3, c, f}, {3, 3, c, 2}};
+      ASSERT_EQ(r.size(), want.size());
+      for (size_t i = 0; i < r.size(); ++i) {
+        EXPECT_EQ(r[i].shape(), want[i]) << "fetch " << i << " c " << c << " f " << f;
+        if (c > 0 && (i == 3 || i == 5 || i == 7)) continue;  // the depthwise one ignores f
+        for (int64_t k = 0; k < r[i].num_elements(); ++k)
+          ASSERT_EQ(r[i].as_double(k), 0.0) << "fetch " << i << " element " << k;
+      }
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------
 // Code paths against each other, and threads against one thread.
 

@@ -20,9 +20,10 @@
 #include "fuzz/fuzz_checkpoint.cc"
 #include "fuzz/fuzz_graph_file.cc"
 #include "fuzz/fuzz_idx.cc"
+#include "fuzz/fuzz_image.cc"
 #include "fuzz/fuzz_npz.cc"
 #include "fuzz/fuzz_onnx.cc"
-#include "fuzz/fuzz_image.cc"
+#include "fuzz/fuzz_tf_graph_def.cc"
 #include "fuzz_replay.h"
 #include "test_util.h"
 
@@ -140,6 +141,29 @@ TEST(FuzzRegressions, OneHotAndFillRejectUnrepresentableValues) {
   EXPECT_EQ(r[2].to_vector<int64_t>()[0], std::numeric_limits<int64_t>::min());
   EXPECT_TRUE(std::isinf(r[3].to_vector<float>()[0]));
   EXPECT_TRUE(r[4].to_vector<bool>()[0]);
+}
+
+// ---- fuzz_tf_graph_def (its seeds are made from ../shared/interop, so only its crash inputs
+// are checked in and replayed) ----
+
+// A frozen GraphDef: MaxPool, data_format NCHW, 2x2 VALID, of a float placeholder
+// [1,0,4,4] (an unknown field left the channel dim at 0). The max pool kernel divided
+// by the channel count to find the columns it prefetches (UBSan: "division by zero";
+// a trap where the compiler keeps the division). It now keeps that count of columns
+// and divides nothing; the result is [1,0,2,2].
+TEST(FuzzRegressions, TfGraphDefNchwMaxPoolOfZeroChannels) {
+  EXPECT_GE(sluice::testing::replay_fuzz_inputs("regressions", "fuzz_tf_graph_def",
+                                                fuzz::tf_graph_def::run),
+            1u);
+  const std::string bytes =
+      slurp(fuzz_dir("regressions") / "fuzz_tf_graph_def" / "nchw_max_pool_zero_channels.pb");
+  Graph g;
+  io::import_tf_graph_def_bytes(g, bytes);
+  const Output x = g.tensor("Placeholder:0"), y = g.tensor("MaxPool:0");
+  EXPECT_EQ(x.shape(), (Shape{1, 0, 4, 4}));
+  Session sess(g, SessionOptions{2});
+  const Tensor r = sess.run({{x, Tensor::zeros(DType::f32, {1, 0, 4, 4})}}, {y})[0];
+  EXPECT_EQ(r.shape(), (Shape{1, 0, 2, 2}));
 }
 
 }  // namespace

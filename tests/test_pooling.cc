@@ -266,6 +266,39 @@ TEST(Pool, ResultsDoNotDependOnTheNumberOfThreads) {
   for (size_t i = 0; i < one.size(); ++i) EXPECT_TRUE(one[i].equals(four[i])) << i;
 }
 
+// Zero channels or zero images (a fuzzed TensorFlow GraphDef: an NCHW MaxPool of a [1,0,4,4]
+// placeholder divided by the channel count): every pooling op and its gradient gives an
+// empty result of the right shape, on 1 and 2 threads.
+TEST(Pool, EmptyInputsGiveEmptyOutputs) {
+  for (const Shape& shape : {Shape{2, 6, 5, 0}, Shape{0, 6, 5, 3}}) {
+    for (int threads : {1, 2}) {
+      Graph g;
+      Scope s(g);
+      Output x = ops::placeholder(s, DType::f32, {-1, 6, 5, -1});
+      std::vector<Output> ys = {
+          ops::max_pool(s, x, {2, 2}, {2, 2}),
+          ops::max_pool(s, x, {3, 3}, {1, 2}, Pads::explicit_pads(1, 1, 1, 1), {2, 1}, true),
+          ops::avg_pool(s, x, {2, 2}, {1, 1}, Padding::same, true), ops::global_max_pool(s, x),
+          ops::global_avg_pool(s, x, true)};
+      Output loss = ops::sum(s, ops::square(s, ys[0]));
+      for (size_t i = 1; i < ys.size(); ++i)
+        loss = ops::add(s, loss, ops::sum(s, ops::square(s, ys[i])));
+      std::vector<Output> fetch = ys;
+      fetch.push_back(gradients(s, {loss}, {x})[0]);
+      Session sess(g, SessionOptions{threads});
+      const auto r = sess.run({{x, Tensor::zeros(DType::f32, shape)}}, fetch);
+      const int64_t n = shape[0], c = shape[3];
+      EXPECT_EQ(r[0].shape(), (Shape{n, 3, 2, c}));
+      EXPECT_EQ(r[1].shape(), (Shape{n, 4, 3, c}));
+      EXPECT_EQ(r[2].shape(), (Shape{n, 6, 5, c}));
+      EXPECT_EQ(r[3].shape(), (Shape{n, c}));
+      EXPECT_EQ(r[4].shape(), (Shape{n, 1, 1, c}));
+      EXPECT_EQ(r[5].shape(), shape);
+      for (const Tensor& t : r) EXPECT_EQ(t.num_elements(), 0);
+    }
+  }
+}
+
 TEST(PoolErrors, PadsAndOptions) {
   using testing::contains;
   using testing::error_of;
