@@ -12,6 +12,8 @@
 
 namespace sluice::conv {
 
+using kernels::workspace;
+
 namespace {
 
 // A block's patch matrix holds about this many elements (512 KiB of float32), so it stays
@@ -55,11 +57,6 @@ bool whole_gemm_pays(const ConvGeometry& g) {
   const Blocks blocks(g.out_pixels(), g.patch() + g.f, kBlockElements);  // forward_im2col's
   return g.groups == 1 && blocks.count > 1 && g.f > 2 * blocks.per_block &&
          (g.pointwise() || g.out_pixels() * g.patch() <= kWholeMaxElements);
-}
-
-template <class T>
-std::unique_ptr<T[]> workspace(int64_t elements) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
 }
 
 // Short copies (a few channels) are common: a plain loop beats a call to memcpy.

@@ -63,9 +63,7 @@ void banded(KernelContext& ctx, const ConvGeometry& g, const PoolGeometry& pg, c
   const int64_t band = std::clamp<int64_t>((fit - extent) / pg.sh + 1, 1, std::max<int64_t>(pg.oh, 1));
   const int64_t max_rows = std::min(g.oh, (band - 1) * pg.sh + extent);
   auto buffers = [&] {
-    return std::make_pair(
-        std::unique_ptr<T[]>(new T[static_cast<size_t>(conv::implicit_workspace(g))]),
-        std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(max_rows * row, 1))]));
+    return std::make_pair(workspace<T>(conv::implicit_workspace(g)), workspace<T>(max_rows * row));
   };
   // The (image, range) tasks in a contiguous share per thread; a thread that is done takes
   // tasks from the end of another's share.

@@ -27,17 +27,14 @@
 
 namespace sluice::conv {
 
+using kernels::workspace;
+
 namespace {
 
 // A block's transformed tiles (16 x tiles x (C + F) values) take about 512 KiB of float32.
 constexpr int64_t kBlockElements = int64_t{1} << 17;
 // Thinner GEMMs than this are not worth the transforms.
 constexpr int64_t kMinChannels = 16;
-
-template <class T>
-std::unique_ptr<T[]> workspace(int64_t elements) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
-}
 
 // A block's 16 Winograd-domain matrices [tiles, channels] are stored interleaved by tile:
 // tile t holds row t of all 16, one after the other, so each transform reads or writes one

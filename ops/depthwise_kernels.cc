@@ -22,6 +22,8 @@
 
 namespace sluice::conv {
 
+using kernels::workspace;
+
 namespace {
 
 // One register of T: 256-bit vectors on AVX2 (16 registers), 512-bit with AVX-512 (32).
@@ -346,11 +348,6 @@ void forward_3x3_stride(const ConvGeometry& g, const T* x, const T* filter, cons
       for (int64_t ox = x_hi; ox < g.ow; ++ox) border(ox);
     }
   });
-}
-
-template <class T>
-std::unique_ptr<T[]> workspace(int64_t elements) {
-  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
 }
 
 }  // namespace

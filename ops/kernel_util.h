@@ -35,6 +35,13 @@ void parallel_range(ThreadPool& pool, int64_t n, int64_t grain, F&& f) {
   pool.parallel_for(n, grain, f);
 }
 
+// An uninitialised scratch buffer of `elements` values (at least one, so it is never null):
+// a kernel's per-thread workspace.
+template <class T>
+std::unique_ptr<T[]> workspace(int64_t elements) {
+  return std::unique_ptr<T[]>(new T[static_cast<size_t>(std::max<int64_t>(elements, 1))]);
+}
+
 // Blocks [0, count) in one contiguous share per part, each share taken from its front by its
 // own part and, once that part has finished its own, from its back by the others
 // (parallel_blocks below).
