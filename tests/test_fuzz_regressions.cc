@@ -152,9 +152,7 @@ TEST(FuzzRegressions, OneHotAndFillRejectUnrepresentableValues) {
 // a trap where the compiler keeps the division). It now keeps that count of columns
 // and divides nothing; the result is [1,0,2,2].
 TEST(FuzzRegressions, TfGraphDefNchwMaxPoolOfZeroChannels) {
-  EXPECT_GE(sluice::testing::replay_fuzz_inputs("regressions", "fuzz_tf_graph_def",
-                                                fuzz::tf_graph_def::run),
-            1u);
+  EXPECT_GE(replay("regressions", {"fuzz_tf_graph_def", fuzz::tf_graph_def::run}), 1u);
   const std::string bytes =
       slurp(fuzz_dir("regressions") / "fuzz_tf_graph_def" / "nchw_max_pool_zero_channels.pb");
   Graph g;
