@@ -32,9 +32,16 @@ constexpr int kWideRows = 2;
 constexpr int kWideStrips = 6;
 constexpr int kMaxRows = 6;
 constexpr int kMaxStrips = 6;
-// The k loop runs in blocks of kDepth: a block of a tile's packed strips (kDepth x 3 x 8
-// floats, 24 KiB) stays in L1 while every row tile of A passes over it.
-constexpr int64_t kDepth = 256;
+// The k loop runs in near-equal blocks of at most kDepth. Between blocks every tile of C
+// goes back to memory and is loaded again. With AVX2 (16 registers, 4 x 3 tiles), blocks
+// of 256 keep a tile's packed strips (256 x 3 x 8 floats, 24 KiB) in L1 while every row
+// tile of A passes over them. With AVX-512 the strips of a 6 x 4 tile of one 256-deep
+// block already take 64 KiB, more than L1, and the round trips of C cost more than the
+// strips' reloads from L2: blocks of at most 1024 (resnet18's 196 x 2304 x 256 layers in
+// three blocks of 768, not 256 + 256 + ... + 0) made resnet18, mobilenet_v2 and
+// squeezenet1_1 1-3% faster at batch 1 and 8 on 1 and 2 threads (Zen 5, medians of 4
+// alternating rounds); blocks of 128 were slower, 2048 no better.
+constexpr int64_t kDepth = kManyRegisters ? 1024 : 256;
 constexpr int64_t kChunkRows = 256;
 
 // How a tile combines its k block's sum with C.
@@ -53,12 +60,12 @@ struct Piece {
 };
 constexpr int kMaxPieces = static_cast<int>(kDepth) + 1;
 
-// C[R, S strips] (op)= A[R, k] B[k, S strips], k the sum of the pieces' lengths. a points at
-// the tile's first row of A (row r at a + r * lda); strips[s] points at packed strip s (at
-// the block's first k); c at the tile's first element; the last strip covers only last_cols
-// (<= lanes) columns. In kAdd mode row r adds add + r * ldadd (C itself, or a bias row with
-// ldadd 0). bounds (when not null: the last k block) clamps the stored values to
-// [bounds[0], bounds[1]].
+// C[R, S strips] (op)= A[R, k] B[k, S strips], k the sum of the pieces' lengths. rows[r]
+// points at row r of the tile's A (the pieces' offsets are from there); strips[s] points at
+// packed strip s (at the block's first k); c at the tile's first element; the last strip
+// covers only last_cols (<= lanes) columns. In kAdd mode row r adds add + r * ldadd (C
+// itself, or a bias row with ldadd 0). bounds (when not null: the last k block) clamps the
+// stored values to [bounds[0], bounds[1]].
 // The last strip of a tile when it covers fewer than all lanes: C goes through a buffer
 // (out of line, so the full strips' code stays compact and keeps its values in registers).
 template <class T>
@@ -75,8 +82,9 @@ __attribute__((noinline)) void store_partial(T* p, Packet<T> v, int64_t n) {
 }
 
 template <class T, int R, int S>
-void micro_tile(const Piece* pieces, int npieces, const T* a, int64_t lda, const T* const* strips, int mode, T* c,
-                int64_t ldc, int64_t last_cols, const T* add, int64_t ldadd, const T* bounds) {
+void micro_tile(const Piece* pieces, int npieces, const T* const* rows, const T* const* strips,
+                int mode, T* c, int64_t ldc, int64_t last_cols, const T* add, int64_t ldadd,
+                const T* bounds) {
   using P = Packet<T>;
   constexpr int lanes = kLanes<T>;
   // Every loop over r and s is unrolled, so acc stays in registers (a rolled loop indexes
@@ -109,7 +117,8 @@ void micro_tile(const Piece* pieces, int npieces, const T* a, int64_t lda, const
   const T* bs[S];
   for (int s = 0; s < S; ++s) bs[s] = strips[s];
   for (int p = 0; p < npieces; ++p) {
-    const T* ap = a + pieces[p].offset;
+    const T* ap[R];
+    for (int r = 0; r < R; ++r) ap[r] = rows[r] + pieces[p].offset;
     const int64_t k = pieces[p].length;
     for (int64_t kk = 0; kk < k; ++kk) {
       P b[S];
@@ -123,7 +132,7 @@ void micro_tile(const Piece* pieces, int npieces, const T* a, int64_t lda, const
 #endif
       }
       for (int r = 0; r < R; ++r) {
-        const P av = ei::pset1<P>(ap[r * lda + kk]);
+        const P av = ei::pset1<P>(ap[r][kk]);
         for (int s = 0; s < S; ++s) acc[r][s] = ei::pmadd(av, b[s], acc[r][s]);
       }
     }
@@ -154,8 +163,8 @@ void micro_tile(const Piece* pieces, int npieces, const T* a, int64_t lda, const
 }
 
 template <class T>
-using TileFn = void (*)(const Piece*, int, const T*, int64_t, const T* const*, int, T*, int64_t, int64_t,
-                        const T*, int64_t, const T*);
+using TileFn = void (*)(const Piece*, int, const T* const*, const T* const*, int, T*, int64_t,
+                        int64_t, const T*, int64_t, const T*);
 
 // tile_fn<T>(r, s): micro_tile<T, r, s> for r in [1, kMaxRows], s in [1, kMaxStrips].
 template <class T, int R, int... S>
@@ -174,6 +183,8 @@ TileFn<T> tile_fn(int64_t rows, int64_t strips) {
 }
 
 }  // namespace
+
+int64_t packed_depth() { return kDepth; }
 
 template <class T>
 int64_t PackedMatrix<T>::strip_width() {
@@ -261,8 +272,11 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, c
                  Internal, "gemm_packed: rows ", m, ", group ", g, " of ", b.groups(),
                  ", columns [", c0, ",", c1, ") of ", b.group_cols(), ", beta ", beta,
                  finish.bias ? " with a bias" : "");
-  SLUICE_REQUIRE(segments.length >= 0 && (segments.length == 0 || segments.stride >= 0), Internal,
-                 "gemm_packed: segments of ", segments.length, " values ", segments.stride, " apart");
+  SLUICE_REQUIRE(segments.length >= 0 && (segments.length == 0 || segments.stride >= 0) &&
+                     segments.line >= 0 && segments.line_stride >= 0,
+                 Internal, "gemm_packed: segments of ", segments.length, " values ",
+                 segments.stride, " apart, lines of ", segments.line, " rows ",
+                 segments.line_stride, " apart");
   const int64_t k = b.rows();
   const int64_t strips = (c1 - c0 + lanes - 1) / lanes;
   if (m == 0 || strips == 0) return;
@@ -275,12 +289,22 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, c
   }
   // Rows in near-equal tiles of at most tile_rows (32 rows by 6: 6,6,5,5,5,5, not 6 x 5 + 2).
   const int64_t row_tiles = (m + tile_rows - 1) / tile_rows;
-  const int64_t tiles_per_chunk = std::max<int64_t>(1, kChunkRows / tile_rows);
   // k == 0 still runs one (empty) block, which stores zeros or leaves C as it is.
-  for (int64_t k0 = 0; k0 == 0 || k0 < k; k0 += kDepth) {
-    const int64_t kc = std::min(kDepth, k - k0);
+  const int64_t kblocks = std::max<int64_t>(1, (k + kDepth - 1) / kDepth);
+  const int64_t kstep = std::max<int64_t>(1, (k + kblocks - 1) / kblocks);
+  // Rows in chunks of at most kChunkRows, and of at most 128K values of a k block: a chunk's
+  // block of A (512 KiB) stays in L2 while the strips pass over it.
+  const int64_t chunk_rows = std::min<int64_t>(kChunkRows, 131072 / std::max<int64_t>(kstep, 1));
+  const int64_t tiles_per_chunk = std::max<int64_t>(1, chunk_rows / tile_rows);
+  auto row_of_a = [&](int64_t i) {
+    return segments.line > 0
+               ? a + (i / segments.line) * segments.line_stride + (i % segments.line) * lda
+               : a + i * lda;
+  };
+  for (int64_t k0 = 0; k0 == 0 || k0 < k; k0 += kstep) {
+    const int64_t kc = std::min(kstep, k - k0);
     const int mode = k0 > 0 ? kContinue : beta != T(0) || finish.bias ? kAdd : kStore;
-    const bool last = k0 + kDepth >= k;
+    const bool last = k0 + kstep >= k;
     const T bounds_of_call[2] = {finish.lo, finish.hi};
     const T* bounds = last && finish.clamp ? bounds_of_call : nullptr;
     // Where the block's columns [k0, k0 + kc) lie in a row of A.
@@ -296,8 +320,6 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, c
         kk += len;
       }
     }
-    // Rows in chunks of about kChunkRows: a chunk's k block of A (256 x 256 values) stays
-    // in L2 while the strips pass over it.
     for (int64_t t0 = 0; t0 < row_tiles; t0 += tiles_per_chunk) {
       const int64_t t1 = std::min(row_tiles, t0 + tiles_per_chunk);
       for (int64_t s0 = 0; s0 < strips; s0 += tile_strips) {
@@ -309,7 +331,9 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, c
         for (int64_t t = t0; t < t1; ++t) {
           const int64_t r0 = m * t / row_tiles, r1 = m * (t + 1) / row_tiles;
           T* ct = c + r0 * ldc + s0 * lanes;
-          tile_fn<T>(r1 - r0, ns)(pieces, npieces, a + r0 * lda, lda, ptrs, mode, ct, ldc, last_cols,
+          const T* rows[kMaxRows];
+          for (int64_t r = r0; r < r1; ++r) rows[r - r0] = row_of_a(r);
+          tile_fn<T>(r1 - r0, ns)(pieces, npieces, rows, ptrs, mode, ct, ldc, last_cols,
                                   bias ? bias : ct, bias ? 0 : ldc, bounds);
           // The tile's finished values are still in L1.
           if (last && finish.fn) finish.fn(finish.ctx, ct, ldc, r1 - r0, (ns - 1) * lanes + last_cols);

@@ -64,22 +64,31 @@ struct Finish {
   const void* ctx = nullptr;
 };
 
+// The deepest k block of gemm_packed (256 with AVX2, 1024 with AVX-512): a product with a
+// longer k continues its sums from C (tests cross it).
+int64_t packed_depth();
+
 // C[m, c1-c0] = A[m, k] op(B)[:, columns c0..c1 of group g] + beta C, for beta 0 or 1
-// (with beta 0, C is not read), then `finish`. k runs in blocks of 256: with beta 1, C gets the first
-// block's sum added, then every later multiply-add continues from C. Whatever m, and
-// whichever rows or columns a call covers, an element's arithmetic is the same. A is row-major (lda >= k); C's row i starts at c + i*ldc.
+// (with beta 0, C is not read), then `finish`. k runs in near-equal blocks of at most
+// packed_depth(): with beta 1, C gets the first block's sum added, then every later
+// multiply-add continues from C. Whatever m, and whichever rows or columns a call covers, an
+// element's arithmetic is the same. A is row-major (lda >= k); C's row i starts at c + i*ldc.
 // c0 must be a multiple of strip_width(), c0 <= c1 <= group_cols(). Single-threaded:
 // callers split rows or column ranges across threads.
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, int64_t g,
                  int64_t c0, int64_t c1, T beta, T* c, int64_t ldc, const Finish<T>& finish = {});
 
-// A laid out in segments: row i's column kk is a[i * lda + (kk / length) * stride +
-// kk % length] (length 0: the plain layout, a[i * lda + kk]). A convolution's patches read in
-// place from a padded input are such an A: KH segments of KW * C values, an input row apart
-// (conv::forward_implicit). The arithmetic is the plain product's, element for element.
+// A laid out in segments: row i's column kk is a[row(i) + (kk / length) * stride +
+// kk % length] (length 0: the plain layout, a[row(i) + kk]), where row(i) is i * lda, or,
+// with lines of `line` rows, (i / line) * line_stride + (i % line) * lda. A convolution's
+// patches read in place from a padded input are such an A: KH segments of KW * C values, an
+// input row apart; an output row's pixels sw * C values apart, output rows (lines of ow
+// pixels) sh input rows apart (conv::forward_implicit). The arithmetic is the plain
+// product's, element for element.
 struct Segments {
   int64_t length = 0, stride = 0;
+  int64_t line = 0, line_stride = 0;
 };
 template <class T>
 void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, const PackedMatrix<T>& b,

@@ -143,12 +143,6 @@ std::shared_ptr<const PackedMatrix<T>> packed_weights(const Node& node, int inpu
   }));
 }
 
-namespace {
-// Packed weights up to this size stay in a core's L2 while a thread's rows pass over them,
-// so a product can be cut into more parts than threads (each part reads the weights once).
-constexpr int64_t kL2WeightBytes = 768 * 1024;
-}  // namespace
-
 PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads,
                                int64_t element_bytes) {
   const double flops = 2.0 * static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);

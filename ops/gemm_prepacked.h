@@ -68,6 +68,9 @@ void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b
 // `threads`: not at all, into `parts` near-equal row ranges, or into `parts` near-equal groups
 // of whole column strips, each taken by a free thread as kernels::parallel_parts does. A caller
 // that prepares A itself (im2col) can prepare each row range in the thread that multiplies it.
+// Packed weights up to this size stay in a core's L2 while a thread's rows pass over them,
+// so a product can be cut into more parts than threads (each part reads the weights once).
+constexpr int64_t kL2WeightBytes = 768 * 1024;
 struct PrepackedSplit {
   enum Kind { none, rows, columns } kind = none;
   int64_t parts = 1;

@@ -3,6 +3,7 @@
 // both betas; and its promise that splitting a product by rows or columns keeps its bits.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -89,6 +90,55 @@ TEST(GemmPacked, MatchesReference) {
   }
 }
 
+// Beyond one k block (packed_depth()): the sums continue from C, with beta 0 and 1, a
+// partial strip and a partial row tile.
+TEST(GemmPacked, MatchesReferenceAcrossKBlocks) {
+  const int64_t depth = gemm::packed_depth();
+  for (int64_t k : {depth + 37, 2 * depth + 5})
+    for (int64_t m : {7, 13})
+      for (double beta : {0.0, 1.0}) {
+        check_against_reference<float>(false, m, k, 40, 1, static_cast<float>(beta));
+        check_against_reference<double>(true, m, k, 17, 1, beta);
+      }
+}
+
+// A convolution's patches read in place (gemm::Segments): row i of A is pixel i of a range of
+// output rows (lines of `line` pixels, `line_stride` apart; pixels lda apart), its k values
+// runs of `length` values `stride` apart. The same bits as the product of the gathered rows,
+// with tiles that straddle lines and k across blocks.
+TEST(GemmPacked, SegmentsAndLinesGiveTheBitsOfTheGatheredRows) {
+  const int64_t depth = gemm::packed_depth();
+  struct Case {
+    int64_t lines, line, lda, length, segments, stride, line_stride, n;
+  };
+  for (const Case& t : {Case{3, 5, 7, 9, 3, 40, 80, 37}, Case{4, 7, 32, 48, 3, 300, 600, 64},
+                        Case{2, 4, 16, (depth + 20) / 2, 3, depth, 4 * depth, 20}}) {
+    const int64_t m = t.lines * t.line, k = t.length * t.segments;
+    const int64_t span = (t.lines - 1) * t.line_stride + (t.line - 1) * t.lda +
+                         (t.segments - 1) * t.stride + t.length;
+    const std::vector<float> image = random_values<float>(static_cast<size_t>(span), 6);
+    const std::vector<float> b = random_values<float>(static_cast<size_t>(k * t.n), 7);
+    const gemm::PackedMatrix<float> packed(false, k, t.n, 1, b.data(), t.n);
+    std::vector<float> gathered(static_cast<size_t>(m * k));
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t kk = 0; kk < k; ++kk)
+        gathered[i * k + kk] = image[(i / t.line) * t.line_stride + (i % t.line) * t.lda +
+                                     (kk / t.length) * t.stride + kk % t.length];
+    std::vector<float> want(static_cast<size_t>(m * t.n)), got(want.size(), 7.0f);
+    gemm::gemm_packed<float>(m, gathered.data(), k, packed, 0, 0, t.n, 0.0f, want.data(), t.n);
+    const gemm::Segments segments{t.length, t.stride, t.line, t.line_stride};
+    gemm::gemm_packed<float>(m, image.data(), t.lda, segments, packed, 0, 0, t.n, 0.0f, got.data(),
+                             t.n);
+    EXPECT_EQ(want, got) << "lines " << t.lines << " of " << t.line << ", k " << k;
+    // The lines' last row alone (it starts a tile of its own in no split).
+    std::vector<float> last(static_cast<size_t>(t.n));
+    gemm::gemm_packed<float>(1, image.data() + (t.lines - 1) * t.line_stride + (t.line - 1) * t.lda,
+                             t.lda, gemm::Segments{t.length, t.stride}, packed, 0, 0, t.n, 0.0f,
+                             last.data(), t.n);
+    EXPECT_TRUE(std::equal(last.begin(), last.end(), got.end() - t.n));
+  }
+}
+
 TEST(GemmPacked, SplittingByRowsOrColumnsKeepsTheBits) {
   const int64_t m = 32, k = 256, n = 512;
   const std::vector<float> a = random_values<float>(m * k, 4), b = random_values<float>(k * n, 5);
@@ -113,6 +163,9 @@ TEST(GemmPacked, RejectsMisuse) {
   EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 0, 5, 0.0f, c.data(), 8),
                Internal);
   EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 0, 4, 0.5f, c.data(), 8),
+               Internal);
+  EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, gemm::Segments{4, 4, -1, 0}, packed, 0, 0,
+                                        4, 0.0f, c.data(), 8),
                Internal);
   if (gemm::PackedMatrix<float>::strip_width() > 1)
     EXPECT_THROW(gemm::gemm_packed<float>(1, a.data(), 16, packed, 0, 1, 4, 0.0f, c.data(), 8),

@@ -71,10 +71,10 @@ void kernel_case(int64_t m, int64_t n, int64_t k, bool trans, T beta) {
 
 TEST(GemmPrepacked, KernelMatchesBlasAndReferenceOnOddSizes) {
   // m around the row tiles (1, 2: wide tiles; 7, 49), n not a multiple of the 8 float / 4
-  // double lanes, k = 1 and across the 256-deep k blocks.
+  // double lanes, k = 1 and across the k blocks (gemm::packed_depth()).
   for (int64_t m : {1, 2, 7, 49})
     for (int64_t n : {1, 5, 13, 37})
-      for (int64_t k : {1, 9, 300, 513})
+      for (int64_t k : {int64_t{1}, int64_t{9}, int64_t{300}, gemm::packed_depth() + 9})
         for (bool trans : {false, true}) {
           kernel_case<float>(m, n, k, trans, 0.0f);
           kernel_case<double>(m, n, k, trans, 0.0);
