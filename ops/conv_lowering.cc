@@ -38,15 +38,26 @@ constexpr int64_t kWinogradMinPixels = 256;
 // with AVX2 the two were a toss-up on those layers. The 32-channel ones were even on
 // AVX-512, and resnet18 (64 channels and up) was 8-15% slower without Winograd.
 constexpr int64_t kWinogradMinVectors = 2;
-// forward_implicit (no im2col: each output row's GEMM reads the patches in place) replaces
-// forward_im2col_packed for rows of at least kImplicitMinWidth pixels (one output row's
-// product must keep the GEMM's row tiles busy) and filters of at most kImplicitMaxFilter
-// values (every row streams the whole filter: it must stay in L2). The ImageNet stems (3
-// channels, 3x3/2 and 7x7/2, batch 1 and 8) took 0.68-0.92x of im2col's time (medians of 8
-// alternating rounds, AVX2 EPYC, docs/onnx_speed.md). Against Winograd (SqueezeNet's 55x55
-// 16-channel layers) it was a toss-up, so Winograd keeps those.
+// forward_implicit (no im2col: the GEMM reads the patches in place from a padded copy of the
+// input) replaces forward_im2col_packed in two cases.
+// - Rows of at least kImplicitMinWidth pixels and filters of at most kImplicitMaxFilter
+//   values: the ImageNet stems (3 channels, 3x3/2 and 7x7/2, batch 1 and 8) took 0.68-0.92x
+//   of im2col's time (medians of 8 alternating rounds, AVX2 EPYC, docs/onnx_speed.md; then
+//   every output row was a product of its own). Against Winograd (SqueezeNet's 55x55
+//   16-channel layers) it was a toss-up, so Winograd keeps those.
+// - At least kImplicitMinChannels channels, when one image's product has at least
+//   kImplicitMinPixels rows or the batch is one image: the segments are long, and the copy
+//   im2col makes (KH x KW times the input, more than L2 holds) costs more than reading in
+//   place. resnet18 (its 14x14 layers, 196 x 2304 x 256, and at batch 1 its 7x7 layers, 49 x
+//   4608 x 512, split by column strips), Zen 5, medians of 5 alternating rounds: batch 1,
+//   9.11 -> 8.89 ms per run on 2 threads, 16.56 -> 15.89 on 1; batch 8 and squeezenet1_1
+//   even. At batch 8 the 7x7 layers were about 5% slower (per-node profile): the implicit
+//   path streams their 9.4 MB filter through the cores once per image, im2col once per
+//   block of 256 pixels.
 constexpr int64_t kImplicitMinWidth = 32;
 constexpr int64_t kImplicitMaxFilter = 16384;
+constexpr int64_t kImplicitMinChannels = 16;
+constexpr int64_t kImplicitMinPixels = 128;
 // forward_im2col packs the whole filter for every block of pixels it hands to the GEMM.
 // With long patches, blocks are short (128K values / patch length: 28 rows for a 3x3x512
 // patch) and many filter columns, the packing costs more than the arithmetic: then one
@@ -565,8 +576,9 @@ bool implicit_applies(const ConvGeometry& g) {
 }
 
 bool implicit_chosen(const ConvGeometry& g) {
-  return implicit_applies(g) && prepacked_applies(g) && !whole_gemm_pays(g) && g.ow >= kImplicitMinWidth &&
-         g.patch() * g.f <= kImplicitMaxFilter;
+  if (!implicit_applies(g) || !prepacked_applies(g)) return false;
+  if (g.c >= kImplicitMinChannels && (g.n == 1 || g.oh * g.ow >= kImplicitMinPixels)) return true;
+  return !whole_gemm_pays(g) && g.ow >= kImplicitMinWidth && g.patch() * g.f <= kImplicitMaxFilter;
 }
 
 namespace {
@@ -604,17 +616,26 @@ void implicit_copy_rows(const ConvGeometry& g, const ImplicitLayout& l, const T*
   }
 }
 
-// Output rows [oy0, oy1) from the padded image p: output row oy is one product, its pixels'
-// patches KH segments of KW * C values, the first at padded row oy * sh, pixels sw * C
-// values apart. Row oy goes to y + (oy - oy0) * ow * ldy.
+// Output rows [oy0, oy1), columns [c0, c1) (c0 a multiple of the strip width), from the
+// padded image p, as one product: its rows are the pixels, each pixel's patch KH segments
+// of KW * C values, the first at padded row oy * sh, pixels sw * C values apart within an
+// output row (gemm::Segments' lines). Pixel (oy, ox) goes to y + ((oy - oy0) * ow + ox) *
+// ldy; finish is the call's (its bias starts at column c0).
+template <class T>
+void implicit_output_columns(const ConvGeometry& g, const ImplicitLayout& l, const T* p,
+                             int64_t oy0, int64_t oy1, const gemm::PackedMatrix<T>& packed,
+                             int64_t c0, int64_t c1, const gemm::Finish<T>& finish, T* y) {
+  const int64_t C = g.c;
+  const gemm::Segments segments{g.kw * C, g.dh * l.wp * C, g.ow, g.sh * l.wp * C};
+  gemm::gemm_packed<T>((oy1 - oy0) * g.ow, p + oy0 * g.sh * l.wp * C, g.sw * C, segments, packed, 0,
+                       c0, c1, T(0), y, g.out_stride(), finish);
+}
+
+// All columns of output rows [oy0, oy1).
 template <class T>
 void implicit_output_rows(const ConvGeometry& g, const ImplicitLayout& l, const T* p, int64_t oy0, int64_t oy1,
                           const gemm::PackedMatrix<T>& packed, const gemm::Finish<T>& finish, T* y) {
-  const int64_t C = g.c, ldy = g.out_stride();
-  const gemm::Segments segments{g.kw * C, g.dh * l.wp * C};
-  for (int64_t oy = oy0; oy < oy1; ++oy)
-    gemm::gemm_packed<T>(g.ow, p + oy * g.sh * l.wp * C, g.sw * C, segments, packed, 0, 0, g.f, T(0),
-                         y + (oy - oy0) * g.ow * ldy, ldy, finish);
+  implicit_output_columns(g, l, p, oy0, oy1, packed, 0, g.f, finish, y);
 }
 
 void require_implicit(const ConvGeometry& g, int64_t rows, int64_t cols, const char* what) {
@@ -667,17 +688,35 @@ void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatri
   const int64_t copy_grain = std::max<int64_t>(1, kernels::kElementwiseGrain / std::max<int64_t>(l.wp * g.c, 1));
   const double row_flops = 2.0 * static_cast<double>(g.ow) * static_cast<double>(g.patch()) * static_cast<double>(g.f);
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(2e5 / std::max(row_flops, 1.0)));
+  // Few pixels against a big filter (resnet18's 7x7 layers: 49 x 4608 x 512) split by column
+  // strips, as gemm_prepacked does, so that each thread streams only its share of the filter.
+  const int64_t threads = pool.num_threads(), lanes = packed.strip_width(),
+                strips = (g.f + lanes - 1) / lanes;
+  const int64_t weight_bytes = g.patch() * g.f * static_cast<int64_t>(sizeof(T));
+  const gemm::PrepackedSplit split = gemm::prepacked_split(g.oh * g.ow, g.patch(), g.f, lanes,
+                                                           static_cast<int>(threads), sizeof(T));
   for (int64_t n = 0; n < g.n; ++n) {
     kernels::parallel_range(pool, l.hp, copy_grain,
                             [&](int64_t r0, int64_t r1) { implicit_copy_rows(g, l, x, n, r0, r1, p); });
+    T* out = y + n * image_out;
+    if (split.kind == gemm::PrepackedSplit::columns) {
+      kernels::parallel_parts(pool, strips, split.parts, [&](int64_t s0, int64_t s1) {
+        const int64_t c0 = s0 * lanes, c1 = std::min(g.f, s1 * lanes);
+        gemm::Finish<T> part = finish;
+        if (part.bias) part.bias += c0;
+        implicit_output_columns(g, l, p, 0, g.oh, packed, c0, c1, part, out + c0);
+      });
+      continue;
+    }
     // Up to 4 blocks of output rows per thread (a thread that is done takes blocks from the
-    // end of another's share).
-    const int64_t blocks =
-        g.oh <= grain || pool.num_threads() == 1
-            ? 1
-            : std::min<int64_t>((g.oh + grain - 1) / grain, 4 * pool.num_threads());
+    // end of another's share). A filter beyond L2 streams through the core once per block:
+    // then one block per thread.
+    int64_t blocks = g.oh <= grain || pool.num_threads() == 1
+                         ? 1
+                         : std::min<int64_t>((g.oh + grain - 1) / grain, 4 * threads);
+    if (weight_bytes > gemm::kL2WeightBytes) blocks = std::min<int64_t>(blocks, threads);
     kernels::parallel_parts(pool, g.oh, blocks, [&](int64_t r0, int64_t r1) {
-      implicit_output_rows(g, l, p, r0, r1, packed, finish, y + n * image_out + r0 * g.ow * ldy);
+      implicit_output_rows(g, l, p, r0, r1, packed, finish, out + r0 * g.ow * ldy);
     });
   }
 }

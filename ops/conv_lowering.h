@@ -177,9 +177,11 @@ bool strided_output_applies(const ConvGeometry& g);
 
 // Any geometry with groups == 1 and undilated columns, not pointwise: no im2col. The input
 // is copied once with its padding (the rows and columns the outputs read, zeros outside
-// the image); then each output row is one GEMM on the packed filter whose A is read in
-// place: a pixel's patch is KH runs of KW*C contiguous padded values, a padded row apart
-// (gemm::Segments). The same arithmetic as forward_im2col_packed, so the same bits.
+// the image); then a range of output rows is one GEMM on the packed filter whose A is read
+// in place: a pixel's patch is KH runs of KW*C contiguous padded values, a padded row apart,
+// and output rows are lines of ow pixels (gemm::Segments). One image at a time; on several
+// threads, whole images per thread, or one image's rows or column strips split as
+// gemm::prepacked_split would. The same arithmetic as forward_im2col_packed, so the same bits.
 // forward_prepacked takes this path when implicit_chosen.
 bool implicit_applies(const ConvGeometry& g);
 bool implicit_chosen(const ConvGeometry& g);
