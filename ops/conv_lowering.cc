@@ -690,28 +690,25 @@ void forward_implicit(const ConvGeometry& g, const T* x, const gemm::PackedMatri
   const int64_t grain = std::max<int64_t>(1, static_cast<int64_t>(2e5 / std::max(row_flops, 1.0)));
   // Few pixels against a big filter (resnet18's 7x7 layers: 49 x 4608 x 512) split by column
   // strips, as gemm_prepacked does, so that each thread streams only its share of the filter.
-  const int64_t threads = pool.num_threads(), lanes = packed.strip_width(),
-                strips = (g.f + lanes - 1) / lanes;
+  const int64_t threads = pool.num_threads();
   const int64_t weight_bytes = g.patch() * g.f * static_cast<int64_t>(sizeof(T));
-  const gemm::PrepackedSplit split = gemm::prepacked_split(g.oh * g.ow, g.patch(), g.f, lanes,
-                                                           static_cast<int>(threads), sizeof(T));
+  const gemm::PrepackedSplit split = gemm::prepacked_split(
+      g.oh * g.ow, g.patch(), g.f, packed.strip_width(), static_cast<int>(threads), sizeof(T));
   for (int64_t n = 0; n < g.n; ++n) {
     kernels::parallel_range(pool, l.hp, copy_grain,
                             [&](int64_t r0, int64_t r1) { implicit_copy_rows(g, l, x, n, r0, r1, p); });
     T* out = y + n * image_out;
     if (split.kind == gemm::PrepackedSplit::columns) {
-      kernels::parallel_parts(pool, strips, split.parts, [&](int64_t s0, int64_t s1) {
-        const int64_t c0 = s0 * lanes, c1 = std::min(g.f, s1 * lanes);
-        gemm::Finish<T> part = finish;
-        if (part.bias) part.bias += c0;
-        implicit_output_columns(g, l, p, 0, g.oh, packed, c0, c1, part, out + c0);
-      });
+      gemm::for_column_parts(
+          pool, g.f, split.parts, finish, [&](int64_t c0, int64_t c1, const gemm::Finish<T>& part) {
+            implicit_output_columns(g, l, p, 0, g.oh, packed, c0, c1, part, out + c0);
+          });
       continue;
     }
     // Up to 4 blocks of output rows per thread (a thread that is done takes blocks from the
     // end of another's share). A filter beyond L2 streams through the core once per block:
     // then one block per thread.
-    int64_t blocks = g.oh <= grain || pool.num_threads() == 1
+    int64_t blocks = g.oh <= grain || threads == 1
                          ? 1
                          : std::min<int64_t>((g.oh + grain - 1) / grain, 4 * threads);
     if (weight_bytes > gemm::kL2WeightBytes) blocks = std::min<int64_t>(blocks, threads);

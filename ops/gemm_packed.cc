@@ -294,7 +294,7 @@ void gemm_packed(int64_t m, const T* a, int64_t lda, const Segments& segments, c
   const int64_t kstep = std::max<int64_t>(1, (k + kblocks - 1) / kblocks);
   // Rows in chunks of at most kChunkRows, and of at most 128K values of a k block: a chunk's
   // block of A (512 KiB) stays in L2 while the strips pass over it.
-  const int64_t chunk_rows = std::min<int64_t>(kChunkRows, 131072 / std::max<int64_t>(kstep, 1));
+  const int64_t chunk_rows = std::min<int64_t>(kChunkRows, 131072 / kstep);
   const int64_t tiles_per_chunk = std::max<int64_t>(1, chunk_rows / tile_rows);
   auto row_of_a = [&](int64_t i) {
     return segments.line > 0

@@ -189,13 +189,10 @@ void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b
       gemm_packed<T>(r1 - r0, a + r0 * lda, lda, b, 0, 0, n, beta, c + r0 * ldc, ldc, finish);
     });
   } else {
-    kernels::parallel_parts(*pool, (n + lanes - 1) / lanes, split.parts,
-                            [&](int64_t s0, int64_t s1) {
-                              const int64_t c0 = s0 * lanes, c1 = std::min(n, s1 * lanes);
-                              Finish<T> part = finish;
-                              if (part.bias) part.bias += c0;
-                              gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc, part);
-                            });
+    for_column_parts(*pool, n, split.parts, finish,
+                     [&](int64_t c0, int64_t c1, const Finish<T>& part) {
+                       gemm_packed<T>(m, a, lda, b, 0, c0, c1, beta, c + c0, ldc, part);
+                     });
   }
 }
 

@@ -17,6 +17,7 @@
 // a frozen graph, a loaded model and the training session give the same bits.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -25,6 +26,7 @@
 #include "../runtime/tensor.h"
 #include "../runtime/thread_pool.h"
 #include "gemm_packed.h"
+#include "kernel_util.h"
 
 namespace sluice::gemm {
 
@@ -64,19 +66,35 @@ template <class T>
 void gemm_prepacked(int64_t m, const T* a, int64_t lda, const PackedMatrix<T>& b, T beta, T* c,
                     int64_t ldc, ThreadPool* pool, const Finish<T>& finish = {});
 
+// Packed weights up to this size stay in a core's L2 while a thread's rows pass over them,
+// so a product can be cut into more parts than threads (each part reads the weights once).
+constexpr int64_t kL2WeightBytes = 768 * 1024;
+
 // How gemm_prepacked splits an [m, k] x [k, n] product of `element_bytes` values across
 // `threads`: not at all, into `parts` near-equal row ranges, or into `parts` near-equal groups
 // of whole column strips, each taken by a free thread as kernels::parallel_parts does. A caller
 // that prepares A itself (im2col) can prepare each row range in the thread that multiplies it.
-// Packed weights up to this size stay in a core's L2 while a thread's rows pass over them,
-// so a product can be cut into more parts than threads (each part reads the weights once).
-constexpr int64_t kL2WeightBytes = 768 * 1024;
 struct PrepackedSplit {
   enum Kind { none, rows, columns } kind = none;
   int64_t parts = 1;
 };
 PrepackedSplit prepacked_split(int64_t m, int64_t k, int64_t n, int64_t strip_width, int threads,
                                int64_t element_bytes);
+
+// A column split's parts across `pool`: product(c0, c1, part) for `parts` near-equal groups of
+// whole strips of n columns, [c0, c1) the group's columns and `part` the call's finish with
+// its bias moved to column c0 (the product writes C from column c0).
+template <class T, class F>
+void for_column_parts(ThreadPool& pool, int64_t n, int64_t parts, const Finish<T>& finish,
+                      F&& product) {
+  const int64_t lanes = PackedMatrix<T>::strip_width();
+  kernels::parallel_parts(pool, (n + lanes - 1) / lanes, parts, [&](int64_t s0, int64_t s1) {
+    const int64_t c0 = s0 * lanes, c1 = std::min(n, s1 * lanes);
+    Finish<T> part = finish;
+    if (part.bias) part.bias += c0;
+    product(c0, c1, part);
+  });
+}
 
 // Number of live cache entries and packed bytes (tests check that dead weights go).
 struct PrepackedCacheStats {
