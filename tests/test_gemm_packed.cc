@@ -153,6 +153,31 @@ TEST(GemmPacked, SplittingByRowsOrColumnsKeepsTheBits) {
   EXPECT_EQ(whole, split);
 }
 
+// Strip counts that do not come in fours take other tile shapes (4 x 6, 5 x 5, 6 x 3 with
+// AVX-512): each still matches the reference, and a strip computed alone (a one-strip tile)
+// has the bits of the same strip in the whole product, with a bias and a clamp.
+TEST(GemmPacked, EveryTileShapeGivesTheSameBits) {
+  const int64_t m = 13, k = 24, L = gemm::PackedMatrix<float>::strip_width();
+  for (int64_t n : {3 * L, 5 * L, 6 * L, 9 * L, 10 * L - 3}) {
+    for (double beta : {0.0, 1.0})
+      check_against_reference<float>(false, m, k, n, 1, static_cast<float>(beta));
+    const std::vector<float> a = random_values<float>(m * k, 6), b = random_values<float>(k * n, 7);
+    const std::vector<float> bias = random_values<float>(n, 8);
+    const gemm::PackedMatrix<float> packed(false, k, n, 1, b.data(), n);
+    gemm::Finish<float> finish;
+    finish.bias = bias.data(), finish.clamp = true, finish.lo = -0.5f, finish.hi = 0.5f;
+    std::vector<float> whole(m * n), alone(m * n);
+    gemm::gemm_packed<float>(m, a.data(), k, packed, 0, 0, n, 0.0f, whole.data(), n, finish);
+    for (int64_t c0 = 0; c0 < n; c0 += L) {
+      gemm::Finish<float> part = finish;
+      part.bias = bias.data() + c0;
+      gemm::gemm_packed<float>(m, a.data(), k, packed, 0, c0, std::min(n, c0 + L), 0.0f,
+                               alone.data() + c0, n, part);
+    }
+    EXPECT_EQ(whole, alone) << n << " columns";
+  }
+}
+
 TEST(GemmPacked, RejectsMisuse) {
   const std::vector<float> b(16 * 8, 1.0f);
   EXPECT_THROW(gemm::PackedMatrix<float>(false, 16, 8, 3, b.data(), 8), Internal);  // 8 % 3
