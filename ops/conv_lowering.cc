@@ -208,8 +208,8 @@ void activate_tile(const void* ctx, T* c, int64_t ldc, int64_t rows, int64_t col
 }
 
 // The packed GEMM's finish for a convolution's bias (may be null) and activation: both
-// applied as C is written, not in passes of their own (the same bits: the bias is added as
-// the sums are first stored, the activation comes last).
+// applied as C is written, not in passes of their own (the sums start from the bias, the
+// activation comes last: the same bits as C filled with the bias, beta 1, then a pass).
 template <class T>
 gemm::Finish<T> finish_of(const T* bias, const Epilogue& act) {
   gemm::Finish<T> finish;

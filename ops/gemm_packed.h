@@ -50,8 +50,8 @@ class PackedMatrix {
 
 // What a product does besides A op(B) + beta C, so that C is written once: `bias` (when not
 // null; beta must be 0) is a row of the call's c1 - c0 column values added to every row of
-// C, as the first k block's sum is stored (C = bias + sum: the same bits as C filled with
-// the bias and beta 1); with `clamp`, each value v is stored as v < lo ? lo : v, then
+// C: each element's sum starts from its bias value (the same bits as C filled with the bias
+// and beta 1); with `clamp`, each value v is stored as v < lo ? lo : v, then
 // v > hi ? hi : v (Relu, Clip; NaN stays NaN), in registers; `fn` (when not null) is called
 // on each finished tile of C (rows x cols from c, row stride ldc) right after its last
 // multiply-add, while it is in L1 (any other activation).

@@ -88,11 +88,11 @@ TEST(GemmPrepacked, KernelMatchesBlasAndReferenceOnOddSizes) {
   kernel_case<float>(8, 200, 700, false, 0.0f);
 }
 
-// A product's finish (a bias row added as C is first stored, a function on each finished
-// tile, or the same clamp done in registers) against the same product written the old way: C filled with the bias, beta 1, then
-// the function over all of C. Bit for bit, at 1 and 2 threads (split by rows, and by column
-// strips for few rows or for weights several times A: m 40, n 200), across k blocks and with
-// a partial last strip.
+// A product's finish (sums that start from a bias row, a function on each finished
+// tile, or the same clamp done in registers) against the same product written the old way: C filled
+// with the bias, beta 1, then the function over all of C. Bit for bit, at 1 and 2 threads (split by
+// rows, and by column strips for few rows or for weights several times A: m 40, n 200), across k
+// blocks and with a partial last strip.
 void clamp_tile(const void* ctx, float* c, int64_t ldc, int64_t rows, int64_t cols) {
   const float hi = *static_cast<const float*>(ctx);
   for (int64_t r = 0; r < rows; ++r)
