@@ -2,7 +2,10 @@
 // every call) against Sluice's micro-kernel on B packed once (gemm::gemm_packed), on the
 // shapes inference meets: the served MNIST MLP's first layer at batch 1 and 8, and the
 // im2col products of resnet18 / mobilenet_v2 convolutions at batch 1.
-// Arguments: m, n, k, path (0: gemm::gemm, 1: prepacked), threads (always 1 here).
+// Arguments: m, n, k, path (0: gemm::gemm, 1: prepacked, 2: prepacked with a convolution's
+// finish: a bias row and a clamp to [0, 6] as MobileNetV2's Clip), threads (always 1 here).
+#include <algorithm>
+
 #include "bench_util.h"
 #include "ops/gemm.h"
 #include "ops/gemm_packed.h"
@@ -12,16 +15,20 @@ namespace {
 
 void gemm_prepacked_bench(benchmark::State& state) {
   const int64_t m = state.range(0), n = state.range(1), k = state.range(2);
-  const bool packed = state.range(3) != 0;
-  const Tensor a = random_tensor({m, k}, 1), b = random_tensor({k, n}, 2);
+  const int64_t path = state.range(3);
+  const Tensor a = random_tensor({m, k}, 1), b = random_tensor({k, n}, 2),
+               bias = random_tensor({n}, 3);
   Tensor c(DType::f32, {m, n});
   const float* ap = a.data<float>();
   const float* bp = b.data<float>();
   float* cp = c.data<float>();
   const gemm::PackedMatrix<float> pb(false, k, n, 1, bp, n);
+  gemm::Finish<float> finish;
+  if (path == 2)
+    finish.bias = bias.data<float>(), finish.clamp = true, finish.lo = 0.0f, finish.hi = 6.0f;
   auto run = [&] {
-    if (packed) {
-      gemm::gemm_packed<float>(m, ap, k, pb, 0, 0, n, 0.0f, cp, n);
+    if (path != 0) {
+      gemm::gemm_packed<float>(m, ap, k, pb, 0, 0, n, 0.0f, cp, n, finish);
     } else {
       gemm::gemm<float>(false, false, m, n, k, 1.0f, ap, k, bp, n, 0.0f, cp, n, nullptr);
     }
@@ -33,6 +40,7 @@ void gemm_prepacked_bench(benchmark::State& state) {
     const int64_t i = rng() % m, j = rng() % n;
     double acc = 0;
     for (int64_t p = 0; p < k; ++p) acc += static_cast<double>(ap[i * k + p]) * bp[p * n + j];
+    if (path == 2) acc = std::min(std::max(acc + bias.data<float>()[j], 0.0), 6.0);
     got.push_back(cp[i * n + j]);
     want.push_back(acc);
   }
@@ -54,6 +62,10 @@ const bool gp = add("GemmPrepacked", gemm_prepacked_bench,
                      {256, 256, 64, 0, 1}, {256, 256, 64, 1, 1},      // squeezenet fire9 expand
                      {256, 144, 24, 0, 1}, {256, 144, 24, 1, 1},      // mobilenet_v2 expand
                      {256, 24, 144, 0, 1}, {256, 24, 144, 1, 1},      // mobilenet_v2 project
+                     // mobilenet_v2's 1x1 products with a bias and a clamp (path 2):
+                     {3136, 96, 16, 2, 1}, {3136, 144, 24, 2, 1},  // expansions, 6 and 9 strips
+                     {784, 192, 32, 2, 1},                         // expansion, 12 strips
+                     {3136, 24, 144, 2, 1}, {49, 160, 576, 2, 1},  // projections to 24, 160
                      {64, 1024, 1024, 0, 1}, {64, 1024, 1024, 1, 1}});  // W2 Dense shape
 
 }  // namespace
